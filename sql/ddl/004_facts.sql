@@ -1,0 +1,75 @@
+-- Facts. The natural key is the ERP's row id; id_execucao is the run that wrote the row.
+-- A reference the source left empty maps to the dimension's unknown member (-1).
+
+CREATE TABLE IF NOT EXISTS dw.fact_vendas (
+    id_item_origem   BIGINT        NOT NULL,
+    id_venda_origem  BIGINT        NOT NULL,
+    sk_data          INTEGER       NOT NULL,
+    sk_cliente       BIGINT        NOT NULL,
+    sk_produto       BIGINT        NOT NULL,
+    sk_loja          BIGINT        NOT NULL,
+    sk_vendedor      BIGINT        NOT NULL,
+    canal            VARCHAR(20)   NOT NULL,
+    quantidade       INTEGER       NOT NULL,
+    preco_unitario   DECIMAL(12,2) NOT NULL,
+    valor_bruto      DECIMAL(14,2) NOT NULL,
+    valor_desconto   DECIMAL(14,2) NOT NULL,
+    valor_liquido    DECIMAL(14,2) NOT NULL,
+    atualizado_em    TIMESTAMP     NOT NULL,
+    id_execucao      BIGINT        NOT NULL,
+    CONSTRAINT PK_fact_vendas PRIMARY KEY (id_item_origem),
+    CONSTRAINT FK_fact_vendas_data FOREIGN KEY (sk_data) REFERENCES dw.dim_data (sk_data),
+    CONSTRAINT FK_fact_vendas_cliente FOREIGN KEY (sk_cliente) REFERENCES dw.dim_cliente (sk_cliente),
+    CONSTRAINT FK_fact_vendas_produto FOREIGN KEY (sk_produto) REFERENCES dw.dim_produto (sk_produto),
+    CONSTRAINT FK_fact_vendas_loja FOREIGN KEY (sk_loja) REFERENCES dw.dim_loja (sk_loja),
+    CONSTRAINT FK_fact_vendas_vendedor FOREIGN KEY (sk_vendedor) REFERENCES dw.dim_vendedor (sk_vendedor),
+    CONSTRAINT CK_FACT_VENDAS_canal CHECK (canal IN ('Loja Física', 'E-commerce', 'Aplicativo', 'Televendas')),
+    CONSTRAINT CK_FACT_VENDAS_quantidade CHECK (quantidade > 0),
+    CONSTRAINT CK_FACT_VENDAS_preco CHECK (preco_unitario >= 0),
+    CONSTRAINT CK_FACT_VENDAS_bruto CHECK (valor_bruto = quantidade * preco_unitario),
+    CONSTRAINT CK_FACT_VENDAS_desconto CHECK (valor_desconto >= 0 AND valor_desconto <= valor_bruto),
+    CONSTRAINT CK_FACT_VENDAS_liquido CHECK (valor_liquido = valor_bruto - valor_desconto)
+);
+
+CREATE TABLE IF NOT EXISTS dw.fact_descontos (
+    id_venda_desconto_origem  BIGINT        NOT NULL,
+    id_venda_origem           BIGINT        NOT NULL,
+    id_item_origem            BIGINT,
+    nivel                     VARCHAR(10)   NOT NULL,
+    sk_data                   INTEGER       NOT NULL,
+    sk_cliente                BIGINT        NOT NULL,
+    sk_loja                   BIGINT        NOT NULL,
+    sk_produto                BIGINT        NOT NULL,
+    sk_desconto               BIGINT        NOT NULL,
+    valor_desconto            DECIMAL(14,2) NOT NULL,
+    atualizado_em             TIMESTAMP     NOT NULL,
+    id_execucao               BIGINT        NOT NULL,
+    CONSTRAINT PK_fact_descontos PRIMARY KEY (id_venda_desconto_origem),
+    CONSTRAINT FK_fact_descontos_data FOREIGN KEY (sk_data) REFERENCES dw.dim_data (sk_data),
+    CONSTRAINT FK_fact_descontos_cliente FOREIGN KEY (sk_cliente) REFERENCES dw.dim_cliente (sk_cliente),
+    CONSTRAINT FK_fact_descontos_loja FOREIGN KEY (sk_loja) REFERENCES dw.dim_loja (sk_loja),
+    CONSTRAINT FK_fact_descontos_produto FOREIGN KEY (sk_produto) REFERENCES dw.dim_produto (sk_produto),
+    CONSTRAINT FK_fact_descontos_desconto FOREIGN KEY (sk_desconto) REFERENCES dw.dim_desconto (sk_desconto),
+    CONSTRAINT CK_FACT_DESCONTOS_nivel CHECK ((nivel = 'Item' AND id_item_origem IS NOT NULL) OR (nivel = 'Pedido' AND id_item_origem IS NULL)),
+    CONSTRAINT CK_FACT_DESCONTOS_valor CHECK (valor_desconto > 0)
+);
+
+CREATE TABLE IF NOT EXISTS dw.fact_metas (
+    id_meta_origem  BIGINT        NOT NULL,
+    ano             SMALLINT      NOT NULL,
+    mes             SMALLINT      NOT NULL,
+    sk_data         INTEGER       NOT NULL,
+    sk_loja         BIGINT        NOT NULL,
+    sk_vendedor     BIGINT        NOT NULL,
+    valor_meta      DECIMAL(14,2) NOT NULL,
+    atualizado_em   TIMESTAMP     NOT NULL,
+    id_execucao     BIGINT        NOT NULL,
+    CONSTRAINT PK_fact_metas PRIMARY KEY (id_meta_origem),
+    CONSTRAINT UQ_fact_metas_grao UNIQUE (ano, mes, sk_loja, sk_vendedor),
+    CONSTRAINT FK_fact_metas_data FOREIGN KEY (sk_data) REFERENCES dw.dim_data (sk_data),
+    CONSTRAINT FK_fact_metas_loja FOREIGN KEY (sk_loja) REFERENCES dw.dim_loja (sk_loja),
+    CONSTRAINT FK_fact_metas_vendedor FOREIGN KEY (sk_vendedor) REFERENCES dw.dim_vendedor (sk_vendedor),
+    CONSTRAINT CK_FACT_METAS_mes CHECK (mes BETWEEN 1 AND 12),
+    CONSTRAINT CK_FACT_METAS_ano CHECK (ano BETWEEN 2000 AND 2100),
+    CONSTRAINT CK_FACT_METAS_valor CHECK (valor_meta >= 0)
+);
