@@ -1,0 +1,1 @@
+"""One small interface per warehouse dialect (DuckDB, PostgreSQL): see `base.Warehouse`."""

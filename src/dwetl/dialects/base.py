@@ -1,0 +1,75 @@
+"""The warehouse interface: everything the runner, `init` and `check` need from a DW dialect.
+
+Each dialect (DuckDB, PostgreSQL, later SQL Server) implements this once; code above it never
+asks which dialect it talks to. SQL shared by all dialects is written in PostgreSQL's dialect
+and passed through `transpile`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar
+
+import polars as pl
+import pyarrow as pa
+
+
+class Warehouse(ABC):
+    """An open connection to the warehouse in one dialect."""
+
+    #: short name: "duckdb" | "postgresql"
+    dialect: ClassVar[str]
+    #: the sqlglot dialect name used to transpile the shipped (PostgreSQL-dialect) SQL
+    sqlglot_dialect: ClassVar[str]
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        """Run one statement (placeholders are `%s` style for every dialect)."""
+
+    @abstractmethod
+    def fetchall(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run one query and return its rows."""
+
+    @abstractmethod
+    def fetch_polars(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        """Run one query and return the result as a Polars frame (through Arrow)."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """BEGIN ... COMMIT, or ROLLBACK when the block raises. Not re-entrant."""
+
+    @abstractmethod
+    def transpile(self, sql: str) -> list[str]:
+        """PostgreSQL-dialect SQL (one or more statements) as statements for this dialect."""
+
+    @abstractmethod
+    def table_exists(self, qualified_name: str) -> bool:
+        """True when `schema.table` exists."""
+
+    @abstractmethod
+    def load_arrow(self, qualified_name: str, data: pa.Table) -> None:
+        """Bulk-append an Arrow table to an existing table (DuckDB Arrow scan; PostgreSQL COPY).
+
+        Columns are matched by name; the table may have more columns (they take defaults).
+        """
+
+    @abstractmethod
+    def entity_lock(self, entity: str, timeout_s: float) -> AbstractContextManager[None]:
+        """Hold the exclusive right to load `entity` (a second holder waits up to `timeout_s`,
+        then raises DwetlError naming the entity and, where known, the other run)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close the connection."""
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def iter_statements(self, sql: str) -> Iterator[str]:
+        """Each statement of `sql` (PostgreSQL dialect) transpiled for this dialect."""
+        yield from self.transpile(sql)

@@ -1,0 +1,1 @@
+"""The entities dwetl loads: one small declaration each (see `spec.EntitySpec`, `registry`)."""

@@ -1,0 +1,42 @@
+"""The declaration of one entity: what to extract, how to transform it, where it lands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import polars as pl
+
+EntityKind = Literal["calendar", "dimension", "fact"]
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A fact's reference to a dimension: source natural-key column -> the dimension's sk column.
+
+    `optional`: a NULL source key maps to the unknown member (-1); otherwise NULL is a reject.
+    A non-NULL key the dimension does not have yet creates an inferred member.
+    """
+
+    dimension: str  # entity name, e.g. "dim_cliente"
+    source_column: str  # column of the transformed frame holding the natural key, e.g. "id_cliente"
+    sk_column: str  # column of the fact receiving the surrogate key, e.g. "sk_cliente"
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """One entity of the rollout, declared as data."""
+
+    name: str  # "dim_cliente"
+    kind: EntityKind
+    target_table: str  # "dw.dim_cliente"
+    load_order: int
+    natural_key: tuple[str, ...]  # key of the target row: ("id_cliente_origem",)
+    transform: Callable[..., pl.DataFrame]  # pure function from transforms/<entity>.py
+    depends_on: tuple[str, ...] = ()
+    surrogate_key: str | None = None  # "sk_cliente" for dimensions
+    watermark_column: str | None = "atualizado_em"  # source column driving incremental loads
+    extract_sql: str | None = None  # file name under the sql/extract folder; None: generated
+    lookups: tuple[Lookup, ...] = field(default=())
