@@ -1,1 +1,58 @@
 """One small interface per warehouse dialect (DuckDB, PostgreSQL): see `base.Warehouse`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dwetl.errors import UsageError
+
+if TYPE_CHECKING:
+    from dwetl.config import DbUrl, Settings
+    from dwetl.dialects.base import Warehouse
+
+
+def _duckdb() -> type[Warehouse]:
+    from dwetl.dialects.duckdb import DuckDBWarehouse
+
+    return DuckDBWarehouse
+
+
+def _postgresql() -> type[Warehouse]:
+    from dwetl.dialects.postgresql import PostgreSQLWarehouse
+
+    return PostgreSQLWarehouse
+
+
+#: URL scheme -> the dialect class (imported lazily: a DuckDB user needs no psycopg and back)
+DIALECTS = {"duckdb": _duckdb, "postgresql": _postgresql}
+
+
+def warehouse_class(url: DbUrl) -> type[Warehouse]:
+    """The Warehouse implementation for `url`, or a UsageError naming the supported schemes."""
+    loader = DIALECTS.get(url.scheme)
+    if loader is None:
+        raise UsageError(
+            f"{url.masked}: {url.scheme} is not supported as the warehouse "
+            f"(supported: {', '.join(sorted(DIALECTS))})"
+        )
+    return loader()
+
+
+def open_warehouse(url: DbUrl, settings: Settings) -> Warehouse:
+    """Connect to the warehouse at `url`, retrying with backoff per `settings`.
+
+    The seconds the connection took are kept in `.connect_seconds`.
+    """
+    from dwetl.connect import with_retry
+
+    cls = warehouse_class(url)
+    wh, seconds = with_retry(
+        lambda: cls.connect(url),
+        what="warehouse",
+        url=url,
+        attempts=settings.connect_attempts,
+        backoff_s=settings.connect_backoff_s,
+        backoff_max_s=settings.connect_backoff_max_s,
+    )
+    wh.connect_seconds = seconds
+    return wh

@@ -10,10 +10,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import polars as pl
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from dwetl.config import DbUrl
 
 
 class Warehouse(ABC):
@@ -23,6 +26,16 @@ class Warehouse(ABC):
     dialect: ClassVar[str]
     #: the sqlglot dialect name used to transpile the shipped (PostgreSQL-dialect) SQL
     sqlglot_dialect: ClassVar[str]
+
+    #: seconds the (retried) connection took; set by `dwetl.dialects.open_warehouse`
+    connect_seconds: float = 0.0
+    #: the run using this connection (set by `dwetl.runlog.start_run`); entity locks record it
+    run_id: int | None = None
+
+    @classmethod
+    @abstractmethod
+    def connect(cls, url: DbUrl) -> Warehouse:
+        """Open one connection (no retry: `dwetl.dialects.open_warehouse` retries)."""
 
     @abstractmethod
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:

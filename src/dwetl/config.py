@@ -1,0 +1,330 @@
+"""Settings: source and warehouse URLs and tunables, from options, env, dwetl.toml, defaults.
+
+Precedence: command-line option > environment variable > `dwetl.toml` in the working folder >
+built-in default. Every bad value is a one-line UsageError (exit 2) naming where it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from dwetl import masking
+from dwetl.errors import UsageError
+from dwetl.paths import ddl_root, extract_root
+
+#: accepted spellings -> canonical scheme
+SCHEMES: dict[str, str] = {
+    "sqlite": "sqlite",
+    "duckdb": "duckdb",
+    "postgresql": "postgresql",
+    "postgres": "postgresql",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "mssql": "mssql",
+    "sqlserver": "mssql",
+}
+FILE_SCHEMES = frozenset({"sqlite", "duckdb"})
+DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
+
+DEFAULT_SOURCE_URL = "sqlite:///data/oltp.sqlite"
+DEFAULT_DW_URL = "duckdb:///data/dw.duckdb"
+TOML_NAME = "dwetl.toml"
+
+
+@dataclass(frozen=True)
+class DbUrl:
+    """A parsed database URL. `str()` and `repr()` show the password as `***`; `.raw` has it."""
+
+    scheme: str
+    raw: str = field(repr=False)
+    masked: str
+    path: Path | None = None
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    database: str | None = None
+    query: tuple[tuple[str, str], ...] = ()
+
+    def __str__(self) -> str:
+        return self.masked
+
+    @property
+    def is_file(self) -> bool:
+        """True for the embedded databases (SQLite, DuckDB): a file, no server."""
+        return self.path is not None
+
+    @property
+    def connectorx_url(self) -> str:
+        """The URL as connectorx wants it (absolute file path; canonical scheme)."""
+        if self.path is not None:
+            return f"{self.scheme}://{self.path.as_posix()}"
+        return self._server_url(self.password)
+
+    def _server_url(self, password: str | None) -> str:
+        auth = ""
+        if self.user is not None:
+            auth = quote(self.user, safe="")
+            if password is not None:
+                auth += ":" + (password if password == masking.MASK else quote(password, safe=""))
+            auth += "@"
+        host = f"[{self.host}]" if self.host and ":" in self.host else (self.host or "")
+        port = f":{self.port}" if self.port is not None else ""
+        query = "&".join(f"{k}={quote(v, safe='')}" for k, v in self.query)
+        return f"{self.scheme}://{auth}{host}{port}/{self.database or ''}" + (
+            f"?{query}" if query else ""
+        )
+
+
+def parse_url(text: str, *, setting: str, cwd: Path | None = None) -> DbUrl:
+    """Parse a database URL; `setting` names where it came from for the error message.
+
+    >>> u = parse_url("postgresql://app:pw@db:5433/dw", setting="--dw")
+    >>> (u.scheme, u.host, u.port, u.database, str(u))
+    ('postgresql', 'db', 5433, 'dw', 'postgresql://app:***@db:5433/dw')
+    """
+    text = text.strip()
+    shown = masking.scrub(text)
+    if "://" not in text:
+        raise UsageError(
+            f"{setting}: malformed database URL {shown!r} (expected scheme://..., "
+            f"e.g. {DEFAULT_DW_URL} or postgresql://user:***@host:5432/dw)"
+        )
+    given_scheme = text.split("://", 1)[0].lower()
+    scheme = SCHEMES.get(given_scheme)
+    if scheme is None:
+        raise UsageError(
+            f"{setting}: unknown database scheme {given_scheme!r} in {shown!r} "
+            f"(expected one of {', '.join(sorted(set(SCHEMES.values())))})"
+        )
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise UsageError(f"{setting}: malformed database URL {shown!r}: {exc}") from None
+    password = unquote(parts.password) if parts.password is not None else None
+    masking.remember(password)
+    query = tuple(parse_qsl(parts.query, keep_blank_values=True))
+    if scheme in FILE_SCHEMES:
+        return _file_url(text, scheme, parts.netloc, parts.path, query, setting, shown, cwd)
+    if not parts.hostname:
+        raise UsageError(f"{setting}: database URL {shown!r} has no host")
+    database = unquote(parts.path.lstrip("/"))
+    if not database or "/" in database:
+        raise UsageError(
+            f"{setting}: database URL {shown!r} must name one database after the host "
+            f"(e.g. {scheme}://user@host/dw)"
+        )
+    url = DbUrl(
+        scheme=scheme,
+        raw=text,
+        masked="",
+        host=parts.hostname,
+        port=port if port is not None else DEFAULT_PORTS[scheme],
+        user=unquote(parts.username) if parts.username is not None else None,
+        password=password,
+        database=database,
+        query=query,
+    )
+    masked = url._server_url(masking.MASK if password is not None else None)
+    return DbUrl(**{**url.__dict__, "masked": masked})
+
+
+def _file_url(
+    text: str,
+    scheme: str,
+    netloc: str,
+    path: str,
+    query: tuple[tuple[str, str], ...],
+    setting: str,
+    shown: str,
+    cwd: Path | None,
+) -> DbUrl:
+    # scheme:///relative/file -> relative to cwd; scheme:////abs/file -> absolute
+    if netloc:
+        raise UsageError(
+            f"{setting}: {scheme} URL {shown!r} must be {scheme}:///relative/path "
+            f"or {scheme}:////absolute/path (no host)"
+        )
+    relative = unquote(path)[1:] if path.startswith("/") else unquote(path)
+    if not relative or relative.endswith("/"):
+        raise UsageError(f"{setting}: {scheme} URL {shown!r} names no file")
+    file = Path(relative)
+    if not file.is_absolute():
+        file = (cwd or Path.cwd()) / file
+    file = file.resolve()
+    return DbUrl(
+        scheme=scheme,
+        raw=text,
+        masked=text,
+        path=file,
+        database=str(file),
+        query=query,
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a command needs to know about where and how to run."""
+
+    source: DbUrl
+    dw: DbUrl
+    sql_dir: Path
+    connect_attempts: int = 5
+    connect_backoff_s: float = 0.5
+    connect_backoff_max_s: float = 8.0
+    watermark_overlap_s: float = 300.0
+    max_reject_ratio: float = 0.05
+    lock_timeout_s: float = 60.0
+    #: folder of the warehouse DDL scripts (the shipped sql/ddl unless DWETL_DDL_DIR says else)
+    ddl_dir: Path = field(default_factory=ddl_root)
+
+
+# (toml section, key) -> (Settings field, env variable or None, parser)
+_NUMBERS: dict[tuple[str, str], tuple[str, str | None, type]] = {
+    ("connect", "attempts"): ("connect_attempts", "DWETL_CONNECT_ATTEMPTS", int),
+    ("connect", "backoff_seconds"): ("connect_backoff_s", "DWETL_CONNECT_BACKOFF_SECONDS", float),
+    ("connect", "backoff_max_seconds"): (
+        "connect_backoff_max_s",
+        "DWETL_CONNECT_BACKOFF_MAX_SECONDS",
+        float,
+    ),
+    ("extract", "overlap_seconds"): (
+        "watermark_overlap_s",
+        "DWETL_WATERMARK_OVERLAP_SECONDS",
+        float,
+    ),
+    ("run", "max_reject_ratio"): ("max_reject_ratio", "DWETL_MAX_REJECT_RATIO", float),
+    ("run", "lock_timeout_seconds"): ("lock_timeout_s", "DWETL_LOCK_TIMEOUT_SECONDS", float),
+}
+_PATHS: dict[tuple[str, str], tuple[str, str]] = {
+    ("extract", "sql_dir"): ("sql_dir", "DWETL_SQL_DIR"),
+    ("init", "ddl_dir"): ("ddl_dir", "DWETL_DDL_DIR"),
+}
+_URLS: dict[tuple[str, str], tuple[str, str, str]] = {
+    ("source", "url"): ("source", "DWETL_SOURCE_URL", "--source"),
+    ("dw", "url"): ("dw", "DWETL_DW_URL", "--dw"),
+}
+_MINIMUM: dict[str, float] = {
+    "connect_attempts": 1,
+    "connect_backoff_s": 0,
+    "connect_backoff_max_s": 0,
+    "watermark_overlap_s": 0,
+    "max_reject_ratio": 0,
+    "lock_timeout_s": 0,
+}
+_MAXIMUM: dict[str, float] = {"max_reject_ratio": 1}
+
+
+def load_settings(
+    source: str | None = None,
+    dw: str | None = None,
+    sql_dir: str | None = None,
+    cwd: Path | None = None,
+    *,
+    ddl_dir: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve the settings: option > env > dwetl.toml in `cwd` > defaults.
+
+    >>> load_settings(cwd=Path("/tmp/nowhere"), env={}).dw.scheme
+    'duckdb'
+    """
+    cwd = (cwd or Path.cwd()).resolve()
+    env = os.environ if env is None else env
+    toml = _read_toml(cwd / TOML_NAME)
+    options = {"source": source, "dw": dw, "sql_dir": sql_dir, "ddl_dir": ddl_dir}
+    values: dict[str, Any] = {}
+
+    for (section, key), (name, env_var, option) in _URLS.items():
+        text, origin = _pick(options[name], option, env, env_var, toml, section, key)
+        if text is None:
+            text, origin = (DEFAULT_SOURCE_URL if name == "source" else DEFAULT_DW_URL), "default"
+        values[name] = parse_url(str(text), setting=origin, cwd=cwd)
+
+    for (section, key), (name, env_var) in _PATHS.items():
+        text, origin = _pick(
+            options[name], f"--{name.replace('_', '-')}", env, env_var, toml, section, key
+        )
+        if text is None:
+            values[name] = extract_root() if name == "sql_dir" else ddl_root()
+            continue
+        if not isinstance(text, str) or not text:
+            raise UsageError(f"{origin}: expected a folder path, got {text!r}")
+        folder = Path(text).expanduser()
+        values[name] = (folder if folder.is_absolute() else cwd / folder).resolve()
+
+    for (section, key), (name, number_env, kind) in _NUMBERS.items():
+        raw, origin = _pick(None, "", env, number_env, toml, section, key)
+        if raw is None:
+            continue
+        values[name] = _number(raw, kind, name, origin)
+
+    return Settings(**values)
+
+
+def _pick(
+    option: str | None,
+    option_name: str,
+    env: Mapping[str, str],
+    env_var: str | None,
+    toml: dict[str, Any],
+    section: str,
+    key: str,
+) -> tuple[Any, str]:
+    """The first value given, and where it came from (for error messages)."""
+    if option is not None:
+        return option, option_name
+    if env_var and env.get(env_var):
+        return env[env_var], env_var
+    if key in toml.get(section, {}):
+        return toml[section][key], f"{TOML_NAME} [{section}] {key}"
+    return None, ""
+
+
+def _number(raw: Any, kind: type, name: str, origin: str) -> int | float:
+    if isinstance(raw, bool):
+        raise UsageError(f"{origin}: expected a number, got {raw!r}")
+    try:
+        value: int | float = kind(raw)
+        if kind is int and isinstance(raw, float) and raw != int(raw):
+            raise ValueError
+    except (TypeError, ValueError):
+        expected = "a whole number" if kind is int else "a number"
+        raise UsageError(f"{origin}: expected {expected}, got {raw!r}") from None
+    if value < _MINIMUM[name] or value > _MAXIMUM.get(name, float("inf")):
+        bounds = f">= {_MINIMUM[name]:g}"
+        if name in _MAXIMUM:
+            bounds = f"between {_MINIMUM[name]:g} and {_MAXIMUM[name]:g}"
+        raise UsageError(f"{origin}: must be {bounds}, got {raw!r}")
+    return value
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    known: dict[str, set[str]] = {}
+    for section, key in [*_NUMBERS, *_PATHS, *_URLS]:
+        known.setdefault(section, set()).add(key)
+    for section, keys in data.items():
+        if section not in known or not isinstance(keys, dict):
+            raise UsageError(
+                f"{path}: unknown section [{section}] (known: {', '.join(sorted(known))})"
+            )
+        for key in keys:
+            if key not in known[section]:
+                raise UsageError(
+                    f"{path}: unknown setting [{section}] {key} "
+                    f"(known: {', '.join(sorted(known[section]))})"
+                )
+    return data

@@ -1,0 +1,149 @@
+"""The DuckDB file warehouse: Arrow scans for bulk loads, file locks per entity."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+import sqlglot
+
+from dwetl.config import DbUrl
+from dwetl.dialects.base import Warehouse
+from dwetl.errors import DwetlError
+
+_LOCK_POLL_S = 0.1
+
+
+def qmark(sql: str) -> str:
+    """`%s` placeholders (the shared style) as DuckDB's `?`; `%%` as a literal `%`.
+
+    >>> qmark("SELECT * FROM t WHERE a = %s AND b LIKE 'x%%'")
+    "SELECT * FROM t WHERE a = ? AND b LIKE 'x%'"
+    """
+    return sql.replace("%s", "?").replace("%%", "%")
+
+
+class DuckDBWarehouse(Warehouse):
+    """A warehouse in one DuckDB file."""
+
+    dialect: ClassVar[str] = "duckdb"
+    sqlglot_dialect: ClassVar[str] = "duckdb"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
+        self._con = con
+        self.path = path
+        self._in_transaction = False
+
+    @classmethod
+    def connect(cls, url: DbUrl) -> DuckDBWarehouse:
+        """Open (creating if missing, with its folder) the DuckDB file of `url`."""
+        assert url.path is not None, "a duckdb URL always names a file"
+        url.path.parent.mkdir(parents=True, exist_ok=True)
+        return cls(duckdb.connect(str(url.path)), url.path)
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        """Run one statement (placeholders are `%s` style for every dialect)."""
+        if params is None:
+            self._con.execute(sql)
+        else:
+            self._con.execute(qmark(sql), list(params))
+
+    def fetchall(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run one query and return its rows."""
+        if params is None:
+            return self._con.execute(sql).fetchall()
+        return self._con.execute(qmark(sql), list(params)).fetchall()
+
+    def fetch_polars(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        """Run one query and return the result as a Polars frame (through Arrow)."""
+        relation = self._con.sql(sql if params is None else qmark(sql), params=params)
+        frame = pl.from_arrow(relation.to_arrow_table())
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN ... COMMIT, or ROLLBACK when the block raises. Not re-entrant."""
+        if self._in_transaction:
+            raise RuntimeError("transaction() is not re-entrant")
+        self._con.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
+        try:
+            yield
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        else:
+            self._con.execute("COMMIT")
+        finally:
+            self._in_transaction = False
+
+    def transpile(self, sql: str) -> list[str]:
+        """PostgreSQL-dialect SQL (one or more statements) as DuckDB statements."""
+        return [s for s in sqlglot.transpile(sql, read="postgres", write="duckdb") if s.strip()]
+
+    def table_exists(self, qualified_name: str) -> bool:
+        """True when `schema.table` exists."""
+        schema, _, table = qualified_name.rpartition(".")
+        rows = self._con.execute(
+            "SELECT 1 FROM information_schema.tables "
+            "WHERE lower(table_schema) = lower(?) AND lower(table_name) = lower(?)",
+            [schema or "main", table],
+        ).fetchall()
+        return bool(rows)
+
+    def load_arrow(self, qualified_name: str, data: pa.Table) -> None:
+        """Bulk-append `data` through DuckDB's Arrow scan, columns matched by name."""
+        view = f"__dwetl_load_{os.getpid()}_{id(data)}"
+        self._con.register(view, data)
+        try:
+            self._con.execute(f"INSERT INTO {qualified_name} BY NAME SELECT * FROM {view}")
+        finally:
+            self._con.unregister(view)
+
+    @contextmanager
+    def entity_lock(self, entity: str, timeout_s: float) -> Iterator[None]:
+        """An exclusive file lock `<dw file>.<entity>.lock`; waits up to `timeout_s`."""
+        lock_path = self.path.with_name(f"{self.path.name}.{entity}.lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        holder = lock_path.read_text(encoding="utf-8").strip() or "unknown"
+                        raise DwetlError(
+                            f"entity {entity} is being loaded by another dwetl ({holder}); "
+                            f"gave up after waiting {timeout_s:g} s"
+                        ) from None
+                    time.sleep(_LOCK_POLL_S)
+            run = f"run {self.run_id}, " if self.run_id is not None else ""
+            since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            os.ftruncate(fd, 0)
+            os.pwrite(
+                fd, f"{run}pid {os.getpid()} on {socket.gethostname()}, since {since}".encode(), 0
+            )
+            try:
+                yield
+            finally:
+                os.ftruncate(fd, 0)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._con.close()

@@ -1,0 +1,35 @@
+"""Passwords never reach output: every password dwetl parsed is remembered and scrubbed."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+MASK = "***"
+
+_secrets: set[str] = set()
+# user:password@ inside any URL-looking text, for URLs dwetl never parsed (a malformed one)
+_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?=@)")
+# key=value passwords in libpq conninfo strings and driver messages
+_CONNINFO_PASSWORD = re.compile(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)")
+
+
+def remember(password: str | None) -> None:
+    """Register a password so `scrub` removes it from any text (and its URL-encoded form)."""
+    if password:
+        _secrets.add(password)
+        _secrets.add(quote(password, safe=""))
+
+
+def scrub(text: str) -> str:
+    """`text` with every known password, URL password and conninfo password shown as `***`.
+
+    >>> remember("s3cret"); scrub("postgresql://u:s3cret@h/db failed (password=s3cret)")
+    'postgresql://u:***@h/db failed (password=***)'
+    """
+    text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+    text = _CONNINFO_PASSWORD.sub(lambda m: m.group(1) + MASK, text)
+    # longest first, so a password containing another is not half-masked
+    for secret in sorted(_secrets, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
