@@ -1,0 +1,109 @@
+"""`dwetl history [RUN_ID]`: what past runs did, from the run log in the warehouse."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Annotated
+
+import typer
+
+from dwetl import history as hist
+from dwetl.cli.app import app
+from dwetl.config import load_settings
+from dwetl.dialects import open_warehouse
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _yn(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _when(value: str | None) -> str:
+    return "-" if value is None else value.replace("T", " ")[:19]
+
+
+def _counts(e: hist.EntityRun) -> str:
+    return (
+        f"extracted {e.extracted}, inserted {e.inserted}, updated {e.updated}, "
+        f"unchanged {e.unchanged}, rejected {e.rejected}, folded {e.folded}, inferred {e.inferred}"
+    )
+
+
+def _print_list(runs: list[hist.RunRecord]) -> None:
+    if not runs:
+        typer.echo("no runs recorded")
+        return
+    typer.echo(f"{'RUN':>6}  {'COMMAND':<8} {'STATUS':<8} {'STARTED':<19} {'SECONDS':>8}  USER")
+    for r in runs:
+        flags = "".join([" full" if r.full_reload else "", " dry-run" if r.dry_run else ""])
+        typer.echo(
+            f"{r.run_id:>6}  {r.command:<8} {r.status:<8} {_when(r.started_at):<19} "
+            f"{_num(r.duration_seconds, 1):>8}  {r.os_user or '-'}{flags}"
+        )
+        for e in r.entities:
+            typer.echo(f"{'':>8}{e.entity:<16} {e.status:<8} {_counts(e)}")
+        if r.error:
+            typer.echo(f"{'':>8}error: {r.error}")
+
+
+def _print_one(r: hist.RunRecord) -> None:
+    typer.echo(f"run {r.run_id}: {r.command} {r.status}")
+    typer.echo(f"  started   {_when(r.started_at)}  finished {_when(r.finished_at)}")
+    typer.echo(
+        f"  seconds   {_num(r.duration_seconds)} (start-up {_num(r.startup_seconds)})"
+        f"  full reload: {_yn(r.full_reload)}  dry run: {_yn(r.dry_run)}"
+    )
+    typer.echo(f"  by        {r.os_user or '-'} on {r.hostname or '-'}")
+    typer.echo(f"  source    {r.source_url or '-'}")
+    typer.echo(f"  warehouse {r.dw_url or '-'}")
+    if r.error:
+        typer.echo(f"  error     {r.error}")
+    for e in r.entities:
+        typer.echo("")
+        typer.echo(f"  {e.entity}: {e.status}")
+        typer.echo(f"    {_counts(e)}")
+        typer.echo(f"    watermark {_when(e.watermark_from)} -> {_when(e.watermark_to)}")
+        phases = ", ".join(f"{p} {_num(s)}" for p, s in e.seconds.items())
+        typer.echo(f"    seconds   {phases}")
+        if e.repairs:
+            typer.echo(f"    repairs   {json.dumps(e.repairs, ensure_ascii=False)}")
+        if e.error:
+            typer.echo(f"    error     {e.error}")
+        reasons = (r.rejects_by_reason or {}).get(e.entity, {})
+        for reason, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+            typer.echo(f"    rejected  {reason}: {n}")
+
+
+@app.command("history")
+def history(
+    run_id: Annotated[int | None, typer.Argument(help="Show this run in full.")] = None,
+    last: Annotated[int, typer.Option("--last", help="How many runs to list.")] = 10,
+    entity: Annotated[
+        str | None, typer.Option("--entity", help="Only runs that touched this entity.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    dw: Annotated[
+        str | None, typer.Option("--dw", help="Warehouse URL (else DWETL_DW_URL).")
+    ] = None,
+) -> None:
+    """List past runs (status, counts, phases, watermarks, errors), or one run in full."""
+    settings = load_settings(dw=dw)
+    with open_warehouse(settings.dw, settings) as wh:
+        if run_id is not None:
+            one = hist.one_run(wh, run_id)
+            if as_json:
+                typer.echo(json.dumps(one.to_dict(), ensure_ascii=False))
+            else:
+                _print_one(one)
+            return
+        runs = hist.recent_runs(wh, last=last, entity=entity)
+    if entity is not None:
+        runs = [replace(r, entities=[e for e in r.entities if e.entity == entity]) for r in runs]
+    if as_json:
+        typer.echo(json.dumps([r.to_dict() for r in runs], ensure_ascii=False))
+    else:
+        _print_list(runs)

@@ -1,0 +1,154 @@
+"""`dwetl rollout status | enable NAME | disable NAME`: change the active scope, on the record."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from dwetl import rollout
+from dwetl.cli.app import app
+from dwetl.config import Settings, load_settings
+from dwetl.dialects import open_warehouse
+from dwetl.errors import DwetlError
+
+rollout_app = typer.Typer(
+    help="Show or change which entities the nightly run loads (every change is recorded).",
+    no_args_is_help=True,
+)
+app.add_typer(rollout_app, name="rollout")
+
+DwOption = Annotated[str | None, typer.Option("--dw", help="Warehouse URL (else DWETL_DW_URL).")]
+SourceOption = Annotated[
+    str | None, typer.Option("--source", help="Source URL (else DWETL_SOURCE_URL).")
+]
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Make the change even though dwetl advises against it.")
+]
+ReasonOption = Annotated[
+    str | None, typer.Option("--reason", help="Why: kept with the change in the record.")
+]
+
+
+def _depends_on() -> dict[str, tuple[str, ...]]:
+    from dwetl.entities.registry import all_entities
+
+    return {spec.name: tuple(spec.depends_on) for spec in all_entities()}
+
+
+def _dry_run_gate(settings: Settings) -> rollout.Gate:
+    def gate(name: str) -> rollout.GateResult:
+        from dwetl.run.runner import run
+
+        try:
+            summary = run(settings, entities=[name], dry_run=True, ignore_scope=True)
+        except DwetlError as exc:
+            return rollout.GateResult(
+                name, "failed", 0, 0, settings.max_reject_ratio, error=str(exc)
+            )
+        return rollout.gate_from_summary(name, summary, settings.max_reject_ratio)
+
+    return gate
+
+
+def _yes(flag: bool | None) -> str:
+    return "-" if flag is None else ("yes" if flag else "no")
+
+
+def _when(value: object) -> str:
+    return "-" if value is None else str(value)[:19]
+
+
+def _print_gate(result: rollout.GateResult | None) -> None:
+    if result is None:
+        return
+    typer.echo(
+        f"dry run of {result.entity}: {result.status}, {result.extracted} extracted, "
+        f"{result.rejected} rejected ({result.reject_ratio:.1%}, limit {result.limit:.1%})",
+        err=True,
+    )
+    for reason, count in sorted(result.reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+        typer.echo(f"  {reason}: {count}", err=True)
+    if result.error:
+        typer.echo(f"  error: {result.error}", err=True)
+
+
+def _print_change(change: rollout.ScopeChange | None, note: str) -> None:
+    if change is None:
+        typer.echo(note)
+        return
+    forced = " (forced)" if change.forced else ""
+    typer.echo(
+        f"{change.entity}: {'active' if change.active_to else 'inactive'}{forced}, "
+        f"recorded as change {change.change_id} by {change.changed_by}"
+    )
+
+
+@rollout_app.command("status")
+def status(dw: DwOption = None, last: int = 10) -> None:
+    """Show the active scope, the expected scope and the recent changes."""
+    settings = load_settings(dw=dw)
+    with open_warehouse(settings.dw, settings) as wh:
+        rows = rollout.scope(wh)
+        changes = rollout.recent_changes(wh, last)
+    typer.echo(f"scope of {settings.dw}")
+    header = f"{'ENTITY':<16} {'KIND':<10} {'ORDER':>5}  {'ACTIVE':<6} {'EXPECTED':<8} LAST RUN"
+    typer.echo(header)
+    for r in rows:
+        last_run = "-" if r.last_run_id is None else f"{r.last_status} (run {r.last_run_id})"
+        drift = "  DRIFT: changed outside dwetl" if r.drift else ""
+        typer.echo(
+            f"{r.entity:<16} {r.kind:<10} {r.load_order:>5}  {_yes(r.active):<6} "
+            f"{_yes(r.expected):<8} {last_run}{drift}"
+        )
+    typer.echo("")
+    typer.echo("recent changes:" if changes else "recent changes: none")
+    for c in changes:
+        forced = " forced" if c.forced else ""
+        why = f"  ({c.reason})" if c.reason else ""
+        typer.echo(
+            f"  #{c.change_id} {_when(c.changed_at)} {c.entity}: "
+            f"{_yes(c.active_from)} -> {_yes(c.active_to)} by {c.changed_by}{forced}{why}"
+        )
+
+
+@rollout_app.command("enable")
+def enable(
+    name: str,
+    force: ForceOption = False,
+    reason: ReasonOption = None,
+    dw: DwOption = None,
+    source: SourceOption = None,
+) -> None:
+    """Switch an entity on, after a dry run shows it would load within the reject limit."""
+    settings = load_settings(source=source, dw=dw)
+    with open_warehouse(settings.dw, settings) as wh:
+        try:
+            outcome = rollout.enable(
+                wh,
+                name,
+                depends_on=_depends_on(),
+                gate=_dry_run_gate(settings),
+                force=force,
+                reason=reason,
+            )
+        except rollout.RolloutRefused as exc:
+            _print_gate(exc.gate)
+            raise
+    _print_gate(outcome.gate)
+    _print_change(outcome.change, outcome.note)
+
+
+@rollout_app.command("disable")
+def disable(
+    name: str,
+    force: ForceOption = False,
+    reason: ReasonOption = None,
+    dw: DwOption = None,
+    source: SourceOption = None,
+) -> None:
+    """Switch an entity off; its rows and watermark stay, so enabling it again resumes."""
+    settings = load_settings(source=source, dw=dw)
+    with open_warehouse(settings.dw, settings) as wh:
+        outcome = rollout.disable(wh, name, depends_on=_depends_on(), force=force, reason=reason)
+    _print_change(outcome.change, outcome.note)

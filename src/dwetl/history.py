@@ -1,0 +1,183 @@
+"""Past runs as the run log recorded them: `ctl.etl_run`, `ctl.etl_run_entity`, `ctl.etl_reject`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from dwetl.dialects.base import Warehouse
+from dwetl.errors import UsageError
+from dwetl.queries import named_queries
+
+PHASES = ("extract", "transform", "validate", "load", "merge")
+COUNTS = ("extracted", "folded", "rejected", "inserted", "updated", "unchanged", "inferred")
+
+
+def _q(name: str) -> str:
+    return named_queries("ops/history.sql")[name]
+
+
+def _iso(value: Any) -> str | None:
+    return (
+        None
+        if value is None
+        else (value.isoformat() if hasattr(value, "isoformat") else str(value))
+    )
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return round((end - start).total_seconds(), 3)
+
+
+@dataclass(frozen=True)
+class EntityRun:
+    """One entity in one run: its outcome, its counts, its phases and its watermark movement."""
+
+    entity: str
+    status: str
+    started_at: str | None
+    finished_at: str | None
+    extracted: int
+    folded: int
+    rejected: int
+    inserted: int
+    updated: int
+    unchanged: int
+    inferred: int
+    watermark_from: str | None
+    watermark_to: str | None
+    seconds: dict[str, float | None]
+    repairs: Any
+    error: str | None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One dwetl command that touched the warehouse, with its entities."""
+
+    run_id: int
+    command: str
+    status: str
+    started_at: str | None
+    finished_at: str | None
+    duration_seconds: float | None
+    os_user: str | None
+    hostname: str | None
+    source_url: str | None
+    dw_url: str | None
+    full_reload: bool
+    dry_run: bool
+    startup_seconds: float | None
+    error: str | None
+    entities: list[EntityRun] = field(default_factory=list)
+    rejects_by_reason: dict[str, dict[str, int]] | None = None  # entity -> reason -> rows
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (time stamps as ISO text)."""
+        data = asdict(self)
+        if self.rejects_by_reason is None:
+            del data["rejects_by_reason"]
+        return data
+
+
+def _maybe_json(text: Any) -> Any:
+    if not isinstance(text, str) or not text:
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _run(r: tuple[Any, ...]) -> RunRecord:
+    return RunRecord(
+        run_id=int(r[0]),
+        command=r[1],
+        status=r[2],
+        started_at=_iso(r[3]),
+        finished_at=_iso(r[4]),
+        duration_seconds=_seconds(r[3], r[4]),
+        os_user=r[5],
+        hostname=r[6],
+        source_url=r[7],
+        dw_url=r[8],
+        full_reload=bool(r[9]),
+        dry_run=bool(r[10]),
+        startup_seconds=None if r[11] is None else float(r[11]),
+        error=r[13],
+    )
+
+
+def _entity(r: tuple[Any, ...]) -> EntityRun:
+    counts = {name: int(r[5 + i] or 0) for i, name in enumerate(COUNTS)}
+    seconds = {p: (None if r[14 + i] is None else float(r[14 + i])) for i, p in enumerate(PHASES)}
+    return EntityRun(
+        entity=r[1],
+        status=r[2],
+        started_at=_iso(r[3]),
+        finished_at=_iso(r[4]),
+        watermark_from=_iso(r[12]),
+        watermark_to=_iso(r[13]),
+        seconds=seconds,
+        repairs=_maybe_json(r[19]),
+        error=r[20],
+        **counts,
+    )
+
+
+def _attach_entities(wh: Warehouse, runs: list[RunRecord]) -> list[RunRecord]:
+    if not runs:
+        return runs
+    ids = [r.run_id for r in runs]
+    by_run: dict[int, list[EntityRun]] = {i: [] for i in ids}
+    for row in wh.fetchall(_q("run_entities"), [min(ids), max(ids)]):
+        if int(row[0]) in by_run:
+            by_run[int(row[0])].append(_entity(row))
+    return [replace(r, entities=by_run[r.run_id]) for r in runs]
+
+
+def recent_runs(wh: Warehouse, last: int = 10, entity: str | None = None) -> list[RunRecord]:
+    """The last `last` runs (newest first), optionally only those that touched `entity`."""
+    if last < 1:
+        raise UsageError(f"--last must be at least 1, got {last}")
+    if entity is None:
+        rows = wh.fetchall(_q("runs"), [last])
+    else:
+        rows = wh.fetchall(_q("runs_of_entity"), [entity, last])
+    return _attach_entities(wh, [_run(r) for r in rows])
+
+
+def split_reasons(text: str) -> list[str]:
+    """The constraint names in a stored `reasons` value (a JSON list, or names joined by , or ;).
+
+    >>> split_reasons('["CK_A", "NN_b"]'), split_reasons("CK_A; NN_b")
+    (['CK_A', 'NN_b'], ['CK_A', 'NN_b'])
+    """
+    parsed = _maybe_json(text)
+    if isinstance(parsed, list):
+        return [str(p) for p in parsed]
+    parts = str(text).replace(";", ",").split(",")
+    return [p.strip() for p in parts if p.strip()]
+
+
+def rejects_by_reason(wh: Warehouse, run_id: int) -> dict[str, dict[str, int]]:
+    """entity -> constraint -> rows of that run that broke it (a row may break several)."""
+    result: dict[str, dict[str, int]] = {}
+    for entity, reasons, n in wh.fetchall(_q("rejects_by_reasons"), [run_id]):
+        per_entity = result.setdefault(entity, {})
+        for reason in split_reasons(reasons):
+            per_entity[reason] = per_entity.get(reason, 0) + int(n)
+    return result
+
+
+def one_run(wh: Warehouse, run_id: int) -> RunRecord:
+    """Run `run_id` in full, rejects by reason included; UsageError when there is no such run."""
+    rows = wh.fetchall(_q("run"), [run_id])
+    if not rows:
+        raise UsageError(f"no run {run_id} in ctl.etl_run")
+    run = _attach_entities(wh, [_run(rows[0])])[0]
+    return replace(run, rejects_by_reason=rejects_by_reason(wh, run_id))
