@@ -30,8 +30,8 @@ WHERE run_id BETWEEN %s AND %s
 ORDER BY run_id, started_at, entity;
 
 -- name: rejects_by_reasons
-SELECT entity, reasons, COUNT(*) AS n
+SELECT run_id, entity, reasons, COUNT(*) AS n
 FROM ctl.etl_reject
-WHERE run_id = %s
-GROUP BY entity, reasons
-ORDER BY entity, reasons;
+WHERE run_id BETWEEN %s AND %s
+GROUP BY run_id, entity, reasons
+ORDER BY run_id, entity, reasons;

@@ -20,11 +20,10 @@ def _q(name: str) -> str:
 
 
 def _iso(value: Any) -> str | None:
-    return (
-        None
-        if value is None
-        else (value.isoformat() if hasattr(value, "isoformat") else str(value))
-    )
+    # the run summary's spelling: "2026-11-29 05:00:00"
+    if value is None:
+        return None
+    return value.isoformat(sep=" ") if isinstance(value, datetime) else str(value)
 
 
 def _seconds(start: datetime | None, end: datetime | None) -> float | None:
@@ -53,6 +52,7 @@ class EntityRun:
     seconds: dict[str, float | None]
     repairs: Any
     error: str | None
+    reject_reasons: dict[str, int] = field(default_factory=dict)  # constraint -> rows
 
 
 @dataclass(frozen=True)
@@ -74,14 +74,10 @@ class RunRecord:
     startup_seconds: float | None
     error: str | None
     entities: list[EntityRun] = field(default_factory=list)
-    rejects_by_reason: dict[str, dict[str, int]] | None = None  # entity -> reason -> rows
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data (time stamps as ISO text)."""
-        data = asdict(self)
-        if self.rejects_by_reason is None:
-            del data["rejects_by_reason"]
-        return data
+        """Plain JSON-ready data, entities shaped as in `dwetl run --json`."""
+        return asdict(self)
 
 
 def _maybe_json(text: Any) -> Any:
@@ -113,7 +109,9 @@ def _run(r: tuple[Any, ...]) -> RunRecord:
 
 
 def _entity(r: tuple[Any, ...]) -> EntityRun:
-    counts = {name: int(r[5 + i] or 0) for i, name in enumerate(COUNTS)}
+    extracted, folded, rejected, inserted, updated, unchanged, inferred = (
+        int(v or 0) for v in r[5:12]
+    )
     seconds = {p: (None if r[14 + i] is None else float(r[14 + i])) for i, p in enumerate(PHASES)}
     return EntityRun(
         entity=r[1],
@@ -125,7 +123,13 @@ def _entity(r: tuple[Any, ...]) -> EntityRun:
         seconds=seconds,
         repairs=_maybe_json(r[19]),
         error=r[20],
-        **counts,
+        extracted=extracted,
+        folded=folded,
+        rejected=rejected,
+        inserted=inserted,
+        updated=updated,
+        unchanged=unchanged,
+        inferred=inferred,
     )
 
 
@@ -133,10 +137,15 @@ def _attach_entities(wh: Warehouse, runs: list[RunRecord]) -> list[RunRecord]:
     if not runs:
         return runs
     ids = [r.run_id for r in runs]
+    span = [min(ids), max(ids)]
+    reasons = _reject_reasons(wh, span)
     by_run: dict[int, list[EntityRun]] = {i: [] for i in ids}
-    for row in wh.fetchall(_q("run_entities"), [min(ids), max(ids)]):
-        if int(row[0]) in by_run:
-            by_run[int(row[0])].append(_entity(row))
+    for row in wh.fetchall(_q("run_entities"), span):
+        run_id = int(row[0])
+        if run_id in by_run:
+            entity = _entity(row)
+            found = reasons.get((run_id, entity.entity), {})
+            by_run[run_id].append(replace(entity, reject_reasons=dict(sorted(found.items()))))
     return [replace(r, entities=by_run[r.run_id]) for r in runs]
 
 
@@ -164,11 +173,11 @@ def split_reasons(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-def rejects_by_reason(wh: Warehouse, run_id: int) -> dict[str, dict[str, int]]:
-    """entity -> constraint -> rows of that run that broke it (a row may break several)."""
-    result: dict[str, dict[str, int]] = {}
-    for entity, reasons, n in wh.fetchall(_q("rejects_by_reasons"), [run_id]):
-        per_entity = result.setdefault(entity, {})
+def _reject_reasons(wh: Warehouse, span: list[int]) -> dict[tuple[int, str], dict[str, int]]:
+    """(run, entity) -> constraint -> rows that broke it (a row may break several)."""
+    result: dict[tuple[int, str], dict[str, int]] = {}
+    for run_id, entity, reasons, n in wh.fetchall(_q("rejects_by_reasons"), span):
+        per_entity = result.setdefault((int(run_id), entity), {})
         for reason in split_reasons(reasons):
             per_entity[reason] = per_entity.get(reason, 0) + int(n)
     return result
@@ -179,5 +188,4 @@ def one_run(wh: Warehouse, run_id: int) -> RunRecord:
     rows = wh.fetchall(_q("run"), [run_id])
     if not rows:
         raise UsageError(f"no run {run_id} in ctl.etl_run")
-    run = _attach_entities(wh, [_run(rows[0])])[0]
-    return replace(run, rejects_by_reason=rejects_by_reason(wh, run_id))
+    return _attach_entities(wh, [_run(rows[0])])[0]
