@@ -1,4 +1,9 @@
 """Imports every command module so that each registers its commands on the app."""
 
 # One line per command group; keep alphabetical.
-from dwetl.cli import version  # noqa: F401
+from dwetl.cli import (
+    history,  # noqa: F401
+    init,  # noqa: F401
+    rollout,  # noqa: F401
+    version,  # noqa: F401
+)

@@ -22,6 +22,9 @@ from dwetl.dialects.base import Warehouse
 from dwetl.errors import DwetlError
 
 _LOCK_POLL_S = 0.1
+#: the catalog name the warehouse file is attached under. Opened directly, a file named
+#: `dw.duckdb` becomes catalog `dw`, which clashes with schema `dw` ("Ambiguous reference").
+CATALOG = "dwetl_dw"
 
 
 def qmark(sql: str) -> str:
@@ -49,7 +52,14 @@ class DuckDBWarehouse(Warehouse):
         """Open (creating if missing, with its folder) the DuckDB file of `url`."""
         assert url.path is not None, "a duckdb URL always names a file"
         url.path.parent.mkdir(parents=True, exist_ok=True)
-        return cls(duckdb.connect(str(url.path)), url.path)
+        con = duckdb.connect(":memory:")
+        try:
+            con.execute(f"ATTACH ? AS {CATALOG}", [str(url.path)])
+        except duckdb.Error:
+            con.close()
+            raise
+        con.execute(f"USE {CATALOG}")
+        return cls(con, url.path)
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         """Run one statement (placeholders are `%s` style for every dialect)."""
@@ -96,9 +106,9 @@ class DuckDBWarehouse(Warehouse):
         """True when `schema.table` exists."""
         schema, _, table = qualified_name.rpartition(".")
         rows = self._con.execute(
-            "SELECT 1 FROM information_schema.tables "
-            "WHERE lower(table_schema) = lower(?) AND lower(table_name) = lower(?)",
-            [schema or "main", table],
+            "SELECT 1 FROM information_schema.tables WHERE table_catalog = ? "
+            "AND lower(table_schema) = lower(?) AND lower(table_name) = lower(?)",
+            [CATALOG, schema or "main", table],
         ).fetchall()
         return bool(rows)
 

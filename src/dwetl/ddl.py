@@ -1,0 +1,120 @@
+"""The warehouse DDL `sql/ddl/NNN_*.sql`: listed in order, checksummed, each applied once."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dwetl.connect import describe
+from dwetl.dialects.base import Warehouse
+from dwetl.errors import DwetlError, UsageError
+from dwetl.queries import named_queries
+from dwetl.sqltext import first_line, split_statements
+
+_SCRIPT_NAME = re.compile(r"^(\d{3})_\w+\.sql$")
+
+
+@dataclass(frozen=True)
+class Script:
+    """One DDL script: its file name (the key in ctl.schema_version), text and sha256."""
+
+    name: str
+    path: Path
+    text: str
+    checksum: str
+
+
+@dataclass(frozen=True)
+class ScriptResult:
+    """What `apply_pending` did with one script."""
+
+    name: str
+    status: str  # "applied" | "already applied"
+    seconds: float
+
+
+def list_scripts(ddl_dir: Path) -> list[Script]:
+    """The `NNN_name.sql` scripts of `ddl_dir` in number order (other files are ignored)."""
+    if not ddl_dir.is_dir():
+        raise UsageError(f"DDL folder {ddl_dir} does not exist")
+    scripts: dict[str, Script] = {}
+    for path in sorted(ddl_dir.iterdir()):
+        match = _SCRIPT_NAME.match(path.name)
+        if not match or not path.is_file():
+            continue
+        number = match.group(1)
+        if number in scripts:
+            raise UsageError(
+                f"DDL folder {ddl_dir}: {scripts[number].name} and {path.name} "
+                f"share number {number}"
+            )
+        data = path.read_bytes()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{path}: not UTF-8 ({exc})") from None
+        scripts[number] = Script(path.name, path, text, hashlib.sha256(data).hexdigest())
+    if not scripts:
+        raise UsageError(f"DDL folder {ddl_dir} has no NNN_name.sql scripts")
+    return [scripts[number] for number in sorted(scripts)]
+
+
+def applied_checksums(wh: Warehouse) -> dict[str, str]:
+    """script -> checksum of what ctl.schema_version says is applied ({} on a new warehouse)."""
+    if not wh.table_exists("ctl.schema_version"):
+        return {}
+    return {name: checksum for name, checksum in wh.fetchall(_q("applied_scripts"))}
+
+
+def verify_checksums(scripts: list[Script], applied: dict[str, str]) -> None:
+    """An applied script whose file changed since is an error naming it."""
+    for script in scripts:
+        recorded = applied.get(script.name)
+        if recorded is not None and recorded != script.checksum:
+            raise DwetlError(
+                f"DDL script {script.name} changed after it was applied (checksum in "
+                f"ctl.schema_version {recorded[:12]}…, file {script.checksum[:12]}…): "
+                f"restore it and put the change in a new script"
+            )
+
+
+def apply_pending(wh: Warehouse, scripts: list[Script]) -> list[ScriptResult]:
+    """Apply, in order, each script not applied yet: one transaction per script, recorded
+    in ctl.schema_version together with its checksum; an applied script changed since is an error.
+    """
+    applied = applied_checksums(wh)
+    verify_checksums(scripts, applied)
+    results = []
+    for script in scripts:
+        if script.name in applied:
+            results.append(ScriptResult(script.name, "already applied", 0.0))
+            continue
+        results.append(apply_script(wh, script))
+    return results
+
+
+def apply_script(wh: Warehouse, script: Script) -> ScriptResult:
+    """Run every statement of `script` and record it, all in one transaction."""
+    started = time.perf_counter()
+    with wh.transaction():
+        for number, statement in enumerate(split_statements(script.text), start=1):
+            try:
+                for translated in wh.transpile(statement):
+                    wh.execute(translated)
+            except Exception as exc:
+                raise DwetlError(
+                    f"DDL script {script.name} failed at statement {number} "
+                    f"({first_line(statement)}): {describe(exc)}; nothing of it was applied"
+                ) from exc
+        seconds = time.perf_counter() - started
+        applied_at = datetime.now(UTC).replace(tzinfo=None)
+        wh.execute(_q("record_script"), [script.name, script.checksum, applied_at, seconds])
+    return ScriptResult(script.name, "applied", time.perf_counter() - started)
+
+
+def _q(name: str) -> str:
+    return named_queries("ops/init.sql")[name]

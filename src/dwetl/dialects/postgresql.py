@@ -1,0 +1,156 @@
+"""The PostgreSQL warehouse (psycopg 3): COPY for bulk loads, advisory locks per entity."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+import polars as pl
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from psycopg import sql as pgsql
+
+from dwetl.config import DbUrl
+from dwetl.dialects.base import Warehouse
+from dwetl.errors import DwetlError
+from dwetl.sqltext import split_statements
+
+_LOCK_POLL_S = 0.2
+_COPY_BATCH_ROWS = 100_000
+_CONNECT_TIMEOUT_S = 10
+
+
+def lock_key(entity: str) -> int:
+    """A stable signed 64-bit advisory-lock key for an entity (the same in every process).
+
+    >>> lock_key("dim_cliente") == lock_key("dim_cliente")
+    True
+    """
+    digest = hashlib.sha256(f"dwetl:{entity}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class PostgreSQLWarehouse(Warehouse):
+    """A warehouse in a PostgreSQL (15+) database."""
+
+    dialect: ClassVar[str] = "postgresql"
+    sqlglot_dialect: ClassVar[str] = "postgres"
+
+    def __init__(self, con: psycopg.Connection[Any]) -> None:
+        self._con = con
+        self._in_transaction = False
+
+    @classmethod
+    def connect(cls, url: DbUrl) -> PostgreSQLWarehouse:
+        """Open one autocommit connection (transactions are explicit, see `transaction`)."""
+        options: dict[str, Any] = {
+            "connect_timeout": _CONNECT_TIMEOUT_S,
+            "application_name": "dwetl",
+        }
+        options.update(dict(url.query))
+        con = psycopg.connect(
+            host=url.host,
+            port=url.port,
+            user=url.user,
+            password=url.password,
+            dbname=url.database,
+            autocommit=True,
+            **options,
+        )
+        return cls(con)
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        """Run one statement (placeholders are `%s` style for every dialect)."""
+        self._con.execute(sql, params)
+
+    def fetchall(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run one query and return its rows."""
+        return self._con.execute(sql, params).fetchall()
+
+    def fetch_polars(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
+        """Run one query and return the result as a Polars frame."""
+        cur = self._con.execute(sql, params)
+        names = [column.name for column in cur.description or ()]
+        rows = cur.fetchall()
+        return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN ... COMMIT, or ROLLBACK when the block raises. Not re-entrant."""
+        if self._in_transaction:
+            raise RuntimeError("transaction() is not re-entrant")
+        self._in_transaction = True
+        try:
+            with self._con.transaction():
+                yield
+        finally:
+            self._in_transaction = False
+
+    def transpile(self, sql: str) -> list[str]:
+        """The shared SQL is PostgreSQL already: only split into statements, never rewritten."""
+        return split_statements(sql)
+
+    def table_exists(self, qualified_name: str) -> bool:
+        """True when `schema.table` exists."""
+        row = self._con.execute("SELECT to_regclass(%s) IS NOT NULL", [qualified_name]).fetchone()
+        return bool(row and row[0])
+
+    def load_arrow(self, qualified_name: str, data: pa.Table) -> None:
+        """Bulk-append `data` with COPY (CSV written by Arrow), columns matched by name."""
+        schema, _, table = qualified_name.rpartition(".")
+        target = pgsql.Identifier(schema, table) if schema else pgsql.Identifier(table)
+        columns = pgsql.SQL(", ").join(pgsql.Identifier(name) for name in data.column_names)
+        copy_sql = pgsql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(target, columns)
+        options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+        with self._con.cursor() as cur, cur.copy(copy_sql) as copy:
+            for batch in data.to_batches(max_chunksize=_COPY_BATCH_ROWS):
+                buffer = io.BytesIO()
+                pacsv.write_csv(batch, buffer, options)
+                copy.write(buffer.getbuffer())
+
+    @contextmanager
+    def entity_lock(self, entity: str, timeout_s: float) -> Iterator[None]:
+        """A session advisory lock on `entity`; waits up to `timeout_s` for another holder."""
+        key = lock_key(entity)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            row = self._con.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()
+            if row and row[0]:
+                break
+            if time.monotonic() >= deadline:
+                raise DwetlError(
+                    f"entity {entity} is being loaded by another dwetl ({self._holder(key)}); "
+                    f"gave up after waiting {timeout_s:g} s"
+                )
+            time.sleep(_LOCK_POLL_S)
+        run = f"run {self.run_id} " if self.run_id is not None else ""
+        label = f"dwetl {run}pid {os.getpid()}"
+        self._con.execute("SELECT set_config('application_name', %s, false)", [label])
+        try:
+            yield
+        finally:
+            self._con.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+    def _holder(self, key: int) -> str:
+        # A bigint advisory key is stored as classid (high 32 bits) and objid (low 32 bits).
+        row = self._con.execute(
+            "SELECT a.application_name, a.pid, a.client_addr::text FROM pg_locks l "
+            "JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+            "AND l.classid = %s AND l.objid = %s",
+            [(key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF],
+        ).fetchone()
+        if row is None:
+            return "holder unknown"
+        name, pid, addr = row
+        return f"{name or 'session'}, backend pid {pid}" + (f" from {addr}" if addr else "")
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._con.close()

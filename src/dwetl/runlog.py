@@ -1,0 +1,93 @@
+"""The run log `ctl.etl_run`: one row per dwetl command that touches the warehouse."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+from datetime import UTC, datetime
+from typing import Any
+
+from dwetl import masking
+from dwetl.config import Settings
+from dwetl.dialects.base import Warehouse
+from dwetl.queries import named_queries
+
+_ID_ATTEMPTS = 5  # two runs starting at once may both pick max+1; the loser takes the next
+
+
+def start_run(
+    wh: Warehouse, command: str, settings: Settings, *, full: bool = False, dry_run: bool = False
+) -> int:
+    """Insert a `running` row for `command` and return its run_id (max + 1).
+
+    The URLs are stored masked; the run id is also set on `wh` so its entity locks name it.
+    """
+    for attempt in range(1, _ID_ATTEMPTS + 1):
+        try:
+            with wh.transaction():
+                run_id = int(wh.fetchall(_q("next_run_id"))[0][0])
+                wh.execute(
+                    _q("insert_run"),
+                    [
+                        run_id,
+                        command,
+                        now_utc(),
+                        os_user(),
+                        socket.gethostname(),
+                        settings.source.masked,
+                        settings.dw.masked,
+                        full,
+                        dry_run,
+                    ],
+                )
+        except Exception:
+            if attempt == _ID_ATTEMPTS:
+                raise
+            continue
+        wh.run_id = run_id
+        return run_id
+    raise AssertionError("unreachable")
+
+
+def finish_run(
+    wh: Warehouse,
+    run_id: int,
+    status: str,
+    *,
+    details: dict[str, Any] | None = None,
+    error: str | None = None,
+    startup_seconds: float | None = None,
+) -> None:
+    """Close the run: status (`success` | `partial` | `failed`), details as JSON, error text."""
+    text = json.dumps(details, default=str, ensure_ascii=False) if details is not None else None
+    with wh.transaction():
+        wh.execute(
+            _q("finish_run"),
+            [
+                status,
+                now_utc(),
+                masking.scrub(text) if text is not None else None,
+                masking.scrub(error) if error is not None else None,
+                startup_seconds,
+                run_id,
+            ],
+        )
+
+
+def now_utc() -> datetime:
+    """Now in UTC, without a zone (the warehouse's TIMESTAMP columns hold UTC)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def os_user() -> str:
+    """The operating-system user running dwetl."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+
+
+def _q(name: str) -> str:
+    return named_queries("ops/runlog.sql")[name]
