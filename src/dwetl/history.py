@@ -80,6 +80,11 @@ class RunRecord:
         return asdict(self)
 
 
+def _require_log(wh: Warehouse) -> None:
+    if not wh.table_exists("ctl.etl_run"):
+        raise UsageError("the warehouse has no run log (ctl.etl_run): run `dwetl init` first")
+
+
 def _maybe_json(text: Any) -> Any:
     if not isinstance(text, str) or not text:
         return text
@@ -153,6 +158,7 @@ def recent_runs(wh: Warehouse, last: int = 10, entity: str | None = None) -> lis
     """The last `last` runs (newest first), optionally only those that touched `entity`."""
     if last < 1:
         raise UsageError(f"--last must be at least 1, got {last}")
+    _require_log(wh)
     if entity is None:
         rows = wh.fetchall(_q("runs"), [last])
     else:
@@ -185,6 +191,7 @@ def _reject_reasons(wh: Warehouse, span: list[int]) -> dict[tuple[int, str], dic
 
 def one_run(wh: Warehouse, run_id: int) -> RunRecord:
     """Run `run_id` in full, rejects by reason included; UsageError when there is no such run."""
+    _require_log(wh)
     rows = wh.fetchall(_q("run"), [run_id])
     if not rows:
         raise UsageError(f"no run {run_id} in ctl.etl_run")

@@ -68,11 +68,13 @@ class GateResult:
     limit: float  # the largest reject ratio that passes
     reasons: dict[str, int] = field(default_factory=dict)  # constraint -> rows that broke it
     error: str | None = None
+    folded: int = 0  # older versions of a row, folded away before validation
 
     @property
     def reject_ratio(self) -> float:
-        """Rejected rows over extracted rows (0 when nothing was extracted)."""
-        return self.rejected / self.extracted if self.extracted else 0.0
+        """Rejected rows over validated rows (extracted - folded), as the runner counts it."""
+        candidates = self.extracted - self.folded
+        return self.rejected / candidates if candidates > 0 else 0.0
 
     @property
     def passes(self) -> bool:
@@ -81,13 +83,13 @@ class GateResult:
 
     def refusal(self) -> str:
         """Why the gate refuses, in one line ('' when it passes)."""
-        if self.status == "failed":
-            return f"the dry run failed: {self.error or 'no reason given'}"
         if self.reject_ratio > self.limit:
             return (
-                f"the dry run would reject {self.rejected} of {self.extracted} rows "
+                f"the dry run would reject {self.rejected} of {self.extracted - self.folded} rows "
                 f"({self.reject_ratio:.1%}, limit {self.limit:.1%})"
             )
+        if self.status == "failed":
+            return f"the dry run failed: {self.error or 'no reason given'}"
         return ""
 
 
@@ -100,8 +102,15 @@ def now_utc() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def require_control(wh: Warehouse) -> None:
+    """UsageError unless the warehouse has its control tables (`dwetl init` creates them)."""
+    if not wh.table_exists("ctl.etl_control"):
+        raise UsageError("the warehouse has no ctl.etl_control: run `dwetl init` first")
+
+
 def scope(wh: Warehouse) -> list[ScopeRow]:
     """Every entity of `ctl.etl_control` in load order, with its expected scope."""
+    require_control(wh)
     return [
         ScopeRow(
             entity=r[0],
@@ -283,6 +292,7 @@ def gate_from_summary(entity: str, summary: Any, limit: float) -> GateResult:
         entity=entity,
         status=str(row.get("status", "failed")),
         extracted=int(row.get("extracted") or 0),
+        folded=int(row.get("folded") or 0),
         rejected=int(row.get("rejected") or 0),
         limit=limit,
         reasons={str(k): int(v) for k, v in dict(reasons).items()},
