@@ -1,0 +1,282 @@
+"""Split a frame into the rows the warehouse will accept and the rows it would refuse, with why.
+
+A `ConstraintSet` (see `transforms.constraints`) compiles into one boolean Polars expression per
+rule ("this row breaks it"); reasons are assembled only for the rejected rows::
+
+    >>> import polars as pl
+    >>> from transforms.constraints import constraint_sets_from_ddl
+    >>> cs = constraint_sets_from_ddl(
+    ...     "CREATE TABLE dw.t (a INT NOT NULL, CONSTRAINT CK_T_a CHECK (a > 0))")["dw.t"]
+    >>> valid, rejected = split(pl.DataFrame({"a": [1, 0, None]}), cs)
+    >>> rejected["reasons"].to_list()
+    [['CK_T_a'], ['NN_t_a']]
+
+Reason names (the table name is without its schema; constraint names keep the DDL's spelling):
+- `NN_<table>_<column>`: NULL in a NOT NULL column.
+- `TYPE_<table>_<column>`: the value cannot be stored in the column's type: an integer outside
+  SMALLINT/INTEGER/BIGINT, a decimal needing more integer digits than precision - scale (more
+  decimals than the scale are *rounded* half away from zero, as PostgreSQL and DuckDB do on
+  insert, and the CHECKs see the rounded value), text that is not a valid number, date or
+  timestamp.
+- `LEN_<table>_<column>`: text longer than VARCHAR(n)/CHAR(n), counted in characters; trailing
+  spaces beyond n are allowed, as PostgreSQL truncates them. (DuckDB does not enforce lengths;
+  PostgreSQL does, so dwetl does.)
+- `PK_*`, `UQ_*`: the key is duplicated *within the batch*; every copy is rejected (SQL NULLs
+  never collide). The merge key passed as `key` follows the same policy: the runner folds
+  versions first, so a duplicate left here is an error in the data.
+- `FK_*`: the value is not among the parent keys passed in `references` (NULL passes).
+- `CK_*`: the CHECK evaluated to FALSE (NULL passes, as in SQL).
+
+A value that cannot be stored in its type gets its TYPE reason only: the CHECKs reading that
+column are not evaluated for the row (the database would refuse the row either way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import polars as pl
+
+from transforms.check_sql import compile_check, referenced_columns
+from transforms.constraints import Column, ConstraintSet
+
+REASONS = "reasons"
+_STORED = "__dwetl_v_"  # prefix of the temporary "value as stored" columns
+_FLAG = "__dwetl_f_"  # prefix of the temporary per-rule "broken" columns
+
+_INTEGER_TYPES: dict[str, pl.DataType] = {
+    "SMALLINT": pl.Int16(),
+    "INTEGER": pl.Int32(),
+    "BIGINT": pl.Int64(),
+}
+_SIMPLE_TYPES: dict[str, pl.DataType] = {
+    "DOUBLE": pl.Float64(),
+    "REAL": pl.Float32(),
+    "VARCHAR": pl.String(),
+    "CHAR": pl.String(),
+    "TEXT": pl.String(),
+    "DATE": pl.Date(),
+    "TIMESTAMP": pl.Datetime("us"),
+    "TIMESTAMPTZ": pl.Datetime("us", "UTC"),
+    "BOOLEAN": pl.Boolean(),
+}
+
+References = Mapping[str, "pl.Series | pl.DataFrame | Iterable[object]"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One named rule: `kind` is NN, TYPE, LEN, PK, UQ, KEY, FK or CK; `columns` it reads."""
+
+    name: str
+    kind: str
+    columns: tuple[str, ...]
+
+
+def stored_dtype(column: Column) -> pl.DataType:
+    """The Polars dtype a column's values take in the warehouse: DECIMAL(12,2) -> Decimal(38, 2)."""
+    if column.type in _INTEGER_TYPES:
+        return _INTEGER_TYPES[column.type]
+    if column.type == "DECIMAL":
+        return pl.Decimal(38, column.scale or 0)
+    if column.type in _SIMPLE_TYPES:
+        return _SIMPLE_TYPES[column.type]
+    raise ValueError(f"column {column.name}: unsupported type {column.type}")
+
+
+def rules(cs: ConstraintSet, *, key: Sequence[str] | None = None) -> list[Rule]:
+    """Every rule of a set, in reason order: NN, TYPE, LEN, PK, UQ, KEY, FK, CK."""
+    return list(_compiled(cs, tuple(key) if key else None)[0])
+
+
+def compile_constraint_set(cs: ConstraintSet) -> None:
+    """Compile every CHECK now; raises `UnsupportedCheck` naming the first untranslatable one."""
+    _compiled(cs, None)
+
+
+@lru_cache(maxsize=256)
+def _compiled(
+    cs: ConstraintSet, key: tuple[str, ...] | None
+) -> tuple[tuple[Rule, ...], dict[str, pl.Expr]]:
+    t = cs.short_name
+    out: list[Rule] = []
+    checks: dict[str, pl.Expr] = {}
+    out += [Rule(f"NN_{t}_{c.name}", "NN", (c.name,)) for c in cs.columns if not c.nullable]
+    out += [Rule(f"TYPE_{t}_{c.name}", "TYPE", (c.name,)) for c in cs.columns if _can_overflow(c)]
+    out += [Rule(f"LEN_{t}_{c.name}", "LEN", (c.name,)) for c in cs.columns if c.length]
+    keys = ([cs.primary_key] if cs.primary_key else []) + list(cs.uniques)
+    out += [Rule(k.name, "PK" if k is cs.primary_key else "UQ", k.columns) for k in keys]
+    if key and all(set(key) != set(k.columns) for k in keys):
+        out.append(Rule(f"KEY_{t}", "KEY", key))
+    out += [Rule(fk.name, "FK", fk.columns) for fk in cs.foreign_keys]
+    stored = {c.name: pl.col(_STORED + c.name) for c in cs.columns}
+    dtypes = {c.name: stored_dtype(c) for c in cs.columns}
+    for check in cs.checks:
+        checks[check.name] = compile_check(check.name, check.expression_sql, stored, dtypes)
+        cols = tuple(sorted(referenced_columns(check.expression_sql)))
+        out.append(Rule(check.name, "CK", cols))
+    return tuple(out), checks
+
+
+def _can_overflow(column: Column) -> bool:
+    # Every type can receive a value it cannot hold (text that is no date, 2**40 in INTEGER...);
+    # only free text cannot.
+    return column.type not in ("TEXT", "VARCHAR", "CHAR")
+
+
+def _stored_value(name: str, source: pl.DataType, column: Column) -> pl.Expr:
+    """The value as the database would store it, NULL where it cannot (see TYPE_)."""
+    target = stored_dtype(column)
+    value = pl.col(name)
+    if column.type == "DECIMAL" or column.type in _INTEGER_TYPES:
+        scale = column.scale or 0
+        if source == pl.String:
+            value = value.str.strip_chars().cast(pl.Decimal(38, min(scale + 6, 30)), strict=False)
+            source = pl.Decimal(38, scale + 6)
+        if source.is_float() or (isinstance(source, pl.Decimal) and (source.scale or 0) > scale):
+            value = value.round(scale, mode="half_away_from_zero")
+        return value.cast(target, strict=False)
+    if target == pl.Date and source == pl.String:
+        return value.str.strip_chars().str.to_date("%Y-%m-%d", strict=False)
+    if isinstance(target, pl.Datetime) and source == pl.String:
+        return value.str.strip_chars().str.to_datetime(strict=False, time_unit="us")
+    if target == pl.Date and isinstance(source, pl.Datetime):
+        return value.dt.date()
+    if source == target:
+        return value
+    return value.cast(target, strict=False)
+
+
+def _broken(
+    rule: Rule,
+    cs: ConstraintSet,
+    checks: dict[str, pl.Expr],
+    refs: References,
+    type_flag: Mapping[str, str],
+) -> pl.Expr:
+    """True where the row breaks `rule` (never NULL); `type_flag`: column -> its TYPE flag."""
+    stored = [pl.col(_STORED + c) for c in rule.columns]
+    if rule.kind == "NN":
+        return pl.col(rule.columns[0]).is_null()
+    if rule.kind == "TYPE":
+        column = cs.column(rule.columns[0])
+        failed = stored[0].is_null() & pl.col(column.name).is_not_null()
+        if column.type == "DECIMAL" and column.precision:
+            limit = 10 ** (column.precision - (column.scale or 0))
+            failed = failed | (stored[0].abs() >= limit).fill_null(False)
+        return failed
+    if rule.kind == "LEN":
+        length = cs.column(rule.columns[0]).length or 0
+        # Trailing spaces past n are truncated, not refused; strip only where it can matter.
+        too_long = stored[0].str.len_chars() > length
+        stripped_too_long = stored[0].str.strip_chars_end(" ").str.len_chars() > length
+        return (too_long & stripped_too_long).fill_null(False)
+    if rule.kind in ("PK", "UQ", "KEY"):
+        present = pl.all_horizontal([s.is_not_null() for s in stored])
+        dup = stored[0].is_duplicated() if len(stored) == 1 else pl.struct(stored).is_duplicated()
+        return present & dup
+    if rule.kind == "FK":
+        parents = _parent_keys(rule, cs, refs)
+        if parents is None:
+            return pl.lit(False)
+        return stored[0].is_not_null() & ~stored[0].is_in(parents.implode())
+    broken = (~checks[rule.name]).fill_null(False)
+    # A value that cannot be stored is NULL to the CHECK: report its TYPE reason, not a guess.
+    type_flags = [pl.col(type_flag[c]) for c in rule.columns if c in type_flag]
+    return broken & ~pl.any_horizontal(type_flags) if type_flags else broken
+
+
+def _parent_keys(rule: Rule, cs: ConstraintSet, refs: References) -> pl.Series | None:
+    fk = next(f for f in cs.foreign_keys if f.name == rule.name)
+    ref = refs.get(fk.name)
+    if ref is None:
+        ref = refs.get(fk.ref_table, refs.get(fk.ref_table.rsplit(".", 1)[-1]))
+    if ref is None:
+        return None
+    if len(fk.columns) != 1:
+        raise ValueError(f"{fk.name}: only single-column foreign keys can be checked")
+    if isinstance(ref, pl.DataFrame):
+        ref = ref.get_column(fk.ref_columns[0])
+    series = ref if isinstance(ref, pl.Series) else pl.Series(list(ref))
+    return series.cast(stored_dtype(cs.column(fk.columns[0])), strict=False).drop_nulls()
+
+
+def split(
+    frame: pl.DataFrame | pl.LazyFrame,
+    cs: ConstraintSet,
+    *,
+    key: Sequence[str] | None = None,
+    references: References | None = None,
+    only_present: bool = False,
+    reasons_column: str = REASONS,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Return `(valid, rejected)`; `rejected` has the frame's columns plus `reasons: list[str]`.
+
+    Check the frame as it will be loaded (name the list column with `reasons_column` when the
+    frame has a column called `reasons` itself).
+    `key`: the merge key (duplicates rejected, see the module doc).
+    `references`: parent keys per foreign key, keyed by FK name, "schema.table" or table name
+    (a Series of keys, or a DataFrame holding the referenced column); a foreign key with no
+    entry is not checked.
+    A column of the set missing from the frame is an error (unless it is nullable or has a
+    default and no rule reads it); with `only_present=True` the rules reading it are skipped
+    instead: that mode is for notebooks checking what they have.
+    """
+    lf = frame.lazy()
+    schema = lf.collect_schema()
+    all_rules, checks = _compiled(cs, tuple(key) if key else None)
+    present = set(schema.names())
+    missing = {c.name for c in cs.columns} - present
+    active = [r for r in all_rules if not set(r.columns) & missing]
+    if missing and not only_present:
+        needed = {c for r in all_rules for c in r.columns if c in missing}
+        needed |= {c.name for c in cs.columns if c.name in missing and not c.nullable}
+        # A left-out column takes its default: fine unless a CHECK or key reads it.
+        read = {c for r in all_rules if r.kind not in ("NN", "TYPE", "LEN") for c in r.columns}
+        needed -= {c.name for c in cs.columns if c.has_default} - read
+        if needed:
+            raise ValueError(f"{cs.table}: the frame lacks column(s) {', '.join(sorted(needed))}")
+    refs = references or {}
+    stored = [
+        _stored_value(c.name, schema[c.name], c).alias(_STORED + c.name)
+        for c in cs.columns
+        if c.name in present
+    ]
+    flag_names = [f"{_FLAG}{i}" for i in range(len(active))]
+    type_flag = {
+        r.columns[0]: f for f, r in zip(flag_names, active, strict=True) if r.kind == "TYPE"
+    }
+    first = [
+        _broken(r, cs, checks, refs, type_flag).alias(f)
+        for f, r in zip(flag_names, active, strict=True)
+        if r.kind == "TYPE"
+    ]
+    flags = [
+        _broken(r, cs, checks, refs, type_flag).alias(f)
+        for f, r in zip(flag_names, active, strict=True)
+        if r.kind != "TYPE"
+    ]
+    original = schema.names()
+    if reasons_column in present:
+        raise ValueError(f"{cs.table}: the frame has a column {reasons_column!r} already")
+    if not active:
+        return lf.collect(), lf.head(0).collect().with_columns(
+            pl.lit([], dtype=pl.List(pl.String)).alias(reasons_column)
+        )
+    marked = (
+        lf.with_columns(stored)
+        .with_columns(first)
+        .with_columns(flags)
+        .with_columns(pl.any_horizontal(flag_names).alias("__dwetl_bad"))
+        .collect()
+    )
+    bad = marked.get_column("__dwetl_bad")
+    valid = marked.filter(~bad).select(original)
+    rejected = marked.filter(bad)
+    reasons = pl.concat_list(
+        [pl.when(pl.col(f)).then(pl.lit(r.name)) for f, r in zip(flag_names, active, strict=True)]
+    ).list.drop_nulls()
+    rejected = rejected.select([*original, reasons.alias(reasons_column)])
+    return valid, rejected
