@@ -1,0 +1,76 @@
+"""Fixtures for dwetl tests: a fresh PostgreSQL database per test, the real console script."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+PG_ADMIN = "host=localhost port=5432 user=postgres dbname=postgres connect_timeout=5"
+DWETL = Path(sys.executable).with_name("dwetl")
+
+
+def _server_down(what: str, exc: Exception) -> None:
+    # In CI the servers are part of the job: a down server is a failure, never a skip.
+    message = f"{what} is not reachable: {exc}"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[psycopg.Connection]:
+    """An autocommit connection to the local PostgreSQL server's maintenance database."""
+    try:
+        con = psycopg.connect(PG_ADMIN, autocommit=True)
+    except psycopg.Error as exc:
+        _server_down("PostgreSQL on localhost:5432", exc)
+        raise
+    yield con
+    con.close()
+
+
+@pytest.fixture
+def pg_database(pg_admin: psycopg.Connection) -> Iterator[str]:
+    """The name of a new, empty PostgreSQL database, dropped after the test."""
+    name = f"dwetl_test_{secrets.token_hex(6)}"
+    pg_admin.execute(f"CREATE DATABASE {name}")
+    yield name
+    pg_admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def pg_url(pg_database: str) -> str:
+    """A warehouse URL for a fresh PostgreSQL database (trust auth: no password needed)."""
+    return f"postgresql://postgres@localhost:5432/{pg_database}"
+
+
+def run_dwetl(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed `dwetl` console script, as a user would, and capture its output."""
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.startswith("DWETL_") and k != "COLUMNS"
+    }
+    full_env.update(env or {})
+    return subprocess.run(
+        [str(DWETL), *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def dwetl() -> object:
+    """`dwetl(*args, cwd=..., env=...)`: run the real console script in a subprocess."""
+    return run_dwetl
