@@ -6,12 +6,49 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import IO, Literal
+from pathlib import Path
+from typing import IO, Any, Literal
 
 from dwetl import masking
 
 LOGGER = "dwetl"
 LogFormat = Literal["human", "json"]
+
+#: what an event may carry besides its message (see `event`): JSON keys, `key=value` for people
+EVENT_FIELDS = ("run_id", "entity", "phase", "status", "counts", "seconds")
+
+# Set once per process by the global --log-format / --log-file options (the app callback);
+# a command's own `setup_logging()` call then keeps them.
+_defaults: dict[str, Any] = {"fmt": "human", "log_file": None}
+
+
+def configure(fmt: LogFormat = "human", log_file: str | Path | None = None) -> None:
+    """Choose the format and log file every later `setup_logging()` uses (the global options)."""
+    _defaults["fmt"] = fmt
+    _defaults["log_file"] = None if log_file is None else Path(log_file)
+
+
+def event(message: str, /, *, level: int = logging.INFO, **fields: Any) -> None:
+    """Log one event with structured fields, e.g. `event("merged", run_id=7, entity="dim_loja",
+    phase="merge", counts={"inserted": 3}, seconds=0.2)`."""
+    unknown = set(fields) - set(EVENT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown event field(s): {', '.join(sorted(unknown))}")
+    logging.getLogger(LOGGER).log(level, message, extra=fields)
+
+
+def _event_fields(record: logging.LogRecord) -> dict[str, Any]:
+    return {k: getattr(record, k) for k in EVENT_FIELDS if getattr(record, k, None) is not None}
+
+
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, str):
+        return masking.scrub(value)
+    if isinstance(value, dict):
+        return {k: _scrubbed(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrubbed(v) for v in value]
+    return value
 
 
 class MaskPasswords(logging.Filter):
@@ -29,7 +66,7 @@ class MaskPasswords(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message."""
+    """One JSON object per line: time, level, logger, message, and the event's fields."""
 
     def format(self, record: logging.LogRecord) -> str:
         return json.dumps(
@@ -38,38 +75,64 @@ class JsonFormatter(logging.Formatter):
                 "level": record.levelname.lower(),
                 "logger": record.name,
                 "message": record.getMessage(),
+                **_scrubbed(_event_fields(record)),
             },
             ensure_ascii=False,
+            default=str,
         )
+
+
+class HumanFormatter(logging.Formatter):
+    """The message, then the event's fields as `key=value`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        fields = _scrubbed(_event_fields(record))
+        extra = " ".join(
+            f"{k}={json.dumps(v, ensure_ascii=False, default=str)}" for k, v in fields.items()
+        )
+        return f"{line} {extra}" if extra else line
 
 
 def setup_logging(
     level: int | str = logging.INFO,
-    fmt: LogFormat = "human",
+    fmt: LogFormat | None = None,
     stream: IO[str] | None = None,
+    log_file: str | Path | None = None,
 ) -> logging.Logger:
-    """Send the `dwetl` logger to `stream` (stderr) in `fmt`; calling it again replaces the setup.
+    """Send the `dwetl` logger to `stream` (stderr), and to `log_file` if given, in `fmt`
+    (default: what `configure` chose); calling it again replaces the setup.
 
     >>> setup_logging(fmt="json").name
     'dwetl'
     """
+    fmt = fmt or _defaults["fmt"]
+    log_file = log_file if log_file is not None else _defaults["log_file"]
     logger = logging.getLogger(LOGGER)
     for old in list(logger.handlers):
         if getattr(old, "_dwetl", False):
             logger.removeHandler(old)
+            old.close()
     out = stream or sys.stderr
-    handler = logging.StreamHandler(out)
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    elif out.isatty():
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S")
-        )
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(MaskPasswords())
-    handler._dwetl = True  # type: ignore[attr-defined]
-    logger.addHandler(handler)
+    handlers: list[logging.Handler] = [_handler(logging.StreamHandler(out), fmt, out.isatty())]
+    if log_file is not None:
+        path = Path(log_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(_handler(logging.FileHandler(path, encoding="utf-8"), fmt, tty=False))
+    for handler in handlers:
+        logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False
     return logger
+
+
+def _handler(handler: logging.Handler, fmt: LogFormat, tty: bool) -> logging.Handler:
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    elif tty:
+        handler.setFormatter(HumanFormatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S"))
+    else:
+        handler.setFormatter(HumanFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(MaskPasswords())
+    handler._dwetl = True  # type: ignore[attr-defined]
+    return handler

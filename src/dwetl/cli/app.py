@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from dwetl import logs
 from dwetl.errors import DwetlError
 
 app = typer.Typer(
@@ -17,9 +21,31 @@ app = typer.Typer(
 )
 
 
+class LogFormat(StrEnum):
+    human = "human"
+    json = "json"
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            "--log-format",
+            envvar="DWETL_LOG_FORMAT",
+            help="human (default) or json: one JSON object per event, for log shippers.",
+        ),
+    ] = LogFormat.human,
+    log_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--log-file", envvar="DWETL_LOG_FILE", help="Also append the log to this file."
+        ),
+    ] = None,
+) -> None:
     """Batch ETL from the retail ERP into the sales data warehouse."""
+    logs.configure("json" if log_format is LogFormat.json else "human", log_file)
+    logs.setup_logging()
 
 
 def _register() -> None:
