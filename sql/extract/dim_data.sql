@@ -1,0 +1,27 @@
+-- dim_data: the bounds the calendar must span, as one row: the sales' first and last dates and
+-- the first and last month (yyyymm) with a sales target. atualizado_em is the later of the two
+-- tables' newest change, so the calendar is rebuilt only when either changed.
+-- Targets outside CK_FACT_METAS_ano / _mes are left out: they are rejected, and must not
+-- stretch the calendar over centuries.
+SELECT
+    v.data_venda_min  AS data_venda_min,
+    v.data_venda_max  AS data_venda_max,
+    m.ano_mes_min     AS ano_mes_min,
+    m.ano_mes_max     AS ano_mes_max,
+    CASE
+        WHEN m.atualizado_em IS NULL OR v.atualizado_em >= m.atualizado_em THEN v.atualizado_em
+        ELSE m.atualizado_em
+    END               AS atualizado_em
+FROM (
+    SELECT MIN(data_venda) AS data_venda_min,
+           MAX(data_venda) AS data_venda_max,
+           MAX(atualizado_em) AS atualizado_em
+    FROM vendas
+) v
+CROSS JOIN (
+    SELECT MIN(ano * 100 + mes) AS ano_mes_min,
+           MAX(ano * 100 + mes) AS ano_mes_max,
+           MAX(atualizado_em) AS atualizado_em
+    FROM metas
+    WHERE ano BETWEEN 2000 AND 2100 AND mes BETWEEN 1 AND 12
+) m

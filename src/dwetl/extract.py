@@ -1,0 +1,177 @@
+"""Extract: run an entity's SQL file on the source, typed exactly as its transform expects.
+
+    extract(spec, settings, watermark) -> Extracted(frame, watermark_to, legacy_decoded)
+
+The file's query is wrapped as `SELECT * FROM (<file>) src WHERE src.atualizado_em > '<since>'`
+with `since` = the stored watermark minus `settings.watermark_overlap_s` (rows committed late
+are re-read; the merge on the natural key absorbs them). Its columns must be exactly the
+transform's SOURCE_SCHEMA; values are cast to it (decimals exact at the warehouse's scale,
+timestamps as timestamps). How each kind of source is read lives in `source_dialects`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import connectorx as cx
+import polars as pl
+
+from dwetl.config import Settings
+from dwetl.connect import describe, with_retry
+from dwetl.entities.registry import source_schema
+from dwetl.entities.spec import EntitySpec
+from dwetl.errors import DwetlError, UsageError
+from dwetl.source_dialects import Schema, SourceDialect, source_dialect
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What one extract read: the rows, and the watermark to store once they are loaded."""
+
+    frame: pl.DataFrame
+    #: newest watermark-column value read; the watermark given when nothing was read
+    watermark_to: datetime | None
+    #: distinct text values that were not UTF-8 and were decoded as cp1252/latin-1
+    legacy_decoded: int = 0
+
+
+def extract(
+    spec: EntitySpec,
+    settings: Settings,
+    watermark: datetime | None,
+    *,
+    sql_dir: Path | None = None,
+) -> Extracted:
+    """Read `spec`'s rows changed after `watermark` (all rows when None) from the source."""
+    path = (sql_dir or settings.sql_dir) / (spec.extract_sql or f"{spec.name}.sql")
+    sql = read_extract_sql(path)
+    schema = source_schema(spec)
+    url = settings.source
+    try:
+        dialect = source_dialect(url.scheme)
+    except KeyError:
+        raise UsageError(f"source {url.masked}: dwetl cannot read a {url.scheme} source") from None
+    columns, _ = with_retry(
+        lambda: _probe(dialect, settings, sql, path),
+        what="source",
+        url=url,
+        attempts=settings.connect_attempts,
+        backoff_s=settings.connect_backoff_s,
+        backoff_max_s=settings.connect_backoff_max_s,
+    )
+    if columns is not None:
+        check_columns(columns, schema, path)
+    since = None
+    if watermark is not None:
+        since = watermark - timedelta(seconds=settings.watermark_overlap_s)
+    query = dialect.query(sql, schema, spec.watermark_column, since)
+    try:
+        table = cx.read_sql(url.connectorx_url, query, return_type="arrow")
+    except Exception as exc:
+        raise DwetlError(
+            f"{path}: the source {url.masked} failed the query: {describe(exc)}"
+        ) from None
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    frame, legacy = dialect.restore(frame, schema)
+    if columns is None:
+        check_columns(frame.columns, schema, path)
+    frame = conform(frame, schema, path)
+    return Extracted(frame, _watermark_to(frame, spec.watermark_column, watermark), legacy)
+
+
+def read_extract_sql(path: Path) -> str:
+    """The text of an extract file; a missing or empty file is a UsageError naming it."""
+    try:
+        sql = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(
+            f"extract file {path} not found (the folder is set by --sql-dir, DWETL_SQL_DIR "
+            "or [extract] sql_dir in dwetl.toml)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"extract file {path} cannot be read: {exc}") from None
+    if not sql.strip().rstrip(";").strip():
+        raise UsageError(f"extract file {path} is empty")
+    return sql
+
+
+def _probe(dialect: SourceDialect, settings: Settings, sql: str, path: Path) -> list[str] | None:
+    """Reach the source (retried by the caller) and, where the dialect can, learn the columns."""
+    try:
+        columns = dialect.output_columns(settings.source, sql)
+    except (OSError, ConnectionError):
+        raise
+    except Exception as exc:
+        if "unable to open" in str(exc):
+            raise
+        raise DwetlError(f"{path}: the source rejected the query: {describe(exc)}") from None
+    if columns is None:
+        cx.read_sql(settings.source.connectorx_url, "SELECT 1 AS ok", return_type="arrow")
+    return columns
+
+
+def check_columns(columns: list[str], schema: Schema, path: Path) -> None:
+    """The query must return exactly the schema's columns; else a UsageError naming the file."""
+    missing = [c for c in schema if c not in columns]
+    extra = [c for c in columns if c not in schema]
+    if not missing and not extra:
+        return
+    problems = []
+    if missing:
+        problems.append("missing column(s) " + ", ".join(missing))
+    if extra:
+        problems.append("unexpected column(s) " + ", ".join(extra))
+    raise UsageError(f"{path}: {'; '.join(problems)} (expected: {', '.join(schema)})")
+
+
+def conform(frame: pl.DataFrame, schema: Schema, path: Path) -> pl.DataFrame:
+    """Cast every column to its schema type; a value that cannot be cast is a DwetlError."""
+    cast = frame.select(_to_type(pl.col(c), frame.schema[c], t).alias(c) for c, t in schema.items())
+    for column in schema:
+        lost = frame.get_column(column).is_not_null() & cast.get_column(column).is_null()
+        if lost.any():
+            value = frame.get_column(column).filter(lost)[0]
+            raise DwetlError(
+                f"{path}: column {column}: value {value!r} is not a valid {schema[column]}"
+            )
+    return cast
+
+
+# How SQLite (and text exports) spell timestamps; `%.f` also accepts no fraction.
+_TIMESTAMP_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+
+
+def _to_type(value: pl.Expr, source: pl.DataType, target: pl.DataType) -> pl.Expr:
+    if source == target:
+        return value
+    if isinstance(source, pl.Datetime) and source.time_zone is not None:
+        value = value.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+    if isinstance(target, pl.Decimal):
+        if source.is_float():  # a float's shortest text is the decimal the user wrote
+            value = value.cast(pl.String)
+        if source in (pl.String, pl.Float32, pl.Float64):
+            value = value.str.strip_chars()
+        return value.cast(target, strict=False)
+    if source == pl.String and target in (pl.Date, pl.Datetime):
+        text = value.str.strip_chars().str.replace("T", " ", literal=True)
+        stamp = pl.coalesce(
+            text.str.to_datetime(f, time_unit="us", strict=False) for f in _TIMESTAMP_FORMATS
+        )
+        return stamp.dt.date() if target == pl.Date else stamp
+    if isinstance(source, pl.Datetime) and target == pl.Date:
+        return value.dt.date()
+    return value.cast(target, strict=False)
+
+
+def _watermark_to(
+    frame: pl.DataFrame, column: str | None, watermark: datetime | None
+) -> datetime | None:
+    if column is None or column not in frame.columns or frame.height == 0:
+        return watermark
+    newest = frame.get_column(column).max()
+    if not isinstance(newest, datetime):
+        return watermark
+    return newest if watermark is None or newest > watermark else watermark

@@ -1,0 +1,183 @@
+"""How dwetl reads each kind of source database through connectorx: one class per scheme.
+
+A dialect wraps an extract query (watermark filter, value carriers), may learn the query's
+output columns before reading, and turns what connectorx returned back into plain columns.
+Nothing else in dwetl asks which kind of source it reads.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Mapping
+from contextlib import closing
+from datetime import datetime
+from typing import ClassVar
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dwetl.config import DbUrl
+
+Schema = Mapping[str, pl.DataType]
+SENTINEL = "__dwetl_sentinel"
+
+
+def watermark_literal(since: datetime) -> str:
+    """A timestamp as an SQL string literal every source compares with its TIMESTAMP column.
+
+    >>> watermark_literal(datetime(2024, 1, 2, 3, 4, 5, 600))
+    "'2024-01-02 03:04:05.000600'"
+    """
+    return "'" + since.replace(tzinfo=None).isoformat(sep=" ") + "'"
+
+
+def _body(sql: str) -> str:
+    # The file's text goes inside parentheses: drop a final `;`, and end on a new line so a
+    # trailing `-- comment` cannot swallow the closing parenthesis.
+    return sql.strip().rstrip(";").rstrip() + "\n"
+
+
+def _where(watermark_column: str | None, since: datetime | None) -> str:
+    if watermark_column is None or since is None:
+        return ""
+    return f" WHERE src.{watermark_column} > {watermark_literal(since)}"
+
+
+class SourceDialect:
+    """A server source (PostgreSQL, MariaDB/MySQL, SQL Server): connectorx types are reliable."""
+
+    scheme: ClassVar[str] = "server"
+
+    def output_columns(self, url: DbUrl, sql: str) -> list[str] | None:
+        """The query's columns, learnt before reading; None: learn them from the result."""
+        return None
+
+    def query(
+        self, sql: str, schema: Schema, watermark_column: str | None, since: datetime | None
+    ) -> str:
+        """The extract query wrapped with the watermark filter."""
+        return f"SELECT * FROM (\n{_body(sql)}) src{_where(watermark_column, since)}"
+
+    def restore(self, frame: pl.DataFrame, schema: Schema) -> tuple[pl.DataFrame, int]:
+        """The frame as the query meant it, and how many legacy-encoded texts were decoded."""
+        return frame, 0
+
+
+class SqliteSource(SourceDialect):
+    """SQLite: columns have no fixed types, and TEXT may hold bytes that are not UTF-8.
+
+    connectorx infers a computed column's type from the first row (and fails on NULL) and
+    fails the whole query on a TEXT value that is not valid UTF-8. So every column is read
+    through a carrier whose type is certain -- text as BLOB, decimals and dates as TEXT,
+    integers as INTEGER -- under a first sentinel row that fixes those types, and is then
+    decoded here (text: UTF-8, else cp1252, else latin-1).
+    """
+
+    scheme: ClassVar[str] = "sqlite"
+
+    def output_columns(self, url: DbUrl, sql: str) -> list[str] | None:
+        with closing(_connect_sqlite(url)) as conn:
+            cursor = conn.execute(f"SELECT * FROM (\n{_body(sql)}) src LIMIT 0")
+            return [d[0] for d in cursor.description]
+
+    def query(
+        self, sql: str, schema: Schema, watermark_column: str | None, since: datetime | None
+    ) -> str:
+        sentinel = ", ".join(
+            [f'1 AS "{SENTINEL}"'] + [f'{_carrier(t)[1]} AS "{c}"' for c, t in schema.items()]
+        )
+        carried = ", ".join(
+            ["0"] + [f'CAST(src."{c}" AS {_carrier(t)[0]})' for c, t in schema.items()]
+        )
+        return (
+            f"SELECT {sentinel}\nUNION ALL\nSELECT {carried} FROM (\n{_body(sql)}) src"
+            f"{_where(watermark_column, since)}"
+        )
+
+    def restore(self, frame: pl.DataFrame, schema: Schema) -> tuple[pl.DataFrame, int]:
+        frame = frame.filter(pl.col(SENTINEL) == 0).drop(SENTINEL)
+        decoded = 0
+        columns = []
+        for name in frame.columns:
+            series = frame.get_column(name)
+            if series.dtype == pl.Binary:
+                series, count = decode_legacy_text(series)
+                decoded += count
+            columns.append(series)
+        return pl.DataFrame(columns), decoded
+
+
+def _carrier(dtype: pl.DataType) -> tuple[str, str]:
+    """(SQLite type to CAST to, sentinel literal of that type) for a wanted column type."""
+    if dtype == pl.String:
+        return "BLOB", "X''"
+    if dtype.is_integer() or dtype == pl.Boolean:
+        return "INTEGER", "0"
+    if dtype.is_float():
+        return "REAL", "0.0"
+    # Decimals (exact digits, never through a float), dates and timestamps: their text.
+    return "TEXT", "''"
+
+
+def _connect_sqlite(url: DbUrl) -> sqlite3.Connection:
+    if url.path is None or not url.path.is_file():
+        raise FileNotFoundError(f"no such SQLite file: {url.path}")
+    return sqlite3.connect(f"file:{url.path.as_posix()}?mode=ro", uri=True)
+
+
+def decode_legacy_text(series: pl.Series) -> tuple[pl.Series, int]:
+    """Bytes as text: UTF-8 where valid, else cp1252, else latin-1; and how many were not UTF-8.
+
+    Only the distinct non-ASCII values of a column that is not all valid UTF-8 are decoded one
+    by one, then mapped back (never a Python loop over every row).
+
+    >>> decode_legacy_text(pl.Series("c", [b"ok", "Promoção".encode("cp1252")]))[0].to_list()
+    ['ok', 'Promoção']
+    """
+    try:
+        return series.cast(pl.String), 0
+    except pl.exceptions.ComputeError:
+        pass
+    distinct = series.drop_nulls().unique()
+    as_text = distinct.to_arrow().cast(pa.large_binary()).view(pa.large_string())
+    ascii_only = pl.Series(pc.string_is_ascii(as_text))
+    texts = distinct.filter(~ascii_only)
+    decoded = [_decode(value) for value in texts.to_list()]
+    legacy = sum(not _is_utf8(value) for value in texts.to_list())
+    mapping_from = pl.concat([distinct.filter(ascii_only), texts])
+    mapping_to = pl.concat(
+        [distinct.filter(ascii_only).cast(pl.String), pl.Series(decoded, dtype=pl.String)]
+    )
+    restored = series.replace_strict(mapping_from, mapping_to, return_dtype=pl.String)
+    return restored.alias(series.name), legacy
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decode(value: bytes) -> str:
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return value.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return value.decode("latin-1")  # every byte is a latin-1 character: never fails
+
+
+_DIALECTS: dict[str, Callable[[], SourceDialect]] = {
+    "sqlite": SqliteSource,
+    "postgresql": SourceDialect,
+    "mysql": SourceDialect,
+    "mssql": SourceDialect,
+}
+
+
+def source_dialect(scheme: str) -> SourceDialect:
+    """The reader for a source URL's scheme ("sqlite", "postgresql", "mysql", "mssql")."""
+    return _DIALECTS[scheme]()

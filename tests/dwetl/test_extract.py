@@ -1,0 +1,210 @@
+"""extract() against real SQLite source files built in tmp folders from sql/source/oltp.sql."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from dwetl.config import Settings, load_settings
+from dwetl.entities.registry import get_entity
+from dwetl.errors import ConnectionFailed, DwetlError, UsageError
+from dwetl.extract import extract
+from dwetl.paths import extract_root, sql_root
+
+
+def _source(path: Path) -> Path:
+    with sqlite3.connect(path) as conn:
+        conn.executescript((sql_root() / "source" / "oltp.sql").read_text(encoding="utf-8"))
+    return path
+
+
+def _settings(tmp_path: Path, source: Path, **changes: object) -> Settings:
+    settings = load_settings(
+        source=f"sqlite:///{source}", dw=f"duckdb:///{tmp_path / 'dw.duckdb'}", cwd=tmp_path, env={}
+    )
+    return dataclasses.replace(settings, connect_backoff_s=0, **changes)  # type: ignore[arg-type]
+
+
+DESCONTO = (
+    "INSERT INTO descontos (id, codigo, descricao, tipo_desconto, metodo_desconto, aplica_em, "
+    "valor, inicio_vigencia, fim_vigencia, atualizado_em) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    return _source(tmp_path / "oltp.sqlite")
+
+
+def test_legacy_cp1252_bytes_in_a_text_column_load_decoded(tmp_path: Path, source: Path) -> None:
+    with sqlite3.connect(source) as conn:
+        conn.executemany(
+            DESCONTO,
+            [
+                # A legacy ERP wrote cp1252 bytes into the TEXT column: not valid UTF-8.
+                (1, "A", "Promoção".encode("cp1252"), "Cupom", "Percentual", "Item", "10.00",
+                 "2024-01-01", None, "2024-01-01 10:00:00"),
+                (2, None, "Ação", "Promo\x81".encode("latin-1"), "Percentual", "Item", "5",
+                 "2024-01-01", "2024-12-31", "2024-01-01 10:00:00.250000"),
+            ],
+        )  # fmt: skip
+    got = extract(get_entity("dim_desconto"), _settings(tmp_path, source), None)
+    frame = got.frame.sort("id_desconto_origem")
+    assert frame["descricao"].to_list() == ["Promoção", "Ação"]
+    assert frame["tipo_desconto"].to_list() == ["Cupom", "Promo\x81"]  # 0x81: no cp1252 letter
+    assert frame["codigo"].to_list() == ["A", None]
+    assert got.legacy_decoded == 2
+    assert frame["inicio_vigencia"].to_list() == [date(2024, 1, 1)] * 2
+    assert frame["fim_vigencia"].to_list() == [None, date(2024, 12, 31)]
+    assert frame.schema["atualizado_em"] == pl.Datetime("us")
+    assert got.watermark_to == datetime(2024, 1, 1, 10, 0, 0, 250000)
+
+
+def test_decimals_stay_exact_at_the_warehouse_scale(tmp_path: Path, source: Path) -> None:
+    with sqlite3.connect(source) as conn:
+        conn.executemany(
+            "INSERT INTO metas VALUES (?, 2024, 1, 1, NULL, ?, '2024-01-01 00:00:00')",
+            [(1, "123456789012.34"), (2, "0.1"), (3, "99999999999.99"), (4, None)],
+        )
+    frame = extract(get_entity("fact_metas"), _settings(tmp_path, source), None).frame
+    values = dict(frame.select("id_meta_origem", "valor_meta").iter_rows())
+    assert values == {
+        1: Decimal("123456789012.34"),
+        2: Decimal("0.10"),
+        3: Decimal("99999999999.99"),
+        4: None,
+    }
+    assert frame.schema["valor_meta"] == pl.Decimal(38, 2)
+    assert frame.schema["ano"] == pl.Int32
+
+
+def test_watermark_filter_reads_back_the_overlap_window(tmp_path: Path, source: Path) -> None:
+    with sqlite3.connect(source) as conn:
+        conn.executemany(
+            "INSERT INTO clientes (id, nome, atualizado_em) VALUES (?, 'x', ?)",
+            [
+                (1, "2024-01-01 11:00:00"),  # before the window
+                (2, "2024-01-01 11:55:00"),  # inside the 10-minute overlap
+                (3, "2024-01-01 12:00:00.5"),  # after the watermark
+            ],
+        )
+    settings = _settings(tmp_path, source, watermark_overlap_s=600.0)
+    watermark = datetime(2024, 1, 1, 12, 0)
+    got = extract(get_entity("dim_cliente"), settings, watermark)
+    assert sorted(got.frame["id_cliente_origem"]) == [2, 3]
+    assert got.watermark_to == datetime(2024, 1, 1, 12, 0, 0, 500000)
+    none_new = extract(get_entity("dim_cliente"), settings, datetime(2024, 1, 2))
+    assert none_new.frame.height == 0
+    assert none_new.watermark_to == datetime(2024, 1, 2)  # unchanged when nothing was read
+    everything = extract(get_entity("dim_cliente"), _settings(tmp_path, source), None)
+    assert everything.frame.height == 3
+
+
+def test_facts_take_the_newest_header_and_the_latest_change(tmp_path: Path, source: Path) -> None:
+    with sqlite3.connect(source) as conn:
+        conn.executescript(
+            """
+            INSERT INTO vendas VALUES (1, 4, 2, 9, '2024-03-05 10:00', 'Loja', '2024-03-05 10:00');
+            INSERT INTO vendas VALUES (1, 5, 2, 9, '2024-03-05 10:00', 'Loja', '2024-03-07 08:00');
+            INSERT INTO venda_itens VALUES (10, 1, 3, 2, 10.5, 0, '2024-03-06 00:00:00');
+            INSERT INTO venda_itens VALUES (11, 77, 3, 1, 1, NULL, '2024-03-06 00:00:00');
+            INSERT INTO venda_descontos VALUES (100, 1, 10, 2, 1.25, '2024-03-01 00:00:00');
+            INSERT INTO venda_descontos VALUES (101, 1, NULL, 2, 3, '2024-03-08 00:00:00');
+            """
+        )
+    settings = _settings(tmp_path, source)
+    vendas = extract(get_entity("fact_vendas"), settings, None).frame.sort("id_item_origem")
+    assert vendas["id_cliente"].to_list() == [5, None]  # newest header; orphan item kept
+    assert vendas["atualizado_em"].to_list() == [
+        datetime(2024, 3, 7, 8),  # the header changed after the item
+        datetime(2024, 3, 6),
+    ]
+    assert vendas["preco_unitario"].to_list() == [Decimal("10.50"), Decimal("1.00")]
+    descontos = extract(get_entity("fact_descontos"), settings, None).frame.sort(
+        "id_venda_desconto_origem"
+    )
+    assert descontos.select("id_produto", "id_cliente", "data_venda", "atualizado_em").rows() == [
+        (3, 5, datetime(2024, 3, 5, 10), datetime(2024, 3, 7, 8)),
+        (None, 5, datetime(2024, 3, 5, 10), datetime(2024, 3, 8)),
+    ]
+    since = extract(get_entity("fact_descontos"), settings, datetime(2024, 3, 7, 12))
+    assert since.frame["id_venda_desconto_origem"].to_list() == [101]
+
+
+def test_calendar_bounds_come_as_one_row(tmp_path: Path, source: Path) -> None:
+    settings = _settings(tmp_path, source)
+    empty = extract(get_entity("dim_data"), settings, None).frame
+    assert empty.height == 1 and empty.row(0) == (None, None, None, None, None)
+    with sqlite3.connect(source) as conn:
+        conn.executescript(
+            """
+            INSERT INTO vendas VALUES (1, 1, 1, 1, '2023-05-02 10:00:00', 'x', '2024-01-01 00:00');
+            INSERT INTO vendas VALUES (2, 1, 1, 1, '2024-02-01 10:00:00', 'x', '2024-01-02 00:00');
+            INSERT INTO metas VALUES (1, 2022, 11, 1, NULL, 1, '2024-02-01 00:00:00');
+            INSERT INTO metas VALUES (2, 9999, 1, 1, NULL, 1, '2023-02-01 00:00:00');
+            """
+        )
+    row = extract(get_entity("dim_data"), settings, None).frame.row(0)
+    assert row == (
+        datetime(2023, 5, 2, 10),
+        datetime(2024, 2, 1, 10),
+        202211,
+        202211,  # year 9999 is outside CK_FACT_METAS_ano: it must not stretch the calendar
+        datetime(2024, 2, 1),
+    )
+
+
+def _sql_dir(tmp_path: Path, name: str, text: str) -> Path:
+    folder = tmp_path / "my_sql"
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_missing_extract_file_names_it(tmp_path: Path, source: Path) -> None:
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    with pytest.raises(UsageError, match=r"empty/dim_loja\.sql not found"):
+        extract(get_entity("dim_loja"), _settings(tmp_path, source), None, sql_dir=folder)
+
+
+def test_missing_and_extra_columns_name_the_file(tmp_path: Path, source: Path) -> None:
+    shipped = (extract_root() / "dim_loja.sql").read_text(encoding="utf-8")
+    folder = _sql_dir(
+        tmp_path,
+        "dim_loja.sql",
+        shipped.replace("l.regiao         AS regiao", "l.regiao AS region") + "-- my ERP\n;",
+    )
+    with pytest.raises(UsageError) as error:
+        extract(get_entity("dim_loja"), _settings(tmp_path, source), None, sql_dir=folder)
+    message = str(error.value)
+    assert "my_sql/dim_loja.sql" in message
+    assert "missing column(s) regiao" in message
+    assert "unexpected column(s) region" in message
+
+
+def test_a_broken_query_names_the_file(tmp_path: Path, source: Path) -> None:
+    folder = _sql_dir(tmp_path, "dim_loja.sql", "SELECT * FROM lojas_antigas")
+    with pytest.raises(DwetlError, match=r"my_sql/dim_loja\.sql: .*lojas_antigas"):
+        extract(get_entity("dim_loja"), _settings(tmp_path, source), None, sql_dir=folder)
+
+
+def test_a_value_that_is_no_date_names_file_and_column(tmp_path: Path, source: Path) -> None:
+    with sqlite3.connect(source) as conn:
+        conn.execute(
+            "INSERT INTO lojas VALUES (1, 'L', 'C', 'SP', 'Sudeste', 'ontem', '2024-01-01')"
+        )
+    with pytest.raises(DwetlError, match=r"dim_loja\.sql: column data_abertura: value 'ontem'"):
+        extract(get_entity("dim_loja"), _settings(tmp_path, source), None)
+
+
+def test_an_unreachable_source_is_one_line_after_the_retries(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, tmp_path / "nowhere.sqlite", connect_attempts=2)
+    with pytest.raises(ConnectionFailed, match=r"source .*nowhere\.sqlite unreachable after 2"):
+        extract(get_entity("dim_loja"), settings, None)

@@ -1,0 +1,95 @@
+"""Folding source versions and surrogate keys: pure Polars, hand-built frames."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+from dwetl.entities.spec import Lookup
+from transforms.keys import assign_surrogate_keys, attach_surrogate_keys, fold_versions
+
+
+def test_fold_keeps_latest_version_and_counts_the_rest() -> None:
+    frame = pl.DataFrame(
+        {
+            "id": [1, 2, 1, 1],
+            "nome": ["velho", "b", "novo", "meio"],
+            "atualizado_em": [datetime(2024, 1, 1), datetime(2024, 1, 1), datetime(2024, 3, 1),
+                              datetime(2024, 2, 1)],
+        }
+    )  # fmt: skip
+    folded, count = fold_versions(frame, ["id"], "atualizado_em")
+    assert count == 2
+    assert dict(folded.select("id", "nome").iter_rows()) == {1: "novo", 2: "b"}
+
+
+def test_fold_breaks_ties_the_same_way_whatever_the_input_order() -> None:
+    rows = {"id": [1, 1], "nome": ["x", "a"], "atualizado_em": [5, 5]}
+    one = fold_versions(pl.DataFrame(rows), "id", "atualizado_em")[0]
+    other = fold_versions(pl.DataFrame(rows).reverse(), "id", "atualizado_em")[0]
+    assert one.equals(other)
+    assert one.height == 1
+
+
+def test_fold_never_merges_rows_without_a_key() -> None:
+    frame = pl.DataFrame({"id": [None, None, 3], "atualizado_em": [1, 2, 3]})
+    folded, count = fold_versions(frame, ["id"], "atualizado_em")
+    assert (folded.height, count) == (3, 0)
+
+
+def test_fold_on_a_composite_key() -> None:
+    frame = pl.DataFrame(
+        {"a": [1, 1, 1], "b": [1, 2, 1], "v": [1, 2, 3], "atualizado_em": [1, 1, 2]}
+    )
+    folded, count = fold_versions(frame, ["a", "b"], "atualizado_em")
+    assert count == 1
+    assert sorted(folded["v"].to_list()) == [2, 3]
+
+
+LOOKUPS = (
+    Lookup("dim_cliente", "id_cliente", "sk_cliente", optional=True),
+    Lookup("dim_produto", "id_produto", "sk_produto"),
+)
+KEY_MAPS = {
+    "dim_cliente": pl.DataFrame({"id_cliente_origem": [10, -1], "sk_cliente": [100, -1]}),
+    "dim_produto": pl.DataFrame({"id_produto_origem": [20], "sk_produto": [200]}),
+}
+
+
+def test_attach_maps_known_keys_and_lists_missing_ones() -> None:
+    fact = pl.DataFrame(
+        {"id": [1, 2, 3, 4], "id_cliente": [10, None, 11, 11], "id_produto": [20, 20, None, 21]}
+    )
+    out, missing = attach_surrogate_keys(fact, LOOKUPS, KEY_MAPS)
+    assert out["sk_cliente"].to_list() == [100, -1, None, None]  # NULL optional key -> -1
+    assert out["sk_produto"].to_list() == [200, 200, None, None]  # NULL required key stays NULL
+    assert {k: v.to_list() for k, v in missing.items()} == {
+        "dim_cliente": [11],
+        "dim_produto": [21],
+    }
+    assert out["id"].to_list() == [1, 2, 3, 4]
+
+
+def test_attach_again_after_inferred_members_replaces_the_keys() -> None:
+    fact = pl.DataFrame({"id_cliente": [11], "id_produto": [20]})
+    first, _ = attach_surrogate_keys(fact, LOOKUPS, KEY_MAPS)
+    grown = {**KEY_MAPS, "dim_cliente": pl.DataFrame({"id": [10, 11], "sk": [100, 101]})}
+    second, missing = attach_surrogate_keys(first, LOOKUPS, grown)
+    assert second["sk_cliente"].to_list() == [101]
+    assert missing == {}
+    assert second.columns.count("sk_cliente") == 1
+
+
+def test_assign_keeps_existing_keys_and_numbers_new_ones_after_the_max() -> None:
+    existing = pl.DataFrame({"id_cliente_origem": [-1, 10, 12], "sk_cliente": [-1, 1, 7]})
+    frame = pl.DataFrame({"id_cliente_origem": [13, 10, 11], "nome": ["c", "a", "b"]})
+    out = assign_surrogate_keys(frame, existing, "sk_cliente", ["id_cliente_origem"])
+    assert out.select("id_cliente_origem", "sk_cliente").rows() == [(13, 9), (10, 1), (11, 8)]
+    assert out["nome"].to_list() == ["c", "a", "b"]
+
+
+def test_assign_on_an_empty_dimension_starts_at_one() -> None:
+    existing = pl.DataFrame(schema={"id": pl.Int64, "sk": pl.Int64})
+    out = assign_surrogate_keys(pl.DataFrame({"id": [5, 3]}), existing, "sk", "id")
+    assert out.sort("id")["sk"].to_list() == [1, 2]

@@ -1,0 +1,128 @@
+"""Keys of warehouse rows: fold source versions, attach and assign surrogate keys (pure Polars).
+
+>>> f = pl.DataFrame({"id": [1, 1], "v": ["old", "new"], "atualizado_em": [1, 2]})
+>>> fold_versions(f, ["id"], "atualizado_em")[0]["v"].to_list()
+['new']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
+
+import polars as pl
+
+UNKNOWN_SK = -1
+
+
+class LookupLike(Protocol):
+    """What `attach_surrogate_keys` needs of a lookup (`dwetl.entities.spec.Lookup` is one)."""
+
+    @property
+    def dimension(self) -> str: ...
+    @property
+    def source_column(self) -> str: ...
+    @property
+    def sk_column(self) -> str: ...
+    @property
+    def optional(self) -> bool: ...
+
+
+def _columns(key: str | Sequence[str]) -> list[str]:
+    return [key] if isinstance(key, str) else list(key)
+
+
+def fold_versions(
+    frame: pl.DataFrame, key: str | Sequence[str], order_by: str
+) -> tuple[pl.DataFrame, int]:
+    """Keep the latest version (greatest `order_by`) of each key; return it and how many folded.
+
+    Ties on `order_by` are broken by the other columns' values, so the same input always keeps
+    the same row. Rows with a NULL key are kept as they are (validation rejects them; folding
+    them together would lose rows). Example: two versions of id 1 -> one row, folded == 1.
+    """
+    keys = _columns(key)
+    has_null_key = pl.any_horizontal(pl.col(keys).is_null())
+    keyed = frame.filter(~has_null_key)
+    tie_breakers = [c for c in frame.columns if c not in keys and c != order_by]
+    sortable = [c for c in tie_breakers if frame.schema[c].is_nested() is False]
+    latest = keyed.sort([*keys, order_by, *sortable], nulls_last=False, maintain_order=True).unique(
+        subset=keys, keep="last", maintain_order=True
+    )
+    result = pl.concat([latest, frame.filter(has_null_key)], how="vertical")
+    return result, frame.height - result.height
+
+
+def attach_surrogate_keys(
+    frame: pl.DataFrame,
+    lookups: Iterable[LookupLike],
+    key_maps: Mapping[str, pl.DataFrame],
+) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
+    """Add each lookup's `sk_column` by joining its natural key with `key_maps[dimension]`.
+
+    `key_maps[dimension]` has two columns: the dimension's natural key, then its sk. A NULL key
+    of an optional lookup maps to -1; a NULL required key stays NULL (validation rejects it); a
+    key the map lacks stays NULL and is listed in `missing[dimension]` (distinct, sorted) so the
+    caller can create inferred members and attach again (an existing sk column is replaced).
+    Example: key 7 with map {7: 70} -> sk 70; key 8 -> NULL and missing == {dim: [8]}.
+    """
+    missing: dict[str, pl.Series] = {}
+    for lookup in lookups:
+        key_map = key_maps[lookup.dimension]
+        natural, sk = key_map.columns[:2]
+        source_dtype = frame.schema[lookup.source_column]
+        renamed = key_map.select(
+            pl.col(natural).cast(source_dtype).alias(lookup.source_column),
+            pl.col(sk).cast(pl.Int64).alias(lookup.sk_column),
+        ).unique(subset=[lookup.source_column], keep="first")
+        joined = frame.drop(lookup.sk_column, strict=False).join(
+            renamed, on=lookup.source_column, how="left", maintain_order="left"
+        )
+        key_col = pl.col(lookup.source_column)
+        not_found = joined.filter(key_col.is_not_null() & pl.col(lookup.sk_column).is_null())
+        found = not_found.get_column(lookup.source_column).unique().sort()
+        if found.len():
+            previous = missing.get(lookup.dimension)
+            if previous is not None:
+                found = pl.concat([previous, found.cast(previous.dtype)]).unique().sort()
+            missing[lookup.dimension] = found
+        if lookup.optional:
+            joined = joined.with_columns(
+                pl.when(key_col.is_null())
+                .then(pl.lit(UNKNOWN_SK, pl.Int64))
+                .otherwise(pl.col(lookup.sk_column))
+                .alias(lookup.sk_column)
+            )
+        frame = joined
+    return frame, missing
+
+
+def assign_surrogate_keys(
+    frame: pl.DataFrame, existing: pl.DataFrame, sk: str, key: str | Sequence[str]
+) -> pl.DataFrame:
+    """Give each row its dimension's sk: the existing one for a known key, else max(sk)+1, ...
+
+    `existing` holds the dimension's current `key` columns and `sk`. New keys are numbered in
+    key order, starting after max(existing sk, 0), so the unknown member -1 is never reused.
+    Example: existing {10: 1}, frame keys [11, 10] -> sks [2, 1].
+    """
+    keys = _columns(key)
+    known = existing.select(
+        *(pl.col(k).cast(frame.schema[k]) for k in keys), pl.col(sk).cast(pl.Int64)
+    ).unique(subset=keys, keep="first")
+    start = max(int(known.get_column(sk).max() or 0), 0) + 1  # type: ignore[arg-type]
+    joined = frame.drop(sk, strict=False).join(known, on=keys, how="left", maintain_order="left")
+    new_keys = (
+        joined.filter(pl.col(sk).is_null())
+        .select(keys)
+        .unique()
+        .drop_nulls()
+        .sort(keys)
+        .with_row_index("__dwetl_new")
+        .select(*keys, (pl.col("__dwetl_new").cast(pl.Int64) + start).alias("__dwetl_sk"))
+    )
+    numbered = joined.join(new_keys, on=keys, how="left", maintain_order="left")
+    return numbered.select(
+        pl.coalesce(sk, "__dwetl_sk").alias(sk),
+        *(c for c in frame.columns if c != sk),
+    )
