@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,6 +27,38 @@ _LOCK_POLL_S = 0.1
 #: `dw.duckdb` becomes catalog `dw`, which clashes with schema `dw` ("Ambiguous reference").
 CATALOG = "dwetl_dw"
 
+# A file can be attached once per process: every Warehouse on the same file is a cursor of one
+# shared in-memory database holding the attachment, closed when its last user closes.
+_shared_guard = threading.Lock()
+_shared: dict[Path, tuple[duckdb.DuckDBPyConnection, list[int]]] = {}
+
+
+def _open_shared(path: Path) -> duckdb.DuckDBPyConnection:
+    with _shared_guard:
+        if path not in _shared:
+            base = duckdb.connect(":memory:")
+            try:
+                base.execute(f"ATTACH ? AS {CATALOG}", [str(path)])
+            except duckdb.Error:
+                base.close()
+                raise
+            _shared[path] = (base, [0])
+        base, users = _shared[path]
+        con = base.cursor()
+        users[0] += 1
+    con.execute(f"USE {CATALOG}")
+    return con
+
+
+def _close_shared(path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    con.close()
+    with _shared_guard:
+        base, users = _shared[path]
+        users[0] -= 1
+        if users[0] == 0:
+            del _shared[path]
+            base.close()
+
 
 def qmark(sql: str) -> str:
     """`%s` placeholders (the shared style) as DuckDB's `?`; `%%` as a literal `%`.
@@ -46,20 +79,14 @@ class DuckDBWarehouse(Warehouse):
         self._con = con
         self.path = path
         self._in_transaction = False
+        self._closed = False
 
     @classmethod
     def connect(cls, url: DbUrl) -> DuckDBWarehouse:
         """Open (creating if missing, with its folder) the DuckDB file of `url`."""
         assert url.path is not None, "a duckdb URL always names a file"
         url.path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(":memory:")
-        try:
-            con.execute(f"ATTACH ? AS {CATALOG}", [str(url.path)])
-        except duckdb.Error:
-            con.close()
-            raise
-        con.execute(f"USE {CATALOG}")
-        return cls(con, url.path)
+        return cls(_open_shared(url.path), url.path)
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         """Run one statement (placeholders are `%s` style for every dialect)."""
@@ -155,5 +182,7 @@ class DuckDBWarehouse(Warehouse):
             os.close(fd)
 
     def close(self) -> None:
-        """Close the connection."""
-        self._con.close()
+        """Close the connection (and the file, when no other Warehouse of this process uses it)."""
+        if not self._closed:
+            self._closed = True
+            _close_shared(self.path, self._con)
