@@ -1,0 +1,205 @@
+"""Turn the runs of one benchmark into figures: medians with min and max, ratios, JSON,
+a markdown table and a PNG chart of wall time per tool and phase."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+#: display order and labels of the measured tools
+TOOLS = {
+    "dwetl_full": "dwetl full reload",
+    "dwetl_incremental": "dwetl incremental (1%)",
+    "floor": "floor (connectorx + bulk insert)",
+    "dlt": "dlt sql_database (merge)",
+    "dlt_parquet": "dlt sql_database (merge, parquet)",
+    "pandas": "pandas + SQLAlchemy (fact only)",
+}
+
+#: stacking order of phases in the chart; the rest of the wall time is start-up and overhead
+PHASE_ORDER = (
+    "init",
+    "extract",
+    "transform",
+    "normalize",
+    "fold",
+    "keys",
+    "validate",
+    "load",
+    "merge",
+)
+OTHER = "start-up + other"
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    """Median, min and max of a list of figures."""
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "n": len(values),
+    }
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per tool: wall, peak RSS and each phase as median/min/max over the successful runs."""
+    summary: dict[str, Any] = {}
+    for tool in TOOLS:
+        ok = [r for r in runs if r["tool"] == tool and "error" not in r]
+        failed = [r for r in runs if r["tool"] == tool and "error" in r]
+        if not ok:
+            if failed:
+                summary[tool] = {"error": failed[-1]["error"], "failed_runs": len(failed)}
+            continue
+        phases = list(dict.fromkeys(p for r in ok for p in r["phases"]))
+        summary[tool] = {
+            "wall_s": spread([r["wall_s"] for r in ok]),
+            "peak_rss_mb": spread([r["peak_rss_mb"] for r in ok]),
+            "phases": {p: spread([r["phases"].get(p, 0.0) for r in ok]) for p in phases},
+            "rows": ok[-1].get("rows"),
+            "failed_runs": len(failed),
+        }
+    return summary
+
+
+def ratios(summary: dict[str, Any]) -> dict[str, float]:
+    """The ratios the issue asks for, on medians of the same run."""
+
+    def median(tool: str) -> float | None:
+        entry = summary.get(tool, {})
+        return entry["wall_s"]["median"] if "wall_s" in entry else None
+
+    out: dict[str, float] = {}
+    full, floor, inc = median("dwetl_full"), median("floor"), median("dwetl_incremental")
+    dlts = [v for v in (median("dlt"), median("dlt_parquet")) if v is not None]
+    if full and floor:
+        out["dwetl_full / floor"] = full / floor
+    if full and dlts:
+        out["dwetl_full / dlt_fastest"] = full / min(dlts)
+    if full and inc:
+        out["dwetl_incremental / dwetl_full"] = inc / full
+    return out
+
+
+def _fmt(cell: dict[str, float], digits: int = 2) -> str:
+    return f"{cell['median']:.{digits}f} ({cell['min']:.{digits}f}–{cell['max']:.{digits}f})"
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The summary as a markdown table plus ratios and notes."""
+    meta = result["meta"]
+    lines = [
+        f"# Full reload benchmark — {meta['date']}, {meta['items']:,} items, "
+        f"{meta['source']} → {meta['dw']}",
+        "",
+        f"K = {meta['repeat']} runs, median (min–max). Machine: {meta['machine']}. "
+        f"Source rows: {meta.get('source_rows_total', '?'):,}.",
+        "",
+        "| tool | wall s | peak RSS MB | rows | phases (median s) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for tool, label in TOOLS.items():
+        entry = result["summary"].get(tool)
+        if entry is None:
+            continue
+        if "wall_s" not in entry:
+            lines.append(f"| {label} | failed: {entry['error'].splitlines()[0][:80]} | | | |")
+            continue
+        phases = ", ".join(f"{p} {v['median']:.2f}" for p, v in entry["phases"].items())
+        rows = f"{entry['rows']:,}" if isinstance(entry.get("rows"), int) else ""
+        lines.append(
+            f"| {label} | {_fmt(entry['wall_s'])} | {_fmt(entry['peak_rss_mb'], 0)} | {rows} "
+            f"| {phases} |"
+        )
+    lines += ["", "| ratio (medians) | value |", "| --- | --- |"]
+    lines += [f"| {name} | {value:.2f} |" for name, value in result["ratios"].items()]
+    if meta.get("notes"):
+        lines += ["", *[f"- {note}" for note in meta["notes"]]]
+    return "\n".join(lines) + "\n"
+
+
+def chart(result: dict[str, Any], path: Path) -> bool:
+    """A PNG: wall time per tool as stacked phases (min–max whiskers), and peak RSS per tool."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    summary = result["summary"]
+    tools = [t for t in TOOLS if "wall_s" in summary.get(t, {})]
+    if not tools:
+        return False
+    seen = {p for t in tools for p in summary[t]["phases"]}
+    all_phases = [p for p in PHASE_ORDER if p in seen] + sorted(seen - set(PHASE_ORDER))
+    all_phases.append(OTHER)
+    colours = plt.get_cmap("tab10")
+    fig, (ax_t, ax_m) = plt.subplots(
+        1, 2, figsize=(13, 0.6 * len(tools) + 2.2), gridspec_kw={"width_ratios": [3, 1]}
+    )
+    labels = [TOOLS[t] for t in tools]
+    y = list(range(len(tools)))[::-1]
+    for i, tool in enumerate(tools):
+        entry = summary[tool]
+        left = 0.0
+        for j, phase in enumerate(all_phases):
+            if phase == OTHER:
+                width = max(entry["wall_s"]["median"] - left, 0.0)
+            else:
+                width = entry["phases"].get(phase, {}).get("median", 0.0)
+            if width <= 0:
+                continue
+            ax_t.barh(
+                y[i],
+                width,
+                left=left,
+                color=colours(j % 10),
+                label=phase if i == tools.index(tool) else None,
+            )
+            left += width
+        wall = entry["wall_s"]
+        ax_t.errorbar(
+            wall["median"],
+            y[i],
+            xerr=[[wall["median"] - wall["min"]], [wall["max"] - wall["median"]]],
+            fmt="none",
+            ecolor="black",
+            capsize=3,
+        )
+        ax_t.text(wall["max"], y[i], f"  {wall['median']:.1f} s", va="center", fontsize=9)
+        rss = entry["peak_rss_mb"]["median"]
+        ax_m.barh(y[i], rss, color="grey")
+        ax_m.text(rss, y[i], f" {rss:.0f}", va="center", fontsize=9)
+    handles, names = ax_t.get_legend_handles_labels()
+    unique = dict(zip(names, handles, strict=False))
+    ax_t.legend(unique.values(), unique.keys(), loc="lower right", fontsize=8, ncol=2)
+    ax_t.set_yticks(y, labels)
+    ax_t.set_xlabel("wall time, seconds (median; whiskers: min–max)")
+    ax_m.set_yticks(y, [""] * len(y))
+    ax_m.set_xlabel("peak RSS, MB (median)")
+    ax_m.margins(x=0.25)
+    ax_t.margins(x=0.12)
+    meta = result["meta"]
+    fig.suptitle(
+        f"dwetl full reload, {meta['items']:,} items, {meta['source']} → {meta['dw']}, "
+        f"K={meta['repeat']} ({meta['date']})"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def write(result: dict[str, Any], folder: Path, name: str) -> list[Path]:
+    """JSON, markdown and PNG under `folder`; returns the paths written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [folder / f"{name}.json", folder / f"{name}.md"]
+    written[0].write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    written[1].write_text(markdown(result))
+    png = folder / f"{name}.png"
+    if chart(result, png):
+        written.append(png)
+    return written
