@@ -74,10 +74,14 @@ class RunRecord:
     startup_seconds: float | None
     error: str | None
     entities: list[EntityRun] = field(default_factory=list)
+    #: ctl.etl_run.details: the run's own summary (a dry run's only record of its entities)
+    details: Any = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data, entities shaped as in `dwetl run --json`."""
-        return asdict(self)
+        data = asdict(self)
+        del data["details"]
+        return data
 
 
 def _require_log(wh: Warehouse) -> None:
@@ -110,6 +114,7 @@ def _run(r: tuple[Any, ...]) -> RunRecord:
         dry_run=bool(r[10]),
         startup_seconds=None if r[11] is None else float(r[11]),
         error=r[13],
+        details=_maybe_json(r[12]),
     )
 
 
@@ -151,7 +156,38 @@ def _attach_entities(wh: Warehouse, runs: list[RunRecord]) -> list[RunRecord]:
             entity = _entity(row)
             found = reasons.get((run_id, entity.entity), {})
             by_run[run_id].append(replace(entity, reject_reasons=dict(sorted(found.items()))))
-    return [replace(r, entities=by_run[r.run_id]) for r in runs]
+    return [replace(r, entities=by_run[r.run_id] or _from_details(r.details)) for r in runs]
+
+
+def _from_details(details: Any) -> list[EntityRun]:
+    """Entities from a run's stored summary: a dry run writes no ctl.etl_run_entity rows."""
+    if not isinstance(details, dict) or not isinstance(details.get("entities"), list):
+        return []
+    out = []
+    for e in details["entities"]:
+        seconds = e.get("seconds") or {}
+        out.append(
+            EntityRun(
+                entity=str(e.get("entity")),
+                status=str(e.get("status")),
+                started_at=e.get("started_at"),
+                finished_at=e.get("finished_at"),
+                extracted=int(e.get("extracted") or 0),
+                folded=int(e.get("folded") or 0),
+                rejected=int(e.get("rejected") or 0),
+                inserted=int(e.get("inserted") or 0),
+                updated=int(e.get("updated") or 0),
+                unchanged=int(e.get("unchanged") or 0),
+                inferred=int(e.get("inferred") or 0),
+                watermark_from=e.get("watermark_from"),
+                watermark_to=e.get("watermark_to"),
+                seconds={p: seconds.get(p) for p in PHASES},
+                repairs=e.get("repairs"),
+                error=e.get("error"),
+                reject_reasons=dict(sorted((e.get("reject_reasons") or {}).items())),
+            )
+        )
+    return out
 
 
 def recent_runs(wh: Warehouse, last: int = 10, entity: str | None = None) -> list[RunRecord]:

@@ -26,6 +26,10 @@ def _when(value: str | None) -> str:
     return "-" if value is None else value.replace("T", " ")[:19]
 
 
+def _short(text: str, width: int = 140) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def _counts(e: hist.EntityRun) -> str:
     return (
         f"extracted {e.extracted}, inserted {e.inserted}, updated {e.updated}, "
@@ -46,8 +50,10 @@ def _print_list(runs: list[hist.RunRecord]) -> None:
         )
         for e in r.entities:
             typer.echo(f"{'':>8}{e.entity:<16} {e.status:<8} {_counts(e)}")
-        if r.error:
-            typer.echo(f"{'':>8}error: {r.error}")
+            if e.error:
+                typer.echo(f"{'':>25}error: {_short(e.error)}")
+        if r.error and not r.entities:
+            typer.echo(f"{'':>8}error: {_short(r.error)}")
 
 
 def _print_one(r: hist.RunRecord) -> None:

@@ -41,7 +41,8 @@ def _dry_run_gate(settings: Settings) -> rollout.Gate:
         from dwetl.run.runner import run
 
         try:
-            summary = run(settings, entities=[name], dry_run=True, ignore_scope=True)
+            # full: the gate judges every row of the entity the source has now
+            summary = run(settings, [name], full=True, dry_run=True, ignore_scope=True)
         except DwetlError as exc:
             return rollout.GateResult(
                 name, "failed", 0, 0, settings.max_reject_ratio, error=str(exc)
