@@ -23,7 +23,7 @@ from dwetl.connect import describe, with_retry
 from dwetl.entities.registry import source_schema
 from dwetl.entities.spec import EntitySpec
 from dwetl.errors import DwetlError, UsageError
-from dwetl.source_dialects import Schema, SourceDialect, source_dialect
+from dwetl.source_dialects import Schema, source_dialect
 
 
 @dataclass(frozen=True)
@@ -53,14 +53,18 @@ def extract(
         dialect = source_dialect(url.scheme)
     except KeyError:
         raise UsageError(f"source {url.masked}: dwetl cannot read a {url.scheme} source") from None
-    columns, _ = with_retry(
-        lambda: _probe(dialect, settings, sql, path),
+    with_retry(
+        lambda: dialect.reach(url),
         what="source",
         url=url,
         attempts=settings.connect_attempts,
         backoff_s=settings.connect_backoff_s,
         backoff_max_s=settings.connect_backoff_max_s,
     )
+    try:
+        columns = dialect.output_columns(url, sql)
+    except Exception as exc:
+        raise DwetlError(f"{path}: the source rejected the query: {describe(exc)}") from None
     if columns is not None:
         check_columns(columns, schema, path)
     since = None
@@ -96,21 +100,6 @@ def read_extract_sql(path: Path) -> str:
     if not sql.strip().rstrip(";").strip():
         raise UsageError(f"extract file {path} is empty")
     return sql
-
-
-def _probe(dialect: SourceDialect, settings: Settings, sql: str, path: Path) -> list[str] | None:
-    """Reach the source (retried by the caller) and, where the dialect can, learn the columns."""
-    try:
-        columns = dialect.output_columns(settings.source, sql)
-    except (OSError, ConnectionError):
-        raise
-    except Exception as exc:
-        if "unable to open" in str(exc):
-            raise
-        raise DwetlError(f"{path}: the source rejected the query: {describe(exc)}") from None
-    if columns is None:
-        cx.read_sql(settings.source.connectorx_url, "SELECT 1 AS ok", return_type="arrow")
-    return columns
 
 
 def check_columns(columns: list[str], schema: Schema, path: Path) -> None:
