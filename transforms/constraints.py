@@ -37,6 +37,7 @@ _CANONICAL_TYPES = {
     "DATE": "DATE",
     "TIMESTAMP": "TIMESTAMP",
     "DATETIME": "TIMESTAMP",
+    "TIMESTAMPNTZ": "TIMESTAMP",
     "TIMESTAMPTZ": "TIMESTAMPTZ",
     "BOOLEAN": "BOOLEAN",
 }
@@ -57,14 +58,16 @@ class Column:
 
 @dataclass(frozen=True)
 class Check:
-    """A named CHECK: `Check("CK_T_a", "a > 0")`; the expression is PostgreSQL-dialect SQL."""
+    """A named CHECK: `Check("CK_T_a", "a > 0")` (PostgreSQL-dialect SQL unless `dialect`)."""
 
     name: str
     expression_sql: str
+    #: the SQL dialect of `expression_sql` (a live catalog may speak another)
+    dialect: str = "postgres"
 
-    def tree(self, dialect: str = "postgres") -> exp.Expr:
+    def tree(self) -> exp.Expr:
         """The parsed expression: `Check("c", "a > 0").tree()` is a `sqlglot.exp.GT`."""
-        return sqlglot.parse_one(self.expression_sql, read=dialect)
+        return sqlglot.parse_one(self.expression_sql, read=self.dialect)
 
 
 @dataclass(frozen=True)

@@ -114,8 +114,10 @@ def _compiled(
     stored = {c.name: pl.col(_STORED + c.name) for c in cs.columns}
     dtypes = {c.name: stored_dtype(c) for c in cs.columns}
     for check in cs.checks:
-        checks[check.name] = compile_check(check.name, check.expression_sql, stored, dtypes)
-        cols = tuple(sorted(referenced_columns(check.expression_sql)))
+        checks[check.name] = compile_check(
+            check.name, check.expression_sql, stored, dtypes, dialect=check.dialect
+        )
+        cols = tuple(sorted(referenced_columns(check.expression_sql, check.dialect)))
         out.append(Rule(check.name, "CK", cols))
     return tuple(out), checks
 

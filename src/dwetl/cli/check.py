@@ -1,0 +1,45 @@
+"""`dwetl check`: does the live warehouse still match the shipped DDL and the expected scope?"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from dwetl.check import check_warehouse
+from dwetl.cli.app import app
+from dwetl.config import load_settings
+from dwetl.dialects import open_warehouse
+from dwetl.errors import DwetlError
+
+
+@app.command()
+def check(
+    dw: Annotated[
+        str | None, typer.Option("--dw", help="Warehouse URL (else DWETL_DW_URL).")
+    ] = None,
+    ddl_dir: Annotated[
+        str | None,
+        typer.Option("--ddl-dir", help="Another DDL folder than the shipped sql/ddl."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report as one JSON object.")
+    ] = False,
+) -> None:
+    """Compare the live warehouse with the DDL (tables, columns, keys, CHECKs) and the scope.
+
+    Exit 0 when they match, 1 with one line per difference.
+    """
+    settings = load_settings(dw=dw, ddl_dir=ddl_dir)
+    if settings.dw.is_file and settings.dw.path is not None and not settings.dw.path.exists():
+        raise DwetlError(f"warehouse {settings.dw.masked} does not exist: run dwetl init first")
+    with open_warehouse(settings.dw, settings) as wh:
+        report = check_warehouse(wh, settings)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), default=str, ensure_ascii=False))
+    else:
+        for line in report.lines():
+            typer.echo(line)
+    if not report.ok:
+        raise typer.Exit(1)
