@@ -2,9 +2,11 @@
 
 # One line per command group; keep alphabetical.
 from dwetl.cli import (
-    check,  # noqa: F401
+    demo,  # noqa: F401
     history,  # noqa: F401
     init,  # noqa: F401
     rollout,  # noqa: F401
+    run,  # noqa: F401
+    status,  # noqa: F401
     version,  # noqa: F401
 )

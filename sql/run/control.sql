@@ -1,0 +1,35 @@
+-- Queries of `dwetl run` / `dwetl status` on the control tables (PostgreSQL dialect; %s
+-- placeholders). One query per `-- name:`.
+
+-- name: control
+SELECT entity, kind, target_table, load_order, active, watermark_column, watermark_value,
+       last_run_id, last_status, last_run_at
+FROM ctl.etl_control
+ORDER BY load_order, entity;
+
+-- name: advance_control
+UPDATE ctl.etl_control
+SET watermark_value = %s, last_run_id = %s, last_status = %s, last_run_at = %s
+WHERE entity = %s;
+
+-- name: mark_control
+UPDATE ctl.etl_control
+SET last_run_id = %s, last_status = %s, last_run_at = %s
+WHERE entity = %s;
+
+-- name: insert_run_entity
+INSERT INTO ctl.etl_run_entity
+    (run_id, entity, status, started_at, finished_at, extracted, folded, rejected, inserted,
+     updated, unchanged, inferred, watermark_from, watermark_to, seconds_extract,
+     seconds_transform, seconds_validate, seconds_load, seconds_merge, repairs, error)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s);
+
+-- name: last_run_entities
+SELECT e.entity, e.run_id, e.status, e.finished_at, e.extracted, e.folded, e.rejected,
+       e.inserted, e.updated, e.unchanged, e.inferred, e.error
+FROM ctl.etl_run_entity e
+JOIN (SELECT entity, MAX(run_id) AS run_id FROM ctl.etl_run_entity GROUP BY entity) m
+  ON m.entity = e.entity AND m.run_id = e.run_id;
+
+-- name: next_reject_id
+SELECT COALESCE(MAX(reject_id), 0) + 1 FROM ctl.etl_reject;

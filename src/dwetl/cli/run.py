@@ -1,0 +1,82 @@
+"""`dwetl run`: load the warehouse from the source (the nightly job)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from dwetl.cli.app import app
+from dwetl.config import load_settings
+from dwetl.logs import setup_logging
+from dwetl.run.progress import live_progress
+from dwetl.run.runner import run as run_entities
+from dwetl.run.summary import RunSummary, summary_table
+
+
+def print_summary(summary: RunSummary, *, as_json: bool) -> None:
+    """The run summary on stdout: one JSON object, or a table."""
+    if as_json:
+        typer.echo(summary.to_json())
+        return
+    console = Console(soft_wrap=False)
+    if not console.is_terminal:
+        console.width = 200  # a log file or pipe: no reason to wrap at 80 columns
+    console.print(summary_table(summary))
+    if summary.dry_run:
+        typer.echo("dry run: nothing was written to the warehouse")
+
+
+@app.command("run")
+def run_command(
+    entity: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--entity",
+            "-e",
+            help="Entity to load (repeat, or comma-separated); 'all' = every active entity.",
+        ),
+    ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Ignore the watermark: reload completely.")
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Do everything but write the warehouse; show what would."),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the run summary as one JSON object.")
+    ] = False,
+    max_reject_ratio: Annotated[
+        float | None,
+        typer.Option(
+            "--max-reject-ratio",
+            help="Fail an entity whose rejected share is above this (default 0.05).",
+        ),
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Source URL (else DWETL_SOURCE_URL).")
+    ] = None,
+    dw: Annotated[
+        str | None, typer.Option("--dw", help="Warehouse URL (else DWETL_DW_URL).")
+    ] = None,
+    sql_dir: Annotated[
+        str | None,
+        typer.Option("--sql-dir", help="Folder of extract SQL files (else DWETL_SQL_DIR)."),
+    ] = None,
+) -> None:
+    """Load the active entities (dims before facts); exit 0 success, 3 partial, 1 failed."""
+    setup_logging()
+    settings = load_settings(source=source, dw=dw, sql_dir=sql_dir)
+    with live_progress() as progress:
+        summary = run_entities(
+            settings,
+            entity or ["all"],
+            full=full,
+            dry_run=dry_run,
+            max_reject_ratio=max_reject_ratio,
+            progress=None if as_json else progress,
+        )
+    print_summary(summary, as_json=as_json)
+    raise typer.Exit(summary.exit_code)

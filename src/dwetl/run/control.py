@@ -1,0 +1,108 @@
+"""The control tables as the runner sees them: scope, watermarks, one row per run and entity."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from dwetl.dialects.base import Warehouse
+from dwetl.queries import named_queries
+from dwetl.run.summary import EntityResult
+
+
+def _q(name: str) -> str:
+    return named_queries("run/control.sql")[name]
+
+
+def now() -> datetime:
+    """The time stamps the control tables hold: UTC, without a zone (TIMESTAMP columns)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class ControlRow:
+    """One entity of `ctl.etl_control`."""
+
+    entity: str
+    kind: str
+    target_table: str
+    load_order: int
+    active: bool
+    watermark_column: str | None
+    watermark_value: datetime | None
+    last_run_id: int | None
+    last_status: str | None
+    last_run_at: datetime | None
+
+
+def read_control(wh: Warehouse) -> dict[str, ControlRow]:
+    """Every entity of `ctl.etl_control`, in load order."""
+    return {row[0]: ControlRow(*row) for row in wh.fetchall(_q("control"))}
+
+
+def next_watermark(old: datetime | None, new: datetime | None) -> datetime | None:
+    """The watermark after a load: never moves back, and stays when nothing was read.
+
+    >>> next_watermark(datetime(2026, 1, 2), None)
+    datetime.datetime(2026, 1, 2, 0, 0)
+    >>> next_watermark(datetime(2026, 1, 2), datetime(2026, 1, 1))
+    datetime.datetime(2026, 1, 2, 0, 0)
+    """
+    if new is None:
+        return old
+    if old is None:
+        return new
+    return max(old, new)
+
+
+def record_loaded(
+    wh: Warehouse, run_id: int, result: EntityResult, stored_watermark: datetime | None
+) -> None:
+    """Advance the watermark and write the run-entity row (inside the entity's transaction)."""
+    finished = result.finished_at or now()
+    watermark = next_watermark(stored_watermark, result.watermark_to)
+    wh.execute(_q("advance_control"), [watermark, run_id, result.status, finished, result.entity])
+    insert_run_entity(wh, run_id, result)
+
+
+def record_failed(wh: Warehouse, run_id: int, result: EntityResult) -> None:
+    """Record a failed entity: its run-entity row and last status; the watermark stays."""
+    wh.execute(_q("mark_control"), [run_id, "failed", result.finished_at or now(), result.entity])
+    insert_run_entity(wh, run_id, result)
+
+
+def insert_run_entity(wh: Warehouse, run_id: int, result: EntityResult) -> None:
+    """One row of `ctl.etl_run_entity`."""
+    s = result.seconds
+    wh.execute(
+        _q("insert_run_entity"),
+        [
+            run_id,
+            result.entity,
+            result.status,
+            result.started_at,
+            result.finished_at or now(),
+            result.extracted,
+            result.folded,
+            result.rejected,
+            result.inserted,
+            result.updated,
+            result.unchanged,
+            result.inferred,
+            result.watermark_from,
+            result.watermark_to,
+            s.get("extract"),
+            s.get("transform"),
+            s.get("validate"),
+            s.get("load"),
+            s.get("merge"),
+            None if result.repairs is None else json.dumps(result.repairs, ensure_ascii=False),
+            result.error,
+        ],
+    )
+
+
+def last_run_entities(wh: Warehouse) -> dict[str, tuple[object, ...]]:
+    """Per entity, its latest `ctl.etl_run_entity` row (entity, run_id, status, ...counts)."""
+    return {row[0]: row for row in wh.fetchall(_q("last_run_entities"))}

@@ -1,0 +1,40 @@
+"""A documented fault-injection point, for tests of crash safety only.
+
+`DWETL_FAIL_AT=<point>[:<entity>][:kill]` makes the runner fail at `<point>` ("merge": after the
+staging table is loaded, before the MERGE; "commit": after the MERGE, before the commit) — for
+every entity, or only `<entity>`. Plain: it raises `InjectedFault` (the entity fails and rolls
+back like any error). With `:kill`: the process kills itself with SIGKILL, as a crash would.
+Unset (the normal case), `fault_point` does nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from dwetl.errors import DwetlError
+
+FAULT_ENV = "DWETL_FAIL_AT"
+
+
+class InjectedFault(DwetlError):
+    """The failure asked for by DWETL_FAIL_AT."""
+
+
+def fault_point(point: str, entity: str) -> None:
+    """Fail here if DWETL_FAIL_AT asks for `point` (optionally only for `entity`).
+
+    >>> fault_point("merge", "dim_cliente")  # DWETL_FAIL_AT unset: nothing happens
+    """
+    wanted = os.environ.get(FAULT_ENV, "")
+    if not wanted:
+        return
+    parts = wanted.split(":")
+    kill = parts[-1] == "kill"
+    if kill:
+        parts = parts[:-1]
+    if parts[0] != point or (len(parts) > 1 and parts[1] != entity):
+        return
+    if kill:
+        os.kill(os.getpid(), signal.SIGKILL)
+    raise InjectedFault(f"{FAULT_ENV}={wanted}: injected failure at {point} of {entity}")

@@ -1,0 +1,95 @@
+"""Inferred members: placeholder dimension rows for keys a fact references before they arrive.
+
+A placeholder has a real surrogate key (max + 1 ...), its natural key, `inferido` TRUE, and
+'Não informado' in the NOT NULL text columns (the `CK_*_obrigatorio` CHECKs exempt it from the
+other required attributes). It is committed before the fact, under the dimension's entity lock;
+when the real row arrives, the dimension's merge completes that same row (same sk, inferido
+FALSE).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from dwetl.dialects.base import Warehouse
+from dwetl.entities.spec import EntitySpec
+from dwetl.run.merge import target_schema
+
+PLACEHOLDER = "Não informado"
+INFERRED_FLAG = "inferido"
+
+
+def required_text_columns(wh: Warehouse, table: str, skip: Sequence[str]) -> list[str]:
+    """NOT NULL text columns without a default: a placeholder must fill them."""
+    schema, _, name = table.rpartition(".")
+    rows = wh.fetchall(
+        "SELECT column_name, is_nullable, column_default, data_type "
+        "FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
+        [schema, name],
+    )
+    return [
+        column
+        for column, nullable, default, dtype in rows
+        if str(nullable).upper() == "NO"
+        and default is None
+        and column not in skip
+        and any(t in str(dtype).upper() for t in ("CHAR", "TEXT", "STRING"))
+    ]
+
+
+def key_map(wh: Warehouse, dim: EntitySpec) -> pl.DataFrame:
+    """The dimension's DataFrame[natural_key, sk] as it is in the warehouse."""
+    assert dim.surrogate_key is not None, f"{dim.name} has no surrogate key"
+    natural = dim.natural_key[0]
+    return wh.fetch_polars(f"SELECT {natural}, {dim.surrogate_key} FROM {dim.target_table}")
+
+
+def placeholders(
+    wh: Warehouse, dim: EntitySpec, keys: pl.Series, existing: pl.DataFrame, run_id: int
+) -> pl.DataFrame:
+    """Placeholder rows for the `keys` not in `existing`, numbered from max(sk) + 1."""
+    assert dim.surrogate_key is not None, f"{dim.name} has no surrogate key"
+    natural, sk = dim.natural_key[0], dim.surrogate_key
+    schema = target_schema(wh, dim.target_table)
+    new = (
+        keys.cast(schema[natural])
+        .drop_nulls()
+        .unique()
+        .sort()
+        .to_frame(natural)
+        .join(existing.select(natural), on=natural, how="anti")
+    )
+    top = existing.select(pl.col(sk).cast(pl.Int64).max()).item() if existing.height else None
+    start = max(int(top or 0), 0) + 1
+    fill = required_text_columns(wh, dim.target_table, (natural, sk))
+    return new.with_columns(
+        pl.int_range(start, start + new.height, dtype=pl.Int64).alias(sk),
+        pl.lit(True).alias(INFERRED_FLAG),
+        pl.lit(run_id, dtype=pl.Int64).alias("id_execucao"),
+        *(pl.lit(PLACEHOLDER).alias(c) for c in fill),
+    ).select(sk, natural, INFERRED_FLAG, "id_execucao", *fill)
+
+
+def add_inferred(
+    wh: Warehouse,
+    dim: EntitySpec,
+    keys: pl.Series,
+    run_id: int,
+    *,
+    lock_timeout_s: float,
+    write: bool = True,
+) -> pl.DataFrame:
+    """Create (commit) the inferred members of `dim` for `keys`; returns the rows created.
+
+    With `write=False` (a dry run) nothing is written: the rows it would create come back.
+    """
+    if not write:
+        return placeholders(wh, dim, keys, key_map(wh, dim), run_id)
+    with wh.entity_lock(dim.name, lock_timeout_s), wh.transaction():
+        # Read again under the lock: another run may have created some of them meanwhile.
+        rows = placeholders(wh, dim, keys, key_map(wh, dim), run_id)
+        if rows.height:
+            wh.load_arrow(dim.target_table, rows.to_arrow())
+    return rows

@@ -1,0 +1,39 @@
+"""A live progress display of a run on a terminal (rich); silent when not a terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+
+from dwetl.run.entity import Progress as ProgressCallback
+
+
+@contextmanager
+def live_progress(console: Console | None = None) -> Iterator[ProgressCallback | None]:
+    """Yield a progress callback for `run(...)`, or None when stderr is not a terminal."""
+    console = console or Console(stderr=True)
+    if not console.is_terminal:
+        yield None
+        return
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def update(entity: str, phase: str) -> None:
+            if entity not in tasks:
+                tasks[entity] = bar.add_task(entity, total=1)
+            task = tasks[entity]
+            if phase.startswith("done:"):
+                bar.update(task, description=f"{entity}: {phase[5:]}", completed=1)
+            else:
+                bar.update(task, description=f"{entity}: {phase}…")
+
+        yield update

@@ -1,0 +1,123 @@
+"""`dwetl run`: the active entities in dependency order, each loaded whole or not at all.
+
+Policies (see also DESIGN.md "Behaviour users rely on"):
+- A fact whose dimension failed earlier in the same run still runs: the keys it cannot find
+  become inferred members, which the dimension completes when it loads (same sk).
+- A dry run does every step inside the entity's transaction, loads the run-private staging
+  table and counts with the real merge's SQL what the MERGE would insert / update / leave —
+  then rolls the transaction back: no target row, reject, watermark or staging table remains.
+  Facts of a dry run see the dimension rows the same dry run would have written. Only the
+  `ctl.etl_run` row (dry_run = TRUE) is kept.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from dwetl.config import Settings
+from dwetl.dialects import open_warehouse
+from dwetl.dialects.base import Warehouse
+from dwetl.entities.spec import EntitySpec
+from dwetl.errors import UsageError
+from dwetl.run import control
+from dwetl.run.entity import Progress, RunContext, run_entity
+from dwetl.run.summary import RunSummary
+from dwetl.runlog import finish_run, start_run
+
+ALL = "all"
+
+
+def _registry() -> dict[str, EntitySpec]:
+    from dwetl.entities.registry import all_entities
+
+    return {spec.name: spec for spec in all_entities()}
+
+
+def _ordered(names: Sequence[str]) -> list[EntitySpec]:
+    from dwetl.entities.registry import resolve_order
+
+    return resolve_order(list(names))
+
+
+def select_entities(
+    requested: Sequence[str],
+    specs: dict[str, EntitySpec],
+    rows: dict[str, control.ControlRow],
+    *,
+    ignore_scope: bool = False,
+) -> list[str]:
+    """The entity names a run loads: `all` = every active one; a named inactive one is an error."""
+    names = [n.strip() for item in requested for n in item.split(",") if n.strip()]
+    if not names or ALL in names:
+        if len(names) > 1:
+            raise UsageError("--entity all cannot be combined with entity names")
+        return [n for n in specs if n in rows and rows[n].active]
+    unknown = [n for n in names if n not in specs]
+    if unknown:
+        raise UsageError(f"unknown entity {', '.join(unknown)} (known: {', '.join(sorted(specs))})")
+    missing = [n for n in names if n not in rows]
+    if missing:
+        raise UsageError(
+            f"entity {', '.join(missing)} is not in ctl.etl_control: run `dwetl init` first"
+        )
+    inactive = [n for n in names if not rows[n].active]
+    if inactive and not ignore_scope:
+        raise UsageError(
+            f"entity {', '.join(inactive)} is not active in ctl.etl_control "
+            f"(switch it on with `dwetl rollout enable {inactive[0]}`)"
+        )
+    return list(dict.fromkeys(names))
+
+
+def run(
+    settings: Settings,
+    entities: Sequence[str] = (ALL,),
+    *,
+    full: bool = False,
+    dry_run: bool = False,
+    max_reject_ratio: float | None = None,
+    ignore_scope: bool = False,
+    progress: Progress | None = None,
+) -> RunSummary:
+    """Run `entities` (names, or ["all"]) and return what happened (raises only on bad usage or
+    an unreachable warehouse; an entity's failure is in the summary)."""
+    started = time.perf_counter()
+    ratio = settings.max_reject_ratio if max_reject_ratio is None else max_reject_ratio
+    if not 0 <= ratio <= 1:
+        raise UsageError(f"--max-reject-ratio must be between 0 and 1, got {ratio:g}")
+    specs = _registry()
+    with open_warehouse(settings.dw, settings) as wh:
+        _require_init(wh)
+        rows = control.read_control(wh)
+        names = select_entities(entities, specs, rows, ignore_scope=ignore_scope)
+        order = _ordered(names)
+        run_id = start_run(wh, "run", settings, full=full, dry_run=dry_run)
+        summary = RunSummary(run_id, control.now(), full=full, dry_run=dry_run)
+        ctx = RunContext(
+            wh, settings, run_id, specs, rows, full=full, dry_run=dry_run, max_reject_ratio=ratio
+        )
+        if progress is not None:
+            ctx.progress = progress
+        try:
+            for spec in order:
+                summary.entities.append(run_entity(ctx, spec))
+        except BaseException as exc:
+            finish_run(wh, run_id, "failed", error=f"interrupted: {exc!r}")
+            raise
+        summary.finished_at = control.now()
+        finish_run(
+            wh,
+            run_id,
+            summary.status,
+            details=summary.to_dict(),
+            error="; ".join(f"{e.entity}: {e.error}" for e in summary.entities if e.error) or None,
+            startup_seconds=round(wh.connect_seconds, 4),
+        )
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _require_init(wh: Warehouse) -> None:
+    if not wh.table_exists("ctl.etl_control"):
+        raise UsageError("the warehouse has no ctl.etl_control: run `dwetl init` first")

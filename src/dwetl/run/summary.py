@@ -1,0 +1,164 @@
+"""What a run did: per-entity results, the run's status, as JSON or a rich table.
+
+The status rules are DESIGN.md's: an entity is `success` (all rows loaded), `partial` (valid
+rows loaded, some quarantined) or `failed` (nothing of it committed); the run is `success` if
+every entity is, `failed` if none loaded, else `partial`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rich.table import Table
+
+PHASES = ("extract", "transform", "validate", "load", "merge")
+EXIT_CODES = {"success": 0, "partial": 3, "failed": 1}
+
+
+@dataclass
+class EntityResult:
+    """One entity's outcome in one run (the row of `ctl.etl_run_entity`)."""
+
+    entity: str
+    started_at: datetime
+    status: str = "success"
+    finished_at: datetime | None = None
+    extracted: int = 0
+    folded: int = 0
+    rejected: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    inferred: int = 0
+    watermark_from: datetime | None = None
+    watermark_to: datetime | None = None
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
+    reject_reasons: dict[str, int] = field(default_factory=dict)
+    repairs: dict[str, Any] | None = None
+    error: str | None = None
+
+    @property
+    def loaded(self) -> int:
+        """Rows now in the target as this batch has them (written or already equal)."""
+        return self.inserted + self.updated + self.unchanged
+
+    def balance(self) -> int:
+        """extracted - (inserted + updated + unchanged + rejected + folded): 0 when nothing is lost.
+
+        >>> EntityResult("e", datetime(2026, 1, 1), extracted=3, inserted=1, folded=2).balance()
+        0
+        """
+        return self.extracted - (self.loaded + self.rejected + self.folded)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of one entity."""
+        return {
+            "entity": self.entity,
+            "status": self.status,
+            "extracted": self.extracted,
+            "folded": self.folded,
+            "rejected": self.rejected,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "inferred": self.inferred,
+            "watermark_from": _iso(self.watermark_from),
+            "watermark_to": _iso(self.watermark_to),
+            "seconds": {p: round(self.seconds.get(p, 0.0), 4) for p in PHASES},
+            "reasons": dict(sorted(self.reject_reasons.items())),
+            "repairs": self.repairs,
+            "error": self.error,
+        }
+
+
+@dataclass
+class RunSummary:
+    """A whole `dwetl run`."""
+
+    run_id: int
+    started_at: datetime
+    full: bool = False
+    dry_run: bool = False
+    entities: list[EntityResult] = field(default_factory=list)
+    finished_at: datetime | None = None
+    seconds: float = 0.0
+
+    @property
+    def status(self) -> str:
+        """success if every entity is, failed if none loaded, else partial.
+
+        >>> s = RunSummary(1, datetime(2026, 1, 1))
+        >>> s.entities = [EntityResult("a", s.started_at), EntityResult("b", s.started_at)]
+        >>> s.entities[1].status = "failed"
+        >>> s.status
+        'partial'
+        """
+        statuses = [e.status for e in self.entities]
+        if all(s == "success" for s in statuses):
+            return "success"
+        if all(s == "failed" for s in statuses):
+            return "failed"
+        return "partial"
+
+    @property
+    def exit_code(self) -> int:
+        """0 success, 3 partial, 1 failed."""
+        return EXIT_CODES[self.status]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of the run (what `dwetl run --json` prints)."""
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "dry_run": self.dry_run,
+            "full": self.full,
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+            "seconds": round(self.seconds, 4),
+            "entities": [e.to_dict() for e in self.entities],
+        }
+
+    def to_json(self) -> str:
+        """One JSON object on one line."""
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
+
+def summary_table(summary: RunSummary) -> Table:
+    """A rich table of the run: one line per entity, counts and seconds per phase."""
+    title = f"run {summary.run_id}: {summary.status}" + (" (dry run)" if summary.dry_run else "")
+    table = Table(title=title, title_justify="left")
+    table.add_column("entity")
+    table.add_column("status")
+    for name in ("extracted", "folded", "rejected", "inserted", "updated", "unchanged", "inferred"):
+        table.add_column(name, justify="right")
+    table.add_column("seconds", justify="right")
+    table.add_column("error / reasons", overflow="fold")
+    for e in summary.entities:
+        style = {"success": "green", "partial": "yellow", "failed": "red"}[e.status]
+        note = (e.error or "")[:160] or ", ".join(f"{k} ×{v}" for k, v in sorted(e.reject_reasons.items()))
+        table.add_row(
+            e.entity,
+            f"[{style}]{e.status}[/]",
+            *(
+                str(v)
+                for v in (
+                    e.extracted,
+                    e.folded,
+                    e.rejected,
+                    e.inserted,
+                    e.updated,
+                    e.unchanged,
+                    e.inferred,
+                )
+            ),
+            f"{sum(e.seconds.values()):.2f}",
+            note,
+        )
+    return table
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat(sep=" ")
