@@ -15,8 +15,19 @@ import json
 import os
 import time
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from benchmarks.databases import SOURCE_TABLES, sqlalchemy_url
+
+
+def _with_password(url: str) -> str:
+    # dlt refuses PostgreSQL credentials without a password; the local server trusts the user
+    # and ignores whatever is sent.
+    parts = urlsplit(url)
+    if parts.password is not None or "@" not in parts.netloc:
+        return url
+    user, host = parts.netloc.split("@", 1)
+    return urlunsplit(parts._replace(netloc=f"{user}:unused@{host}"))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -39,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.dw.startswith("duckdb:///"):
         destination = dlt.destinations.duckdb(args.dw.removeprefix("duckdb:///"))
     else:
-        destination = dlt.destinations.postgres(args.dw)
+        destination = dlt.destinations.postgres(_with_password(args.dw))
 
     started = time.perf_counter()
     source = sql_database(
