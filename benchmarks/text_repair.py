@@ -1,0 +1,153 @@
+"""Throughput of `transforms.text` against ftfy on realistic damaged ERP text.
+
+uv run python -m benchmarks.text_repair --values 10000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import unicodedata
+from collections.abc import Callable
+
+import ftfy
+import numpy as np
+import polars as pl
+
+from transforms.text import normalize, repair, repair_to_domain
+
+PRIMEIROS = [
+    "João", "José", "Antônio", "Conceição", "Sebastião", "Márcia", "Lúcia", "Sérgio", "Fábio",
+    "Flávia", "Vinícius", "Cláudia", "Mônica", "Patrícia", "Letícia", "Rogério", "Júlio", "Inês",
+    "Ana", "Maria", "Pedro", "Paulo", "Carlos", "Luís", "Ângela", "Débora", "Otávio", "Tânia",
+    "Valéria", "Estêvão",
+]  # fmt: skip
+SOBRENOMES = [
+    "Gonçalves", "Araújo", "Simões", "Magalhães", "Guimarães", "Brandão", "Falcão", "Leão",
+    "Nóbrega", "Conceição", "Assunção", "Silva", "Souza", "Oliveira", "Pereira", "Lima", "Gusmão",
+    "Cortês", "Cortes", "Sá", "Romão", "Galvão", "Estêves", "Antunes", "Fernandes", "Patrício",
+    "Damião", "Salomão", "Aragão", "Cândido",
+]  # fmt: skip
+CIDADES = [
+    "São Paulo", "Goiânia", "Maceió", "Florianópolis", "Brasília", "Belém", "Vitória", "Cuiabá",
+    "Macapá", "São Luís", "João Pessoa", "Niterói", "Jundiaí", "Ribeirão Preto", "Uberlândia",
+    "Maringá", "Foz do Iguaçu", "Petrópolis", "Guarujá", "Santarém", "Marabá", "Macaé", "Itajaí",
+    "Chapecó", "Criciúma", "Paranaguá", "Araçatuba", "Taubaté", "Jacareí", "Poços de Caldas",
+    "Curitiba", "Porto Alegre", "Recife", "Salvador", "Natal", "Fortaleza", "Manaus", "Londrina",
+]  # fmt: skip
+TIPOS = ["Promoção Automática", "Cupom", "Negociação Manual", "Programa de Fidelidade", "Atacado"]
+
+# How the old Windows stack damaged text, with how often each path shows up (clean first).
+DAMAGE: dict[str, tuple[float, Callable[[str], str]]] = {
+    "clean": (0.55, lambda s: s),
+    "cp1252": (0.10, lambda s: s.encode("utf-8").decode("cp1252", "replace")),
+    "latin1": (0.04, lambda s: s.encode("utf-8").decode("latin-1")),
+    "twice": (0.03, lambda s: s.encode("utf-8").decode("latin-1").encode("utf-8").decode("cp1252")),
+    "lowered": (0.04, lambda s: s.encode("utf-8").decode("cp1252", "replace").lower()),
+    "nfd": (0.04, lambda s: unicodedata.normalize("NFD", s)),
+    "ascii?": (0.08, lambda s: s.encode("ascii", "replace").decode()),
+    "fffd": (0.04, lambda s: s.encode("cp1252").decode("utf-8", "replace")),
+    "stripped": (
+        0.03,
+        lambda s: unicodedata.normalize("NFD", s).encode("ascii", "ignore").decode(),
+    ),
+    "upper": (0.02, lambda s: s.upper()),
+    "spaces": (0.03, lambda s: " " + s.replace(" ", "\xa0 ", 1) + "  "),
+}
+
+
+def _damaged_pool(clean: list[str]) -> tuple[list[str], np.ndarray]:
+    """Every damage path applied to every distinct clean value, with its sampling weight."""
+    values, weights = [], []
+    for weight, damage in DAMAGE.values():
+        for value in clean:
+            values.append(damage(value))
+            weights.append(weight / len(clean))
+    probabilities = np.asarray(weights)
+    return values, probabilities / probabilities.sum()
+
+
+def generate(n: int, seed: int = 7) -> pl.DataFrame:
+    """`n` rows of customer names, cities and discount types, damaged by real codec paths."""
+    rng = np.random.default_rng(seed)
+    nomes = [f"{a} {b} {c}" for a in PRIMEIROS for b in SOBRENOMES[:12] for c in SOBRENOMES]
+    columns = {}
+    for name, clean in {"nome": nomes, "cidade": CIDADES, "tipo_desconto": TIPOS}.items():
+        pool, probabilities = _damaged_pool(clean)
+        index = rng.choice(len(pool), size=n, p=probabilities)
+        columns[name] = pl.Series(pool, dtype=pl.String).gather(index)
+    # A free-text column where every value is distinct: no gain from working on distinct values.
+    return pl.DataFrame(columns).with_columns(
+        descricao=pl.concat_str(pl.col("nome"), pl.lit(" nº "), pl.int_range(n).cast(pl.String))
+    )
+
+
+def _timed(label: str, n: int, run: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    run()
+    seconds = time.perf_counter() - start
+    print(f"{label:<44} {n:>11,} values {seconds:8.2f} s {n / seconds:>13,.0f} values/s")
+    return n / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--values", type=int, default=10_000_000)
+    parser.add_argument("--ftfy-sample", type=int, default=50_000)
+    args = parser.parse_args()
+
+    frame = generate(args.values)
+    n = frame.height
+    print(
+        f"{n:,} rows; distinct nome {frame['nome'].n_unique():,}, "
+        f"descricao {frame['descricao'].n_unique():,}, cidade {frame['cidade'].n_unique():,}, "
+        f"tipo_desconto {frame['tipo_desconto'].n_unique():,}"
+    )
+    normalize(pl.lit("warm-up: build the mojibake table once"))
+    frame.head(100).select(normalize(pl.col("nome")))
+    sample = frame["nome"].sample(min(args.ftfy_sample, n), seed=1).to_list()
+    rates = {
+        "ftfy": _timed(
+            "ftfy.fix_text per value (nome, sample)",
+            len(sample),
+            lambda: [ftfy.fix_text(v) for v in sample],
+        ),
+        "normalize": _timed("normalize (nome)", n, lambda: frame.select(normalize(pl.col("nome")))),
+        "normalize_distinct": _timed(
+            "normalize (descricao, all values distinct)",
+            n,
+            lambda: frame.select(normalize(pl.col("descricao"))),
+        ),
+        "normalize_lazy": _timed(
+            "normalize (nome, lazy streaming)",
+            n,
+            lambda: frame.lazy().select(normalize(pl.col("nome"))).collect(engine="streaming"),
+        ),
+        "domain": _timed(
+            "repair_to_domain (tipo_desconto)",
+            n,
+            lambda: frame.select(repair_to_domain(pl.col("tipo_desconto"), TIPOS)),
+        ),
+        "equality": _timed(
+            "one string comparison per row (floor)",
+            n,
+            lambda: frame.select(pl.col("tipo_desconto") == "Cupom"),
+        ),
+        "repair_nome": _timed("repair (nome, free text)", n, lambda: repair(frame["nome"])),
+        "repair_cidade": _timed("repair (cidade, free text)", n, lambda: repair(frame["cidade"])),
+    }
+    print()
+    for name in (
+        "normalize",
+        "normalize_distinct",
+        "normalize_lazy",
+        "domain",
+        "repair_nome",
+        "repair_cidade",
+    ):
+        print(f"{name:<16} {rates[name] / rates['ftfy']:8.1f}x ftfy")
+    print(f"{'domain':<16} {rates['equality'] / rates['domain']:8.1f}x the cost of one comparison")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,322 @@
+"""Text repair: mojibake, lost accents, decomposed forms and odd spacing, vectorised in Polars.
+
+>>> import polars as pl
+>>> pl.select(normalize(pl.lit("PromoÃ§Ã£o  AutomÃ¡tica "))).item()
+'Promoção Automática'
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from itertools import combinations
+
+import polars as pl
+
+from transforms._mojibake import mojibake_markers, mojibake_patterns
+
+# How an ERP loses an accented letter: one `?` per character (ascii 'replace'), one per UTF-8
+# byte, or U+FFFD per character or per byte (cp1252 bytes decoded as UTF-8 with 'replace').
+LOST_LETTER_FORMS = ("?", "??", "\ufffd", "\ufffd\ufffd")
+# Decomposed text sent through ascii 'replace' keeps the letter and loses only the accent (`a?`).
+_MARK_LOST = "?"
+_WILDCARD_CLASS = r"?\x{FFFD}"
+_PIECES = rf"[\p{{L}}\p{{M}}{_WILDCARD_CLASS}]+|[^\p{{L}}\p{{M}}{_WILDCARD_CLASS}]+"
+# Mojibake that went through LOWER() where two letters collide (`ÃŠ` Ê and `Ãš` Ú both give
+# `ãš`): normalize leaves it, and a known word or allowed value decides which letter it was.
+AMBIGUOUS_LOWERED = {"ãš": "êú", "ãœ": "ìü", "ãž": "îþ"}
+# A value with more accented letters than this gets only its all-lost variants, not every mix.
+_MAX_MIXED_POSITIONS = 8
+
+
+def _col(expr: pl.Expr | str) -> pl.Expr:
+    return pl.col(expr) if isinstance(expr, str) else expr
+
+
+# Rows with any of these need more than the mojibake table: Unicode composition (any character
+# from U+0300 on, except punctuation and currency signs, which NFC never changes) or spacing.
+_NEEDS_CANONICAL = r"[^\x00-\x{2FF}\x{2010}-\x{205E}\x{20A0}-\x{20CF}\x{2122}]|  |^\s|\s$"
+
+
+def _on_rows(
+    values: pl.Series, mask: pl.Series, fix: Callable[[pl.Series], pl.Series]
+) -> pl.Series:
+    """Apply `fix` only to the rows where `mask` holds (most rows need no work at all)."""
+    rows = mask.fill_null(False).arg_true()
+    if rows.len() == 0:
+        return values
+    return values.scatter(rows, fix(values.gather(rows)))
+
+
+def _normalize_values(values: pl.Series) -> pl.Series:
+    keys, replacements = mojibake_patterns()
+    text = values.str.replace_many(keys, replacements, leftmost=True)
+    # `Ã”` ending a word is `Ô` (`AVÃ”`) unless the text opens a quote that `”` would close.
+    quoted_o = text.str.contains_any(["Ã”", "ã”"]) & ~text.str.contains("“", literal=True)
+    text = _on_rows(text, quoted_o, lambda t: t.str.replace_many({"Ã”": "Ô", "ã”": "ô"}))
+    return _on_rows(
+        text,
+        text.str.contains(_NEEDS_CANONICAL),
+        lambda t: t.str.normalize("NFC").str.replace_all(" {2,}", " ").str.strip_chars(),
+    )
+
+
+def _per_distinct(fix: Callable[[pl.Series], pl.Series]) -> Callable[[pl.Series], pl.Series]:
+    """Run `fix` once per distinct value of a batch and map the results back to its rows."""
+
+    def batch(values: pl.Series) -> pl.Series:
+        values = values.cast(pl.String)
+        distinct = values.unique().drop_nulls()
+        if distinct.len() == values.len():
+            return fix(values)
+        return values.replace(distinct, fix(distinct))
+
+    return batch
+
+
+def normalize(expr: pl.Expr | str) -> pl.Expr:
+    """Repair mojibake and put text in canonical form: `normalize(pl.col("nome"))`.
+
+    >>> pl.select(normalize(pl.lit("promoã§ã£o\\xa0 cupom"))).item()
+    'promoção cupom'
+    """
+    return _col(expr).map_batches(
+        _per_distinct(_normalize_values), return_dtype=pl.String, is_elementwise=True
+    )
+
+
+def _fold(expr: pl.Expr) -> pl.Expr:
+    """Case- and accent-insensitive key (`?` and U+FFFD are kept: they are the wildcards)."""
+    return expr.str.to_lowercase().str.normalize("NFD").str.replace_all(r"\p{Mn}", "")
+
+
+def _fold_char(char: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
+
+
+def _lost_accent_variants(value: str) -> set[str]:
+    """Keys of `value` with accents stripped, and with some or all accented letters lost."""
+    lowered = unicodedata.normalize("NFC", value).lower()
+    base = [_fold_char(c) for c in lowered]
+    accented = [i for i, c in enumerate(lowered) if base[i] != c]
+    if len(accented) <= _MAX_MIXED_POSITIONS:
+        subsets = [set(s) for n in range(1, len(accented) + 1) for s in combinations(accented, n)]
+    else:
+        subsets = [set(accented)]
+    marks_lost = [
+        b + _MARK_LOST * (len(unicodedata.normalize("NFD", c)) - 1)
+        for b, c in zip(base, lowered, strict=True)
+    ]
+    variants = {"".join(base)}
+    for lost in subsets:
+        variants.add("".join(marks_lost[i] if i in lost else b for i, b in enumerate(base)))
+        for form in LOST_LETTER_FORMS:
+            variants.add("".join(form if i in lost else b for i, b in enumerate(base)))
+    return variants
+
+
+def _lowered_variants(value: str) -> set[str]:
+    """`value` lowercased, and as LOWER()ed mojibake that normalize cannot decide alone."""
+    lowered = value.lower()
+    variants = {lowered}
+    for sequence, letters in AMBIGUOUS_LOWERED.items():
+        variants.add("".join(sequence if c in letters else c for c in lowered))
+    return variants
+
+
+def _unique_map(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    found: dict[str, set[str]] = {}
+    for key, value in pairs:
+        found.setdefault(key, set()).add(value)
+    return {key: next(iter(values)) for key, values in found.items() if len(values) == 1}
+
+
+def _domain_values(values: pl.Series, allowed: list[str]) -> pl.Series:
+    canonical = [unicodedata.normalize("NFC", a) for a in allowed]
+    by_case = _unique_map((k, a) for a in canonical for k in _lowered_variants(a))
+    by_key = _unique_map((k, a) for a in canonical for k in _lost_accent_variants(a))
+    value = pl.col("value")
+    clean = pl.col("clean")
+    return (
+        pl.DataFrame({"value": values, "clean": _normalize_values(values)})
+        .select(
+            pl.when(clean.is_in(canonical))
+            .then(clean)
+            .otherwise(
+                pl.coalesce(
+                    clean.str.to_lowercase().replace_strict(
+                        by_case, default=None, return_dtype=pl.String
+                    ),
+                    _fold(clean).replace_strict(by_key, default=None, return_dtype=pl.String),
+                    value,
+                )
+            )
+        )
+        .to_series()
+    )
+
+
+def repair_to_domain(expr: pl.Expr | str, allowed: Sequence[str]) -> pl.Expr:
+    """Map any damaged variant of an allowed value to it exactly; leave anything else unchanged.
+
+    >>> pl.select(repair_to_domain(pl.lit("Promo??o Autom?tica"), ["Promoção Automática"])).item()
+    'Promoção Automática'
+    """
+    domain = list(allowed)
+    return _col(expr).map_batches(
+        _per_distinct(lambda values: _domain_values(values, domain)),
+        return_dtype=pl.String,
+        is_elementwise=True,
+    )
+
+
+def _pieces(values: pl.Series) -> pl.DataFrame:
+    """Split text into word pieces (letters and wildcards) and the separators between them."""
+    return (
+        pl.DataFrame({"row": pl.int_range(values.len(), eager=True), "text": values})
+        .select("row", piece=pl.col("text").str.extract_all(_PIECES))
+        .explode("piece")
+        .drop_nulls("piece")
+        .with_columns(
+            pos=pl.int_range(pl.len()).over("row"),
+            is_word=pl.col("piece").str.contains(r"\p{L}"),
+            damaged=pl.col("piece").str.contains(rf"[{_WILDCARD_CLASS}]")
+            | pl.col("piece").str.contains_any(list(AMBIGUOUS_LOWERED)),
+        )
+    )
+
+
+def _known_words(pieces: pl.DataFrame, vocabulary: Iterable[str] | None) -> pl.DataFrame:
+    """Clean words seen in the column or the vocabulary: lowercase form and most common spelling."""
+    words = pieces.filter(pl.col("is_word") & ~pl.col("damaged"))
+    if vocabulary is not None:
+        extra = _pieces(_normalize_values(pl.Series(list(vocabulary), dtype=pl.String)))
+        words = pl.concat([words, extra.filter(pl.col("is_word") & ~pl.col("damaged"))])
+    return (
+        words.group_by("piece")
+        .len()
+        .with_columns(lower=pl.col("piece").str.to_lowercase())
+        .sort("len", "piece", descending=[True, False])
+        .group_by("lower", maintain_order=True)
+        .agg(spelling=pl.col("piece").first())
+    )
+
+
+def _lost_accent_map(known: pl.DataFrame) -> pl.DataFrame:
+    """Key (word with every accented letter lost, one form at a time) → the one word it fits."""
+    accented = known.filter(pl.col("lower").str.contains(r"[^\x00-\x7F]"))
+    lost = [pl.col("lower").str.replace_all(r"[^\x00-\x7F]", form) for form in LOST_LETTER_FORMS]
+    lost.append(pl.col("lower").str.normalize("NFD").str.replace_all(r"\p{Mn}", _MARK_LOST))
+    lowered = [
+        pl.col("lower").str.replace_all(f"[{letters}]", sequence)
+        for sequence, letters in AMBIGUOUS_LOWERED.items()
+    ]
+    keyed = pl.concat([accented.with_columns(key=key) for key in lost + lowered])
+    return (
+        keyed.group_by("key")
+        .agg(pl.col("spelling").unique(), n=pl.col("lower").n_unique())
+        .filter(pl.col("n") == 1)
+        .select("key", spelling=pl.col("spelling").list.first())
+    )
+
+
+def _recased(piece: pl.Expr, spelling: pl.Expr) -> pl.Expr:
+    """Give the restored word the case of the damaged one (`JOS?` → `JOSÉ`, `jos?` → `josé`)."""
+    first = piece.str.slice(0, 1)
+    head = spelling.str.slice(0, 1)
+    rest = spelling.str.slice(1).str.to_lowercase()
+    return (
+        # one capital is a capitalised word (`S?` is `Sá`); two or more and no small letter: caps
+        pl.when((piece.str.count_matches(r"\p{Lu}") > 1) & ~piece.str.contains(r"\p{Ll}"))
+        .then(spelling.str.to_uppercase())
+        .when(first != first.str.to_lowercase())
+        .then(head.str.to_uppercase() + rest)
+        .when(first != first.str.to_uppercase())
+        .then(head.str.to_lowercase() + rest)
+        .otherwise(head + rest)
+    )
+
+
+def _restore_words(values: pl.Series, vocabulary: Iterable[str] | None) -> pl.Series:
+    """Restore lost-accent words in distinct normalised values, where exactly one word fits."""
+    pieces = _pieces(values)
+    known = _known_words(pieces, vocabulary)
+    damaged_rows = pieces.filter(pl.col("damaged") & pl.col("is_word")).select(
+        pl.col("row").unique()
+    )
+    if damaged_rows.height == 0:
+        return values
+    question = pl.col("piece").str.replace(r"\?+$", "").str.to_lowercase()
+    fixed = (
+        pieces.join(damaged_rows, on="row", how="semi")
+        .with_columns(key=pl.col("piece").str.to_lowercase(), question_word=question)
+        .join(_lost_accent_map(known), on="key", how="left")
+        .join(
+            known.select(question_word="lower", is_question=pl.lit(True)),
+            on="question_word",
+            how="left",
+        )
+        .with_columns(
+            piece=pl.when(
+                pl.col("is_word")
+                & pl.col("damaged")
+                & pl.col("spelling").is_not_null()
+                # `vem?` where `vem` is a known word is a question, not a lost letter
+                & ~(pl.col("piece").str.ends_with("?") & pl.col("is_question").is_not_null())
+            )
+            .then(_recased(pl.col("piece"), pl.col("spelling")))
+            .otherwise(pl.col("piece"))
+        )
+        .sort("row", "pos")
+        .group_by("row", maintain_order=True)
+        .agg(pl.col("piece").str.join(""))
+    )
+    rebuilt = pl.DataFrame({"row": pl.int_range(values.len(), eager=True), "text": values}).join(
+        fixed, on="row", how="left"
+    )
+    return rebuilt.select(pl.coalesce("piece", "text"))["piece"].alias(values.name)
+
+
+def repair(series: pl.Series, vocabulary: Iterable[str] | None = None) -> pl.Series:
+    """Normalise free text and restore words with lost accents when exactly one known word fits.
+
+    >>> repair(pl.Series(["Jos? da Silva", "José Souza"])).to_list()
+    ['José da Silva', 'José Souza']
+    """
+    text = series.cast(pl.String)
+    distinct = text.unique().drop_nulls()
+    restored = _restore_words(_normalize_values(distinct), vocabulary)
+    return text.replace(distinct, restored).alias(series.name)
+
+
+# `?` next to a letter, or U+FFFD: a letter that may have been lost.
+_LOST = r"\p{L}\?|\?\p{L}|\x{FFFD}"
+# What is still visibly damaged after repair (`vem?` at the end of a question is not).
+_UNRESOLVED = r"\?\p{L}|\p{L}\?\?|\x{FFFD}"
+_ODD_SPACING = r"^\s|\s$|\s\s|[\t\x{A0}\x{1680}\x{2000}-\x{200B}\x{202F}\x{205F}\x{3000}\x{FEFF}]"
+
+
+def repair_report(before: pl.Series, after: pl.Series) -> dict[str, int]:
+    """Count rows per damage class repaired (a row can count in several), for the run log.
+
+    >>> report = repair_report(pl.Series(["PromoÃ§Ã£o"]), pl.Series(["Promoção"]))
+    >>> report["mojibake"], report["changed"]
+    (1, 1)
+    """
+    b, a = pl.col("before"), pl.col("after")
+    changed = b.ne_missing(a)
+    fewer_lost = b.str.count_matches(_LOST) > a.str.count_matches(_LOST)
+    markers = mojibake_markers()
+    exprs = {
+        "rows": pl.len(),
+        "changed": changed.sum(),
+        "mojibake": (changed & b.str.contains_any(markers)).sum(),
+        "lost_accent": (changed & fewer_lost).sum(),
+        "nfd": (changed & b.ne(b.str.normalize("NFC"))).sum(),
+        "whitespace": (changed & b.str.contains(_ODD_SPACING)).sum(),
+        "case_or_accents": (changed & ~fewer_lost & normalize(b).ne(a)).sum(),
+        "unresolved": (a.str.contains(_UNRESOLVED) | a.str.contains_any(markers)).sum(),
+    }
+    frame = pl.DataFrame({"before": before.cast(pl.String), "after": after.cast(pl.String)})
+    row = frame.select(**{name: e.cast(pl.Int64) for name, e in exprs.items()}).row(0, named=True)
+    return {name: int(value or 0) for name, value in row.items()}
