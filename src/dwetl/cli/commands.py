@@ -7,6 +7,7 @@ from dwetl.cli import (
     init,  # noqa: F401
     rollout,  # noqa: F401
     run,  # noqa: F401
+    sample,  # noqa: F401
     status,  # noqa: F401
     version,  # noqa: F401
 )
