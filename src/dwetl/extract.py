@@ -118,41 +118,50 @@ def check_columns(columns: list[str], schema: Schema, path: Path) -> None:
 
 def conform(frame: pl.DataFrame, schema: Schema, path: Path) -> pl.DataFrame:
     """Cast every column to its schema type; a value that cannot be cast is a DwetlError."""
-    cast = frame.select(_to_type(pl.col(c), frame.schema[c], t).alias(c) for c, t in schema.items())
-    for column in schema:
-        lost = frame.get_column(column).is_not_null() & cast.get_column(column).is_null()
+    columns = []
+    for name, target in schema.items():
+        raw = frame.get_column(name)
+        cast = _to_type(raw, target)
+        lost = raw.is_not_null() & cast.is_null()
         if lost.any():
-            value = frame.get_column(column).filter(lost)[0]
-            raise DwetlError(
-                f"{path}: column {column}: value {value!r} is not a valid {schema[column]}"
-            )
-    return cast
+            value = raw.filter(lost)[0]
+            raise DwetlError(f"{path}: column {name}: value {value!r} is not a valid {target}")
+        columns.append(cast.alias(name))
+    return pl.DataFrame(columns)
 
 
-# How SQLite (and text exports) spell timestamps; `%.f` also accepts no fraction.
+# How SQLite (and text exports) spell timestamps; `%.f` also accepts no fraction. The first
+# is tried alone; the others only when it leaves values unparsed (each try costs a pass).
 _TIMESTAMP_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
 
-def _to_type(value: pl.Expr, source: pl.DataType, target: pl.DataType) -> pl.Expr:
+def _to_type(series: pl.Series, target: pl.DataType) -> pl.Series:
+    source = series.dtype
     if source == target:
-        return value
+        return series
     if isinstance(source, pl.Datetime) and source.time_zone is not None:
-        value = value.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        series = series.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
     if isinstance(target, pl.Decimal):
         if source.is_float():  # a float's shortest text is the decimal the user wrote
-            value = value.cast(pl.String)
-        if source in (pl.String, pl.Float32, pl.Float64):
-            value = value.str.strip_chars()
-        return value.cast(target, strict=False)
+            series = series.cast(pl.String)
+        if series.dtype == pl.String:
+            series = series.str.strip_chars()
+        return series.cast(target, strict=False)
     if source == pl.String and target in (pl.Date, pl.Datetime):
-        text = value.str.strip_chars().str.replace("T", " ", literal=True)
-        stamp = pl.coalesce(
-            text.str.to_datetime(f, time_unit="us", strict=False) for f in _TIMESTAMP_FORMATS
-        )
+        stamp = _parse_timestamps(series)
         return stamp.dt.date() if target == pl.Date else stamp
     if isinstance(source, pl.Datetime) and target == pl.Date:
-        return value.dt.date()
-    return value.cast(target, strict=False)
+        return series.dt.date()
+    return series.cast(target, strict=False)
+
+
+def _parse_timestamps(series: pl.Series) -> pl.Series:
+    text = series.str.strip_chars().str.replace("T", " ", literal=True)
+    stamp = text.str.to_datetime(_TIMESTAMP_FORMATS[0], time_unit="us", strict=False)
+    if (stamp.is_null() & text.is_not_null()).any():
+        tries = [text.str.to_datetime(f, time_unit="us", strict=False) for f in _TIMESTAMP_FORMATS]
+        stamp = pl.select(pl.coalesce(tries)).to_series()
+    return stamp
 
 
 def _watermark_to(
