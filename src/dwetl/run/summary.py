@@ -138,7 +138,8 @@ def summary_table(summary: RunSummary) -> Table:
     table.add_column("error / reasons", overflow="fold")
     for e in summary.entities:
         style = {"success": "green", "partial": "yellow", "failed": "red"}[e.status]
-        note = (e.error or "")[:160] or ", ".join(f"{k} ×{v}" for k, v in sorted(e.reject_reasons.items()))
+        reasons = ", ".join(f"{k} ×{v}" for k, v in sorted(e.reject_reasons.items()))
+        note = (e.error or "")[:160] or reasons
         table.add_row(
             e.entity,
             f"[{style}]{e.status}[/]",
