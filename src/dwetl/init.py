@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from dwetl.check import CheckReport, check_warehouse
 from dwetl.config import Settings
 from dwetl.ddl import ScriptResult, apply_pending, list_scripts
 from dwetl.dialects import open_warehouse
@@ -76,26 +77,9 @@ class InitReport:
         return data
 
 
-#: the rollout of DESIGN.md, used only while the entity registry is not installed
-_ROLLOUT = (
-    Declared("dim_data", "calendar", "dw.dim_data", 10, None),
-    Declared("dim_cliente", "dimension", "dw.dim_cliente", 20, "atualizado_em"),
-    Declared("dim_produto", "dimension", "dw.dim_produto", 20, "atualizado_em"),
-    Declared("dim_loja", "dimension", "dw.dim_loja", 20, "atualizado_em"),
-    Declared("dim_vendedor", "dimension", "dw.dim_vendedor", 30, "atualizado_em"),
-    Declared("dim_desconto", "dimension", "dw.dim_desconto", 20, "atualizado_em"),
-    Declared("fact_vendas", "fact", "dw.fact_vendas", 100, "atualizado_em"),
-    Declared("fact_descontos", "fact", "dw.fact_descontos", 110, "atualizado_em"),
-    Declared("fact_metas", "fact", "dw.fact_metas", 120, "atualizado_em"),
-)
-
-
 def declared_entities() -> list[Declared]:
     """The rollout's entities, from the entity registry."""
-    try:
-        from dwetl.entities.registry import all_entities
-    except ModuleNotFoundError:
-        return list(_ROLLOUT)
+    from dwetl.entities.registry import all_entities
 
     return [
         Declared(e.name, e.kind, e.target_table, e.load_order, e.watermark_column)
@@ -130,7 +114,9 @@ def run_init(
             declared = list(entities())
             report.seeded = seed_control(wh, declared)
             verify(wh, declared, report)
-            report.check = run_check(wh, settings)
+            check = run_check(wh, settings)
+            report.check = check.as_dict()
+            report.problems += [f"check: {problem}" for problem in check.problems]
         except BaseException as exc:
             report.total_seconds = round(time.perf_counter() - started, 4)
             finish_run(
@@ -193,12 +179,8 @@ def verify(wh: Warehouse, declared: Sequence[Declared], report: InitReport) -> N
     report.missing = [table for table in report.required if not wh.table_exists(table)]
 
 
-def run_check(wh: Warehouse, settings: Settings) -> Any:
-    """The warehouse-versus-DDL check of `dwetl check`, once that module exists (else None)."""
-    try:
-        from dwetl.check import check_warehouse
-    except ImportError:
-        return None
+def run_check(wh: Warehouse, settings: Settings) -> CheckReport:
+    """The warehouse-versus-DDL and scope check of `dwetl check`."""
     return check_warehouse(wh, settings)
 
 

@@ -42,7 +42,7 @@ def init(
         for line in describe(report):
             typer.echo(line)
     if not report.ok:
-        what = report.problems + [f"missing table {table}" for table in report.missing]
+        what = [f"missing table {table}" for table in report.missing] + report.problems
         raise DwetlError(f"init check failed: {'; '.join(what)}")
 
 
@@ -65,7 +65,14 @@ def describe(report: InitReport) -> list[str]:
     lines.append(f"required tables: {present} of {len(report.required)} present")
     lines.extend(f"MISSING table {table}" for table in report.missing)
     if report.check is not None:
-        lines.append(f"check: {report.check}")
+        problems = report.check["problems"]
+        lines.append(
+            f"check: warehouse matches the DDL and the expected scope "
+            f"({report.check['tables_checked']} tables, "
+            f"{report.check['constraints_checked']} constraints)"
+            if not problems
+            else f"check: {len(problems)} difference(s) from the DDL or the expected scope"
+        )
     lines.append(
         f"start-up: {report.total_seconds:.3f} s total (warehouse connection "
         f"{seconds.get('warehouse') or 0:.3f} s, DDL {report.ddl_seconds:.3f} s), "
