@@ -175,7 +175,7 @@ def _broken(
         too_long = stored[0].str.len_chars() > length
         stripped_too_long = stored[0].str.strip_chars_end(" ").str.len_chars() > length
         return (too_long & stripped_too_long).fill_null(False)
-    if rule.kind in ("PK", "UQ", "KEY"):
+    if rule.kind in _KEY_KINDS:
         present = pl.all_horizontal([s.is_not_null() for s in stored])
         dup = stored[0].is_duplicated() if len(stored) == 1 else pl.struct(stored).is_duplicated()
         return present & dup
@@ -188,6 +188,24 @@ def _broken(
     # A value that cannot be stored is NULL to the CHECK: report its TYPE reason, not a guess.
     type_flags = [pl.col(type_flag[c]) for c in rule.columns if c in type_flag]
     return broken & ~pl.any_horizontal(type_flags) if type_flags else broken
+
+
+_KEY_KINDS = ("PK", "UQ", "KEY")
+
+
+def _keys_without_duplicates(staged: pl.DataFrame, keys: list[Rule]) -> set[str]:
+    """The keys with no duplicate at all: a hash count is ~6x cheaper than is_duplicated,
+    and a clean batch (the usual case) then skips the per-row duplicate flags."""
+    if not keys:
+        return set()
+    stats = []
+    for i, rule in enumerate(keys):
+        cols = [pl.col(_STORED + c) for c in rule.columns]
+        present = pl.all_horizontal([c.is_not_null() for c in cols])
+        value = cols[0] if len(cols) == 1 else pl.struct(cols)
+        stats.append((value.filter(present).n_unique() == present.sum()).alias(str(i)))
+    row = staged.select(stats).row(0)
+    return {rule.name for rule, clean in zip(keys, row, strict=True) if clean}
 
 
 def _parent_keys(rule: Rule, cs: ConstraintSet, refs: References) -> pl.Series | None:
@@ -246,20 +264,6 @@ def split(
         for c in cs.columns
         if c.name in present
     ]
-    flag_names = [f"{_FLAG}{i}" for i in range(len(active))]
-    type_flag = {
-        r.columns[0]: f for f, r in zip(flag_names, active, strict=True) if r.kind == "TYPE"
-    }
-    first = [
-        _broken(r, cs, checks, refs, type_flag).alias(f)
-        for f, r in zip(flag_names, active, strict=True)
-        if r.kind == "TYPE"
-    ]
-    flags = [
-        _broken(r, cs, checks, refs, type_flag).alias(f)
-        for f, r in zip(flag_names, active, strict=True)
-        if r.kind != "TYPE"
-    ]
     original = schema.names()
     if reasons_column in present:
         raise ValueError(f"{cs.table}: the frame has a column {reasons_column!r} already")
@@ -267,16 +271,32 @@ def split(
         return lf.collect(), lf.head(0).collect().with_columns(
             pl.lit([], dtype=pl.List(pl.String)).alias(reasons_column)
         )
+    staged = lf.with_columns(stored).collect()
+    clean_keys = _keys_without_duplicates(staged, [r for r in active if r.kind in _KEY_KINDS])
+    flag_names = [f"{_FLAG}{i}" for i in range(len(active))]
+    pairs = list(zip(flag_names, active, strict=True))
+    type_flag = {r.columns[0]: f for f, r in pairs if r.kind == "TYPE"}
+    first = [_broken(r, cs, checks, refs, type_flag).alias(f) for f, r in pairs if r.kind == "TYPE"]
+    flags = [
+        (pl.lit(False) if r.name in clean_keys else _broken(r, cs, checks, refs, type_flag)).alias(
+            f
+        )
+        for f, r in pairs
+        if r.kind != "TYPE"
+    ]
     marked = (
-        lf.with_columns(stored)
+        staged.lazy()
         .with_columns(first)
         .with_columns(flags)
         .with_columns(pl.any_horizontal(flag_names).alias("__dwetl_bad"))
         .collect()
     )
     bad = marked.get_column("__dwetl_bad")
-    valid = marked.filter(~bad).select(original)
-    rejected = marked.filter(bad)
+    # Filter only the columns kept: copying the temporary columns doubled the cost.
+    valid = marked.select(original)
+    if bad.any():
+        valid = valid.filter(~bad)
+    rejected = marked.select([*original, *flag_names]).filter(bad)
     reasons = pl.concat_list(
         [pl.when(pl.col(f)).then(pl.lit(r.name)) for f, r in zip(flag_names, active, strict=True)]
     ).list.drop_nulls()
