@@ -30,6 +30,34 @@ def _with_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:unused@{host}"))
 
 
+def _source_options(url: str) -> dict[str, Any]:
+    """How dlt reaches the source; for SQLite, the workaround a team needs on a damaged ERP copy.
+
+    As-is, dlt stops on the first legacy-encoded (non-UTF-8) text value ("Invalid UTF8
+    payload") or BLOB value in a text column. The workaround reads text columns as TEXT and
+    decodes them with errors="replace": the data loads, but damaged letters become U+FFFD.
+    """
+    if not url.startswith("sqlite://"):
+        return {"credentials": sqlalchemy_url(url)}
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+
+    @sa.event.listens_for(engine, "connect")
+    def _lenient_text(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.text_factory = lambda raw: raw.decode("utf-8", "replace")
+
+    def _text_as_text(query: Any, table: Any) -> Any:
+        return sa.select(
+            *[
+                sa.cast(c, sa.Text()).label(c.name) if isinstance(c.type, sa.String) else c
+                for c in table.c
+            ]
+        )
+
+    return {"credentials": engine, "query_adapter_callback": _text_as_text}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Extract, normalize, load (timed apart); print {"phases": {...}, "rows": n}."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -54,9 +82,9 @@ def main(argv: list[str] | None = None) -> None:
 
     started = time.perf_counter()
     source = sql_database(
-        credentials=sqlalchemy_url(args.source),
         table_names=args.tables.split(","),
         backend=args.backend,
+        **_source_options(args.source),
     )
     for resource in source.resources.values():
         resource.apply_hints(

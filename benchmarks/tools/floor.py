@@ -10,6 +10,7 @@ PostgreSQL: COPY of Arrow-written CSV into a table without keys).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import time
@@ -23,11 +24,74 @@ from benchmarks.databases import SOURCE_TABLES
 COPY_BATCH_ROWS = 200_000
 
 
+def _sqlite_carriers(source_url: str, table: str) -> list[tuple[str, str, str]]:
+    """(column, carrier type, sentinel literal) per column, from the declared types."""
+    import sqlite3
+
+    con = sqlite3.connect(source_url.removeprefix("sqlite://"))
+    try:
+        info = con.execute(f"PRAGMA table_info({table})").fetchall()
+    finally:
+        con.close()
+    carriers = []
+    for _, name, declared, *_ in info:
+        declared = declared.upper()
+        if "CHAR" in declared or "TEXT" in declared:
+            carriers.append((name, "BLOB", "X'00'"))
+        elif "INT" in declared:
+            carriers.append((name, "INTEGER", "0"))
+        elif "DEC" in declared or "NUM" in declared or "REAL" in declared:
+            carriers.append((name, "REAL", "0.5"))
+        else:  # dates and timestamps: ISO text, parsed by Arrow
+            carriers.append((name, "TEXT", "''"))
+    return carriers
+
+
+def _restore(data: pa.Table, declared: dict[str, str]) -> pa.Table:
+    # Vectorised casts only. A binary column whose bytes are all UTF-8 becomes text; one holding
+    # legacy bytes stays binary: the floor moves bytes, it does not repair them.
+    for i, field in enumerate(data.schema):
+        column = data.column(i)
+        if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type):
+            with contextlib.suppress(pa.ArrowInvalid):
+                column = column.cast(pa.string())
+        elif declared.get(field.name, "").startswith("TIMESTAMP"):
+            column = column.cast(pa.timestamp("us"))
+        elif declared.get(field.name, "") == "DATE":
+            column = column.cast(pa.date32())
+        data = data.set_column(i, field.name, column)
+    return data
+
+
 def read_table(source_url: str, table: str) -> pa.Table:
-    """One source table as Arrow, read by connectorx."""
-    result = cx.read_sql(source_url, f"SELECT * FROM {table}", return_type="arrow")
+    """One source table as Arrow, read by connectorx.
+
+    SQLite: a damaged ERP export holds legacy (non-UTF-8) bytes, BLOB values in text columns and
+    mixed integer/real values in numeric ones; connectorx fails the whole query on any of them.
+    So every column is read through a carrier type fixed by a first sentinel row (dropped).
+    """
+    if not source_url.startswith("sqlite://"):
+        result = cx.read_sql(source_url, f"SELECT * FROM {table}", return_type="arrow")
+        assert isinstance(result, pa.Table)
+        return result
+    carriers = _sqlite_carriers(source_url, table)
+    sentinel = ", ".join(f'{literal} AS "{c}"' for c, _, literal in carriers)
+    carried = ", ".join(f'CAST("{c}" AS {carrier})' for c, carrier, _ in carriers)
+    query = f"SELECT {sentinel} UNION ALL SELECT {carried} FROM {table}"
+    result = cx.read_sql(source_url, query, return_type="arrow")
     assert isinstance(result, pa.Table)
-    return result
+    declared = _sqlite_declared(source_url, table)
+    return _restore(result.slice(1), declared)
+
+
+def _sqlite_declared(source_url: str, table: str) -> dict[str, str]:
+    import sqlite3
+
+    con = sqlite3.connect(source_url.removeprefix("sqlite://"))
+    try:
+        return {r[1]: r[2].upper() for r in con.execute(f"PRAGMA table_info({table})")}
+    finally:
+        con.close()
 
 
 def _pg_type(dtype: pa.DataType) -> str:
@@ -45,7 +109,29 @@ def _pg_type(dtype: pa.DataType) -> str:
         return "DATE"
     if pa.types.is_boolean(dtype):
         return "BOOLEAN"
+    if pa.types.is_binary(dtype) or pa.types.is_large_binary(dtype):
+        return "BYTEA"
     return "TEXT"
+
+
+def _csv_ready(batch: pa.RecordBatch) -> pa.Table:
+    # CSV has no bytes: binary goes as PostgreSQL's bytea hex text (\\x...), vectorised.
+    import polars as pl
+
+    data = pa.Table.from_batches([batch])
+    binary = [
+        f.name
+        for f in data.schema
+        if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)
+    ]
+    if not binary:
+        return data
+    frame = pl.from_arrow(data)
+    assert isinstance(frame, pl.DataFrame)
+    frame = frame.with_columns(
+        (pl.lit("\\x") + pl.col(c).bin.encode("hex")).alias(c) for c in binary
+    )
+    return frame.to_arrow()
 
 
 def load_duckdb(path: str, tables: dict[str, pa.Table]) -> None:
@@ -79,7 +165,7 @@ def load_postgresql(url: str, tables: dict[str, pa.Table]) -> None:
             with con.cursor().copy(copy_sql) as copy:
                 for batch in data.to_batches(max_chunksize=COPY_BATCH_ROWS):
                     buffer = io.BytesIO()
-                    pacsv.write_csv(pa.Table.from_batches([batch]), buffer, options)
+                    pacsv.write_csv(_csv_ready(batch), buffer, options)
                     copy.write(buffer.getbuffer())
         con.commit()
 

@@ -1,0 +1,60 @@
+"""Smoke test of the benchmark harness: a tiny source, the floor only, the JSON has its fields.
+
+No timing is asserted (speed is compared side by side in benchmarks/, never in tests).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks import reload
+from benchmarks.dwetl_steps import phase_seconds
+
+
+def test_floor_on_2k_items_writes_a_complete_result(tmp_path: Path) -> None:
+    result = reload.main(
+        [
+            "--items",
+            "2000",
+            "--dw",
+            "duckdb",
+            "--tools",
+            "floor",
+            "--repeat",
+            "2",
+            "--out",
+            str(tmp_path / "results"),
+            "--name",
+            "smoke",
+            "--work",
+            str(tmp_path / "work"),
+        ]
+    )
+    written = json.loads((tmp_path / "results" / "smoke.json").read_text())
+    assert written == json.loads(json.dumps(result, ensure_ascii=False))
+    assert written["meta"]["items"] == 2000
+    assert written["meta"]["source_rows"]["venda_itens"] >= 2000
+    assert [r["round"] for r in written["runs"]] == [0, 1]
+    floor = written["summary"]["floor"]
+    assert floor["wall_s"]["n"] == 2
+    assert floor["wall_s"]["min"] <= floor["wall_s"]["median"] <= floor["wall_s"]["max"]
+    assert floor["peak_rss_mb"]["median"] > 0
+    assert set(floor["phases"]) == {"extract", "load"}
+    # The floor moved every source row, all versions included.
+    assert floor["rows"] == written["meta"]["source_rows_total"]
+    table = (tmp_path / "results" / "smoke.md").read_text()
+    assert "| floor (connectorx + bulk insert) |" in table
+    # Each run's warehouse is dropped afterwards; only the source's folder content may remain.
+    assert not list((tmp_path / "work").glob("bench_floor_*"))
+
+
+def test_phase_seconds_sums_the_run_summary_over_entities() -> None:
+    summary = {
+        "status": "partial",
+        "entities": [
+            {"entity": "dim_cliente", "extracted": 10, "seconds": {"extract": 1.0, "load": 0.5}},
+            {"entity": "fact_vendas", "extracted": 99, "seconds": {"extract": 2.0, "load": 1.5}},
+        ],
+    }
+    assert phase_seconds(summary) == {"extract": 3.0, "load": 2.0}
