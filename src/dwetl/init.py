@@ -55,6 +55,7 @@ class InitReport:
     source_detail: str = ""
     scripts: list[ScriptResult] = field(default_factory=list)
     ddl_seconds: float = 0.0
+    check_seconds: float = 0.0
     seeded: list[str] = field(default_factory=list)
     active: list[str] = field(default_factory=list)
     inactive: list[str] = field(default_factory=list)
@@ -114,7 +115,9 @@ def run_init(
             declared = list(entities())
             report.seeded = seed_control(wh, declared)
             verify(wh, declared, report)
+            check_started = time.perf_counter()
             check = run_check(wh, settings)
+            report.check_seconds = round(time.perf_counter() - check_started, 4)
             report.check = check.as_dict()
             report.problems += [f"check: {problem}" for problem in check.problems]
         except BaseException as exc:

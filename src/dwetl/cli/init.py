@@ -75,7 +75,8 @@ def describe(report: InitReport) -> list[str]:
         )
     lines.append(
         f"start-up: {report.total_seconds:.3f} s total (warehouse connection "
-        f"{seconds.get('warehouse') or 0:.3f} s, DDL {report.ddl_seconds:.3f} s), "
+        f"{seconds.get('warehouse') or 0:.3f} s, DDL {report.ddl_seconds:.3f} s, "
+        f"check {report.check_seconds:.3f} s), "
         f"recorded as run {report.run_id}"
     )
     return lines
