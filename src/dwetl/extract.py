@@ -23,6 +23,7 @@ from dwetl.connect import describe, with_retry
 from dwetl.entities.registry import source_schema
 from dwetl.entities.spec import EntitySpec
 from dwetl.errors import DwetlError, UsageError
+from dwetl.probe import PROBES
 from dwetl.source_dialects import Schema, source_dialect
 
 
@@ -53,8 +54,10 @@ def extract(
         dialect = source_dialect(url.scheme)
     except KeyError:
         raise UsageError(f"source {url.masked}: dwetl cannot read a {url.scheme} source") from None
+    # The native driver's probe, not connectorx: its pool retries a refused connection for
+    # 30 s and logs every try on stderr.
     with_retry(
-        lambda: dialect.reach(url),
+        lambda: PROBES[url.scheme](url),
         what="source",
         url=url,
         attempts=settings.connect_attempts,

@@ -13,7 +13,6 @@ from contextlib import closing
 from datetime import datetime
 from typing import ClassVar
 
-import connectorx as cx
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -50,10 +49,6 @@ class SourceDialect:
 
     scheme: ClassVar[str] = "server"
 
-    def reach(self, url: DbUrl) -> None:
-        """Raise when the source cannot be reached (the caller retries with backoff)."""
-        cx.read_sql(url.connectorx_url, "SELECT 1 AS ok", return_type="arrow")
-
     def output_columns(self, url: DbUrl, sql: str) -> list[str] | None:
         """The query's columns, learnt before reading; None: learn them from the result."""
         return None
@@ -80,10 +75,6 @@ class SqliteSource(SourceDialect):
     """
 
     scheme: ClassVar[str] = "sqlite"
-
-    def reach(self, url: DbUrl) -> None:
-        with closing(_connect_sqlite(url)) as conn:
-            conn.execute("SELECT 1").fetchall()
 
     def output_columns(self, url: DbUrl, sql: str) -> list[str] | None:
         with closing(_connect_sqlite(url)) as conn:

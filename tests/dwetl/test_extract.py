@@ -208,3 +208,19 @@ def test_an_unreachable_source_is_one_line_after_the_retries(tmp_path: Path) -> 
     settings = _settings(tmp_path, tmp_path / "nowhere.sqlite", connect_attempts=2)
     with pytest.raises(ConnectionFailed, match=r"source .*nowhere\.sqlite unreachable after 2"):
         extract(get_entity("dim_loja"), settings, None)
+
+
+def test_an_unreachable_server_is_one_line_without_the_password(tmp_path: Path) -> None:
+    settings = load_settings(
+        source="postgresql://etl:segredo@127.0.0.1:1/erp",
+        dw=f"duckdb:///{tmp_path / 'dw.duckdb'}",
+        cwd=tmp_path,
+        env={},
+    )
+    settings = dataclasses.replace(settings, connect_attempts=2, connect_backoff_s=0)
+    with pytest.raises(ConnectionFailed) as error:
+        extract(get_entity("dim_loja"), settings, None)
+    message = str(error.value)
+    assert "unreachable after 2 attempts" in message
+    assert "segredo" not in message and "***" in message
+    assert "\n" not in message
