@@ -71,7 +71,9 @@ def mojibake_table() -> dict[str, str]:
         if not target.strip().isalpha():
             continue  # `Ã—` is `×`: never worth risking `MAÇÃ—VERDE`
         for letter in followers:
-            table[key + letter] = target + letter
+            # `à` (`Ã` + NBSP) before a capital is rarer than `IRMÃ` + NBSP + `SILVA`
+            if key[1] != "\xa0" or letter.islower():
+                table[key + letter] = target + letter
         if key[1] == "\xa0":
             table[key + " "] = target + " "
     return table

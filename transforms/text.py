@@ -61,15 +61,34 @@ def _normalize_values(values: pl.Series) -> pl.Series:
     )
 
 
+_SAMPLE = 10_000
+
+
+def _map_back(values: pl.Series, distinct: pl.Series, fixed: pl.Series) -> pl.Series:
+    """Give every row the fixed form of its distinct value (one hash probe per row)."""
+    changed = distinct.ne_missing(fixed)
+    if not changed.any():
+        return values
+    mapping = pl.DataFrame({"text": distinct.filter(changed), "fixed": fixed.filter(changed)})
+    return (
+        values.to_frame("text")
+        .join(mapping, on="text", how="left", maintain_order="left")
+        .select(pl.coalesce("fixed", "text"))
+        .to_series()
+        .alias(values.name)
+    )
+
+
 def _per_distinct(fix: Callable[[pl.Series], pl.Series]) -> Callable[[pl.Series], pl.Series]:
     """Run `fix` once per distinct value of a batch and map the results back to its rows."""
 
     def batch(values: pl.Series) -> pl.Series:
         values = values.cast(pl.String)
-        distinct = values.unique().drop_nulls()
-        if distinct.len() == values.len():
+        # Hashing a column that is mostly distinct costs as much as fixing it: judge by a sample.
+        if values.head(_SAMPLE).n_unique() * 2 > min(values.len(), _SAMPLE):
             return fix(values)
-        return values.replace(distinct, fix(distinct))
+        distinct = values.unique().drop_nulls()
+        return _map_back(values, distinct, fix(distinct))
 
     return batch
 
@@ -163,11 +182,17 @@ def repair_to_domain(expr: pl.Expr | str, allowed: Sequence[str]) -> pl.Expr:
     'Promoção Automática'
     """
     domain = list(allowed)
-    return _col(expr).map_batches(
-        _per_distinct(lambda values: _domain_values(values, domain)),
-        return_dtype=pl.String,
-        is_elementwise=True,
-    )
+    per_distinct = _per_distinct(lambda values: _domain_values(values, domain))
+
+    def batch(values: pl.Series) -> pl.Series:
+        # Most rows already hold an allowed value: a few vector comparisons set them aside.
+        values = values.cast(pl.String)
+        exact = pl.repeat(False, values.len(), eager=True)
+        for value in domain if len(domain) <= 32 else []:
+            exact = exact | (values == value).fill_null(False)
+        return _on_rows(values, ~exact, per_distinct)
+
+    return _col(expr).map_batches(batch, return_dtype=pl.String, is_elementwise=True)
 
 
 def _pieces(values: pl.Series) -> pl.DataFrame:
@@ -286,7 +311,7 @@ def repair(series: pl.Series, vocabulary: Iterable[str] | None = None) -> pl.Ser
     text = series.cast(pl.String)
     distinct = text.unique().drop_nulls()
     restored = _restore_words(_normalize_values(distinct), vocabulary)
-    return text.replace(distinct, restored).alias(series.name)
+    return _map_back(text, distinct, restored).alias(series.name)
 
 
 # `?` next to a letter, or U+FFFD: a letter that may have been lost.

@@ -267,6 +267,9 @@ def test_normalize_spacing_and_composition() -> None:
     assert _normalized(["  São\xa0 Paulo \t", "a\u200bb", "Promoc\u0327a\u0303o", None, ""]) == [
         "São Paulo", "ab", "Promoção", None, "",
     ]  # fmt: skip
+    assert _normalized(["IRMÃ\xa0SILVA", "Ã\xa0s vezes", "AVÃ” e “IRMÔ"]) == [
+        "IRMÃ SILVA", "às vezes", "AVÃ” e “IRMÔ",
+    ]  # fmt: skip
 
 
 def test_normalize_runs_in_lazy_streaming_frames() -> None:
