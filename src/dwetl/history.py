@@ -52,7 +52,7 @@ class EntityRun:
     seconds: dict[str, float | None]
     repairs: Any
     error: str | None
-    reject_reasons: dict[str, int] = field(default_factory=dict)  # constraint -> rows
+    reasons: dict[str, int] = field(default_factory=dict)  # constraint -> rows rejected for it
 
 
 @dataclass(frozen=True)
@@ -149,13 +149,18 @@ def _attach_entities(wh: Warehouse, runs: list[RunRecord]) -> list[RunRecord]:
     ids = [r.run_id for r in runs]
     span = [min(ids), max(ids)]
     reasons = _reject_reasons(wh, span)
+    summarised = {(r.run_id, e.entity): e.reasons for r in runs for e in _from_details(r.details)}
     by_run: dict[int, list[EntityRun]] = {i: [] for i in ids}
     for row in wh.fetchall(_q("run_entities"), span):
         run_id = int(row[0])
         if run_id in by_run:
             entity = _entity(row)
-            found = reasons.get((run_id, entity.entity), {})
-            by_run[run_id].append(replace(entity, reject_reasons=dict(sorted(found.items()))))
+            # quarantined rows by reason; an entity that failed quarantined nothing, and its
+            # run's summary says which reasons made it fail
+            found = reasons.get((run_id, entity.entity)) or summarised.get(
+                (run_id, entity.entity), {}
+            )
+            by_run[run_id].append(replace(entity, reasons=dict(sorted(found.items()))))
     return [replace(r, entities=by_run[r.run_id] or _from_details(r.details)) for r in runs]
 
 
@@ -184,7 +189,7 @@ def _from_details(details: Any) -> list[EntityRun]:
                 seconds={p: seconds.get(p) for p in PHASES},
                 repairs=e.get("repairs"),
                 error=e.get("error"),
-                reject_reasons=dict(sorted((e.get("reject_reasons") or {}).items())),
+                reasons=dict(sorted((e.get("reasons") or e.get("reject_reasons") or {}).items())),
             )
         )
     return out

@@ -287,7 +287,7 @@ def gate_from_summary(entity: str, summary: Any, limit: float) -> GateResult:
     row = next((e for e in entities if e.get("entity", e.get("name")) == entity), None)
     if row is None:
         return GateResult(entity, "failed", 0, 0, limit, error="the dry run did not run it")
-    reasons = row.get("reject_reasons") or {}
+    reasons = row.get("reasons") or row.get("reject_reasons") or {}
     return GateResult(
         entity=entity,
         status=str(row.get("status", "failed")),

@@ -79,7 +79,7 @@ def _print_one(r: hist.RunRecord) -> None:
             typer.echo(f"    repairs   {json.dumps(e.repairs, ensure_ascii=False)}")
         if e.error:
             typer.echo(f"    error     {e.error}")
-        for reason, n in sorted(e.reject_reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+        for reason, n in sorted(e.reasons.items(), key=lambda kv: (-kv[1], kv[0])):
             typer.echo(f"    rejected  {reason}: {n}")
 
 
