@@ -20,6 +20,9 @@ from transforms._mojibake import mojibake_markers, mojibake_patterns
 LOST_LETTER_FORMS = ("?", "??", "\ufffd", "\ufffd\ufffd")
 # Decomposed text sent through ascii 'replace' keeps the letter and loses only the accent (`a?`).
 _MARK_LOST = "?"
+# UTF-8 read as cp1252 with 'replace': Á Í Ï Ð Ý end in a byte cp1252 lacks, so `Á` → `Ã\ufffd`.
+_HALF_LOST = "ã\ufffd"
+_HALF_LOST_LETTERS = "áíïðý"
 _WILDCARD_CLASS = r"?\x{FFFD}"
 _PIECES = rf"[\p{{L}}\p{{M}}{_WILDCARD_CLASS}]+|[^\p{{L}}\p{{M}}{_WILDCARD_CLASS}]+"
 # Mojibake that went through LOWER() where two letters collide (`ÃŠ` Ê and `Ãš` Ú both give
@@ -126,7 +129,11 @@ def _lost_accent_variants(value: str) -> set[str]:
         b + _MARK_LOST * (len(unicodedata.normalize("NFD", c)) - 1)
         for b, c in zip(base, lowered, strict=True)
     ]
-    variants = {"".join(base)}
+    half_lost = [
+        _fold_char(_HALF_LOST) if c in _HALF_LOST_LETTERS else b
+        for b, c in zip(base, lowered, strict=True)
+    ]
+    variants = {"".join(base), "".join(half_lost)}
     for lost in subsets:
         variants.add("".join(marks_lost[i] if i in lost else b for i, b in enumerate(base)))
         for form in LOST_LETTER_FORMS:
@@ -232,6 +239,7 @@ def _lost_accent_map(known: pl.DataFrame) -> pl.DataFrame:
     accented = known.filter(pl.col("lower").str.contains(r"[^\x00-\x7F]"))
     lost = [pl.col("lower").str.replace_all(r"[^\x00-\x7F]", form) for form in LOST_LETTER_FORMS]
     lost.append(pl.col("lower").str.normalize("NFD").str.replace_all(r"\p{Mn}", _MARK_LOST))
+    lost.append(pl.col("lower").str.replace_all(f"[{_HALF_LOST_LETTERS}]", _HALF_LOST))
     lowered = [
         pl.col("lower").str.replace_all(f"[{letters}]", sequence)
         for sequence, letters in AMBIGUOUS_LOWERED.items()

@@ -221,10 +221,23 @@ def test_production_case() -> None:
     assert _to_domain(["Promo??o Autom?tica"], allowed) == ["Promoção Automática"]
 
 
+def _cp1252_replace(s: str) -> str:
+    """UTF-8 read as cp1252 with 'replace': `Á` becomes `Ã` + U+FFFD, other letters mojibake."""
+    return s.encode("utf-8").decode("cp1252", "replace")
+
+
+def test_letter_half_lost_in_cp1252_is_restored_from_a_known_word() -> None:
+    damaged = _cp1252_replace("PROMOÇÃO AUTOMÁTICA")
+    assert damaged == "PROMOÃ‡ÃƒO AUTOMÃ\ufffdTICA"
+    column = pl.Series([damaged, "Promoção Automática"])
+    assert repair(column).to_list() == ["PROMOÇÃO AUTOMÁTICA", "Promoção Automática"]
+    assert repair(pl.Series([damaged])).to_list() == ["PROMOÇÃO AUTOMÃ\ufffdTICA"]
+
+
 def _domain_variants(value: str) -> set[str]:
     variants = set()
     for form in (value, value.upper(), value.lower(), value.title()):
-        for damage in [*MOJIBAKE_PATHS.values(), *LOST_ACCENT_PATHS.values()]:
+        for damage in [*MOJIBAKE_PATHS.values(), *LOST_ACCENT_PATHS.values(), _cp1252_replace]:
             try:
                 variants.add(damage(form))
                 variants.add(damage(form).lower())
