@@ -120,3 +120,15 @@ class Etl:
 def etl(tmp_path: Path, sample_file: SampleFile) -> Etl:
     """A fresh source + warehouse harness in the test's tmp folder."""
     return Etl(tmp_path, sample_file)
+
+
+@pytest.fixture
+def new_etl(tmp_path: Path, sample_file: SampleFile) -> Callable[[str], Etl]:
+    """`new_etl("name")`: another harness in its own sub-folder (a second warehouse)."""
+
+    def make(name: str) -> Etl:
+        folder = tmp_path / name
+        folder.mkdir()
+        return Etl(folder, sample_file)
+
+    return make

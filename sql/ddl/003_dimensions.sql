@@ -3,7 +3,11 @@
 -- (sk = -1, "Não informado") and may hold inferred members (inferido = TRUE): placeholders
 -- for keys a fact referenced before the dimension row arrived, completed later in place.
 -- Placeholder rows carry NULL in the business attributes, so the "required" rules are CHECKs
--- that exempt them (CK_*_obrigatorio) instead of NOT NULL.
+-- that exempt them (CK_*_obrigatorio) instead of NOT NULL. A placeholder is a row that did not
+-- come from the source, flagged inferido (the unknown member too). These CHECKs must not
+-- name the surrogate or natural key: DuckDB 2.0 runs an UPDATE of a column that shares a CHECK
+-- with an indexed column as DELETE + INSERT, which the facts' foreign keys refuse, so an SCD-1
+-- update of a referenced dimension row would fail.
 
 CREATE TABLE IF NOT EXISTS dw.dim_data (
     sk_data          INTEGER      NOT NULL,
@@ -46,10 +50,10 @@ CREATE TABLE IF NOT EXISTS dw.dim_cliente (
     CONSTRAINT CK_DIM_CLIENTE_uf CHECK (uf IN ('AC', 'AL', 'AP', 'AM', 'BA', 'CE', 'DF', 'ES', 'GO', 'MA', 'MT', 'MS', 'MG', 'PA', 'PB', 'PR', 'PE', 'PI', 'RJ', 'RN', 'RS', 'RO', 'RR', 'SC', 'SP', 'SE', 'TO')),
     CONSTRAINT CK_DIM_CLIENTE_cpf CHECK (LENGTH(cpf) = 11),
     CONSTRAINT CK_DIM_CLIENTE_email CHECK (email LIKE '%_@_%'),
-    CONSTRAINT CK_DIM_CLIENTE_obrigatorio CHECK (sk_cliente = -1 OR inferido OR (cidade IS NOT NULL AND uf IS NOT NULL))
+    CONSTRAINT CK_DIM_CLIENTE_obrigatorio CHECK (inferido OR (cidade IS NOT NULL AND uf IS NOT NULL))
 );
 INSERT INTO dw.dim_cliente (sk_cliente, id_cliente_origem, nome, inferido)
-VALUES (-1, -1, 'Não informado', FALSE) ON CONFLICT DO NOTHING;
+VALUES (-1, -1, 'Não informado', TRUE) ON CONFLICT DO NOTHING;
 
 CREATE TABLE IF NOT EXISTS dw.dim_produto (
     sk_produto         BIGINT        NOT NULL,
@@ -66,10 +70,10 @@ CREATE TABLE IF NOT EXISTS dw.dim_produto (
     CONSTRAINT UQ_dim_produto_origem UNIQUE (id_produto_origem),
     CONSTRAINT CK_DIM_PRODUTO_categoria CHECK (categoria IN ('Eletrônicos', 'Eletrodomésticos', 'Informática', 'Telefonia', 'Móveis', 'Cama, Mesa e Banho', 'Vestuário', 'Calçados', 'Alimentos', 'Bebidas', 'Higiene e Beleza', 'Esporte e Lazer', 'Brinquedos', 'Papelaria', 'Ferramentas', 'Automotivo')),
     CONSTRAINT CK_DIM_PRODUTO_preco CHECK (preco_lista >= 0),
-    CONSTRAINT CK_DIM_PRODUTO_obrigatorio CHECK (sk_produto = -1 OR inferido OR (categoria IS NOT NULL AND preco_lista IS NOT NULL AND ativo IS NOT NULL))
+    CONSTRAINT CK_DIM_PRODUTO_obrigatorio CHECK (inferido OR (categoria IS NOT NULL AND preco_lista IS NOT NULL AND ativo IS NOT NULL))
 );
 INSERT INTO dw.dim_produto (sk_produto, id_produto_origem, nome, inferido)
-VALUES (-1, -1, 'Não informado', FALSE) ON CONFLICT DO NOTHING;
+VALUES (-1, -1, 'Não informado', TRUE) ON CONFLICT DO NOTHING;
 
 CREATE TABLE IF NOT EXISTS dw.dim_loja (
     sk_loja         BIGINT       NOT NULL,
@@ -86,10 +90,10 @@ CREATE TABLE IF NOT EXISTS dw.dim_loja (
     CONSTRAINT UQ_dim_loja_origem UNIQUE (id_loja_origem),
     CONSTRAINT CK_DIM_LOJA_uf CHECK (uf IN ('AC', 'AL', 'AP', 'AM', 'BA', 'CE', 'DF', 'ES', 'GO', 'MA', 'MT', 'MS', 'MG', 'PA', 'PB', 'PR', 'PE', 'PI', 'RJ', 'RN', 'RS', 'RO', 'RR', 'SC', 'SP', 'SE', 'TO')),
     CONSTRAINT CK_DIM_LOJA_regiao CHECK (regiao IN ('Norte', 'Nordeste', 'Centro-Oeste', 'Sudeste', 'Sul')),
-    CONSTRAINT CK_DIM_LOJA_obrigatorio CHECK (sk_loja = -1 OR inferido OR (cidade IS NOT NULL AND uf IS NOT NULL AND regiao IS NOT NULL))
+    CONSTRAINT CK_DIM_LOJA_obrigatorio CHECK (inferido OR (cidade IS NOT NULL AND uf IS NOT NULL AND regiao IS NOT NULL))
 );
 INSERT INTO dw.dim_loja (sk_loja, id_loja_origem, nome, inferido)
-VALUES (-1, -1, 'Não informado', FALSE) ON CONFLICT DO NOTHING;
+VALUES (-1, -1, 'Não informado', TRUE) ON CONFLICT DO NOTHING;
 
 CREATE TABLE IF NOT EXISTS dw.dim_vendedor (
     sk_vendedor         BIGINT       NOT NULL,
@@ -102,10 +106,10 @@ CREATE TABLE IF NOT EXISTS dw.dim_vendedor (
     id_execucao         BIGINT,
     CONSTRAINT PK_dim_vendedor PRIMARY KEY (sk_vendedor),
     CONSTRAINT UQ_dim_vendedor_origem UNIQUE (id_vendedor_origem),
-    CONSTRAINT CK_DIM_VENDEDOR_obrigatorio CHECK (sk_vendedor = -1 OR inferido OR id_loja_origem IS NOT NULL)
+    CONSTRAINT CK_DIM_VENDEDOR_obrigatorio CHECK (inferido OR id_loja_origem IS NOT NULL)
 );
 INSERT INTO dw.dim_vendedor (sk_vendedor, id_vendedor_origem, nome, inferido)
-VALUES (-1, -1, 'Não informado', FALSE) ON CONFLICT DO NOTHING;
+VALUES (-1, -1, 'Não informado', TRUE) ON CONFLICT DO NOTHING;
 
 CREATE TABLE IF NOT EXISTS dw.dim_desconto (
     sk_desconto         BIGINT       NOT NULL,
@@ -129,7 +133,7 @@ CREATE TABLE IF NOT EXISTS dw.dim_desconto (
     CONSTRAINT CK_DIM_DESCONTO_valor CHECK (valor >= 0),
     CONSTRAINT CK_DIM_DESCONTO_percentual CHECK (metodo_desconto <> 'Percentual' OR valor <= 100),
     CONSTRAINT CK_DIM_DESCONTO_vigencia CHECK (fim_vigencia >= inicio_vigencia),
-    CONSTRAINT CK_DIM_DESCONTO_obrigatorio CHECK (sk_desconto = -1 OR inferido OR (tipo_desconto IS NOT NULL AND metodo_desconto IS NOT NULL AND aplica_em IS NOT NULL AND valor IS NOT NULL AND inicio_vigencia IS NOT NULL))
+    CONSTRAINT CK_DIM_DESCONTO_obrigatorio CHECK (inferido OR (tipo_desconto IS NOT NULL AND metodo_desconto IS NOT NULL AND aplica_em IS NOT NULL AND valor IS NOT NULL AND inicio_vigencia IS NOT NULL))
 );
 INSERT INTO dw.dim_desconto (sk_desconto, id_desconto_origem, codigo, inferido)
-VALUES (-1, -1, 'Não informado', FALSE) ON CONFLICT DO NOTHING;
+VALUES (-1, -1, 'Não informado', TRUE) ON CONFLICT DO NOTHING;
