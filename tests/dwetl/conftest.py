@@ -74,3 +74,15 @@ def run_dwetl(
 def dwetl() -> object:
     """`dwetl(*args, cwd=..., env=...)`: run the real console script in a subprocess."""
     return run_dwetl
+
+
+@pytest.fixture(scope="session")
+def mysql_server() -> str:
+    """The URL of the local MariaDB server's `mysql` database (root, no password)."""
+    import pymysql
+
+    try:
+        pymysql.connect(host="127.0.0.1", port=3306, user="root", connect_timeout=5).close()
+    except pymysql.Error as exc:
+        _server_down("MariaDB on 127.0.0.1:3306", exc)
+    return "mysql://root@127.0.0.1:3306/mysql"

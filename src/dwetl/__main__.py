@@ -1,0 +1,5 @@
+"""`python -m dwetl`: the same as the `dwetl` console script."""
+
+from dwetl.cli.app import main
+
+main()
