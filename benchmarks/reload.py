@@ -29,7 +29,7 @@ from benchmarks.databases import (
     source_row_counts,
     touch_one_percent,
 )
-from benchmarks.measure import Measurement, child_env, python_module, run_measured
+from benchmarks.measure import Measurement, child_env, python_module, run_measured, warm_up
 from benchmarks.report import ratios, summarise, write
 
 ALL_TOOLS = ("dwetl", "floor", "dlt", "pandas")
@@ -223,6 +223,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     else:
         source = create_database(args.source, "bench_source", work)
     try:
+        _log("warm-up: compiling bytecode of every tool's imports")
+        warm_up_s = warm_up()
         sample_s = None
         if not args.existing_source:
             _log(f"sample: {args.items:,} items into {args.source} (seed {args.seed})")
@@ -270,6 +272,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
             f"{_memory_gb():.0f} GB RAM, Python {platform.python_version()}",
             "sample_s": sample_s,
+            "warm_up_s": warm_up_s,
             "source_rows": counts,
             "source_rows_total": sum(counts.values()),
             "notes": notes,
