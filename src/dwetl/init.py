@@ -13,6 +13,7 @@ from dwetl.config import Settings
 from dwetl.ddl import ScriptResult, apply_pending, list_scripts
 from dwetl.dialects import open_warehouse
 from dwetl.dialects.base import Warehouse
+from dwetl.errors import DwetlError
 from dwetl.probe import probe_source
 from dwetl.queries import named_queries
 from dwetl.runlog import finish_run, now_utc, os_user, start_run
@@ -106,7 +107,11 @@ def run_init(
             report.problems.append(probe.detail)
 
         ddl_started = time.perf_counter()
-        report.scripts = apply_pending(wh, scripts)
+        try:
+            report.scripts = apply_pending(wh, scripts)
+        except DwetlError as exc:
+            _record_failed_ddl(wh, settings, report, exc, time.perf_counter() - started)
+            raise
         report.ddl_seconds = round(time.perf_counter() - ddl_started, 4)
 
         run_id = start_run(wh, "init", settings)
@@ -141,6 +146,21 @@ def run_init(
             startup_seconds=report.total_seconds,
         )
     return report
+
+
+def _record_failed_ddl(
+    wh: Warehouse, settings: Settings, report: InitReport, exc: DwetlError, seconds: float
+) -> None:
+    # The failed script left nothing behind; the run log (when an earlier script made it)
+    # still tells the operator what happened and when.
+    if not wh.table_exists("ctl.etl_run"):
+        return
+    try:
+        report.total_seconds = round(seconds, 4)
+        run_id = start_run(wh, "init", settings)
+        finish_run(wh, run_id, "failed", details=report.as_dict(), error=str(exc))
+    except Exception as log_error:  # the DDL error is the one to show
+        log.warning("could not record the failed init in ctl.etl_run: %s", log_error)
 
 
 def seed_control(wh: Warehouse, declared: Sequence[Declared]) -> list[str]:

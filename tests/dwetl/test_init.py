@@ -218,6 +218,8 @@ def test_script_failing_half_way_leaves_nothing_and_init_finishes_after_the_fix(
         assert wh.table_exists("dw.fact_metas")  # the scripts before it stay applied
         scripts = [r[0] for r in wh.fetchall("SELECT script FROM ctl.schema_version")]
         assert "005_extra.sql" not in scripts and len(scripts) == 4
+        (failed,) = wh.fetchall("SELECT status, error FROM ctl.etl_run WHERE command = 'init'")
+        assert failed[0] == "failed" and "005_extra.sql failed at statement 2" in failed[1]
 
     (ddl / "005_extra.sql").write_text(FIXED, encoding="utf-8")
     result = dwetl("init", "--dw", url, "--ddl-dir", str(ddl), cwd=tmp_path)
