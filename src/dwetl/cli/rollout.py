@@ -36,18 +36,20 @@ def _depends_on() -> dict[str, tuple[str, ...]]:
     return {spec.name: tuple(spec.depends_on) for spec in all_entities()}
 
 
-def _dry_run_gate(settings: Settings) -> rollout.Gate:
+def _dry_run_gate(settings: Settings, limit: float | None) -> rollout.Gate:
+    ratio = settings.max_reject_ratio if limit is None else limit
+
     def gate(name: str) -> rollout.GateResult:
         from dwetl.run.runner import run
 
         try:
             # full: the gate judges every row of the entity the source has now
-            summary = run(settings, [name], full=True, dry_run=True, ignore_scope=True)
-        except DwetlError as exc:
-            return rollout.GateResult(
-                name, "failed", 0, 0, settings.max_reject_ratio, error=str(exc)
+            summary = run(
+                settings, [name], full=True, dry_run=True, max_reject_ratio=ratio, ignore_scope=True
             )
-        return rollout.gate_from_summary(name, summary, settings.max_reject_ratio)
+        except DwetlError as exc:
+            return rollout.GateResult(name, "failed", 0, 0, ratio, error=str(exc))
+        return rollout.gate_from_summary(name, summary, ratio)
 
     return gate
 
@@ -118,6 +120,13 @@ def enable(
     name: str,
     force: ForceOption = False,
     reason: ReasonOption = None,
+    max_reject_ratio: Annotated[
+        float | None,
+        typer.Option(
+            "--max-reject-ratio",
+            help="Largest share of rejected rows the dry run may have (default: the run's, 0.05).",
+        ),
+    ] = None,
     dw: DwOption = None,
     source: SourceOption = None,
 ) -> None:
@@ -129,7 +138,7 @@ def enable(
                 wh,
                 name,
                 depends_on=_depends_on(),
-                gate=_dry_run_gate(settings),
+                gate=_dry_run_gate(settings, max_reject_ratio),
                 force=force,
                 reason=reason,
             )
