@@ -22,14 +22,14 @@ def sample(
 ) -> None:
     """Write the OLTP source (N items, the rest in proportion) and its sample_damage table."""
     from dwetl.sample import generate_sample
-    from dwetl.sample.write import writer_for
+    from dwetl.sample.writers import writer_for
 
     if rows < 1:
         raise UsageError(f"--rows must be >= 1 (got {rows})")
     if not 0.0 <= damage <= 1.0:
         raise UsageError(f"--damage must be between 0 and 1 (got {damage})")
     settings = load_settings(source=source)
-    writer = writer_for(settings.source)
+    writer = writer_for(settings.source, settings)
     start = time.perf_counter()
     data = generate_sample(rows, seed, damage, legacy_bytes=writer.legacy_bytes)
     generated = time.perf_counter() - start

@@ -1,7 +1,7 @@
 """A realistic, damaged OLTP source for dwetl: `generate_sample(...)` then `write_sample(...)`.
 
 Generation (`generate`), damage with its ground truth (`damage`, `textdamage`) and the writers
-per source backend (`write`) are separate modules; this one ties them together.
+per source backend (`writers`) are separate modules; this one ties them together.
 
 >>> s = generate_sample(rows=300, seed=7, damage=0.05)
 >>> s.tables["venda_itens"].filter(s.tables["venda_itens"]["id"] <= 300)["id"].n_unique()
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from dwetl.config import DbUrl, Settings
 from dwetl.sample.damage import Damaged, damage_frames
 from dwetl.sample.generate import generate_clean
 
@@ -68,11 +69,17 @@ def generate_sample(rows: int, seed: int, damage: float, *, legacy_bytes: bool =
     )
 
 
-def write_sample(sample: Sample, url: object) -> dict[str, float]:
-    """Write `sample` to the source database at `url` (str or DbUrl); seconds per table."""
-    from dwetl.sample.write import write_sample as _write
+def write_sample(
+    sample: Sample, url: DbUrl | str, settings: Settings | None = None
+) -> dict[str, float]:
+    """Write `sample` to the source database at `url`; seconds per table.
 
-    return _write(sample, url)
+    The writer is picked by the URL's scheme (`dwetl.sample.writers.WRITERS`); it drops and
+    recreates the OLTP tables and `sample_damage` / `sample_info`.
+    """
+    from dwetl.sample.writers import write_sample as _write
+
+    return _write(sample, url, settings)
 
 
 __all__ = ["Sample", "generate_sample", "write_sample"]

@@ -1,0 +1,71 @@
+"""`dwetl sample` into a fresh MariaDB database: LOAD DATA, exact counts, truthful ground truth."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pymysql
+import pytest
+
+from dwetl.sample import generate_sample, write_sample
+
+DWETL = Path(sys.executable).with_name("dwetl")
+ROWS = 2_000
+
+
+def _sample(url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DWETL_")}
+    return subprocess.run(
+        [str(DWETL), "sample", "--source", url, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _fetch(database: str) -> Callable[[str], list[tuple[Any, ...]]]:
+    def fetch(sql: str) -> list[tuple[Any, ...]]:
+        conn = pymysql.connect(
+            host="127.0.0.1", port=3306, user="root", database=database, charset="utf8mb4"
+        )
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql)
+                return list(cur.fetchall())
+        finally:
+            conn.close()
+
+    return fetch
+
+
+@pytest.mark.servers
+def test_sample_into_mariadb(
+    mysql_database: str, tmp_path: Path, truth_check: Callable[..., int]
+) -> None:
+    url = f"mysql://root@127.0.0.1:3306/{mysql_database}"
+    args = ("--rows", str(ROWS), "--seed", "4", "--damage", "0.1")
+    result = _sample(url, tmp_path, *args)
+    assert result.returncode == 0, result.stderr
+    fetch = _fetch(mysql_database)
+    assert fetch("SELECT COUNT(DISTINCT id) FROM venda_itens") == [(ROWS,)]
+    for tabela, linhas in fetch("SELECT tabela, linhas FROM sample_info"):
+        assert fetch(f"SELECT COUNT(*) FROM {tabela}") == [(linhas,)]
+    assert truth_check(fetch) > 300
+    nulls = fetch("SELECT COUNT(*) FROM clientes WHERE nome IS NULL")[0][0]
+    recorded = fetch(
+        "SELECT COUNT(*) FROM sample_damage WHERE tabela = 'clientes' "
+        "AND classe = 'nulo_obrigatorio'"
+    )[0][0]
+    assert nulls == recorded > 0  # \\N in the CSV is NULL, never the text 'N' or ''
+    before = fetch("SELECT * FROM vendas ORDER BY id")
+
+    write_sample(generate_sample(ROWS, 4, 0.1, legacy_bytes=False), url)
+    assert fetch("SELECT * FROM vendas ORDER BY id") == before
