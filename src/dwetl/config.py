@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -133,7 +133,7 @@ def parse_url(text: str, *, setting: str, cwd: Path | None = None) -> DbUrl:
         query=query,
     )
     masked = url._server_url(masking.MASK if password is not None else None)
-    return DbUrl(**{**url.__dict__, "masked": masked})
+    return replace(url, masked=masked)
 
 
 def _file_url(
