@@ -91,3 +91,14 @@ def entity_counts(summary: dict[str, Any]) -> dict[str, Any]:
     if isinstance(entities, list | dict):
         keep["entities"] = entities
     return keep
+
+
+def totals(summary: dict[str, Any]) -> dict[str, int]:
+    """Rows extracted (all entities, all versions), rejected and loaded, from the summary."""
+    entities = summary.get("entities") or []
+    out = {"rows": 0, "rejected": 0, "loaded": 0}
+    for e in entities if isinstance(entities, list) else []:
+        out["rows"] += int(e.get("extracted", 0))
+        out["rejected"] += int(e.get("rejected", 0))
+        out["loaded"] += sum(int(e.get(k, 0)) for k in ("inserted", "updated", "unchanged"))
+    return out

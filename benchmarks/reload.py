@@ -30,7 +30,7 @@ from benchmarks.databases import (
     touch_one_percent,
 )
 from benchmarks.measure import Measurement, child_env, python_module, run_measured, warm_up
-from benchmarks.report import ratios, summarise, write
+from benchmarks.report import entity_breakdown, ratios, summarise, write
 
 ALL_TOOLS = ("dwetl", "floor", "dlt", "pandas")
 RESULTS = Path(__file__).parent / "results"
@@ -71,12 +71,14 @@ def measure_dwetl(source: Database, dw: Database, work: Path, round_no: int) -> 
         report=full.report,
     )
     full_record = _record("dwetl_full", round_no, combined, phases)
+    full_record.update(dwetl_steps.totals(full.report))
     full_record["run_exit_code"] = full.returncode
     full_record["summary"] = dwetl_steps.entity_counts(full.report)
 
     touched = touch_one_percent(source, round_no)
     inc = dwetl_steps.run(source.url, dw.url, work, full=False)
     inc_record = _record("dwetl_incremental", round_no, inc, dwetl_steps.phase_seconds(inc.report))
+    inc_record.update(dwetl_steps.totals(inc.report))
     inc_record["run_exit_code"] = inc.returncode
     inc_record["source_rows_touched"] = touched
     inc_record["summary"] = dwetl_steps.entity_counts(inc.report)
@@ -281,6 +283,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     result["summary"] = summarise(runs)
     result["ratios"] = ratios(result["summary"])
+    result["entities"] = {
+        tool: entity_breakdown(runs, tool) for tool in ("dwetl_full", "dwetl_incremental")
+    }
     for path in write(result, args.out, name):
         _log(f"wrote {path}")
     return result

@@ -64,6 +64,20 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
+def entity_breakdown(runs: list[dict[str, Any]], tool: str) -> dict[str, dict[str, float]]:
+    """dwetl's seconds per entity and phase (medians over rounds), from the run summaries."""
+    per: dict[str, dict[str, list[float]]] = {}
+    for run in runs:
+        if run["tool"] != tool or "error" in run:
+            continue
+        for entity in run.get("summary", {}).get("entities", []):
+            phases = per.setdefault(entity["entity"], {})
+            for phase, seconds in entity.get("seconds", {}).items():
+                phases.setdefault(phase, []).append(float(seconds))
+            phases.setdefault("extracted", []).append(float(entity.get("extracted", 0)))
+    return {e: {p: statistics.median(v) for p, v in phases.items()} for e, phases in per.items()}
+
+
 def ratios(summary: dict[str, Any]) -> dict[str, float]:
     """The ratios the issue asks for, on medians of the same run."""
 
@@ -113,6 +127,22 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {label} | {_fmt(entry['wall_s'])} | {_fmt(entry['peak_rss_mb'], 0)} | {rows} "
             f"| {phases} |"
         )
+    for tool in ("dwetl_full", "dwetl_incremental"):
+        breakdown = result.get("entities", {}).get(tool)
+        if not breakdown:
+            continue
+        phases = [p for p in next(iter(breakdown.values())) if p != "extracted"]
+        lines += [
+            "",
+            f"{TOOLS[tool]}, seconds per entity (median):",
+            "",
+            "| entity | rows extracted | " + " | ".join(phases) + " | sum |",
+            "| --- | --- | " + " | ".join("---" for _ in phases) + " | --- |",
+        ]
+        for entity, cells in breakdown.items():
+            values = " | ".join(f"{cells.get(p, 0.0):.2f}" for p in phases)
+            total = sum(cells.get(p, 0.0) for p in phases)
+            lines.append(f"| {entity} | {cells['extracted']:,.0f} | {values} | {total:.2f} |")
     lines += ["", "| ratio (medians) | value |", "| --- | --- |"]
     lines += [f"| {name} | {value:.2f} |" for name, value in result["ratios"].items()]
     if meta.get("notes"):
