@@ -18,9 +18,11 @@ Reason names (the table name is without its schema; constraint names keep the DD
   decimals than the scale are *rounded* half away from zero, as PostgreSQL and DuckDB do on
   insert, and the CHECKs see the rounded value), text that is not a valid number, date or
   timestamp.
-- `LEN_<table>_<column>`: text longer than VARCHAR(n)/CHAR(n), counted in characters; trailing
-  spaces beyond n are allowed, as PostgreSQL truncates them. (DuckDB does not enforce lengths;
-  PostgreSQL does, so dwetl does.)
+- `LEN_<table>_<column>`: text longer than VARCHAR(n)/CHAR(n), counted in characters (code
+  points, as PostgreSQL counts them); trailing spaces beyond n are no LEN reason, as PostgreSQL
+  truncates them. (DuckDB does not enforce lengths; PostgreSQL does, so dwetl does.) The CHECKs
+  see the text as given, spaces included, as DuckDB does: `'SP   '` breaks an IN list that
+  PostgreSQL would accept after trimming. split sides with the stricter database.
 - `PK_*`, `UQ_*`: the key is duplicated *within the batch*; every copy is rejected (SQL NULLs
   never collide). The merge key passed as `key` follows the same policy: the runner folds
   versions first, so a duplicate left here is an error in the data.
