@@ -102,3 +102,9 @@ def totals(summary: dict[str, Any]) -> dict[str, int]:
         out["rejected"] += int(e.get("rejected", 0))
         out["loaded"] += sum(int(e.get(k, 0)) for k in ("inserted", "updated", "unchanged"))
     return out
+
+
+def failed_entities(summary: dict[str, Any]) -> list[str]:
+    """Entities the run reports as failed (nothing of them committed): such a run is no reload."""
+    entities = summary.get("entities") or []
+    return [e.get("entity", "?") for e in entities if e.get("status") == "failed"]

@@ -14,6 +14,7 @@ import datetime as dt
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -72,6 +73,7 @@ def measure_dwetl(source: Database, dw: Database, work: Path, round_no: int) -> 
     )
     full_record = _record("dwetl_full", round_no, combined, phases)
     full_record.update(dwetl_steps.totals(full.report))
+    full_record["failed_entities"] = dwetl_steps.failed_entities(full.report)
     full_record["run_exit_code"] = full.returncode
     full_record["summary"] = dwetl_steps.entity_counts(full.report)
 
@@ -79,6 +81,7 @@ def measure_dwetl(source: Database, dw: Database, work: Path, round_no: int) -> 
     inc = dwetl_steps.run(source.url, dw.url, work, full=False)
     inc_record = _record("dwetl_incremental", round_no, inc, dwetl_steps.phase_seconds(inc.report))
     inc_record.update(dwetl_steps.totals(inc.report))
+    inc_record["failed_entities"] = dwetl_steps.failed_entities(inc.report)
     inc_record["run_exit_code"] = inc.returncode
     inc_record["source_rows_touched"] = touched
     inc_record["summary"] = dwetl_steps.entity_counts(inc.report)
@@ -259,9 +262,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "dwetl full = init (empty warehouse) + run --entity all --full; incremental = "
             "run --entity all after 1% of every source table got a newer atualizado_em."
         )
+    failed = sorted({e for r in runs for e in r.get("failed_entities", [])})
+    if failed:
+        notes.append(
+            f"WARNING: dwetl reported entities as failed (nothing of them loaded): "
+            f"{', '.join(failed)}; its times are not those of a complete reload."
+        )
     result: dict[str, Any] = {
         "meta": {
             "date": today,
+            "commit": _git("rev-parse", "--short", "HEAD"),
+            "uncommitted_changes": bool(_git("status", "--porcelain", "src", "transforms", "sql")),
             "items": args.items,
             "source": args.source,
             "dw": args.dw,
@@ -289,6 +300,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for path in write(result, args.out, name):
         _log(f"wrote {path}")
     return result
+
+
+def _git(*args: str) -> str:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return done.stdout.strip()
 
 
 def _existing(url: str) -> Database:

@@ -109,7 +109,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"{meta['source']} → {meta['dw']}",
         "",
         f"K = {meta['repeat']} runs, median (min–max). Machine: {meta['machine']}. "
-        f"Source rows: {meta.get('source_rows_total', '?'):,}.",
+        f"Source rows: {meta.get('source_rows_total', '?'):,}. dwetl at commit "
+        f"{meta.get('commit') or '?'}"
+        f"{' with uncommitted changes' if meta.get('uncommitted_changes') else ''}.",
         "",
         "| tool | wall s | peak RSS MB | rows | phases (median s) |",
         "| --- | --- | --- | --- | --- |",
