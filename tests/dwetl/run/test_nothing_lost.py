@@ -1,0 +1,53 @@
+"""Nothing is lost: for every entity, extracted = inserted + updated + unchanged + rejected +
+folded in the run log, on a damaged sample; every reject is in ctl.etl_reject."""
+
+from __future__ import annotations
+
+import json
+
+
+def test_every_row_is_accounted_for_in_the_run_log(etl):
+    etl.sample(3000, 8, 0.05)
+    etl.init()
+    summary = etl.run("all", max_reject_ratio=0.5)
+    assert summary.status == "partial"
+
+    rows = etl.dw(
+        "SELECT entity, status, extracted, inserted, updated, unchanged, rejected, folded "
+        "FROM ctl.etl_run_entity WHERE run_id = %s",
+        [summary.run_id],
+    )
+    assert len(rows) == 9
+    for entity, status, extracted, ins, upd, unch, rej, folded in rows:
+        assert status in ("success", "partial"), entity
+        assert extracted == ins + upd + unch + rej + folded, entity
+        quarantined = etl.dw(
+            "SELECT COUNT(*) FROM ctl.etl_reject WHERE run_id = %s AND entity = %s",
+            [summary.run_id, entity],
+        )[0][0]
+        assert quarantined == rej, entity
+    assert sum(r[6] for r in rows) > 0  # the damage was there: rejects
+    assert sum(r[7] for r in rows) > 0  # and versions folded
+
+
+def test_a_reject_carries_its_reasons_and_its_row(etl):
+    etl.sample(1000, 8, 0.05)
+    etl.init()
+    summary = etl.run("dim_desconto", max_reject_ratio=1.0)
+    (result,) = summary.entities
+    assert result.rejected > 0
+    rejects = etl.dw(
+        "SELECT source_key, reasons, row_json FROM ctl.etl_reject WHERE entity = 'dim_desconto'"
+    )
+    assert len(rejects) == result.rejected
+    truth = {
+        str(i)
+        for (i,) in etl.src(
+            "SELECT DISTINCT id FROM sample_damage WHERE tabela = 'descontos' AND NOT recuperavel"
+        )
+    }
+    assert {key for key, _, _ in rejects} == truth
+    for key, reasons, row in rejects:
+        names = json.loads(reasons)
+        assert names and all(n.startswith(("CK_", "NN_")) for n in names)
+        assert json.loads(row)["id_desconto_origem"] == int(key)
