@@ -64,7 +64,8 @@ def _normalize_values(values: pl.Series) -> pl.Series:
     )
 
 
-_SAMPLE = 10_000
+_SMALL = 1_000
+_REPEATS = 1_000
 
 
 def _map_back(values: pl.Series, distinct: pl.Series, fixed: pl.Series) -> pl.Series:
@@ -87,8 +88,9 @@ def _per_distinct(fix: Callable[[pl.Series], pl.Series]) -> Callable[[pl.Series]
 
     def batch(values: pl.Series) -> pl.Series:
         values = values.cast(pl.String)
-        # Hashing a column that is mostly distinct costs as much as fixing it: judge by a sample.
-        if values.head(_SAMPLE).n_unique() * 2 > min(values.len(), _SAMPLE):
+        # Hashing strings costs about as much as fixing them: it pays only where values repeat
+        # a lot (measured: 332 cities in 10M rows, yes; 108k names in 10M rows, no).
+        if values.len() < _SMALL or values.approx_n_unique() * _REPEATS > values.len():
             return fix(values)
         distinct = values.unique().drop_nulls()
         return _map_back(values, distinct, fix(distinct))
