@@ -5,6 +5,7 @@ from dwetl.cli import (
     demo,  # noqa: F401
     history,  # noqa: F401
     init,  # noqa: F401
+    rejects,  # noqa: F401
     rollout,  # noqa: F401
     run,  # noqa: F401
     sample,  # noqa: F401
