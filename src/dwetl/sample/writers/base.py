@@ -16,7 +16,7 @@ from dwetl.paths import sql_root
 if TYPE_CHECKING:
     from dwetl.sample import Sample
 
-CHUNK_ROWS = 2_000_000
+CHUNK_ROWS = 1_000_000
 TS_FORMAT = "%Y-%m-%d %H:%M:%S"
 DATE_FORMAT = "%Y-%m-%d"
 GROUND_TRUTH = ("sample_damage", "sample_info")
