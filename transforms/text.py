@@ -54,7 +54,14 @@ def _on_rows(
 
 def _normalize_values(values: pl.Series) -> pl.Series:
     keys, replacements = mojibake_patterns()
-    text = values.str.replace_many(keys, replacements, leftmost=True)
+
+    def unmangle(t: pl.Series) -> pl.Series:
+        return t.str.replace_many(keys, replacements, leftmost=True)
+
+    text = unmangle(values)
+    # Mojibake three levels deep (or a half-repaired `ÃÂ§`) leaves mojibake behind: one more
+    # pass over the rows that changed keeps `normalize` idempotent.
+    text = _on_rows(text, text.ne_missing(values), unmangle)
     # `Ã”` ending a word is `Ô` (`AVÃ”`) unless the text opens a quote that `”` would close.
     quoted_o = text.str.contains_any(["Ã”", "ã”"]) & ~text.str.contains("“", literal=True)
     text = _on_rows(text, quoted_o, lambda t: t.str.replace_many({"Ã”": "Ô", "ã”": "ô"}))

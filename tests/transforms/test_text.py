@@ -285,6 +285,11 @@ def test_normalize_spacing_and_composition() -> None:
     ]  # fmt: skip
 
 
+def test_mojibake_three_levels_deep_and_half_repaired() -> None:
+    thrice = _twice("cp1252", "cp1252")(_utf8_as("cp1252")("Promoção"))
+    assert _normalized([thrice, "ÃÂ§"]) == ["Promoção", "ç"]
+
+
 def test_normalize_runs_in_lazy_streaming_frames() -> None:
     frame = pl.LazyFrame({"v": ["PromoÃ§Ã£o", None, "SÃO PAULO", "Jos\u00c3\u00a9"] * 50_000})
     result = frame.select(normalize("v")).collect(engine="streaming")["v"]
