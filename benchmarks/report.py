@@ -152,6 +152,12 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _label(tool: str, entry: dict[str, Any]) -> str:
+    if tool == "pandas" and isinstance(entry.get("rows"), int):
+        return f"pandas + SQLAlchemy\n(fact only, {entry['rows']:,} rows)"
+    return TOOLS[tool]
+
+
 def chart(result: dict[str, Any], path: Path) -> bool:
     """A PNG: wall time per tool as stacked phases (min–max whiskers), and peak RSS per tool."""
     try:
@@ -170,9 +176,9 @@ def chart(result: dict[str, Any], path: Path) -> bool:
     all_phases.append(OTHER)
     colours = plt.get_cmap("tab10")
     fig, (ax_t, ax_m) = plt.subplots(
-        1, 2, figsize=(13, 0.6 * len(tools) + 2.2), gridspec_kw={"width_ratios": [3, 1]}
+        1, 2, figsize=(13, 0.65 * len(tools) + 2.6), gridspec_kw={"width_ratios": [3, 1]}
     )
-    labels = [TOOLS[t] for t in tools]
+    labels = [_label(t, summary[t]) for t in tools]
     y = list(range(len(tools)))[::-1]
     for i, tool in enumerate(tools):
         entry = summary[tool]
@@ -188,7 +194,7 @@ def chart(result: dict[str, Any], path: Path) -> bool:
                 y[i],
                 width,
                 left=left,
-                color=colours(j % 10),
+                color="lightgrey" if phase == OTHER else colours(j % 10),
                 label=phase if i == tools.index(tool) else None,
             )
             left += width
@@ -206,8 +212,17 @@ def chart(result: dict[str, Any], path: Path) -> bool:
         ax_m.barh(y[i], rss, color="grey")
         ax_m.text(rss, y[i], f" {rss:.0f}", va="center", fontsize=9)
     handles, names = ax_t.get_legend_handles_labels()
-    unique = dict(zip(names, handles, strict=False))
-    ax_t.legend(unique.values(), unique.keys(), loc="lower right", fontsize=8, ncol=2)
+    found = dict(zip(names, handles, strict=False))
+    unique = {p: found[p] for p in all_phases if p in found}
+    ax_t.legend(
+        unique.values(),
+        unique.keys(),
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.2),
+        fontsize=8,
+        ncol=len(unique),
+        frameon=False,
+    )
     ax_t.set_yticks(y, labels)
     ax_t.set_xlabel("wall time, seconds (median; whiskers: min–max)")
     ax_m.set_yticks(y, [""] * len(y))
