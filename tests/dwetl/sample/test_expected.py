@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import polars as pl
 
 from dwetl.sample import generate_sample
@@ -47,3 +53,36 @@ def test_no_damage_no_rejects() -> None:
     for e in expected_counts(s.tables, s.truth).values():
         assert e.rejected == e.folded == 0
         assert e.loaded == e.extracted
+
+
+def test_a_full_run_reports_exactly_the_expected_counts(tmp_path: Path) -> None:
+    """The ground truth's contract with the real pipeline: sample, init, run (SQLite -> DuckDB)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DWETL_")}
+
+    def dwetl(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(Path(sys.executable).with_name("dwetl")), *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+    assert dwetl("sample", "--rows", "4000", "--seed", "3", "--damage", "0.05").returncode == 0
+    assert dwetl("init").returncode == 0
+    run = dwetl("run", "--entity", "all", "--json")
+    assert run.returncode == 3, run.stderr  # partial: the damage quarantines rows
+    s = generate_sample(4_000, 3, 0.05)
+    expected = expected_counts(s.tables, s.truth)
+    reported = {e["entity"]: e for e in json.loads(run.stdout)["entities"]}
+    for entity, want in expected.items():
+        got = reported[entity]
+        loaded = got["inserted"] + got["updated"] + got["unchanged"]
+        assert (got["extracted"], got["folded"], got["rejected"], loaded) == (
+            want.extracted,
+            want.folded,
+            want.rejected,
+            want.loaded,
+        ), entity
