@@ -28,6 +28,7 @@ from dwetl.run.faults import fault_point
 from dwetl.run.summary import EntityResult
 from transforms.constraints import ConstraintSet, constraint_sets_from_ddl
 from transforms.keys import assign_surrogate_keys, attach_surrogate_keys, fold_versions
+from transforms.text import repair_report
 from transforms.validate import REASONS, split
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,9 @@ def _load(ctx: RunContext, spec: EntitySpec, result: EntityResult) -> None:
     result.watermark_to = extracted.watermark_to
 
     with _phase(ctx, result, "transform"):
+        source = frame
         frame = spec.transform(frame)
+        result.repairs = _repairs(source, frame)
         if spec.kind == "calendar":
             # The calendar's extract is the span of the source's dates; its rows are the days
             # the transform generates, and those are what the run accounts for.
@@ -185,6 +188,20 @@ def _load(ctx: RunContext, spec: EntitySpec, result: EntityResult) -> None:
                 _remember(ctx, spec.target_table, valid)
             raise _DryRunDone
         control.record_loaded(wh, ctx.run_id, result, stored)
+
+
+def _repairs(before: pl.DataFrame, after: pl.DataFrame) -> dict[str, dict[str, int]] | None:
+    """Text repairs per column and class (for the run log), where the transform kept the rows
+    and the column's name: the transforms are row-preserving maps, so rows line up."""
+    if before.height != after.height or not before.height:
+        return None
+    out: dict[str, dict[str, int]] = {}
+    for name, dtype in before.schema.items():
+        if dtype == pl.String and after.schema.get(name) == pl.String:
+            report = repair_report(before.get_column(name), after.get_column(name))
+            if report.get("changed"):
+                out[name] = {k: v for k, v in report.items() if v and k != "rows"}
+    return out or None
 
 
 def _check_ratio(ctx: RunContext, result: EntityResult) -> None:
