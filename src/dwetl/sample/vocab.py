@@ -185,7 +185,7 @@ PRIMEIROS_NOMES: tuple[str, ...] = (
     "Diego",
     "Élson",
     "Gustavo",
-    "Ígor",
+    "Ítalo",
     "Simão",
     "Valéria",
     "Rúbia",
