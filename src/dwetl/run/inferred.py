@@ -15,7 +15,6 @@ import polars as pl
 
 from dwetl.dialects.base import Warehouse
 from dwetl.entities.spec import EntitySpec
-from dwetl.run.merge import target_schema
 
 PLACEHOLDER = "Não informado"
 INFERRED_FLAG = "inferido"
@@ -52,15 +51,9 @@ def placeholders(
     """Placeholder rows for the `keys` not in `existing`, numbered from max(sk) + 1."""
     assert dim.surrogate_key is not None, f"{dim.name} has no surrogate key"
     natural, sk = dim.natural_key[0], dim.surrogate_key
-    schema = target_schema(wh, dim.target_table)
-    new = (
-        keys.cast(schema[natural])
-        .drop_nulls()
-        .unique()
-        .sort()
-        .to_frame(natural)
-        .join(existing.select(natural), on=natural, how="anti")
-    )
+    new = keys.drop_nulls().unique().sort().to_frame(natural)
+    known = existing.select(pl.col(natural).cast(new.schema[natural]))
+    new = new.join(known, on=natural, how="anti")
     top = existing.select(pl.col(sk).cast(pl.Int64).max()).item() if existing.height else None
     start = max(int(top or 0), 0) + 1
     fill = required_text_columns(wh, dim.target_table, (natural, sk))
