@@ -69,7 +69,9 @@ def test_a_fresh_init_matches_and_the_cli_exits_0(tmp_path: Path, dwetl: Any) ->
 def test_init_runs_the_check(tmp_path: Path) -> None:
     settings = load_settings(dw=f"duckdb:///{tmp_path / 'w.duckdb'}", cwd=tmp_path, env={})
     report = run_init(settings)
-    assert report.check is not None and report.check.ok
+    assert report.check["ok"] is True and report.check["problems"] == []
+    assert report.check["tables_checked"] == len(shipped_sets(ddl_root()))
+    assert report.ok
 
 
 def test_a_dropped_constraint_is_reported_with_exit_1(tmp_path: Path, dwetl: Any) -> None:
