@@ -210,14 +210,20 @@ class RolloutRefused(DwetlError):
         self.gate = gate
 
 
-def _live(wh: Warehouse, name: str, known: dict[str, tuple[str, ...]]) -> tuple[bool, set[str]]:
+def _live(wh: Warehouse, name: str, known: dict[str, tuple[str, ...]]) -> tuple[ScopeRow, set[str]]:
     if name not in known:
         raise UsageError(f"unknown entity {name!r} (known: {', '.join(sorted(known))})")
     rows = scope(wh)
     by_name = {r.entity: r for r in rows}
     if name not in by_name:
         raise UsageError(f"entity {name!r} is not in ctl.etl_control (run `dwetl init`)")
-    return by_name[name].active, {r.entity for r in rows if r.active}
+    return by_name[name], {r.entity for r in rows if r.active}
+
+
+def _settled(row: ScopeRow, target: bool) -> bool:
+    # Live and expected both say so already. A live flag that only matches because someone
+    # flipped it behind dwetl's back still goes through the change, so it is on the record.
+    return row.active == target and row.expected in (target, None)
 
 
 def enable(
@@ -231,8 +237,8 @@ def enable(
     who: str | None = None,
 ) -> Outcome:
     """Switch `name` on after a dry run passes (or `force`); refuse with the reasons otherwise."""
-    is_active, active = _live(wh, name, depends_on)
-    if is_active:
+    row, active = _live(wh, name, depends_on)
+    if _settled(row, True):
         return Outcome(None, note=f"{name} is already active")
     problems: list[str] = []
     missing = missing_dependencies(name, depends_on, active)
@@ -261,8 +267,8 @@ def disable(
     who: str | None = None,
 ) -> Outcome:
     """Switch `name` off, keeping its data and watermark; refuse if an active entity needs it."""
-    is_active, active = _live(wh, name, depends_on)
-    if not is_active:
+    row, active = _live(wh, name, depends_on)
+    if _settled(row, False):
         return Outcome(None, note=f"{name} is already inactive")
     needed_by = dependents(name, depends_on, active)
     verb = "needs" if len(needed_by) == 1 else "need"

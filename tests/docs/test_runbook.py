@@ -2,8 +2,9 @@
 
 Each fenced ```console block is a list of shell commands (lines starting with `$ `; other lines are
 sample output, not checked). A command is expected to exit 0 unless its line ends with a comment
-`# exit N`. All commands run in one bash session (so `cd` and `export` carry over), starting in the
-repository checkout, with HOME in a tmp folder and the warehouse and source in tmp files.
+`# exit N`. All commands run in one bash session (so `cd` and `export` carry over), starting in a
+fresh copy of the checkout (`~/dwetl`, HOME being a tmp folder) that the runbook installs itself,
+with the warehouse and source in tmp files.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,27 +70,60 @@ def test_parser_reads_commands_and_exit_annotations() -> None:
     ]
 
 
+def _copy_checkout(target: Path) -> None:
+    # what a fresh clone has: the tracked files and the new ones not ignored (no .venv, no data)
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+
+
+def _environment(home: Path) -> dict[str, str]:
+    uv = shutil.which("uv")
+    assert uv, "the runbook installs dwetl with uv, which is not on the PATH"
+    venv_bin = str(REPO / ".venv" / "bin")
+    # the runbook must put dwetl on the PATH itself: drop this checkout's venv from it
+    path = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != venv_bin]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DWETL_", "VIRTUAL_ENV"))}
+    env.pop("UV_PROJECT_ENVIRONMENT", None)
+    work = home / "etl"
+    env.update(
+        HOME=str(home),
+        PATH=os.pathsep.join([str(Path(uv).parent), *path]),
+        # uv installs from its cache, never from the network, into the copy's own .venv
+        UV_CACHE_DIR=os.environ.get("UV_CACHE_DIR") or str(Path.home() / ".cache" / "uv"),
+        UV_OFFLINE="1",
+        # the files the runbook's working folder uses by default, named explicitly so that a
+        # stray dwetl.toml can never point the test at a real warehouse
+        DWETL_SOURCE_URL=f"sqlite:///{work}/data/oltp.sqlite",
+        DWETL_DW_URL=f"duckdb:///{work}/data/dw.duckdb",
+        NO_COLOR="1",
+        COLUMNS="120",
+    )
+    return env
+
+
 def test_every_runbook_command_exits_as_documented(tmp_path: Path) -> None:
     commands = runbook_commands(RUNBOOK.read_text(encoding="utf-8"))
     assert len(commands) >= 20, "the runbook lost its commands"
     home = tmp_path / "home"
-    home.mkdir()
+    checkout = home / "dwetl"
+    checkout.mkdir(parents=True)
+    _copy_checkout(checkout)
     outdir = tmp_path / "out"
     outdir.mkdir()
-    work = home / "dwetl"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DWETL_", "VIRTUAL_ENV"))}
-    env.update(
-        HOME=str(home),
-        # the same files the runbook's working folder uses by default, named explicitly so a
-        # stray dwetl.toml can never point the test at a real warehouse
-        DWETL_SOURCE_URL=f"sqlite:///{work}/data/oltp.sqlite",
-        DWETL_DW_URL=f"duckdb:///{work}/data/dw.duckdb",
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-        NO_COLOR="1",
-    )
     script = tmp_path / "runbook.sh"
     script.write_text(_script(commands, outdir), encoding="utf-8")
-    subprocess.run(["bash", str(script)], cwd=REPO, env=env, timeout=900, check=False)
+    subprocess.run(
+        ["bash", str(script)], cwd=checkout, env=_environment(home), timeout=1800, check=False
+    )
 
     failures = []
     for i, cmd in enumerate(commands):

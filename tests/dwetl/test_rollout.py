@@ -194,6 +194,14 @@ def test_rollout_status_shows_scope_and_drift_behind_dwetl_s_back(scratch: Scrat
     line = next(x for x in status.stdout.splitlines() if x.startswith("fact_metas"))
     assert "DRIFT" in line
     assert "recent changes:" in status.stdout
+    assert scratch.dwetl("check").returncode == 1
+
+    # the switch-off, done through rollout after the fact, goes on the record and ends the drift
+    result = scratch.dwetl("rollout", "disable", "fact_metas", "--reason", "night shift")
+    assert result.returncode == 0, result.stderr
+    assert scratch.active("fact_metas") == (False, False)
+    assert scratch.changes("fact_metas")[-1][:4] == (False, False, False, "night shift")
+    assert scratch.dwetl("check").returncode == 0
 
 
 def test_unknown_entity_is_bad_usage(scratch: Scratch) -> None:
