@@ -124,7 +124,9 @@ def touch_one_percent(db: Database, round_no: int) -> int:
     Rows whose `id` is `round_no` modulo 100 get a timestamp later than anything in the source
     and than any earlier round, so an incremental run must pick up exactly these rows.
     """
-    stamp = (dt.datetime(2099, 1, 1) + dt.timedelta(hours=round_no + 1)).strftime(
+    # Rounds a day apart: further than dwetl's watermark overlap, so a round's incremental run
+    # does not re-read the rows an earlier round touched.
+    stamp = (dt.datetime(2099, 1, 1) + dt.timedelta(days=round_no + 1)).strftime(
         "%Y-%m-%d %H:%M:%S"
     )
     remainder = round_no % 100

@@ -104,7 +104,11 @@ def totals(summary: dict[str, Any]) -> dict[str, int]:
     return out
 
 
-def failed_entities(summary: dict[str, Any]) -> list[str]:
-    """Entities the run reports as failed (nothing of them committed): such a run is no reload."""
+def failed_entities(summary: dict[str, Any]) -> dict[str, str]:
+    """Entities the run reports as failed (nothing of them committed), with their error."""
     entities = summary.get("entities") or []
-    return [e.get("entity", "?") for e in entities if e.get("status") == "failed"]
+    return {
+        e.get("entity", "?"): str(e.get("error") or "")[:300]
+        for e in entities
+        if e.get("status") == "failed"
+    }

@@ -262,11 +262,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "dwetl full = init (empty warehouse) + run --entity all --full; incremental = "
             "run --entity all after 1% of every source table got a newer atualizado_em."
         )
-    failed = sorted({e for r in runs for e in r.get("failed_entities", [])})
-    if failed:
+    failed: dict[tuple[str, str], tuple[int, str]] = {}
+    for r in runs:
+        for entity, error in r.get("failed_entities", {}).items():
+            count, _ = failed.get((r["tool"], entity), (0, ""))
+            failed[(r["tool"], entity)] = (count + 1, error)
+    for (tool, entity), (count, error) in sorted(failed.items()):
         notes.append(
-            f"WARNING: dwetl reported entities as failed (nothing of them loaded): "
-            f"{', '.join(failed)}; its times are not those of a complete reload."
+            f"WARNING: {tool}: {entity} failed in {count} of {args.repeat} rounds (nothing of it "
+            f"loaded, so that time is not a complete load): {error}"
         )
     result: dict[str, Any] = {
         "meta": {
