@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import shutil
 import sqlite3
@@ -173,6 +174,11 @@ def test_force_overrides_the_gate_and_is_recorded_as_forced(scratch: Scratch) ->
     assert status.returncode == 0
     line = next(x for x in status.stdout.splitlines() if "dim_desconto: no -> yes" in x)
     assert "forced" in line and getpass.getuser() in line
+    data = json.loads(scratch.dwetl("rollout", "status", "--json", "--last", "1").stdout)
+    assert [(c["entity"], c["forced"], c["active_to"]) for c in data["changes"]] == [
+        ("dim_desconto", True, True)
+    ]
+    assert {r["entity"]: r["active"] for r in data["scope"]}["dim_desconto"] is True
 
 
 def test_enabling_a_fact_whose_dimension_is_off_is_refused_and_reasons_given(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -88,12 +90,24 @@ def _print_change(change: rollout.ScopeChange | None, note: str) -> None:
 
 
 @rollout_app.command("status")
-def status(dw: DwOption = None, last: int = 10) -> None:
+def status(
+    dw: DwOption = None,
+    last: Annotated[int, typer.Option("--last", help="How many recent changes to show.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
     """Show the active scope, the expected scope and the recent changes."""
     settings = load_settings(dw=dw)
     with open_warehouse(settings.dw, settings) as wh:
         rows = rollout.scope(wh)
         changes = rollout.recent_changes(wh, last)
+    if as_json:
+        data = {
+            "dw": settings.dw.masked,
+            "scope": [{**asdict(r), "drift": r.drift} for r in rows],
+            "changes": [asdict(c) for c in changes],
+        }
+        typer.echo(json.dumps(data, default=str, ensure_ascii=False))
+        return
     typer.echo(f"scope of {settings.dw}")
     header = f"{'ENTITY':<16} {'KIND':<10} {'ORDER':>5}  {'ACTIVE':<6} {'EXPECTED':<8} LAST RUN"
     typer.echo(header)
