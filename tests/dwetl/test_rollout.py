@@ -214,3 +214,18 @@ def test_unknown_entity_is_bad_usage(scratch: Scratch) -> None:
     result = scratch.dwetl("rollout", "enable", "dim_nada")
     assert result.returncode == 2
     assert "dim_nada" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_json_log_events_for_the_gate_and_the_change(scratch: Scratch) -> None:
+    assert scratch.dwetl("rollout", "disable", "fact_metas").returncode == 0
+    result = scratch.dwetl("--log-format", "json", "rollout", "enable", "fact_metas")
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(x) for x in result.stderr.splitlines() if x.startswith("{")]
+    gate = next(e for e in events if e.get("phase") == "dry-run")
+    change = next(e for e in events if e.get("phase") == "rollout")
+    assert gate["entity"] == "fact_metas" and isinstance(gate["run_id"], int)
+    assert gate["counts"]["extracted"] > 0
+    # every rejected row has at least one reason (a row may break several constraints)
+    assert sum(gate["counts"]["reasons"].values()) >= gate["counts"]["rejected"]
+    assert (gate["counts"]["rejected"] > 0) == bool(gate["counts"]["reasons"])
+    assert (change["entity"], change["status"]) == ("fact_metas", "active")

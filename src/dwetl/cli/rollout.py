@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from dwetl import rollout
+from dwetl import logs, rollout
 from dwetl.cli.app import app
 from dwetl.config import Settings, load_settings
 from dwetl.dialects import open_warehouse
@@ -51,7 +51,21 @@ def _dry_run_gate(settings: Settings, limit: float | None) -> rollout.Gate:
             )
         except DwetlError as exc:
             return rollout.GateResult(name, "failed", 0, 0, ratio, error=str(exc))
-        return rollout.gate_from_summary(name, summary, ratio)
+        result = rollout.gate_from_summary(name, summary, ratio)
+        logs.event(
+            f"rollout gate for {name}: {'passes' if result.passes else 'refuses'}",
+            run_id=getattr(summary, "run_id", None),
+            entity=name,
+            phase="dry-run",
+            status=result.status,
+            counts={
+                "extracted": result.extracted,
+                "folded": result.folded,
+                "rejected": result.rejected,
+                "reasons": result.reasons,
+            },
+        )
+        return result
 
     return gate
 
@@ -82,6 +96,13 @@ def _print_change(change: rollout.ScopeChange | None, note: str) -> None:
     if change is None:
         typer.echo(note)
         return
+    logs.event(
+        f"scope change {change.change_id}: {change.entity} "
+        f"{'enabled' if change.active_to else 'disabled'} by {change.changed_by}",
+        entity=change.entity,
+        phase="rollout",
+        status="active" if change.active_to else "inactive",
+    )
     forced = " (forced)" if change.forced else ""
     typer.echo(
         f"{change.entity}: {'active' if change.active_to else 'inactive'}{forced}, "
