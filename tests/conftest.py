@@ -1,19 +1,28 @@
-"""Shared fixtures: a real sample SQLite source and a fresh DuckDB warehouse after `init`.
+"""Shared fixtures: a real sample source and a fresh warehouse after `init`, on any backend pair.
 
-`etl` (function scope) is a small harness over real files in the test's tmp folder:
+`etl` (function scope) is a small harness over real databases, private to the test:
 
-    etl.sample(rows=1000, seed=3, damage=0.02)   # writes tmp/oltp.sqlite (cached per params)
-    etl.init()                                   # tmp/dw.duckdb through dwetl.init.run_init
+    etl.sample(rows=1000, seed=3, damage=0.02)   # the sample source (cached per params)
+    etl.init()                                   # dwetl.init.run_init on the warehouse
     summary = etl.run("all")                     # dwetl.run.runner.run, a RunSummary
     etl.dw("SELECT COUNT(*) FROM dw.dim_cliente")  # rows from the warehouse
-    etl.src("SELECT COUNT(*) FROM clientes")       # rows from the source (sqlite3)
+    etl.src("SELECT COUNT(*) FROM clientes")       # rows from the source (SQLite's dialect)
+
+By default the pair is SQLite -> DuckDB (files in the test's tmp folder). A test marked
+`@pytest.mark.pairs(...)` runs once per named pair (no names: every pair in PAIRS); a server
+pair gets fresh databases, created for the test and dropped after it. Source SQL is written in
+SQLite's dialect and transpiled by sqlglot for PostgreSQL and MariaDB (parameters inlined as
+literals). In CI (`CI=true`) a server that is down fails the test; elsewhere it skips it.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +32,97 @@ import pytest
 from dwetl.config import Settings, load_settings
 
 SampleFile = Callable[[int, int, float], Path]
+
+#: source-warehouse backend pairs that matter (the first is the embedded default)
+PAIRS = ("sqlite-duckdb", "postgresql-postgresql", "mysql-postgresql", "sqlite-postgresql")
+DEFAULT_PAIR = PAIRS[0]
+PG_ADMIN = "host=localhost port=5432 user=postgres dbname=postgres connect_timeout=5"
+TS_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "pairs(*names): run the test's `etl` on these backend pairs (default: all)"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("pairs")
+    if marker is None or "backend_pair" not in metafunc.fixturenames:
+        return
+    names = marker.args or PAIRS
+    unknown = set(names) - set(PAIRS)
+    assert not unknown, f"unknown backend pair(s) {unknown}; known: {PAIRS}"
+    metafunc.parametrize("backend_pair", names, ids=names, indirect=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # however a test got its pair (marker or explicit parametrize), a server pair needs servers
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("backend_pair", DEFAULT_PAIR) != (
+            DEFAULT_PAIR
+        ):
+            item.add_marker(pytest.mark.servers)
+
+
+def server_down(what: str, exc: Exception) -> None:
+    """A down server fails the test in CI (the servers are part of the job), else skips it."""
+    message = f"{what} is not reachable: {exc}"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+class ServerDatabases:
+    """Fresh PostgreSQL / MariaDB databases for one test, all dropped by `drop_all`."""
+
+    def __init__(self) -> None:
+        self.made: list[tuple[str, str]] = []
+
+    def new(self, kind: str) -> str:
+        """The URL of a new, empty database on the local `kind` server."""
+        name = f"dwetl_test_{secrets.token_hex(6)}"
+        if kind == "postgresql":
+            self._pg(f"CREATE DATABASE {name}")
+            self.made.append((kind, name))
+            return f"postgresql://postgres@localhost:5432/{name}"
+        # the sample writer's charset and collation (binary: accents and case kept distinct)
+        self._mysql(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+        self.made.append((kind, name))
+        return f"mysql://root@127.0.0.1:3306/{name}"
+
+    def drop_all(self) -> None:
+        for kind, name in reversed(self.made):
+            if kind == "postgresql":
+                self._pg(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            else:
+                self._mysql(f"DROP DATABASE IF EXISTS {name}")
+        self.made.clear()
+
+    @staticmethod
+    def _pg(sql: str) -> None:
+        import psycopg
+
+        try:
+            con = psycopg.connect(PG_ADMIN, autocommit=True)
+        except psycopg.Error as exc:
+            server_down("PostgreSQL on localhost:5432", exc)
+            raise
+        with con:
+            con.execute(sql)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _mysql(sql: str) -> None:
+        import pymysql
+
+        try:
+            con = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
+        except pymysql.MySQLError as exc:
+            server_down("MariaDB on 127.0.0.1:3306", exc)
+            raise
+        with con, con.cursor() as cur:
+            cur.execute(sql)
 
 
 @pytest.fixture(scope="session")
@@ -46,47 +146,95 @@ def sample_file(tmp_path_factory: pytest.TempPathFactory) -> SampleFile:
     return make
 
 
-class Etl:
-    """A source and a warehouse in one tmp folder, driven through dwetl's real functions."""
+@pytest.fixture(scope="session")
+def sample_data() -> Callable[[int, int, float], Any]:
+    """`sample_data(rows, seed, damage)`: a Sample for a server source (UTF-8 only: a server
+    database cannot hold the legacy bytes SQLite keeps), generated once per session."""
+    made: dict[tuple[int, int, float], Any] = {}
 
-    def __init__(self, folder: Path, sample_file: SampleFile) -> None:
+    def make(rows: int, seed: int, damage: float) -> Any:
+        key = (rows, seed, damage)
+        if key not in made:
+            from dwetl.sample import generate_sample
+
+            made[key] = generate_sample(rows, seed, damage, legacy_bytes=False)
+        return made[key]
+
+    return make
+
+
+def _server_sql(sql: str, params: Sequence[Any], dialect: str) -> str:
+    """SQLite-dialect `sql` for a server, its `?` parameters inlined as literals."""
+    import sqlglot
+    from sqlglot import exp
+
+    tree = exp.replace_placeholders(sqlglot.parse_one(sql, read="sqlite"), *params)
+    return tree.sql(dialect=dialect)
+
+
+class Etl:
+    """A source and a warehouse private to one test, driven through dwetl's real functions."""
+
+    def __init__(
+        self,
+        folder: Path,
+        sample_file: SampleFile,
+        pair: str = DEFAULT_PAIR,
+        databases: ServerDatabases | None = None,
+        sample_data: Callable[[int, int, float], Any] | None = None,
+    ) -> None:
         self.folder = folder
+        self.pair = pair
+        self.source_kind, self.dw_kind = pair.split("-")
         self.source_path = folder / "oltp.sqlite"
         self.dw_path = folder / "dw.duckdb"
         self._sample_file = sample_file
-
-    @property
-    def settings(self) -> Settings:
-        """Settings pointing at this folder's files (no env, no dwetl.toml)."""
-        return load_settings(
-            source=f"sqlite:///{self.source_path}",
-            dw=f"duckdb:///{self.dw_path}",
-            cwd=self.folder,
-            env={},
+        self._sample_data = sample_data
+        servers = databases or ServerDatabases()
+        self.source_url = (
+            f"sqlite:///{self.source_path}"
+            if self.source_kind == "sqlite"
+            else servers.new(self.source_kind)
+        )
+        self.dw_url = (
+            f"duckdb:///{self.dw_path}" if self.dw_kind == "duckdb" else servers.new(self.dw_kind)
         )
 
     @property
-    def env(self) -> dict[str, str]:
-        """Environment for the console script: this folder's URLs."""
-        return {
-            "DWETL_SOURCE_URL": f"sqlite:///{self.source_path}",
-            "DWETL_DW_URL": f"duckdb:///{self.dw_path}",
-        }
+    def settings(self) -> Settings:
+        """Settings pointing at this harness's databases (no env, no dwetl.toml)."""
+        return load_settings(source=self.source_url, dw=self.dw_url, cwd=self.folder, env={})
 
-    def sample(self, rows: int = 1000, seed: int = 1, damage: float = 0.0) -> Path:
-        """Copy a cached sample source to this folder (a fresh, private copy)."""
-        shutil.copyfile(self._sample_file(rows, seed, damage), self.source_path)
-        return self.source_path
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment for the console script: this harness's URLs."""
+        return {"DWETL_SOURCE_URL": self.source_url, "DWETL_DW_URL": self.dw_url}
+
+    def sample(self, rows: int = 1000, seed: int = 1, damage: float = 0.0) -> str:
+        """A fresh, private copy of a cached sample as this harness's source; its URL."""
+        if self.source_kind == "sqlite":
+            shutil.copyfile(self._sample_file(rows, seed, damage), self.source_path)
+        else:
+            from dwetl.sample.write import write_sample
+
+            assert self._sample_data is not None
+            write_sample(self._sample_data(rows, seed, damage), self.source_url)
+        return self.source_url
+
+    def use_source_of(self, other: Etl) -> None:
+        """Read `other`'s source (same rows) instead of a sample of this harness's own."""
+        self.source_kind, self.source_url = other.source_kind, other.source_url
+        self.source_path = other.source_path
 
     def init(self) -> None:
-        """`dwetl init` on this folder's warehouse."""
+        """`dwetl init` on this harness's warehouse."""
         from dwetl.init import run_init
 
         report = run_init(self.settings)
         assert report.ok, report.as_dict()
 
     def run(self, *entities: str, **options: Any) -> Any:
-        """`dwetl.run.runner.run` on this folder (entities default to all)."""
+        """`dwetl.run.runner.run` on this harness (entities default to all)."""
         from dwetl.run.runner import run
 
         return run(self.settings, list(entities) or ["all"], **options)
@@ -98,6 +246,13 @@ class Etl:
         with open_warehouse(self.settings.dw, self.settings) as wh:
             return wh.fetchall(sql, params)
 
+    def dw_execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        """Run one statement on the warehouse (committed)."""
+        from dwetl.dialects import open_warehouse
+
+        with open_warehouse(self.settings.dw, self.settings) as wh:
+            wh.execute(sql, params)
+
     def dw_frame(self, sql: str) -> pl.DataFrame:
         """A query on the warehouse as a Polars frame."""
         from dwetl.dialects import open_warehouse
@@ -106,29 +261,82 @@ class Etl:
             return wh.fetch_polars(sql)
 
     def src(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Rows of a query (or the effect of a statement, committed) on the source."""
-        con = sqlite3.connect(self.source_path)
-        try:
-            rows = con.execute(sql, tuple(params)).fetchall()
-            con.commit()
-            return rows
-        finally:
-            con.close()
+        """Rows of a query (or the effect of a statement, committed) on the source; `sql` is
+        SQLite's dialect with `?` parameters, transpiled for a server source."""
+        if self.source_kind == "sqlite":
+            con = sqlite3.connect(self.source_path)
+            try:
+                rows = con.execute(sql, tuple(params)).fetchall()
+                con.commit()
+                return rows
+            finally:
+                con.close()
+        url = self.settings.source
+        if self.source_kind == "postgresql":
+            import psycopg
+
+            text = _server_sql(sql, params, "postgres")
+            with psycopg.connect(url.raw) as pg:
+                cur = pg.execute(text.encode())
+                return cur.fetchall() if cur.description else []
+        import pymysql
+
+        text = _server_sql(sql, params, "mysql")
+        con_ = pymysql.connect(
+            host=url.host, port=url.port or 3306, user=url.user, database=url.database,
+            charset="utf8mb4", autocommit=True,
+        )  # fmt: skip
+        with con_, con_.cursor() as cur:
+            cur.execute(text)
+            return list(cur.fetchall())
+
+    def later(self, table: str) -> str:
+        """One day after the newest `atualizado_em` of a source table, as the source's text:
+        an update stamped with it is past every watermark."""
+        (newest,), *_ = self.src(f"SELECT MAX(atualizado_em) FROM {table}")
+        moment = newest if isinstance(newest, datetime) else datetime.fromisoformat(newest)
+        return (moment + timedelta(days=1)).strftime(TS_FORMAT)
 
 
 @pytest.fixture
-def etl(tmp_path: Path, sample_file: SampleFile) -> Etl:
-    """A fresh source + warehouse harness in the test's tmp folder."""
-    return Etl(tmp_path, sample_file)
+def backend_pair(request: pytest.FixtureRequest) -> str:
+    """The source-warehouse pair of this test ("sqlite-duckdb" unless marked `pairs`)."""
+    return str(getattr(request, "param", DEFAULT_PAIR))
 
 
 @pytest.fixture
-def new_etl(tmp_path: Path, sample_file: SampleFile) -> Callable[[str], Etl]:
-    """`new_etl("name")`: another harness in its own sub-folder (a second warehouse)."""
+def server_databases() -> Iterator[ServerDatabases]:
+    """Fresh server databases for this test, dropped after it."""
+    databases = ServerDatabases()
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture
+def etl(
+    tmp_path: Path,
+    sample_file: SampleFile,
+    sample_data: Callable[[int, int, float], Any],
+    backend_pair: str,
+    server_databases: ServerDatabases,
+) -> Etl:
+    """A fresh source + warehouse harness for this test, on its backend pair."""
+    return Etl(tmp_path, sample_file, backend_pair, server_databases, sample_data)
+
+
+@pytest.fixture
+def new_etl(
+    tmp_path: Path,
+    sample_file: SampleFile,
+    sample_data: Callable[[int, int, float], Any],
+    backend_pair: str,
+    server_databases: ServerDatabases,
+) -> Callable[[str], Etl]:
+    """`new_etl("name")`: another harness on the same pair (a second warehouse)."""
 
     def make(name: str) -> Etl:
         folder = tmp_path / name
         folder.mkdir()
-        return Etl(folder, sample_file)
+        return Etl(folder, sample_file, backend_pair, server_databases, sample_data)
 
     return make

@@ -56,12 +56,17 @@ def check(settings: Settings) -> Any:
         return check_warehouse(wh, settings)
 
 
-def test_a_fresh_init_matches_and_the_cli_exits_0(tmp_path: Path, dwetl: Any) -> None:
-    _, path = init_duckdb(tmp_path)
-    result = dwetl("check", "--dw", f"duckdb:///{path}", cwd=tmp_path)
+#: check compares the warehouse alone: one pair per warehouse dialect
+DW_PAIRS = ("sqlite-duckdb", "postgresql-postgresql")
+
+
+@pytest.mark.pairs(*DW_PAIRS)
+def test_a_fresh_init_matches_and_the_cli_exits_0(etl: Any, dwetl: Any) -> None:
+    etl.init()
+    result = dwetl("check", "--dw", etl.dw_url, cwd=etl.folder)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "matches the DDL" in result.stdout
-    report = json.loads(dwetl("check", "--json", "--dw", f"duckdb:///{path}", cwd=tmp_path).stdout)
+    report = json.loads(dwetl("check", "--json", "--dw", etl.dw_url, cwd=etl.folder).stdout)
     assert report["ok"] is True and report["problems"] == []
     assert report["tables_checked"] == len(shipped_sets(ddl_root()))
 
@@ -131,18 +136,17 @@ def test_a_nullable_column_and_an_extra_table_are_reported(tmp_path: Path) -> No
     ]
 
 
+@pytest.mark.pairs(*DW_PAIRS)
 def test_a_deactivated_entity_is_drift_but_a_recorded_scope_change_is_not(
-    tmp_path: Path, dwetl: Any
+    etl: Any, dwetl: Any
 ) -> None:
-    settings, path = init_duckdb(tmp_path)
-    with duckdb.connect(str(path)) as con:
-        con.execute("UPDATE ctl.etl_control SET active = FALSE WHERE entity = 'fact_metas'")
-    result = dwetl("check", "--dw", f"duckdb:///{path}", cwd=tmp_path)
+    etl.init()
+    etl.dw_execute("UPDATE ctl.etl_control SET active = FALSE WHERE entity = 'fact_metas'")
+    result = dwetl("check", "--dw", etl.dw_url, cwd=etl.folder)
     assert result.returncode == 1
     assert "entity fact_metas: inactive in ctl.etl_control, expected active" in result.stdout
-    with duckdb.connect(str(path)) as con:
-        con.execute("UPDATE ctl.etl_scope SET active = FALSE WHERE entity = 'fact_metas'")
-    assert check(settings).ok
+    etl.dw_execute("UPDATE ctl.etl_scope SET active = FALSE WHERE entity = 'fact_metas'")
+    assert check(etl.settings).ok
 
 
 def test_an_active_entity_without_its_table_is_reported(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ rows, and `--full` after incremental runs gives the same warehouse as one full l
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
 TABLES = (
     "dim_data",
@@ -26,6 +27,7 @@ def lineage(etl, table: str, key: str) -> dict[int, int]:
     return dict(etl.dw(f"SELECT {key}, id_execucao FROM dw.{table}"))
 
 
+@pytest.mark.pairs()
 def test_second_run_without_source_change_writes_nothing(etl):
     etl.sample(1500, 2, 0.02)
     etl.init()
@@ -45,18 +47,18 @@ def test_second_run_without_source_change_writes_nothing(etl):
     assert lineage(etl, "dim_cliente", "id_cliente_origem") == kept  # nothing rewritten
 
 
+@pytest.mark.pairs()
 def test_one_percent_updated_changes_exactly_those_rows(etl):
     etl.sample(1500, 3, 0.0)
     etl.init()
     assert etl.run("all").status == "success"
     ids = [r[0] for r in etl.src("SELECT id FROM clientes ORDER BY id")]
     chosen = ids[:: max(len(ids) // max(len(ids) // 100, 1), 1)][: max(len(ids) // 100, 1)]
-    (newest,), *_ = etl.src("SELECT MAX(atualizado_em) FROM clientes")
     marks = ",".join("?" * len(chosen))
     etl.src(
         f"UPDATE clientes SET email = 'novo' || id || '@exemplo.com.br', "
-        f"atualizado_em = datetime(?, '+1 day') WHERE id IN ({marks})",
-        [newest, *chosen],
+        f"atualizado_em = ? WHERE id IN ({marks})",
+        [etl.later("clientes"), *chosen],
     )
     before = lineage(etl, "dim_cliente", "id_cliente_origem")
 
@@ -85,22 +87,21 @@ def snapshot(etl) -> dict[str, pl.DataFrame]:
     return out
 
 
+@pytest.mark.pairs("sqlite-duckdb", "mysql-postgresql")
 def test_full_after_incrementals_equals_one_full_load(etl, new_etl):
     etl.sample(1500, 4, 0.03)
     etl.init()
     etl.run("all", max_reject_ratio=0.5)
-    (newest,), *_ = etl.src("SELECT MAX(atualizado_em) FROM produtos")
     etl.src(
-        "UPDATE produtos SET marca = 'Marca Nova', atualizado_em = datetime(?, '+1 day') "
-        "WHERE id % 50 = 0",
-        [newest],
+        "UPDATE produtos SET marca = 'Marca Nova', atualizado_em = ? WHERE id % 50 = 0",
+        [etl.later("produtos")],
     )
     etl.run("all", max_reject_ratio=0.5)
     full = etl.run("all", full=True, max_reject_ratio=0.5)
     assert full.status != "failed"
 
     other = new_etl("other")
-    other.source_path.write_bytes(etl.source_path.read_bytes())
+    other.use_source_of(etl)
     other.init()
     other.run("all", max_reject_ratio=0.5)
 

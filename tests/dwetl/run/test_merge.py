@@ -10,6 +10,8 @@ from dwetl.dialects import open_warehouse
 from dwetl.entities.registry import get_entity
 from dwetl.run import inferred, merge
 
+pytestmark = pytest.mark.pairs("sqlite-duckdb", "sqlite-postgresql")
+
 
 @pytest.fixture
 def wh(etl):

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 
+
+@pytest.mark.pairs()
 def test_every_row_is_accounted_for_in_the_run_log(etl):
     etl.sample(3000, 8, 0.05)
     etl.init()
@@ -30,6 +33,7 @@ def test_every_row_is_accounted_for_in_the_run_log(etl):
     assert sum(r[7] for r in rows) > 0  # and versions folded
 
 
+@pytest.mark.pairs("sqlite-duckdb", "mysql-postgresql")
 def test_a_reject_carries_its_reasons_and_its_row(etl):
     etl.sample(1000, 8, 0.05)
     etl.init()

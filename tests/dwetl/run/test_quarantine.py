@@ -3,7 +3,10 @@ earlier reject is marked resolved; the others stay open."""
 
 from __future__ import annotations
 
+import pytest
 
+
+@pytest.mark.pairs()
 def test_fixed_row_loads_and_its_reject_is_resolved(etl):
     etl.sample(1000, 8, 0.05)
     etl.init()
@@ -18,10 +21,9 @@ def test_fixed_row_loads_and_its_reject_is_resolved(etl):
         "AND NOT recuperavel",
         [key],
     )
-    (newest,), *_ = etl.src("SELECT MAX(atualizado_em) FROM descontos")
     etl.src(
-        f"UPDATE descontos SET {column} = ?, atualizado_em = datetime(?, '+1 day') WHERE id = ?",
-        [clean, newest, key],
+        f"UPDATE descontos SET {column} = ?, atualizado_em = ? WHERE id = ?",
+        [clean, etl.later("descontos"), key],
     )
 
     second = etl.run("dim_desconto", max_reject_ratio=1.0)
