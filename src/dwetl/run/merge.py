@@ -117,11 +117,47 @@ def merge_sql(plan: MergePlan) -> str:
     )
 
 
+def upsert_sql(plan: MergePlan) -> str:
+    """The same merge as `INSERT ... ON CONFLICT (key) DO UPDATE` (PostgreSQL dialect): an
+    update only where the row IS DISTINCT FROM the staged one; needs a unique key on `key`."""
+    cols = ", ".join(plan.columns)
+    insert = (
+        f"INSERT INTO {plan.target} AS t ({cols}) SELECT {cols} FROM {plan.staging} "
+        f"ON CONFLICT ({', '.join(plan.key)}) DO "
+    )
+    if not plan.compared:
+        return insert + "NOTHING"
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in plan.updated_columns)
+    mine = ", ".join(f"t.{c}" for c in plan.compared)
+    staged = ", ".join(f"EXCLUDED.{c}" for c in plan.compared)
+    return insert + f"UPDATE SET {sets} WHERE ({mine}) IS DISTINCT FROM ({staged})"
+
+
+#: dialect -> below which share of the target's rows the staged rows are applied with
+#: `upsert_sql` instead of MERGE (MERGE hash-joins the whole target; ON CONFLICT probes the key
+#: index per staged row). PostgreSQL 15, 500k-row target (benchmarks/pg_load_paths.py): MERGE
+#: first load 1.45 s vs ON CONFLICT 2.00 s, 10% delta 0.52 s vs 0.43 s, 10%-changed full
+#: snapshot 1.33 s vs 1.89 s. DuckDB always MERGEs.
+UPSERT_BELOW_SHARE = {"postgresql": 0.25}
+
+
+def apply_sql(wh: Warehouse, plan: MergePlan, staged: int) -> str:
+    """The statement that applies `staged` rows to the target: the faster form for the dialect
+    and the sizes (both rewrite only rows that differ)."""
+    share = UPSERT_BELOW_SHARE.get(wh.dialect)
+    if share is not None:
+        (target_rows,), *_ = wh.fetchall(f"SELECT COUNT(*) FROM {plan.target}")
+        if staged < share * int(target_rows):
+            return upsert_sql(plan)
+    return merge_sql(plan)
+
+
 def merge(wh: Warehouse, plan: MergePlan, *, apply: bool = True) -> MergeCounts:
-    """Count, then (unless `apply` is False: a dry run) MERGE the staged rows into the target."""
+    """Count, then (unless `apply` is False: a dry run) merge the staged rows into the target."""
     counts = count_changes(wh, plan)
     if apply and counts.inserted + counts.updated:
-        _run(wh, merge_sql(plan))
+        staged = counts.inserted + counts.updated + counts.unchanged
+        _run(wh, apply_sql(wh, plan, staged))
     return counts
 
 

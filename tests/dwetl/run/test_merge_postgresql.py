@@ -1,0 +1,62 @@
+"""Merge on a PostgreSQL warehouse: either statement form (MERGE for large batches, ON CONFLICT
+for small deltas) rewrites exactly the changed rows — an unchanged row keeps its `xmin`."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from dwetl.dialects import open_warehouse
+from dwetl.run import merge
+
+pytestmark = pytest.mark.pairs("sqlite-postgresql")
+
+
+def xmins(wh) -> dict[int, str]:
+    return dict(wh.fetchall("SELECT id_cliente_origem, xmin::text FROM dw.dim_cliente"))
+
+
+def apply(wh, frame: pl.DataFrame, run_id: int) -> tuple[merge.MergeCounts, str]:
+    plan = merge.plan_for(
+        wh, "dw.dim_cliente", merge.staging_name("dim_cliente", run_id),
+        ("id_cliente_origem",), "sk_cliente",
+    )  # fmt: skip
+    with wh.transaction():
+        merge.stage(wh, plan, frame)
+        form = merge.apply_sql(wh, plan, frame.height).split()[0]
+        counts = merge.merge(wh, plan)
+        merge.drop_staging(wh, plan)
+    return counts, form
+
+
+@pytest.mark.parametrize("changed_share", [0.1, 0.5])
+def test_only_changed_rows_are_rewritten(etl, changed_share):
+    etl.sample(3000, 5, 0.0)
+    etl.init()
+    assert etl.run("dim_cliente").status == "success"
+    with open_warehouse(etl.settings.dw, etl.settings) as wh:
+        rows = wh.fetch_polars("SELECT * FROM dw.dim_cliente WHERE sk_cliente <> -1")
+        before = xmins(wh)
+
+        # a no-change rerun of every row: nothing rewritten
+        counts, form = apply(wh, rows, run_id=900)
+        assert (counts.inserted, counts.updated, counts.unchanged) == (0, 0, rows.height)
+        assert form == "MERGE"
+        assert xmins(wh) == before
+
+        # a batch where `changed_share` of the rows differ (small: ON CONFLICT; large: MERGE)
+        step = round(1 / changed_share)
+        batch = rows.filter(pl.col("id_cliente_origem") % step == 0)
+        batch = batch.with_columns(
+            pl.format("novo{}@x.com", "id_cliente_origem").alias("email"),
+            pl.lit(901, dtype=pl.Int64).alias("id_execucao"),
+        )
+        counts, form = apply(wh, batch, run_id=901)
+        assert form == ("INSERT" if batch.height < 0.25 * (rows.height + 1) else "MERGE")
+        assert (counts.inserted, counts.updated) == (0, batch.height)
+        after = xmins(wh)
+        rewritten = {k for k in before if after[k] != before[k]}
+        assert rewritten == set(batch["id_cliente_origem"].to_list())
+        assert wh.fetchall(
+            "SELECT COUNT(*) FROM dw.dim_cliente WHERE email LIKE 'novo%' AND id_execucao = 901"
+        ) == [(batch.height,)]
