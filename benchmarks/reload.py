@@ -204,6 +204,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="benchmark this source as it is instead of generating one (kept; the incremental "
         "step updates 1%% of its rows)",
     )
+    parser.add_argument(
+        "--no-warm-up",
+        action="store_true",
+        help="skip compiling the bytecode of site-packages first (smoke tests)",
+    )
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: tmp)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--name", default=None, help="result file name (default date-dw-items)")
@@ -228,8 +233,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     else:
         source = create_database(args.source, "bench_source", work)
     try:
-        _log("warm-up: compiling bytecode of every tool's imports")
-        warm_up_s = warm_up()
+        warm_up_s = None
+        if not args.no_warm_up:
+            _log("warm-up: compiling bytecode of every tool's imports")
+            warm_up_s = warm_up()
         sample_s = None
         if not args.existing_source:
             _log(f"sample: {args.items:,} items into {args.source} (seed {args.seed})")

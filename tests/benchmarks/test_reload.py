@@ -29,6 +29,7 @@ def test_floor_on_2k_items_writes_a_complete_result(tmp_path: Path) -> None:
             "smoke",
             "--work",
             str(tmp_path / "work"),
+            "--no-warm-up",
         ]
     )
     written = json.loads((tmp_path / "results" / "smoke.json").read_text())
