@@ -135,7 +135,8 @@ class PostgreSQLWarehouse(Warehouse):
         try:
             yield
         finally:
-            self._con.execute("SELECT pg_advisory_unlock(%s)", [key])
+            if not self._con.closed:  # a lost session's locks went with it
+                self._con.execute("SELECT pg_advisory_unlock(%s)", [key])
 
     def _holder(self, key: int) -> str:
         # A bigint advisory key is stored as classid (high 32 bits) and objid (low 32 bits).

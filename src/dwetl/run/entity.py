@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -94,11 +94,28 @@ def run_entity(ctx: RunContext, spec: EntitySpec) -> EntityResult:
         result.inserted = result.updated = result.unchanged = 0
         result.finished_at = control.now()
         if not ctx.dry_run:
+            _reconnect_if_lost(ctx)
             with ctx.wh.transaction():
                 control.record_failed(ctx.wh, ctx.run_id, result)
     result.finished_at = result.finished_at or control.now()
     ctx.progress(spec.name, f"done:{result.status}")
     return result
+
+
+def _reconnect_if_lost(ctx: RunContext) -> None:
+    """A failure that took the warehouse connection with it (server restart, a killed backend)
+    leaves the run on a new connection: the failure is recorded and the next entities run."""
+    try:
+        ctx.wh.fetchall("SELECT 1")
+        return
+    except Exception as exc:
+        log.warning("warehouse connection lost (%s); reconnecting", _one_line(exc))
+    from dwetl.dialects import open_warehouse
+
+    lost, ctx.wh = ctx.wh, open_warehouse(ctx.settings.dw, ctx.settings)
+    ctx.wh.run_id = lost.run_id
+    with suppress(Exception):
+        lost.close()
 
 
 def _one_line(exc: BaseException) -> str:

@@ -103,19 +103,28 @@ def run(
             for spec in order:
                 summary.entities.append(run_entity(ctx, spec))
         except BaseException as exc:
-            finish_run(wh, run_id, "failed", error=f"interrupted: {exc!r}")
+            finish_run(ctx.wh, run_id, "failed", error=f"interrupted: {exc!r}")
+            _close_replacement(ctx.wh, wh)
             raise
         summary.finished_at = control.now()
         finish_run(
-            wh,
+            ctx.wh,
             run_id,
             summary.status,
             details=summary.to_dict(),
             error="; ".join(f"{e.entity}: {e.error}" for e in summary.entities if e.error) or None,
             startup_seconds=round(wh.connect_seconds, 4),
         )
+        _close_replacement(ctx.wh, wh)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _close_replacement(current: Warehouse, opened: Warehouse) -> None:
+    # an entity whose failure lost the connection left the run on a new one (closed here;
+    # the one the run opened closes with its `with` block)
+    if current is not opened:
+        current.close()
 
 
 def _require_init(wh: Warehouse) -> None:

@@ -1,0 +1,193 @@
+"""Two `dwetl run`s against one PostgreSQL warehouse (real processes, the console script): an
+advisory lock per entity lets exactly one load it at a time; the other waits, or gives up after
+the lock timeout naming the entity and the run that holds it. A connection killed in the middle
+of a MERGE fails the entity with nothing of it committed, and the next run completes it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import polars as pl
+import psycopg
+import pytest
+
+from dwetl.dialects.postgresql import lock_key
+from dwetl.entities.registry import all_entities
+
+pytestmark = pytest.mark.pairs("sqlite-postgresql")
+
+DWETL = Path(sys.executable).with_name("dwetl")
+TABLES = [s.target_table for s in all_entities()]
+
+
+def start(etl, *args: str, **env: str) -> subprocess.Popen[str]:
+    """`dwetl <args>` as its own process on the harness's databases."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DWETL_")}
+    full_env.update(etl.env, **env)
+    return subprocess.Popen(
+        [str(DWETL), *args], cwd=etl.folder, env=full_env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+def finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=300)
+    return proc.returncode, out, err
+
+
+def wait_for(condition: Callable[[], object], what: str, timeout: float = 120) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@contextmanager
+def dw_session(etl) -> Iterator[psycopg.Connection]:
+    """A connection of the test's own to the warehouse (autocommit)."""
+    with psycopg.connect(etl.dw_url, autocommit=True) as con:
+        yield con
+
+
+def blocked_in_merge(etl, table: str) -> int | None:
+    """The backend pid of a session whose MERGE / upsert into `table` waits on a lock (seen from
+    a fresh session: one inside a transaction keeps its first view of pg_stat_activity)."""
+    with dw_session(etl) as con:
+        row = con.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND (query ILIKE %s OR query ILIKE %s)",
+            [f"MERGE INTO {table} %", f"INSERT INTO {table} AS t %"],
+        ).fetchone()
+    return row[0] if row else None
+
+
+def snapshot(etl) -> dict[str, pl.DataFrame]:
+    out = {}
+    for table in TABLES:
+        frame = etl.dw_frame(f"SELECT * FROM {table}").drop("id_execucao")
+        out[table] = frame.sort(frame.columns)
+    return out
+
+
+def test_two_concurrent_runs_load_each_entity_once(etl, new_etl):
+    etl.sample(2000, 21, 0.0)
+    etl.init()
+    keys = [lock_key(s.name) for s in all_entities()]
+    with dw_session(etl) as gate:
+        # hold every entity's lock so that both runs start, then race for each entity
+        for key in keys:
+            gate.execute("SELECT pg_advisory_lock(%s)", [key])
+        runs = [start(etl, "run", "--json"), start(etl, "run", "--json")]
+        wait_for(
+            lambda: (
+                gate.execute(
+                    "SELECT COUNT(*) FROM ctl.etl_run WHERE status = 'running'"
+                ).fetchone()[0]
+                == 2
+            ),  # type: ignore[index]
+            "both runs to start",
+        )
+        for key in keys:
+            gate.execute("SELECT pg_advisory_unlock(%s)", [key])
+    results = [finish(p) for p in runs]
+    assert [code for code, _, _ in results] == [0, 0], results
+    summaries = [json.loads(out) for _, out, _ in results]
+
+    by_entity: dict[str, list[dict]] = {}
+    for summary in summaries:
+        for entity in summary["entities"]:
+            by_entity.setdefault(entity["entity"], []).append(entity)
+    for name, pair in by_entity.items():
+        # one run loaded the entity; the other, after waiting, found nothing left to do
+        written = sorted(e["inserted"] + e["updated"] for e in pair)
+        assert written[0] == 0 and written[1] > 0, (name, pair)
+    for table in TABLES:
+        (runs_in_table,), *_ = etl.dw(
+            f"SELECT COUNT(DISTINCT id_execucao) FROM {table} WHERE id_execucao > 0"
+        )
+        assert runs_in_table == 1, table
+
+    single = new_etl("single")
+    single.use_source_of(etl)
+    single.init()
+    assert single.run("all").status == "success"
+    mine, theirs = snapshot(etl), snapshot(single)
+    for table in TABLES:
+        assert mine[table].height == theirs[table].height > 1, table
+        assert mine[table].equals(theirs[table]), table
+
+
+def test_second_run_gives_up_after_the_lock_timeout_naming_entity_and_run(etl):
+    etl.sample(500, 22, 0.0)
+    etl.init()
+    with dw_session(etl) as blocker:
+        blocker.execute("BEGIN")
+        blocker.execute("LOCK TABLE dw.dim_loja IN SHARE MODE")  # holds the first run in MERGE
+        first = start(etl, "run", "--entity", "dim_loja", "--json")
+        wait_for(lambda: blocked_in_merge(etl, "dw.dim_loja"), "the first run's MERGE")
+        ((first_run,),) = etl.dw("SELECT run_id FROM ctl.etl_run WHERE status = 'running'")
+
+        code, out, err = finish(
+            start(etl, "run", "--entity", "dim_loja", DWETL_LOCK_TIMEOUT_SECONDS="0.5")
+        )
+        blocker.execute("ROLLBACK")
+    assert code == 1, (out, err)
+    message = (
+        f"entity dim_loja is being loaded by another dwetl (dwetl run {first_run} pid {first.pid}"
+    )
+    assert message in out + err
+    assert "gave up after waiting 0.5 s" in out + err
+    assert "Traceback" not in out + err
+
+    code, out, err = finish(first)
+    assert code == 0, (out, err)
+    (loaded,), *_ = etl.dw("SELECT COUNT(*) FROM dw.dim_loja WHERE sk_loja <> -1")
+    assert loaded == json.loads(out)["entities"][0]["inserted"] > 0
+
+
+def test_connection_killed_in_the_merge_commits_nothing_and_the_next_run_completes(etl):
+    etl.sample(500, 23, 0.0)
+    etl.init()
+    with dw_session(etl) as blocker:
+        blocker.execute("BEGIN")
+        blocker.execute("LOCK TABLE dw.dim_cliente IN SHARE MODE")
+        victim = start(etl, "run", "--entity", "dim_cliente")
+        pid = wait_for(lambda: blocked_in_merge(etl, "dw.dim_cliente"), "the MERGE")
+        with dw_session(etl) as killer:
+            assert killer.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone() == (True,)
+        blocker.execute("ROLLBACK")
+    code, out, err = finish(victim)
+
+    assert code == 1, (out, err)
+    assert "Traceback" not in err, err
+    assert "dim_cliente" in out + err
+    # the run carried on over a new connection and recorded the failure
+    ((status, error),) = etl.dw(
+        "SELECT status, error FROM ctl.etl_run_entity WHERE entity = 'dim_cliente'"
+    )
+    assert status == "failed" and "terminating connection" in error
+    assert etl.dw("SELECT status FROM ctl.etl_run WHERE command = 'run'") == [("failed",)]
+    assert etl.dw("SELECT COUNT(*) FROM dw.dim_cliente WHERE sk_cliente <> -1") == [(0,)]
+    assert etl.dw("SELECT watermark_value FROM ctl.etl_control WHERE entity = 'dim_cliente'") == [
+        (None,)
+    ]
+    assert etl.dw("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'stg'") == [
+        (0,)
+    ]
+
+    again = etl.run("dim_cliente")
+    (result,) = again.entities
+    assert (result.status, result.updated) == ("success", 0)
+    (distinct,), *_ = etl.src("SELECT COUNT(DISTINCT id) FROM clientes")
+    assert result.inserted == distinct
+    assert etl.dw("SELECT COUNT(*) FROM dw.dim_cliente WHERE sk_cliente <> -1") == [(distinct,)]
