@@ -36,7 +36,10 @@ SampleFile = Callable[[int, int, float], Path]
 #: source-warehouse backend pairs that matter (the first is the embedded default)
 PAIRS = ("sqlite-duckdb", "postgresql-postgresql", "mysql-postgresql", "sqlite-postgresql")
 DEFAULT_PAIR = PAIRS[0]
-PG_ADMIN = "host=localhost port=5432 user=postgres dbname=postgres connect_timeout=5"
+#: the local servers (ports overridable, so that a test can prove what a down server does)
+PG_PORT = int(os.environ.get("DWETL_TEST_PG_PORT", "5432"))
+MYSQL_PORT = int(os.environ.get("DWETL_TEST_MYSQL_PORT", "3306"))
+PG_ADMIN = f"host=localhost port={PG_PORT} user=postgres dbname=postgres connect_timeout=5"
 TS_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -86,11 +89,11 @@ class ServerDatabases:
         if kind == "postgresql":
             self._pg(f"CREATE DATABASE {name}")
             self.made.append((kind, name))
-            return f"postgresql://postgres@localhost:5432/{name}"
+            return f"postgresql://postgres@localhost:{PG_PORT}/{name}"
         # the sample writer's charset and collation (binary: accents and case kept distinct)
         self._mysql(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
         self.made.append((kind, name))
-        return f"mysql://root@127.0.0.1:3306/{name}"
+        return f"mysql://root@127.0.0.1:{MYSQL_PORT}/{name}"
 
     def drop_all(self) -> None:
         for kind, name in reversed(self.made):
@@ -107,7 +110,7 @@ class ServerDatabases:
         try:
             con = psycopg.connect(PG_ADMIN, autocommit=True)
         except psycopg.Error as exc:
-            server_down("PostgreSQL on localhost:5432", exc)
+            server_down(f"PostgreSQL on localhost:{PG_PORT}", exc)
             raise
         with con:
             con.execute(sql)  # type: ignore[arg-type]
@@ -117,9 +120,11 @@ class ServerDatabases:
         import pymysql
 
         try:
-            con = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
+            con = pymysql.connect(
+                host="127.0.0.1", port=MYSQL_PORT, user="root", autocommit=True, connect_timeout=5
+            )
         except pymysql.MySQLError as exc:
-            server_down("MariaDB on 127.0.0.1:3306", exc)
+            server_down(f"MariaDB on 127.0.0.1:{MYSQL_PORT}", exc)
             raise
         with con, con.cursor() as cur:
             cur.execute(sql)
