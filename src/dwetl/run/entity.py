@@ -18,6 +18,7 @@ from functools import cache
 
 import polars as pl
 
+from dwetl import logs
 from dwetl.config import Settings
 from dwetl.dialects.base import Warehouse
 from dwetl.entities.spec import EntitySpec
@@ -75,7 +76,15 @@ def _phase(ctx: RunContext, result: EntityResult, name: str) -> Iterator[None]:
     try:
         yield
     finally:
-        result.seconds[name] = result.seconds.get(name, 0.0) + time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        result.seconds[name] = result.seconds.get(name, 0.0) + seconds
+        logs.event(
+            f"{result.entity} {name}",
+            run_id=ctx.run_id,
+            entity=result.entity,
+            phase=name,
+            seconds=round(seconds, 3),
+        )
 
 
 def run_entity(ctx: RunContext, spec: EntitySpec) -> EntityResult:
@@ -99,7 +108,20 @@ def run_entity(ctx: RunContext, spec: EntitySpec) -> EntityResult:
                 control.record_failed(ctx.wh, ctx.run_id, result)
     result.finished_at = result.finished_at or control.now()
     ctx.progress(spec.name, f"done:{result.status}")
+    logs.event(
+        f"{spec.name} {result.status}",
+        run_id=ctx.run_id,
+        entity=spec.name,
+        status=result.status,
+        counts=_counts(result),
+        seconds=round(sum(result.seconds.values()), 3),
+    )
     return result
+
+
+def _counts(result: EntityResult) -> dict[str, int]:
+    names = ("extracted", "folded", "rejected", "inserted", "updated", "unchanged", "inferred")
+    return {name: getattr(result, name) for name in names}
 
 
 def _reconnect_if_lost(ctx: RunContext) -> None:

@@ -1,0 +1,26 @@
+"""`dwetl --log-format json run`: an event per phase and per entity, counts as in the summary."""
+
+from __future__ import annotations
+
+import json
+
+
+def test_json_log_has_each_entity_phases_and_counts_of_the_summary(tmp_path, dwetl):
+    demo = dwetl("demo", "--rows", "600", "--seed", "5", cwd=tmp_path)
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+
+    run = dwetl("--log-format", "json", "run", "--entity", "all", "--full", "--json", cwd=tmp_path)
+    assert run.returncode in (0, 3), run.stderr
+    summary = json.loads(run.stdout)
+    events = [json.loads(line) for line in run.stderr.splitlines() if line.startswith("{")]
+
+    for entity in summary["entities"]:
+        name = entity["entity"]
+        mine = [e for e in events if e.get("entity") == name]
+        phases = {e["phase"] for e in mine if "phase" in e}
+        assert {"extract", "transform", "validate"} <= phases, name
+        assert all(e["run_id"] == summary["run_id"] for e in mine), name
+        (done,) = [e for e in mine if "status" in e]
+        assert done["status"] == entity["status"], name
+        for count in ("extracted", "folded", "rejected", "inserted", "updated", "unchanged"):
+            assert done["counts"][count] == entity[count], (name, count)
