@@ -19,11 +19,11 @@ import connectorx as cx
 import polars as pl
 
 from dwetl.config import Settings
-from dwetl.connect import describe, with_retry
+from dwetl.connect import describe
 from dwetl.entities.registry import source_schema
 from dwetl.entities.spec import EntitySpec
 from dwetl.errors import DwetlError, UsageError
-from dwetl.probe import PROBES
+from dwetl.probe import reach_source
 from dwetl.source_dialects import Schema, source_dialect
 
 
@@ -54,16 +54,7 @@ def extract(
         dialect = source_dialect(url.scheme)
     except KeyError:
         raise UsageError(f"source {url.masked}: dwetl cannot read a {url.scheme} source") from None
-    # The native driver's probe, not connectorx: its pool retries a refused connection for
-    # 30 s and logs every try on stderr.
-    with_retry(
-        lambda: PROBES[url.scheme](url),
-        what="source",
-        url=url,
-        attempts=settings.connect_attempts,
-        backoff_s=settings.connect_backoff_s,
-        backoff_max_s=settings.connect_backoff_max_s,
-    )
+    reach_source(settings)
     try:
         columns = dialect.output_columns(url, sql)
     except Exception as exc:

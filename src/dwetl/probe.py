@@ -76,14 +76,23 @@ def probe_source(settings: Settings) -> Probe:
     if url.path is not None and not url.path.is_file():
         return Probe("not found", None, f"{url.path} does not exist yet; dwetl sample creates it")
     try:
-        _, seconds = with_retry(
-            lambda: PROBES[url.scheme](url),
-            what="source",
-            url=url,
-            attempts=settings.connect_attempts,
-            backoff_s=settings.connect_backoff_s,
-            backoff_max_s=settings.connect_backoff_max_s,
-        )
+        seconds = reach_source(settings)
     except ConnectionFailed as exc:
         return Probe("unreachable", None, str(exc))
     return Probe("reachable", seconds)
+
+
+def reach_source(settings: Settings) -> float:
+    """Seconds to reach the source with the settings' retries; ConnectionFailed when it never
+    answers. The native driver's probe, not connectorx: its pool retries a refused connection
+    for 30 s and logs every try on stderr."""
+    url = settings.source
+    _, seconds = with_retry(
+        lambda: PROBES[url.scheme](url),
+        what="source",
+        url=url,
+        attempts=settings.connect_attempts,
+        backoff_s=settings.connect_backoff_s,
+        backoff_max_s=settings.connect_backoff_max_s,
+    )
+    return seconds

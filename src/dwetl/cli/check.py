@@ -9,6 +9,7 @@ import typer
 
 from dwetl.check import check_warehouse
 from dwetl.cli.app import app
+from dwetl.cli.options import DwOption
 from dwetl.config import load_settings
 from dwetl.dialects import open_warehouse
 from dwetl.errors import DwetlError
@@ -16,9 +17,7 @@ from dwetl.errors import DwetlError
 
 @app.command()
 def check(
-    dw: Annotated[
-        str | None, typer.Option("--dw", help="Warehouse URL (else DWETL_DW_URL).")
-    ] = None,
+    dw: DwOption = None,
     ddl_dir: Annotated[
         str | None,
         typer.Option("--ddl-dir", help="Another DDL folder than the shipped sql/ddl."),

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from dwetl.cli.app import app
+from dwetl.cli.options import DwOption, SourceOption
 from dwetl.cli.run import print_summary
 from dwetl.config import load_settings
 from dwetl.errors import DwetlError
@@ -27,12 +28,8 @@ def demo(
     damage: Annotated[
         float, typer.Option("--damage", help="Share of damaged values / rows in the sample.")
     ] = 0.02,
-    source: Annotated[
-        str | None, typer.Option("--source", help="Source URL (else DWETL_SOURCE_URL).")
-    ] = None,
-    dw: Annotated[
-        str | None, typer.Option("--dw", help="Warehouse URL (else DWETL_DW_URL).")
-    ] = None,
+    source: SourceOption = None,
+    dw: DwOption = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the run summary as one JSON object.")
     ] = False,

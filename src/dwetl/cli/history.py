@@ -10,6 +10,7 @@ import typer
 
 from dwetl import history as hist
 from dwetl.cli.app import app
+from dwetl.cli.options import DwOption
 from dwetl.config import load_settings
 from dwetl.dialects import open_warehouse
 
@@ -91,9 +92,7 @@ def history(
         str | None, typer.Option("--entity", help="Only runs that touched this entity.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
-    dw: Annotated[
-        str | None, typer.Option("--dw", help="Warehouse URL (else DWETL_DW_URL).")
-    ] = None,
+    dw: DwOption = None,
 ) -> None:
     """List past runs (status, counts, phases, watermarks, errors), or one run in full."""
     settings = load_settings(dw=dw)

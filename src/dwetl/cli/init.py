@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from dwetl.cli.app import app
+from dwetl.cli.options import DwOption, SourceOption
 from dwetl.config import load_settings
 from dwetl.errors import DwetlError
 from dwetl.init import InitReport, run_init
@@ -16,12 +17,8 @@ from dwetl.logs import setup_logging
 
 @app.command()
 def init(
-    dw: Annotated[
-        str | None, typer.Option("--dw", help="Warehouse URL (else DWETL_DW_URL).")
-    ] = None,
-    source: Annotated[
-        str | None, typer.Option("--source", help="Source URL (else DWETL_SOURCE_URL).")
-    ] = None,
+    dw: DwOption = None,
+    source: SourceOption = None,
     ddl_dir: Annotated[
         str | None,
         typer.Option(

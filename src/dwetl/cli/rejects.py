@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from dwetl.cli.app import app
+from dwetl.cli.options import DwOption, JsonOption
 from dwetl.config import load_settings
 from dwetl.dialects import open_warehouse
 from dwetl.rejects import RejectList, list_rejects
@@ -24,10 +25,8 @@ def rejects(
         int | None,
         typer.Option("--limit", help="Rows listed (50 as text, all as JSON; counts cover all)."),
     ] = None,
-    dw: Annotated[
-        str | None, typer.Option("--dw", help="Warehouse URL (else DWETL_DW_URL).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    dw: DwOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """List quarantined rows (open ones unless --all) with every reason, and counts per reason."""
     settings = load_settings(dw=dw)

@@ -10,6 +10,7 @@ import typer
 
 from dwetl import logs, rollout
 from dwetl.cli.app import app
+from dwetl.cli.options import DwOption, JsonOption, SourceOption
 from dwetl.config import Settings, load_settings
 from dwetl.dialects import open_warehouse
 from dwetl.errors import DwetlError
@@ -20,10 +21,6 @@ rollout_app = typer.Typer(
 )
 app.add_typer(rollout_app, name="rollout")
 
-DwOption = Annotated[str | None, typer.Option("--dw", help="Warehouse URL (else DWETL_DW_URL).")]
-SourceOption = Annotated[
-    str | None, typer.Option("--source", help="Source URL (else DWETL_SOURCE_URL).")
-]
 ForceOption = Annotated[
     bool, typer.Option("--force", help="Make the change even though dwetl advises against it.")
 ]
@@ -114,7 +111,7 @@ def _print_change(change: rollout.ScopeChange | None, note: str) -> None:
 def status(
     dw: DwOption = None,
     last: Annotated[int, typer.Option("--last", help="How many recent changes to show.")] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Show the active scope, the expected scope and the recent changes."""
     settings = load_settings(dw=dw)

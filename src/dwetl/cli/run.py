@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from dwetl.cli.app import app
+from dwetl.cli.options import DwOption, SourceOption
 from dwetl.config import load_settings
 from dwetl.logs import setup_logging
 from dwetl.run.progress import live_progress
@@ -55,12 +56,8 @@ def run_command(
             help="Fail an entity whose rejected share is above this (default 0.05).",
         ),
     ] = None,
-    source: Annotated[
-        str | None, typer.Option("--source", help="Source URL (else DWETL_SOURCE_URL).")
-    ] = None,
-    dw: Annotated[
-        str | None, typer.Option("--dw", help="Warehouse URL (else DWETL_DW_URL).")
-    ] = None,
+    source: SourceOption = None,
+    dw: DwOption = None,
     sql_dir: Annotated[
         str | None,
         typer.Option("--sql-dir", help="Folder of extract SQL files (else DWETL_SQL_DIR)."),

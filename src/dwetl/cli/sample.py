@@ -7,6 +7,7 @@ import time
 import typer
 
 from dwetl.cli.app import app
+from dwetl.cli.options import SourceOption
 from dwetl.config import load_settings
 from dwetl.errors import UsageError
 
@@ -18,7 +19,7 @@ def sample(
     damage: float = typer.Option(
         0.02, "--damage", help="Damage rate R: fraction of rows (and of text values) damaged."
     ),
-    source: str | None = typer.Option(None, "--source", help="Source database URL."),
+    source: SourceOption = None,
 ) -> None:
     """Write the OLTP source (N items, the rest in proportion) and its sample_damage table."""
     from dwetl.sample import generate_sample

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from dwetl.cli.app import app
+from dwetl.cli.options import DwOption, JsonOption
 from dwetl.config import Settings, load_settings
 from dwetl.dialects import open_warehouse
 from dwetl.errors import UsageError
@@ -46,10 +47,8 @@ def entity_status(settings: Settings) -> list[dict[str, Any]]:
 
 @app.command()
 def status(
-    dw: Annotated[
-        str | None, typer.Option("--dw", help="Warehouse URL (else DWETL_DW_URL).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    dw: DwOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Per entity: active, watermark, last run, last status and counts."""
     settings = load_settings(dw=dw)
