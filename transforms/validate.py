@@ -26,6 +26,13 @@ Reason names (the table name is without its schema; constraint names keep the DD
 - `PK_*`, `UQ_*`: the key is duplicated *within the batch*; every copy is rejected (SQL NULLs
   never collide). The merge key passed as `key` follows the same policy: the runner folds
   versions first, so a duplicate left here is an error in the data.
+  With `existing` (the target's rows: the merge key plus the columns of other UNIQUE keys), a
+  row whose unique tuple the target already holds under a *different* merge key is rejected
+  too, with that key's name; the same merge key holding it is an update of that very row.
+  Every target row counts, even one whose merge key is in the batch moving to another tuple:
+  the database checks a UNIQUE row by row during the MERGE (not deferred), so taking over a
+  tuple freed in the same batch could still fail it. Such a row is quarantined once and loads
+  on the next run, when the target no longer holds its tuple (its reject is then resolved).
 - `FK_*`: the value is not among the parent keys passed in `references` (NULL passes).
 - `CK_*`: the CHECK evaluated to FALSE (NULL passes, as in SQL).
 
@@ -225,6 +232,44 @@ def _key_flags(staged: pl.DataFrame, keys: list[Rule]) -> dict[str, pl.Expr]:
     return flags
 
 
+def _existing_flags(
+    staged: pl.DataFrame,
+    keys: list[Rule],
+    existing: pl.DataFrame,
+    key: Sequence[str],
+    dtypes: Mapping[str, pl.DataType],
+) -> dict[str, pl.Series]:
+    """Per key rule whose columns `existing` has (the merge key's own rule aside), True where the
+    batch row's tuple is held in the target by a row with another merge key (NULLs never match).
+
+    A join on the tuple, no per-row Python: the target holds each tuple at most once.
+    """
+    flags: dict[str, pl.Series] = {}
+    merge_key = [_STORED + k for k in key]
+    for rule in keys:
+        if set(rule.columns) == set(key) or not set(rule.columns) <= set(existing.columns):
+            continue
+        tuple_cols = list(rule.columns)
+        held = existing.select(
+            *[pl.col(c).cast(dtypes[c], strict=False).alias(_STORED + c) for c in tuple_cols],
+            *[pl.col(k).cast(dtypes[k], strict=False).alias(f"{_FLAG}t_{k}") for k in key],
+        ).drop_nulls([_STORED + c for c in tuple_cols])
+        batch = staged.select([*dict.fromkeys([_STORED + c for c in tuple_cols] + merge_key)])
+        other = pl.any_horizontal(
+            [pl.col(_STORED + k).ne_missing(pl.col(f"{_FLAG}t_{k}")) for k in key]
+        )
+        hits = (
+            batch.with_row_index(f"{_FLAG}row")
+            .join(held, on=[_STORED + c for c in tuple_cols], how="inner")
+            .filter(other)
+            .get_column(f"{_FLAG}row")
+            .cast(pl.Int64)
+        )
+        rows = pl.int_range(staged.height, dtype=pl.Int64, eager=True)
+        flags[rule.name] = rows.is_in(hits.implode())
+    return flags
+
+
 def _parent_keys(rule: Rule, cs: ConstraintSet, refs: References) -> pl.Series | None:
     fk = next(f for f in cs.foreign_keys if f.name == rule.name)
     ref = refs.get(fk.name)
@@ -248,6 +293,7 @@ def split(
     references: References | None = None,
     only_present: bool = False,
     reasons_column: str = REASONS,
+    existing: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Return `(valid, rejected)`; `rejected` has the frame's columns plus `reasons: list[str]`.
 
@@ -257,6 +303,8 @@ def split(
     `references`: parent keys per foreign key, keyed by FK name, "schema.table" or table name
     (a Series of keys, or a DataFrame holding the referenced column); a foreign key with no
     entry is not checked.
+    `existing`: the target's rows (merge key and the columns of its other UNIQUE keys): a row
+    whose unique tuple the target holds under another merge key is rejected (needs `key`).
     A column of the set missing from the frame is an error (unless it is nullable or has a
     default and no rule reads it); with `only_present=True` the rules reading it are skipped
     instead: that mode is for notebooks checking what they have.
@@ -289,7 +337,19 @@ def split(
             pl.lit([], dtype=pl.List(pl.String)).alias(reasons_column)
         )
     staged = lf.with_columns(stored).collect()
-    key_flags = _key_flags(staged, [r for r in active if r.kind in _KEY_KINDS])
+    key_rules = [r for r in active if r.kind in _KEY_KINDS]
+    key_flags = _key_flags(staged, key_rules)
+    if existing is not None:
+        if not key:
+            raise ValueError(f"{cs.table}: `existing` needs the merge `key`")
+        dtypes = {c.name: stored_dtype(c) for c in cs.columns}
+        held = _existing_flags(staged, key_rules, existing, key, dtypes)
+        # Held tuples become temporary columns, OR-ed into the in-batch duplicate flags.
+        staged = staged.with_columns(
+            [flag.alias(f"{_FLAG}held_{i}") for i, flag in enumerate(held.values())]
+        )
+        for i, name in enumerate(held):
+            key_flags[name] = key_flags[name] | pl.col(f"{_FLAG}held_{i}")
     flag_names = [f"{_FLAG}{i}" for i in range(len(active))]
     pairs = list(zip(flag_names, active, strict=True))
     type_flag = {r.columns[0]: f for f, r in pairs if r.kind == "TYPE"}

@@ -238,6 +238,54 @@ def test_a_merge_key_that_is_no_constraint_rejects_every_duplicate() -> None:
     assert rejected["reasons"].to_list() == [["KEY_fact_descontos"]] * 2
 
 
+def test_a_unique_tuple_held_in_the_target_by_another_key_is_rejected_with_its_name() -> None:
+    cs = SHIPPED["dw.fact_metas"]
+    base = {**base_row(cs), "ano": 2024, "mes": 3, "sk_loja": 7, "sk_vendedor": 9}
+    rows = [
+        {**base, "id_meta_origem": 1},  # updates its own tuple: fine
+        {**base, "id_meta_origem": 2, "sk_vendedor": 5},  # takes the tuple key 3 holds
+        {**base, "id_meta_origem": 4, "sk_vendedor": -1},  # a tuple nobody holds
+        {**base, "id_meta_origem": 6, "sk_vendedor": None},  # NULLs never collide
+    ]
+    existing = pl.DataFrame(
+        {
+            "id_meta_origem": [1, 3, 8],
+            "ano": [2024, 2024, 2024],
+            "mes": [3, 3, 3],
+            "sk_loja": [7, 7, 7],
+            "sk_vendedor": [9, 5, None],
+        }
+    )
+    valid, rejected = split(frame(cs, rows), cs, key=["id_meta_origem"], existing=existing)
+    assert valid["id_meta_origem"].to_list() == [1, 4]
+    assert rejected["id_meta_origem"].to_list() == [2, 6]
+    assert rejected["reasons"].to_list() == [["UQ_fact_metas_grao"], ["NN_fact_metas_sk_vendedor"]]
+
+
+def test_a_tuple_freed_in_the_same_batch_is_still_held_until_it_is_loaded() -> None:
+    # The database checks the UNIQUE row by row inside the MERGE: row 2 may not take the tuple
+    # row 1 leaves in this very batch (it loads on the next run instead).
+    cs = SHIPPED["dw.fact_metas"]
+    base = {**base_row(cs), "ano": 2024, "mes": 3, "sk_loja": 7}
+    rows = [
+        {**base, "id_meta_origem": 1, "sk_vendedor": 4},
+        {**base, "id_meta_origem": 2, "sk_vendedor": 9},
+    ]
+    existing = pl.DataFrame(
+        {"id_meta_origem": [1], "ano": [2024], "mes": [3], "sk_loja": [7], "sk_vendedor": [9]},
+        schema_overrides={"ano": pl.Int16, "mes": pl.Int16},
+    )
+    valid, rejected = split(frame(cs, rows), cs, key=["id_meta_origem"], existing=existing)
+    assert valid["id_meta_origem"].to_list() == [1]
+    assert rejected["reasons"].to_list() == [["UQ_fact_metas_grao"]]
+
+
+def test_existing_rows_need_the_merge_key() -> None:
+    cs = SHIPPED["dw.fact_metas"]
+    with pytest.raises(ValueError, match="merge `key`"):
+        split(frame(cs, [base_row(cs)]), cs, existing=pl.DataFrame({"id_meta_origem": [1]}))
+
+
 def test_foreign_keys_accept_parent_keys_given_as_a_frame_and_skip_when_not_given() -> None:
     cs = SHIPPED["dw.fact_metas"]
     rows = [{**base_row(cs), "sk_loja": 7}]

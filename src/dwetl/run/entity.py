@@ -174,7 +174,11 @@ def _load(ctx: RunContext, spec: EntitySpec, result: EntityResult) -> None:
     with _phase(ctx, result, "validate"):
         cs = constraint_sets()[spec.target_table]
         valid, rejected = split(
-            frame, cs, key=list(spec.natural_key), references=_references(ctx, cs)
+            frame,
+            cs,
+            key=list(spec.natural_key),
+            references=_references(ctx, cs),
+            existing=_held_tuples(ctx, spec, cs),
         )
         result.rejected = rejected.height
         if rejected.height:
@@ -317,6 +321,26 @@ def _references(ctx: RunContext, cs: ConstraintSet) -> dict[str, pl.DataFrame]:
             ).unique()
         refs[fk.name] = frame
     return refs
+
+
+def _held_tuples(ctx: RunContext, spec: EntitySpec, cs: ConstraintSet) -> pl.DataFrame | None:
+    """The target's merge key and the columns of its other UNIQUE keys, so that `split` rejects
+    a row taking a tuple another row holds (the MERGE would fail the whole entity); None when
+    the target has no such key. The surrogate key is left out: dwetl numbers it past max(sk)."""
+    natural = set(spec.natural_key)
+    keys = [
+        k
+        for k in (cs.primary_key, *cs.uniques)
+        if k is not None and set(k.columns) != natural and k.columns != (spec.surrogate_key,)
+    ]
+    if not keys:
+        return None
+    columns = list(dict.fromkeys([*spec.natural_key, *(c for k in keys for c in k.columns)]))
+    frame = ctx.wh.fetch_polars(f"SELECT {', '.join(columns)} FROM {spec.target_table}")
+    pending = ctx.pending.get(spec.target_table)
+    if pending is not None and set(columns) <= set(pending.columns):
+        frame = pl.concat([frame, pending.select(columns)], how="vertical_relaxed")
+    return frame
 
 
 def _remember(ctx: RunContext, table: str, rows: pl.DataFrame) -> None:
