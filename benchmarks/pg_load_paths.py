@@ -9,7 +9,7 @@ of another session or one created in an open transaction of another connection).
 
 Merge (target with the DDL's key and CHECKs, no FKs; staging = what a run stages):
   first load      empty target, N staged rows
-  delta 10%       N-row target, N/10 staged rows all changed (an incremental run)
+  delta 10%, 25%  N-row target, N/10 (N/4) staged rows all changed (an incremental run)
   snapshot 10%    N-row target, N staged rows of which N/10 changed (a --full run)
   strategies      MERGE (dwetl's merge_sql) and INSERT ... ON CONFLICT DO UPDATE ... WHERE
                   (cols) IS DISTINCT FROM (excluded cols); plain INSERT ... SELECT as the floor
@@ -234,9 +234,11 @@ def merge_paths(bench: Bench, base: pl.DataFrame, repeat: int) -> dict[str, Any]
     )
     bench.table("dw.alvo_base", constraints=False)
     wh.load_arrow("dw.alvo_base", base.to_arrow())
+    quarter = changed(base, 0.25, run_id=2)
     scenarios = {
         "first_load": (False, base, base.height),
         "delta_10pct": (True, delta, delta.height),
+        "delta_25pct": (True, quarter, quarter.height),
         "snapshot_10pct": (True, snapshot, delta.height),
     }
     strategies = {

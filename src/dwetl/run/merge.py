@@ -135,9 +135,10 @@ def upsert_sql(plan: MergePlan) -> str:
 
 #: dialect -> below which share of the target's rows the staged rows are applied with
 #: `upsert_sql` instead of MERGE (MERGE hash-joins the whole target; ON CONFLICT probes the key
-#: index per staged row). PostgreSQL 15, 500k-row target (benchmarks/pg_load_paths.py): MERGE
-#: first load 1.45 s vs ON CONFLICT 2.00 s, 10% delta 0.52 s vs 0.43 s, 10%-changed full
-#: snapshot 1.33 s vs 1.89 s. DuckDB always MERGEs.
+#: index per staged row). PostgreSQL 15, 500k-row target, median of 3
+#: (benchmarks/pg_load_paths.py): first load MERGE 1.76 s / ON CONFLICT 2.41 s; 10% delta
+#: 0.67 / 0.43 s; 25% delta 1.23 / 1.25 s (the crossover); 10%-changed full snapshot 1.40 /
+#: 1.96 s. DuckDB always MERGEs.
 UPSERT_BELOW_SHARE = {"postgresql": 0.25}
 
 
