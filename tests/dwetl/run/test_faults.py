@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import signal
 
+import pytest
+
 ENTITY_STATE = (
     "SELECT entity, watermark_value, last_run_id, last_status FROM ctl.etl_control ORDER BY entity"
 )
@@ -21,6 +23,7 @@ def state(etl) -> dict[str, object]:
     }
 
 
+@pytest.mark.pairs("sqlite-duckdb", "postgresql-postgresql")
 def test_killed_between_staging_and_merge_leaves_the_warehouse_as_it_was(etl, dwetl):
     etl.sample(800, 14, 0.02)
     etl.init()
@@ -49,6 +52,7 @@ def test_killed_between_staging_and_merge_leaves_the_warehouse_as_it_was(etl, dw
     assert etl.dw("SELECT COUNT(*) FROM ctl.etl_control WHERE watermark_value IS NULL") == [(0,)]
 
 
+@pytest.mark.pairs("sqlite-duckdb", "mysql-postgresql")
 def test_failure_between_staging_and_merge_rolls_back_the_entity(etl, monkeypatch):
     etl.sample(800, 14, 0.02)
     etl.init()
