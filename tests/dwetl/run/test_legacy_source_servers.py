@@ -1,0 +1,56 @@
+"""A MariaDB source whose text columns are latin1 (a legacy ERP), holding clean accents and
+UTF-8-read-as-latin1 mojibake: the run into PostgreSQL loads them repaired, none rejected."""
+
+from __future__ import annotations
+
+import pymysql
+import pytest
+
+pytestmark = pytest.mark.pairs("mysql-postgresql")
+
+CLEAN = "Promoção Automática"
+MOJIBAKE = CLEAN.encode("utf-8").decode("latin-1")  # 'PromoÃ§Ã£o AutomÃ¡tica'
+
+
+def test_latin1_columns_load_repaired(etl):
+    etl.sample(600, 41, 0.0)
+    etl.init()
+    url = etl.settings.source
+    con = pymysql.connect(
+        host=url.host, port=url.port or 3306, user=url.user, database=url.database,
+        charset="utf8mb4", autocommit=True,
+    )  # fmt: skip
+    with con, con.cursor() as cur:
+        for column, width in (("tipo_desconto", 80), ("descricao", 250)):
+            cur.execute(
+                f"ALTER TABLE descontos MODIFY {column} VARCHAR({width}) "
+                "CHARACTER SET latin1 COLLATE latin1_swedish_ci"
+            )
+        cur.execute("SELECT id FROM descontos ORDER BY id")
+        ids = [row[0] for row in cur.fetchall()]
+        clean, damaged = ids[0::2], ids[1::2]
+        # the server converts from the connection's utf8mb4 to the column's latin1 bytes
+        cur.execute(
+            "UPDATE descontos SET tipo_desconto = %s, descricao = %s WHERE id IN %s",
+            [CLEAN, "Desconto de Páscoa", clean],
+        )
+        cur.execute("UPDATE descontos SET tipo_desconto = %s WHERE id IN %s", [MOJIBAKE, damaged])
+        cur.execute(
+            "SELECT COUNT(*) FROM descontos "
+            "WHERE HEX(tipo_desconto) = HEX(CONVERT(%s USING latin1))",
+            [CLEAN],
+        )
+        assert cur.fetchone()[0] == len(clean)  # stored as latin1 bytes (ç = E7)
+
+    summary = etl.run("dim_desconto")
+
+    (result,) = summary.entities
+    assert (result.status, result.rejected) == ("success", 0), result.error
+    loaded = dict(
+        etl.dw("SELECT tipo_desconto, COUNT(*) FROM dw.dim_desconto GROUP BY tipo_desconto")
+    )
+    assert loaded[CLEAN] == len(ids)
+    assert etl.dw(
+        "SELECT COUNT(*) FROM dw.dim_desconto WHERE descricao = %s", ["Desconto de Páscoa"]
+    ) == [(len(clean),)]
+    assert result.repairs and result.repairs["tipo_desconto"]["changed"] >= len(damaged)
