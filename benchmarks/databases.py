@@ -121,8 +121,8 @@ def source_row_counts(db: Database) -> dict[str, int]:
 def touch_one_percent(db: Database, round_no: int) -> int:
     """Give 1% of every source table's rows a newer `atualizado_em` (by SQL on the source).
 
-    Rows whose `id` is `round_no` modulo 100 get a timestamp later than anything in the source
-    and than any earlier round, so an incremental run must pick up exactly these rows.
+    Rows whose `id` is `round_no` modulo 100 get a timestamp later than anything in the source,
+    so an incremental run must pick up these rows (and the fact rows whose order header changed).
     """
     # Rounds a day apart: further than dwetl's watermark overlap, so a round's incremental run
     # does not re-read the rows an earlier round touched.
