@@ -114,7 +114,10 @@ def setup_logging(
             logger.removeHandler(old)
             old.close()
     out = stream or sys.stderr
-    handlers: list[logging.Handler] = [_handler(logging.StreamHandler(out), fmt, out.isatty())]
+    console = _handler(logging.StreamHandler(out), fmt, out.isatty())
+    if fmt != "json":
+        console.addFilter(_without_phase_events)
+    handlers: list[logging.Handler] = [console]
     if log_file is not None:
         path = Path(log_file)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -124,6 +127,12 @@ def setup_logging(
     logger.setLevel(level)
     logger.propagate = False
     return logger
+
+
+def _without_phase_events(record: logging.LogRecord) -> bool:
+    """Per-phase timings are for log shippers and log files; a person reading the console
+    gets one line per entity (the summary has the phases)."""
+    return getattr(record, "phase", None) is None or getattr(record, "status", None) is not None
 
 
 def _handler(handler: logging.Handler, fmt: LogFormat, tty: bool) -> logging.Handler:

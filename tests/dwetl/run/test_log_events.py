@@ -24,3 +24,16 @@ def test_json_log_has_each_entity_phases_and_counts_of_the_summary(tmp_path, dwe
         assert done["status"] == entity["status"], name
         for count in ("extracted", "folded", "rejected", "inserted", "updated", "unchanged"):
             assert done["counts"][count] == entity[count], (name, count)
+
+
+def test_human_console_log_has_one_line_per_entity_not_per_phase(tmp_path, dwetl):
+    demo = dwetl("demo", "--rows", "600", "--seed", "5", cwd=tmp_path)
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    log_file = tmp_path / "run.log"
+
+    run = dwetl("--log-file", str(log_file), "run", "--full", cwd=tmp_path)
+    assert run.returncode in (0, 3), run.stderr
+    console = [line for line in run.stderr.splitlines() if "entity=" in line]
+    assert len(console) == 9 and all("status=" in line for line in console)
+    in_file = log_file.read_text(encoding="utf-8")
+    assert 'phase="merge"' in in_file  # the file keeps every event
