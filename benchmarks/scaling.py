@@ -23,6 +23,8 @@ def load(folder: Path, dw: str) -> dict[int, dict[str, Any]]:
     by_size: dict[int, dict[str, Any]] = {}
     for path in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime):
         result = json.loads(path.read_text())
+        if not isinstance(result, dict):  # another tool's file
+            continue
         meta = result.get("meta", {})
         if meta.get("dw") == dw and "summary" in result:
             by_size[int(meta["items"])] = result  # later files replace earlier ones
