@@ -7,6 +7,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 from dwetl.connect import describe
@@ -14,6 +15,7 @@ from dwetl.dialects.base import Warehouse
 from dwetl.errors import DwetlError, UsageError
 from dwetl.queries import named_queries
 from dwetl.sqltext import first_line, split_statements
+from transforms.constraints import ConstraintSet, constraint_sets_from_ddl
 
 _SCRIPT_NAME = re.compile(r"^(\d{3})_\w+\.sql$")
 
@@ -35,6 +37,15 @@ class ScriptResult:
     name: str
     status: str  # "applied" | "already applied"
     seconds: float
+
+
+@cache
+def shipped_constraint_sets() -> dict[str, ConstraintSet]:
+    """The shipped DDL's constraint sets by "schema.table", parsed once per process (sqlglot
+    parsing of the whole DDL costs tenths of a second; every entity of a run needs it)."""
+    from dwetl.paths import ddl_root
+
+    return constraint_sets_from_ddl([s.text for s in list_scripts(ddl_root())])
 
 
 def list_scripts(ddl_dir: Path) -> list[Script]:

@@ -14,7 +14,6 @@ import polars as pl
 
 from dwetl.entities.spec import EntitySpec, Lookup
 from dwetl.errors import UsageError
-from dwetl.paths import ddl_root
 from transforms import (
     dim_cliente,
     dim_data,
@@ -26,15 +25,15 @@ from transforms import (
     fact_metas,
     fact_vendas,
 )
-from transforms.constraints import constraint_sets_from_ddl
 from transforms.domains import allowed_values
 
 
 @cache
 def domains(table: str) -> Mapping[str, Sequence[str]]:
     """Allowed values per categorical column of `schema.table`, from the shipped DDL."""
-    texts = [p.read_text(encoding="utf-8") for p in sorted(ddl_root().glob("*.sql"))]
-    return allowed_values(constraint_sets_from_ddl(texts)[table])
+    from dwetl.ddl import shipped_constraint_sets
+
+    return allowed_values(shipped_constraint_sets()[table])
 
 
 def _with_domains(module: ModuleType, table: str) -> Callable[..., pl.DataFrame]:

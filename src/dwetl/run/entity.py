@@ -14,20 +14,19 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from functools import cache
 
 import polars as pl
 
 from dwetl import logs
 from dwetl.config import Settings
+from dwetl.ddl import shipped_constraint_sets
 from dwetl.dialects.base import Warehouse
 from dwetl.entities.spec import EntitySpec
 from dwetl.errors import DwetlError
-from dwetl.paths import ddl_root
 from dwetl.run import control, inferred, merge, rejects
 from dwetl.run.faults import fault_point
 from dwetl.run.summary import EntityResult
-from transforms.constraints import ConstraintSet, constraint_sets_from_ddl
+from transforms.constraints import ConstraintSet
 from transforms.keys import assign_surrogate_keys, attach_surrogate_keys, fold_versions
 from transforms.text import repair_report
 from transforms.validate import REASONS, split
@@ -60,13 +59,6 @@ class RunContext:
     progress: Progress = lambda entity, phase: None
     #: dry run only: rows the run would have written, per target table (so facts see them)
     pending: dict[str, pl.DataFrame] = field(default_factory=dict)
-
-
-@cache
-def constraint_sets() -> dict[str, ConstraintSet]:
-    """The shipped DDL's constraint sets, by "schema.table"."""
-    texts = [p.read_text(encoding="utf-8") for p in sorted(ddl_root().glob("*.sql"))]
-    return constraint_sets_from_ddl(texts)
 
 
 @contextmanager
@@ -172,7 +164,7 @@ def _load(ctx: RunContext, spec: EntitySpec, result: EntityResult) -> None:
         frame = frame.with_columns(pl.lit(ctx.run_id, dtype=pl.Int64).alias(merge.LINEAGE))
 
     with _phase(ctx, result, "validate"):
-        cs = constraint_sets()[spec.target_table]
+        cs = shipped_constraint_sets()[spec.target_table]
         valid, rejected = split(
             frame,
             cs,
