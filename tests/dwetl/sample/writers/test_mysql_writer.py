@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,19 +14,6 @@ from dwetl.sample import generate_sample, write_sample
 
 DWETL = Path(sys.executable).with_name("dwetl")
 ROWS = 2_000
-
-
-def _sample(url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DWETL_")}
-    return subprocess.run(
-        [str(DWETL), "sample", "--source", url, *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def _fetch(database: str) -> Callable[[str], list[tuple[Any, ...]]]:
@@ -48,11 +33,11 @@ def _fetch(database: str) -> Callable[[str], list[tuple[Any, ...]]]:
 
 @pytest.mark.servers
 def test_sample_into_mariadb(
-    mysql_database: str, tmp_path: Path, truth_check: Callable[..., int]
+    mysql_database: str, tmp_path: Path, truth_check: Callable[..., int], dwetl: Any
 ) -> None:
     url = f"mysql://root@127.0.0.1:3306/{mysql_database}"
     args = ("--rows", str(ROWS), "--seed", "4", "--damage", "0.1")
-    result = _sample(url, tmp_path, *args)
+    result = dwetl("sample", "--source", url, *args, cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr
     fetch = _fetch(mysql_database)
     assert fetch("SELECT COUNT(DISTINCT id) FROM venda_itens") == [(ROWS,)]

@@ -18,19 +18,6 @@ DWETL = Path(sys.executable).with_name("dwetl")
 ROWS = 2_000
 
 
-def _sample(url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DWETL_")}
-    return subprocess.run(
-        [str(DWETL), "sample", "--source", url, *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 def _fetch(url: str) -> Callable[[str], list[tuple[Any, ...]]]:
     def fetch(sql: str) -> list[tuple[Any, ...]]:
         with psycopg.connect(url) as conn:
@@ -41,10 +28,10 @@ def _fetch(url: str) -> Callable[[str], list[tuple[Any, ...]]]:
 
 @pytest.mark.servers
 def test_sample_into_postgresql(
-    pg_url: str, tmp_path: Path, truth_check: Callable[..., int]
+    pg_url: str, tmp_path: Path, truth_check: Callable[..., int], dwetl: Any
 ) -> None:
     args = ("--rows", str(ROWS), "--seed", "4", "--damage", "0.1")
-    result = _sample(pg_url, tmp_path, *args)
+    result = dwetl("sample", "--source", pg_url, *args, cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr
     fetch = _fetch(pg_url)
     assert fetch("SELECT COUNT(DISTINCT id) FROM venda_itens") == [(ROWS,)]
@@ -63,12 +50,14 @@ def test_sample_into_postgresql(
 
 
 @pytest.mark.servers
-def test_missing_database_is_created(pg_admin: psycopg.Connection, tmp_path: Path) -> None:
+def test_missing_database_is_created(
+    pg_admin: psycopg.Connection, tmp_path: Path, dwetl: Any
+) -> None:
     name = "dwetl_test_sample_created"
     pg_admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     try:
         url = f"postgresql://postgres@localhost:5432/{name}"
-        result = _sample(url, tmp_path, "--rows", "100")
+        result = dwetl("sample", "--source", url, "--rows", "100", cwd=tmp_path, timeout=300)
         assert result.returncode == 0, result.stderr
         assert _fetch(url)("SELECT COUNT(DISTINCT id) FROM venda_itens") == [(100,)]
     finally:
