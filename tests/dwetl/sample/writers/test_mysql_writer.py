@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,6 @@ import pytest
 
 from dwetl.sample import generate_sample, write_sample
 
-DWETL = Path(sys.executable).with_name("dwetl")
 ROWS = 2_000
 
 
