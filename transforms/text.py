@@ -346,20 +346,28 @@ def repair_report(before: pl.Series, after: pl.Series) -> dict[str, int]:
     >>> report["mojibake"], report["changed"]
     (1, 1)
     """
-    b, a = pl.col("before"), pl.col("after")
+    b, a, n = pl.col("before"), pl.col("after"), pl.col("n")
     changed = b.ne_missing(a)
     fewer_lost = b.str.count_matches(_LOST) > a.str.count_matches(_LOST)
     markers = mojibake_markers()
-    exprs = {
-        "rows": pl.len(),
-        "changed": changed.sum(),
-        "mojibake": (changed & b.str.contains_any(markers)).sum(),
-        "lost_accent": (changed & fewer_lost).sum(),
-        "nfd": (changed & b.ne(b.str.normalize("NFC"))).sum(),
-        "whitespace": (changed & b.str.contains(_ODD_SPACING)).sum(),
-        "case_or_accents": (changed & ~fewer_lost & normalize(b).ne(a)).sum(),
-        "unresolved": (a.str.contains(_UNRESOLVED) | a.str.contains_any(markers)).sum(),
+    classes = {
+        "changed": changed,
+        "mojibake": changed & b.str.contains_any(markers),
+        "lost_accent": changed & fewer_lost,
+        "nfd": changed & b.ne(b.str.normalize("NFC")),
+        "whitespace": changed & b.str.contains(_ODD_SPACING),
+        "case_or_accents": changed & ~fewer_lost & normalize(b).ne(a),
+        "unresolved": a.str.contains(_UNRESOLVED) | a.str.contains_any(markers),
     }
-    frame = pl.DataFrame({"before": before.cast(pl.String), "after": after.cast(pl.String)})
-    row = frame.select(**{name: e.cast(pl.Int64) for name, e in exprs.items()}).row(0, named=True)
+    # Classified once per distinct (before, after) pair, weighted by its rows: a column of
+    # a few domain values costs a few string tests, not one per row.
+    pairs = (
+        pl.DataFrame({"before": before.cast(pl.String), "after": after.cast(pl.String)})
+        .group_by("before", "after")
+        .agg(n=pl.len())
+    )
+    sums = {name: pl.when(e).then(n).otherwise(0).sum() for name, e in classes.items()}
+    row = pairs.select(rows=n.sum(), **{k: e.cast(pl.Int64) for k, e in sums.items()}).row(
+        0, named=True
+    )
     return {name: int(value or 0) for name, value in row.items()}

@@ -315,6 +315,15 @@ def test_repair_report_counts_each_damage_class() -> None:
     assert repair_report(pl.Series(["Promo??o"]), pl.Series(["Promo??o"]))["unresolved"] == 1
 
 
+def test_repair_report_counts_rows_not_distinct_values() -> None:
+    # The report classifies distinct (before, after) pairs; each must weigh its rows.
+    before = pl.Series(["PromoÃ§Ã£o"] * 3 + ["Promo??o"] * 2 + ["Ok"] * 4 + [None])
+    after = pl.Series(["Promoção"] * 3 + ["Promo??o", "Promoção"] + ["Ok"] * 4 + [None])
+    report = repair_report(before, after)
+    assert (report["rows"], report["changed"], report["mojibake"]) == (10, 4, 3)
+    assert (report["lost_accent"], report["unresolved"]) == (1, 1)
+
+
 # --- properties -----------------------------------------------------------------------------
 
 _words = st.sampled_from(WORDS + CLEAN_OTHER)
