@@ -43,13 +43,19 @@ def fold_versions(
     """
     keys = _columns(key)
     has_null_key = pl.any_horizontal(pl.col(keys).is_null())
-    keyed = frame.filter(~has_null_key)
+    key_expr = pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)
+    # Only keys that occur more than once are sorted (on every column, for the tie-break):
+    # a full reload has few versions, and one hash pass is far cheaper than a wide sort.
+    versioned = ~has_null_key & key_expr.is_duplicated()
+    many = frame.filter(versioned)
+    if not many.height:
+        return frame, 0
     tie_breakers = [c for c in frame.columns if c not in keys and c != order_by]
     sortable = [c for c in tie_breakers if frame.schema[c].is_nested() is False]
-    latest = keyed.sort([*keys, order_by, *sortable], nulls_last=False, maintain_order=True).unique(
+    latest = many.sort([*keys, order_by, *sortable], nulls_last=False, maintain_order=True).unique(
         subset=keys, keep="last", maintain_order=True
     )
-    result = pl.concat([latest, frame.filter(has_null_key)], how="vertical")
+    result = pl.concat([frame.filter(~versioned), latest], how="vertical")
     return result, frame.height - result.height
 
 
