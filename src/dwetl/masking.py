@@ -11,7 +11,8 @@ _secrets: set[str] = set()
 # user:password@ inside any URL-looking text, for URLs dwetl never parsed (a malformed one)
 _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?=@)")
 # key=value passwords in libpq conninfo strings and driver messages
-_CONNINFO_PASSWORD = re.compile(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)")
+# (a value already masked is left alone: `\S+` would swallow what follows it, e.g. a ")")
+_CONNINFO_PASSWORD = re.compile(r"(?i)(password\s*=\s*)(?!\*\*\*)('(?:[^'\\]|\\.)*'|\S+)")
 
 
 def remember(password: str | None) -> None:
@@ -27,9 +28,9 @@ def scrub(text: str) -> str:
     >>> remember("s3cret"); scrub("postgresql://u:s3cret@h/db failed (password=s3cret)")
     'postgresql://u:***@h/db failed (password=***)'
     """
-    text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
-    text = _CONNINFO_PASSWORD.sub(lambda m: m.group(1) + MASK, text)
-    # longest first, so a password containing another is not half-masked
+    # Known passwords first (longest first, so one containing another is not half-masked);
+    # the patterns then catch passwords dwetl never parsed.
     for secret in sorted(_secrets, key=len, reverse=True):
         text = text.replace(secret, MASK)
-    return text
+    text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+    return _CONNINFO_PASSWORD.sub(lambda m: m.group(1) + MASK, text)
