@@ -1,12 +1,21 @@
-"""Extract: run an entity's SQL file on the source, typed exactly as its transform expects.
+"""Extract: run an entity's SQL on the source, typed exactly as its transform expects.
 
     extract(spec, settings, watermark) -> Extracted(frame, watermark_to, legacy_decoded)
 
-The file's query is wrapped as `SELECT * FROM (<file>) src WHERE src.atualizado_em > '<since>'`
-with `since` = the stored watermark minus `settings.watermark_overlap_s` (rows committed late
-are re-read; the merge on the natural key absorbs them). Its columns must be exactly the
-transform's SOURCE_SCHEMA; values are cast to it (decimals exact at the warehouse's scale,
-timestamps as timestamps). How each kind of source is read lives in `source_dialects`.
+An incremental read starts at `since` = the stored watermark minus `settings.watermark_overlap_s`
+(rows committed late are re-read; the merge on the natural key absorbs them); a first or full
+run has no `since`. A file that uses the `:since` placeholder filters itself: dwetl binds it to
+that timestamp literal, or to NULL on a full run. A file without it is wrapped as
+`SELECT * FROM (<file>) src WHERE src.atualizado_em > '<since>'`.
+
+An entity whose rows join several source tables (the facts) may be read in parts: one simple
+query per table (`EntitySpec.extract_parts`, each checked against its own schema), joined in
+Polars by the entity's pure `combine`; rows whose combined watermark column is not after
+`since` are then left out. A part without `:since` is read whole on every run.
+
+The columns must be exactly the transform's SOURCE_SCHEMA (a part's: its schema); values are
+cast to it (decimals exact at the warehouse's scale, timestamps as timestamps). How each kind of
+source is read lives in `source_dialects`.
 """
 
 from __future__ import annotations
@@ -18,13 +27,13 @@ from pathlib import Path
 import connectorx as cx
 import polars as pl
 
-from dwetl.config import Settings
+from dwetl.config import DbUrl, Settings
 from dwetl.connect import describe
 from dwetl.entities.registry import source_schema
-from dwetl.entities.spec import EntitySpec
+from dwetl.entities.spec import EntitySpec, ExtractPart
 from dwetl.errors import DwetlError, UsageError
 from dwetl.probe import reach_source
-from dwetl.source_dialects import Schema, source_dialect
+from dwetl.source_dialects import Schema, SourceDialect, bind_since, source_dialect, uses_since
 
 
 @dataclass(frozen=True)
@@ -46,25 +55,66 @@ def extract(
     sql_dir: Path | None = None,
 ) -> Extracted:
     """Read `spec`'s rows changed after `watermark` (all rows when None) from the source."""
-    path = (sql_dir or settings.sql_dir) / (spec.extract_sql or f"{spec.name}.sql")
-    sql = read_extract_sql(path)
+    folder = sql_dir or settings.sql_dir
     schema = source_schema(spec)
+    parts = parts_to_read(spec, folder)
+    files = {folder / p.sql: p.schema for p in parts} or {_single(spec, folder): schema}
+    texts = [read_extract_sql(path) for path in files]
     url = settings.source
     try:
         dialect = source_dialect(url.scheme)
     except KeyError:
         raise UsageError(f"source {url.masked}: dwetl cannot read a {url.scheme} source") from None
     reach_source(settings)
+    since = None
+    if watermark is not None:
+        since = watermark - timedelta(seconds=settings.watermark_overlap_s)
+    if not parts:
+        path, sql = next(iter(files)), texts[0]
+        frame, legacy = _read(dialect, url, path, sql, schema, spec.watermark_column, since)
+    else:
+        frames, legacy = [], 0
+        for (path, part_schema), sql in zip(files.items(), texts, strict=True):
+            part, decoded = _read(dialect, url, path, sql, part_schema, None, since)
+            frames.append(part)
+            legacy += decoded
+        frame = _combined(spec, frames, schema, since)
+    return Extracted(frame, _watermark_to(frame, spec.watermark_column, watermark), legacy)
+
+
+def parts_to_read(spec: EntitySpec, folder: Path) -> tuple[ExtractPart, ...]:
+    """The parts of `spec` to read from `folder`; none: read its one file.
+
+    An entity read in parts whose folder has none of its parts but has `<entity>.sql` (a folder
+    written before the entity was split) reads that one file, as before.
+    """
+    written_before = not any((folder / p.sql).is_file() for p in spec.extract_parts)
+    return () if written_before and _single(spec, folder).is_file() else spec.extract_parts
+
+
+def _single(spec: EntitySpec, folder: Path) -> Path:
+    return folder / (spec.extract_sql or f"{spec.name}.sql")
+
+
+def _read(
+    dialect: SourceDialect,
+    url: DbUrl,
+    path: Path,
+    sql: str,
+    schema: Schema,
+    watermark_column: str | None,
+    since: datetime | None,
+) -> tuple[pl.DataFrame, int]:
+    """One file's rows, typed as `schema`; `watermark_column`: wrap it with the filter."""
+    if uses_since(sql):
+        sql, watermark_column, since = bind_since(sql, since), None, None
     try:
         columns = dialect.output_columns(url, sql)
     except Exception as exc:
         raise DwetlError(f"{path}: the source rejected the query: {describe(exc)}") from None
     if columns is not None:
         check_columns(columns, schema, path)
-    since = None
-    if watermark is not None:
-        since = watermark - timedelta(seconds=settings.watermark_overlap_s)
-    query = dialect.query(sql, schema, spec.watermark_column, since)
+    query = dialect.query(sql, schema, watermark_column, since)
     try:
         table = cx.read_sql(url.connectorx_url, query, return_type="arrow")
     except Exception as exc:
@@ -76,8 +126,22 @@ def extract(
     frame, legacy = dialect.restore(frame, schema)
     if columns is None:
         check_columns(frame.columns, schema, path)
-    frame = conform(frame, schema, path)
-    return Extracted(frame, _watermark_to(frame, spec.watermark_column, watermark), legacy)
+    return conform(frame, schema, path), legacy
+
+
+def _combined(
+    spec: EntitySpec, frames: list[pl.DataFrame], schema: Schema, since: datetime | None
+) -> pl.DataFrame:
+    """The parts joined by the entity's `combine`, only the rows changed after `since`."""
+    assert spec.combine is not None
+    where = f"{spec.name}: {spec.combine.__module__}.{spec.combine.__name__}"
+    frame = spec.combine(*frames)
+    check_columns(frame.columns, schema, where)
+    frame = conform(frame, schema, where)
+    column = spec.watermark_column
+    if since is not None and column is not None:
+        frame = frame.filter(pl.col(column) > since.replace(tzinfo=None))  # as its literal
+    return frame
 
 
 def read_extract_sql(path: Path) -> str:
@@ -96,7 +160,7 @@ def read_extract_sql(path: Path) -> str:
     return sql
 
 
-def check_columns(columns: list[str], schema: Schema, path: Path) -> None:
+def check_columns(columns: list[str], schema: Schema, path: Path | str) -> None:
     """The query must return exactly the schema's columns; else a UsageError naming the file."""
     missing = [c for c in schema if c not in columns]
     extra = [c for c in columns if c not in schema]
@@ -110,7 +174,7 @@ def check_columns(columns: list[str], schema: Schema, path: Path) -> None:
     raise UsageError(f"{path}: {'; '.join(problems)} (expected: {', '.join(schema)})")
 
 
-def conform(frame: pl.DataFrame, schema: Schema, path: Path) -> pl.DataFrame:
+def conform(frame: pl.DataFrame, schema: Schema, path: Path | str) -> pl.DataFrame:
     """Cast every column to its schema type; a value that cannot be cast is a DwetlError."""
     columns = []
     for name, target in schema.items():
@@ -124,8 +188,10 @@ def conform(frame: pl.DataFrame, schema: Schema, path: Path) -> pl.DataFrame:
     return pl.DataFrame(columns)
 
 
-# How SQLite (and text exports) spell timestamps; `%.f` also accepts no fraction. The first
-# is tried alone; the others only when it leaves values unparsed (each try costs a pass).
+# How SQLite (and text exports) spell timestamps; `%.f` also accepts no fraction. The exact
+# whole-second spelling is parsed first (a fixed-width format: several times faster than
+# `%.f`); only the values it leaves are cleaned and tried with the others, each a pass.
+_WHOLE_SECONDS = "%Y-%m-%d %H:%M:%S"
 _TIMESTAMP_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
 
@@ -150,6 +216,15 @@ def _to_type(series: pl.Series, target: pl.DataType) -> pl.Series:
 
 
 def _parse_timestamps(series: pl.Series) -> pl.Series:
+    stamp = series.str.to_datetime(_WHOLE_SECONDS, time_unit="us", strict=False)
+    left = stamp.is_null() & series.is_not_null()
+    if left.any():
+        at = left.arg_true()
+        stamp = stamp.scatter(at, _parse_any(series.gather(at)))
+    return stamp
+
+
+def _parse_any(series: pl.Series) -> pl.Series:
     text = series.str.strip_chars().str.replace("T", " ", literal=True)
     stamp = text.str.to_datetime(_TIMESTAMP_FORMATS[0], time_unit="us", strict=False)
     if (stamp.is_null() & text.is_not_null()).any():

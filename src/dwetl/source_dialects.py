@@ -2,11 +2,14 @@
 
 A dialect wraps an extract query (watermark filter, value carriers), may learn the query's
 output columns before reading, and turns what connectorx returned back into plain columns.
+A query that filters itself with the `:since` placeholder gets it bound (`bind_since`) instead
+of the wrapping filter.
 Nothing else in dwetl asks which kind of source it reads.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Mapping
 from contextlib import closing
@@ -30,6 +33,34 @@ def watermark_literal(since: datetime) -> str:
     "'2024-01-02 03:04:05.000600'"
     """
     return "'" + since.replace(tzinfo=None).isoformat(sep=" ") + "'"
+
+
+#: the incremental bound an extract file may use instead of dwetl's wrapping filter
+_SINCE = re.compile(r"(?<![\w:]):since\b")
+_LINE_COMMENT = re.compile(r"--[^\n]*")
+
+
+def uses_since(sql: str) -> bool:
+    """Whether an extract query (outside its `--` comments) filters itself with `:since`.
+
+    >>> uses_since("SELECT * FROM t WHERE :since IS NULL OR t.atualizado_em > :since")
+    True
+    >>> uses_since("-- no :since here\\nSELECT x::since_type FROM t")
+    False
+    """
+    return _SINCE.search(_LINE_COMMENT.sub("", sql)) is not None
+
+
+def bind_since(sql: str, since: datetime | None) -> str:
+    """`sql` with every `:since` replaced by the bound as a literal, or NULL (read everything).
+
+    >>> bind_since("WHERE :since IS NULL OR a > :since", datetime(2024, 1, 2))
+    "WHERE '2024-01-02 00:00:00' IS NULL OR a > '2024-01-02 00:00:00'"
+    >>> bind_since("WHERE :since IS NULL OR a > :since", None)
+    'WHERE NULL IS NULL OR a > NULL'
+    """
+    literal = "NULL" if since is None else watermark_literal(since)
+    return _SINCE.sub(lambda _: literal, sql)
 
 
 def _body(sql: str) -> str:

@@ -12,7 +12,7 @@ from types import ModuleType
 
 import polars as pl
 
-from dwetl.entities.spec import EntitySpec, Lookup
+from dwetl.entities.spec import EntitySpec, ExtractPart, Lookup
 from dwetl.errors import UsageError
 from transforms import (
     dim_cliente,
@@ -87,7 +87,12 @@ _ENTITIES: tuple[EntitySpec, ...] = (
         natural_key=("id_item_origem",),
         transform=_with_domains(fact_vendas, "dw.fact_vendas"),
         depends_on=("dim_data", "dim_cliente", "dim_produto", "dim_loja", "dim_vendedor"),
-        extract_sql="fact_vendas.sql",
+        # items and their order headers, each read fast on its own, joined in Polars
+        extract_parts=(
+            ExtractPart("fact_vendas.itens.sql", fact_vendas.ITENS_SCHEMA),
+            ExtractPart("fact_vendas.vendas.sql", fact_vendas.VENDAS_SCHEMA),
+        ),
+        combine=fact_vendas.combine,
         lookups=(
             # A sale to an unidentified shopper ("consumidor final") or without a seller
             # (e-commerce) is normal: those references are optional.
@@ -105,7 +110,12 @@ _ENTITIES: tuple[EntitySpec, ...] = (
         natural_key=("id_venda_desconto_origem",),
         transform=fact_descontos.transform,
         depends_on=("dim_data", "dim_cliente", "dim_loja", "dim_produto", "dim_desconto"),
-        extract_sql="fact_descontos.sql",
+        extract_parts=(
+            ExtractPart("fact_descontos.descontos.sql", fact_descontos.DESCONTOS_SCHEMA),
+            ExtractPart("fact_descontos.vendas.sql", fact_descontos.VENDAS_SCHEMA),
+            ExtractPart("fact_descontos.itens.sql", fact_descontos.ITENS_SCHEMA),
+        ),
+        combine=fact_descontos.combine,
         lookups=(
             Lookup("dim_cliente", "id_cliente", "sk_cliente", optional=True),
             Lookup("dim_loja", "id_loja", "sk_loja"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -26,6 +26,15 @@ class Lookup:
 
 
 @dataclass(frozen=True)
+class ExtractPart:
+    """One query of an extract read in parts: a file under the sql/extract folder and the
+    columns (and types) it must return, e.g. the order items of fact_vendas."""
+
+    sql: str  # file name: "fact_vendas.itens.sql"
+    schema: Mapping[str, pl.DataType]  # e.g. transforms.fact_vendas.ITENS_SCHEMA
+
+
+@dataclass(frozen=True)
 class EntitySpec:
     """One entity of the rollout, declared as data."""
 
@@ -40,3 +49,11 @@ class EntitySpec:
     watermark_column: str | None = "atualizado_em"  # source column driving incremental loads
     extract_sql: str | None = None  # file name under the sql/extract folder; None: generated
     lookups: tuple[Lookup, ...] = field(default=())
+    #: read these simple queries instead of `extract_sql` (each fast to read on its own) ...
+    extract_parts: tuple[ExtractPart, ...] = ()
+    #: ... and join their frames, in that order, into the SOURCE_SCHEMA frame (pure function)
+    combine: Callable[..., pl.DataFrame] | None = None
+
+    def __post_init__(self) -> None:
+        if bool(self.extract_parts) != (self.combine is not None):
+            raise ValueError(f"{self.name}: extract_parts and combine go together")

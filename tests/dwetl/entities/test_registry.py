@@ -50,12 +50,16 @@ def test_specs_match_the_ddl_and_the_shipped_files() -> None:
     ddl = constraint_sets_from_ddl(
         [p.read_text(encoding="utf-8") for p in sorted(ddl_root().glob("*.sql"))]
     )
+    used = set()
     for spec in all_entities():
         table = ddl[spec.target_table]
         columns = {c.name for c in table.columns}
         assert set(spec.natural_key) <= columns, spec.name
-        assert spec.extract_sql is not None
-        assert (extract_root() / spec.extract_sql).is_file(), spec.name
+        files = [part.sql for part in spec.extract_parts] or [spec.extract_sql]
+        assert None not in files, spec.name
+        for name in files:
+            assert (extract_root() / str(name)).is_file(), (spec.name, name)
+        used.update(files)
         if spec.surrogate_key:
             assert spec.surrogate_key in columns
         for lookup in spec.lookups:
@@ -64,6 +68,8 @@ def test_specs_match_the_ddl_and_the_shipped_files() -> None:
             assert get_entity(lookup.dimension).target_table in fk_targets
             assert lookup.dimension in spec.depends_on
         assert spec.name in MODULES
+    # no shipped file is left unread (e.g. an entity's one file after it was split in parts)
+    assert {p.name for p in extract_root().glob("*.sql")} == used
 
 
 def test_fact_metas_store_target_is_the_unknown_seller() -> None:
