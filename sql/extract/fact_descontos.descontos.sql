@@ -21,6 +21,8 @@ WHERE :since IS NULL
 UNION ALL
 SELECT d.id, d.id_venda, d.id_item, d.id_desconto, d.valor, d.atualizado_em
 FROM venda_descontos d
-WHERE d.atualizado_em > :since
-   OR d.id_venda IN (SELECT h.id FROM vendas h WHERE h.atualizado_em > :since)
-   OR d.id_item IN (SELECT i.id FROM venda_itens i WHERE i.atualizado_em > :since)
+WHERE :since IS NOT NULL AND (
+    d.atualizado_em > :since
+    OR d.id_venda IN (SELECT h.id FROM vendas h WHERE h.atualizado_em > :since)
+    OR d.id_item IN (SELECT i.id FROM venda_itens i WHERE i.atualizado_em > :since)
+)

@@ -23,5 +23,7 @@ SELECT
     i.id, i.id_venda, i.id_produto, i.quantidade, i.preco_unitario, i.valor_desconto,
     i.atualizado_em
 FROM venda_itens i
-WHERE i.atualizado_em > :since
-   OR i.id_venda IN (SELECT h.id FROM vendas h WHERE h.atualizado_em > :since)
+WHERE :since IS NOT NULL AND (
+    i.atualizado_em > :since
+    OR i.id_venda IN (SELECT h.id FROM vendas h WHERE h.atualizado_em > :since)
+)

@@ -18,5 +18,7 @@ WHERE :since IS NULL
 UNION ALL
 SELECT h.id, h.data_venda, h.id_cliente, h.id_loja, h.id_vendedor, h.canal, h.atualizado_em
 FROM vendas h
-WHERE h.atualizado_em > :since
-   OR h.id IN (SELECT i.id_venda FROM venda_itens i WHERE i.atualizado_em > :since)
+WHERE :since IS NOT NULL AND (
+    h.atualizado_em > :since
+    OR h.id IN (SELECT i.id_venda FROM venda_itens i WHERE i.atualizado_em > :since)
+)
