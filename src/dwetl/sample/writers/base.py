@@ -29,6 +29,14 @@ def source_schema_sql() -> str:
     return (root / "oltp.sql").read_text() + "\n" + (root / "sample_damage.sql").read_text()
 
 
+def source_indexes() -> list[str]:
+    """The source indexes incremental extraction uses, as shipped (built after the load).
+
+    Plain `CREATE INDEX name ON table (column)`, as every backend spells it: not transpiled.
+    """
+    return statements((sql_root() / "source" / "oltp_indexes.sql").read_text())
+
+
 def table_names(sql: str) -> list[str]:
     """The tables a DDL script creates, in order.
 

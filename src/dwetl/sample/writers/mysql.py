@@ -15,6 +15,7 @@ from dwetl.sample.writers.base import (
     chunks,
     csv_ready,
     output_frames,
+    source_indexes,
     table_names,
     transpiled_schema,
 )
@@ -76,6 +77,10 @@ class MysqlWriter(SourceWriter):
                         csv_ready(chunk).write_csv(path, include_header=False, null_value="\\N")
                         cur.execute(sql, (str(path),))
                     seconds[name] = time.perf_counter() - start
+                start = time.perf_counter()
+                for statement in source_indexes():
+                    cur.execute(statement)
+                seconds["indexes"] = time.perf_counter() - start
         except pymysql.MySQLError as exc:
             raise DwetlError(
                 f"source {self.url.masked}: writing the sample failed: {exc}"

@@ -19,6 +19,7 @@ from dwetl.sample.writers.base import (
     arrow_ready,
     chunks,
     python_columns,
+    source_indexes,
     source_schema_sql,
     statements,
     table_names,
@@ -95,6 +96,12 @@ class SqliteWriter(SourceWriter):
             self._insert(conn, "sample_info", info.columns, python_columns(info))
             conn.execute("COMMIT")
         seconds["sample_damage"] = time.perf_counter() - start
+        start = time.perf_counter()
+        with self._sqlite(path) as conn:
+            for statement in source_indexes():
+                conn.execute(statement)
+            conn.execute("COMMIT")
+        seconds["indexes"] = time.perf_counter() - start
         return seconds
 
     @staticmethod
@@ -104,7 +111,9 @@ class SqliteWriter(SourceWriter):
         if not path.exists():
             return
         with closing(sqlite3.connect(path)) as conn:
-            existing = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            existing = {
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
         if existing <= set(ours):
             path.unlink()
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
@@ -12,6 +13,7 @@ from typing import Any
 import pymysql
 import pytest
 
+from dwetl.paths import sql_root
 from dwetl.sample.textdamage import TEXT_CLASSES, damage_text
 
 Fetch = Callable[[str], list[tuple[Any, ...]]]
@@ -86,3 +88,12 @@ def mysql_database() -> Iterator[str]:
 def truth_check() -> Callable[[Fetch], int]:
     """`truth_check(fetch)`: assert the ground truth against the source; rows checked."""
     return check_truth
+
+
+@pytest.fixture(scope="session")
+def shipped_indexes() -> set[tuple[str, str, str]]:
+    """(index, table, column) of every index in sql/source/oltp_indexes.sql."""
+    text = (sql_root() / "source" / "oltp_indexes.sql").read_text(encoding="utf-8")
+    found = set(re.findall(r"CREATE INDEX (\w+) ON (\w+) \((\w+)\);", text))
+    assert len(found) == text.count("CREATE INDEX") >= 14
+    return found

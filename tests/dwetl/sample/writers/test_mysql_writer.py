@@ -31,7 +31,11 @@ def _fetch(database: str) -> Callable[[str], list[tuple[Any, ...]]]:
 
 @pytest.mark.servers
 def test_sample_into_mariadb(
-    mysql_database: str, tmp_path: Path, truth_check: Callable[..., int], dwetl: Any
+    mysql_database: str,
+    tmp_path: Path,
+    truth_check: Callable[..., int],
+    dwetl: Any,
+    shipped_indexes: set[tuple[str, str, str]],
 ) -> None:
     url = f"mysql://root@127.0.0.1:3306/{mysql_database}"
     args = ("--rows", str(ROWS), "--seed", "4", "--damage", "0.1")
@@ -52,3 +56,8 @@ def test_sample_into_mariadb(
 
     write_sample(generate_sample(ROWS, 4, 0.1, legacy_bytes=False), url)
     assert fetch("SELECT * FROM vendas ORDER BY id") == before
+    indexes = fetch(
+        "SELECT INDEX_NAME, TABLE_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
+        "WHERE TABLE_SCHEMA = DATABASE()"
+    )
+    assert set(indexes) == shipped_indexes

@@ -28,7 +28,11 @@ def _fetch(url: str) -> Callable[[str], list[tuple[Any, ...]]]:
 
 @pytest.mark.servers
 def test_sample_into_postgresql(
-    pg_url: str, tmp_path: Path, truth_check: Callable[..., int], dwetl: Any
+    pg_url: str,
+    tmp_path: Path,
+    truth_check: Callable[..., int],
+    dwetl: Any,
+    shipped_indexes: set[tuple[str, str, str]],
 ) -> None:
     args = ("--rows", str(ROWS), "--seed", "4", "--damage", "0.1")
     result = dwetl("sample", "--source", pg_url, *args, cwd=tmp_path, timeout=300)
@@ -47,6 +51,16 @@ def test_sample_into_postgresql(
     write_sample(generate_sample(ROWS, 4, 0.1, legacy_bytes=False), pg_url)
     assert fetch("SELECT * FROM clientes ORDER BY id, atualizado_em") == before
     assert fetch("SELECT COUNT(*) FROM sample_info") == [(9,)]
+    # the indexes incremental extraction uses, and the statistics to plan with them
+    indexes = fetch(
+        "SELECT i.relname, t.relname, a.attname FROM pg_index x "
+        "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+        "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = x.indkey[0] "
+        "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = 'public'"
+    )
+    assert set(indexes) == shipped_indexes
+    analyzed = fetch("SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL")
+    assert {"vendas", "venda_itens", "venda_descontos"} <= {r[0] for r in analyzed}
 
 
 @pytest.mark.servers

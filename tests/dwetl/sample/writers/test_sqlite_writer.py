@@ -193,6 +193,29 @@ def test_rewrite_replaces_the_sample_and_keeps_other_tables(tmp_path: Path) -> N
         )
 
 
+def test_the_source_has_the_indexes_incremental_extraction_uses(
+    tmp_path: Path, conn: sqlite3.Connection, shipped_indexes: set[tuple[str, str, str]]
+) -> None:
+    def indexes(c: sqlite3.Connection) -> set[tuple[str, str, str]]:
+        return set(
+            c.execute(
+                "SELECT m.name, m.tbl_name, i.name FROM sqlite_master m, "
+                "pragma_index_info(m.name) i WHERE m.type = 'index'"
+            ).fetchall()
+        )
+
+    assert indexes(conn) == shipped_indexes
+    plan = conn.execute(
+        "EXPLAIN QUERY PLAN SELECT * FROM venda_itens WHERE atualizado_em > '2099-01-01'"
+    ).fetchall()
+    assert "USING INDEX ix_venda_itens_atualizado_em" in " ".join(r[3] for r in plan)
+    # written again over itself: the same indexes, once
+    path = _api_sample(tmp_path / "again.sqlite", 100, 1, 0.0)
+    _api_sample(path, 100, 2, 0.0)
+    with closing(sqlite3.connect(path)) as again:
+        assert indexes(again) == shipped_indexes
+
+
 def test_default_source_comes_from_settings(tmp_path: Path) -> None:
     result = dwetl(
         "sample", "--rows", "100", cwd=tmp_path, env={"DWETL_SOURCE_URL": "sqlite:///env.sqlite"}
