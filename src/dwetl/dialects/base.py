@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import polars as pl
@@ -67,6 +67,15 @@ class Warehouse(ABC):
 
         Columns are matched by name; the table may have more columns (they take defaults).
         """
+
+    @contextmanager
+    def constraints_deferred(self, table: str, *, empty: bool) -> Iterator[bool]:
+        """Around a bulk write into `table`, inside the caller's transaction: where the dialect
+        can, the table's foreign keys (and, when the table is `empty`, its other keys and
+        indexes) dropped, then re-created as they were when the block ends (which re-validates
+        them); yields whether it did. A block that raises leaves them to the rollback. The
+        default defers nothing (DuckDB cannot drop a constraint)."""
+        yield False
 
     @abstractmethod
     def entity_lock(self, entity: str, timeout_s: float) -> AbstractContextManager[None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -19,11 +20,24 @@ from psycopg import sql as pgsql
 from dwetl.config import DbUrl
 from dwetl.dialects.base import Warehouse
 from dwetl.errors import DwetlError
+from dwetl.queries import named_queries
 from dwetl.sqltext import split_statements
+
+log = logging.getLogger(__name__)
 
 _LOCK_POLL_S = 0.2
 _COPY_BATCH_ROWS = 100_000
 _CONNECT_TIMEOUT_S = 10
+#: how long dropping a table's keys waits for its locks (ACCESS EXCLUSIVE on the table and on
+#: the tables its foreign keys reference, held to the commit) before the load goes on with the
+#: keys in place: a long reader of a dimension must neither stall the load nor have every later
+#: reader queue behind the waiting ALTER TABLE.
+_DEFER_LOCK_TIMEOUT = "2s"
+
+#: (kind, name, definition) of a dropped constraint or index: kind "foreign key" or "key"
+#: (primary / unique; name as the catalog spells it, definition from pg_get_constraintdef) or
+#: "index" (quoted schema-qualified name, definition from pg_get_indexdef)
+Dropped = tuple[str, str, str]
 
 
 def lock_key(entity: str) -> int:
@@ -45,6 +59,7 @@ class PostgreSQLWarehouse(Warehouse):
     def __init__(self, con: psycopg.Connection[Any]) -> None:
         self._con = con
         self._in_transaction = False
+        self._told_not_owner = False
 
     @classmethod
     def connect(cls, url: DbUrl) -> PostgreSQLWarehouse:
@@ -103,8 +118,7 @@ class PostgreSQLWarehouse(Warehouse):
 
     def load_arrow(self, qualified_name: str, data: pa.Table) -> None:
         """Bulk-append `data` with COPY (CSV written by Arrow), columns matched by name."""
-        schema, _, table = qualified_name.rpartition(".")
-        target = pgsql.Identifier(schema, table) if schema else pgsql.Identifier(table)
+        target = _qualified(qualified_name)
         columns = pgsql.SQL(", ").join(pgsql.Identifier(name) for name in data.column_names)
         copy_sql = pgsql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(target, columns)
         options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
@@ -113,6 +127,85 @@ class PostgreSQLWarehouse(Warehouse):
                 buffer = io.BytesIO()
                 pacsv.write_csv(batch, buffer, options)
                 copy.write(buffer.getbuffer())
+
+    @contextmanager
+    def constraints_deferred(self, table: str, *, empty: bool) -> Iterator[bool]:
+        """Drop `table`'s foreign keys (`empty`: its other keys and indexes too) for the block,
+        then re-create them from the definitions the catalog had (one validating join each).
+        Only as the table's owner, and only when the locks come within `_DEFER_LOCK_TIMEOUT`;
+        otherwise the block runs with them in place (yields False)."""
+        if not self._in_transaction:
+            raise RuntimeError("constraints_deferred() needs the caller's transaction")
+        dropped = self._drop_for_load(table, empty=empty)
+        yield bool(dropped)
+        self._recreate(table, dropped)
+
+    def _drop_for_load(self, table: str, *, empty: bool) -> list[Dropped]:
+        queries = named_queries("run/bulk_load_postgresql.sql")
+        row = self._con.execute(queries["may_alter"], [table]).fetchone()
+        if row is None:
+            return []
+        allowed, owner = row
+        if not allowed:
+            if not self._told_not_owner:
+                self._told_not_owner = True
+                log.info(
+                    "%s: loading with its foreign keys checked row by row: this role does not own "
+                    "it (owner %s), so it cannot drop and re-create them around a bulk load "
+                    "(a first load into an empty table is faster as the owner)",
+                    table,
+                    owner,
+                )
+            return []
+        found: list[Dropped] = list(self._con.execute(queries["foreign_keys"], [table]))
+        if empty:
+            found += list(self._con.execute(queries["indexes"], [table, table]))
+        if not found:
+            return []
+        constraints = [pgsql.Identifier(name) for kind, name, _ in found if kind != "index"]
+        try:
+            with self._con.transaction():  # a savepoint: locks not granted in time undo the drops
+                (previous,) = self._con.execute("SHOW lock_timeout").fetchone() or ("0",)
+                self._set_local("lock_timeout", _DEFER_LOCK_TIMEOUT)
+                if constraints:
+                    drops = pgsql.SQL(", ").join(
+                        pgsql.SQL("DROP CONSTRAINT {}").format(name) for name in constraints
+                    )
+                    self._con.execute(
+                        pgsql.SQL("ALTER TABLE {} {}").format(_qualified(table), drops)
+                    )
+                for kind, name, _ in found:
+                    if kind == "index":
+                        self._con.execute(pgsql.SQL("DROP INDEX {}").format(pgsql.SQL(name)))
+                self._set_local("lock_timeout", previous)
+        except psycopg.errors.LockNotAvailable:
+            log.info(
+                "%s: loading with its foreign keys checked row by row: its locks (or those of the "
+                "tables it references) were not granted within %s",
+                table,
+                _DEFER_LOCK_TIMEOUT,
+            )
+            return []
+        return found
+
+    def _recreate(self, table: str, dropped: list[Dropped]) -> None:
+        """Indexes, then keys, then foreign keys (validated by one join each), as they were."""
+        for kind, _, definition in dropped:
+            if kind == "index":
+                self._con.execute(pgsql.SQL(definition))
+        adds = [
+            pgsql.SQL("ADD CONSTRAINT {} {}").format(pgsql.Identifier(name), pgsql.SQL(definition))
+            for wanted in ("key", "foreign key")
+            for kind, name, definition in dropped
+            if kind == wanted
+        ]
+        if adds:
+            self._con.execute(
+                pgsql.SQL("ALTER TABLE {} {}").format(_qualified(table), pgsql.SQL(", ").join(adds))
+            )
+
+    def _set_local(self, name: str, value: str) -> None:
+        self._con.execute("SELECT set_config(%s, %s, true)", [name, value])
 
     @contextmanager
     def entity_lock(self, entity: str, timeout_s: float) -> Iterator[None]:
@@ -155,3 +248,9 @@ class PostgreSQLWarehouse(Warehouse):
     def close(self) -> None:
         """Close the connection."""
         self._con.close()
+
+
+def _qualified(name: str) -> pgsql.Identifier:
+    """`schema.table` (or `table`) as a quoted identifier."""
+    schema, _, table = name.rpartition(".")
+    return pgsql.Identifier(schema, table) if schema else pgsql.Identifier(table)
