@@ -31,5 +31,11 @@ FROM ctl.etl_run_entity e
 JOIN (SELECT entity, MAX(run_id) AS run_id FROM ctl.etl_run_entity GROUP BY entity) m
   ON m.entity = e.entity AND m.run_id = e.run_id;
 
+-- name: open_reject
+-- Whether an entity has an open reject from an earlier run (one row, or none).
+SELECT 1 FROM ctl.etl_reject
+WHERE entity = %s AND resolved_run_id IS NULL AND run_id <> %s
+LIMIT 1;
+
 -- name: next_reject_id
 SELECT COALESCE(MAX(reject_id), 0) + 1 FROM ctl.etl_reject;

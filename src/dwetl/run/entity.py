@@ -192,10 +192,10 @@ def _load(ctx: RunContext, spec: EntitySpec, result: EntityResult) -> None:
                 f"{spec.name}: the transformed rows lack target column(s) {', '.join(missing)}"
             )
         with _phase(ctx, result, "load"):
-            merge.stage(wh, plan, valid)
+            landed = merge.land(wh, plan, valid, apply=not ctx.dry_run)
         fault_point("merge", spec.name)
         with _phase(ctx, result, "merge"):
-            counts_ = merge.merge(wh, plan, apply=not ctx.dry_run)
+            counts_ = merge.settle(wh, landed, apply=not ctx.dry_run)
             result.inserted, result.updated, result.unchanged = (
                 counts_.inserted,
                 counts_.updated,
@@ -206,9 +206,9 @@ def _load(ctx: RunContext, spec: EntitySpec, result: EntityResult) -> None:
                     wh, rejected, spec.natural_key, run_id=ctx.run_id, entity=spec.name
                 )
                 rejects.resolve_rejects(
-                    wh, plan.staging, spec.natural_key, run_id=ctx.run_id, entity=spec.name
+                    wh, landed.loaded, spec.natural_key, run_id=ctx.run_id, entity=spec.name
                 )
-            merge.drop_staging(wh, plan)
+            merge.clean_up(wh, landed)
         result.status = "partial" if result.rejected else "success"
         if result.balance() != 0:
             raise DwetlError(

@@ -1,8 +1,9 @@
 """A documented fault-injection point, for tests of crash safety only.
 
 `DWETL_FAIL_AT=<point>[:<entity>][:kill]` makes the runner fail at `<point>` ("merge": after the
-staging table is loaded, before the MERGE; "commit": after the MERGE, before the commit) — for
-every entity, or only `<entity>`. Plain: it raises `InjectedFault` (the entity fails and rolls
+batch is loaded — into the staging table, or on a first load straight into the empty target —
+before the MERGE; "commit": after the MERGE, before the commit) — for every entity, or only
+`<entity>`. Plain: it raises `InjectedFault` (the entity fails and rolls
 back like any error). With `:kill`: the process kills itself with SIGKILL, as a crash would.
 Unset (the normal case), `fault_point` does nothing.
 """

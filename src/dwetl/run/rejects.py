@@ -51,13 +51,16 @@ def write_rejects(
 
 
 def resolve_rejects(
-    wh: Warehouse, staging: str, key: Sequence[str], *, run_id: int, entity: str
+    wh: Warehouse, loaded: str, key: Sequence[str], *, run_id: int, entity: str
 ) -> None:
-    """Mark this entity's open rejects whose key has now loaded (is in staging) as resolved."""
+    """Mark this entity's open rejects whose key has now loaded (is in the table `loaded`: the
+    staging table, or the target a first load went straight into) as resolved."""
+    if not wh.fetchall(named_queries("run/control.sql")["open_reject"], [entity, run_id]):
+        return  # nothing open to resolve: no need to read every loaded key
     key_text = " || '|' || ".join(f"CAST(s.{k} AS VARCHAR)" for k in key)
     sql = (
         "UPDATE ctl.etl_reject SET resolved_run_id = %s, resolved_at = %s "
         "WHERE entity = %s AND resolved_run_id IS NULL AND run_id <> %s AND source_key IN "
-        f"(SELECT {key_text} FROM {staging} s)"
+        f"(SELECT {key_text} FROM {loaded} s)"
     )
     wh.execute(wh.transpile(sql)[0], [run_id, now(), entity, run_id])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 
 def warehouse_state(etl) -> dict[str, object]:
     return {
@@ -33,6 +35,7 @@ def counts(summary) -> dict[str, tuple[int, ...]]:
     }
 
 
+@pytest.mark.pairs("sqlite-duckdb", "sqlite-postgresql")  # a first load: no staging, no MERGE
 def test_dry_run_writes_nothing_and_predicts_the_real_run(etl, dwetl):
     etl.sample(1000, 15, 0.03)
     etl.init()
