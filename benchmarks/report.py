@@ -29,6 +29,7 @@ PHASE_ORDER = (
     "validate",
     "load",
     "merge",
+    "commit",
 )
 OTHER = "start-up + other"
 

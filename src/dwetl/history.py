@@ -11,7 +11,11 @@ from dwetl.dialects.base import Warehouse
 from dwetl.errors import UsageError
 from dwetl.queries import named_queries
 
+#: phases with a column of their own in `ctl.etl_run_entity`, in the columns' order
 PHASES = ("extract", "transform", "validate", "load", "merge")
+#: phases only the run's summary (`ctl.etl_run.details`) has: the commit ends after the
+#: entity's row is written, inside the transaction it times
+SUMMARY_PHASES = ("commit",)
 COUNTS = ("extracted", "folded", "rejected", "inserted", "updated", "unchanged", "inferred")
 
 
@@ -123,6 +127,7 @@ def _entity(r: tuple[Any, ...]) -> EntityRun:
         int(v or 0) for v in r[5:12]
     )
     seconds = {p: (None if r[14 + i] is None else float(r[14 + i])) for i, p in enumerate(PHASES)}
+    seconds.update(dict.fromkeys(SUMMARY_PHASES))
     return EntityRun(
         entity=r[1],
         status=r[2],
@@ -149,7 +154,7 @@ def _attach_entities(wh: Warehouse, runs: list[RunRecord]) -> list[RunRecord]:
     ids = [r.run_id for r in runs]
     span = [min(ids), max(ids)]
     reasons = _reject_reasons(wh, span)
-    summarised = {(r.run_id, e.entity): e.reasons for r in runs for e in _from_details(r.details)}
+    summarised = {(r.run_id, e.entity): e for r in runs for e in _from_details(r.details)}
     by_run: dict[int, list[EntityRun]] = {i: [] for i in ids}
     for row in wh.fetchall(_q("run_entities"), span):
         run_id = int(row[0])
@@ -157,9 +162,10 @@ def _attach_entities(wh: Warehouse, runs: list[RunRecord]) -> list[RunRecord]:
             entity = _entity(row)
             # quarantined rows by reason; an entity that failed quarantined nothing, and its
             # run's summary says which reasons made it fail
-            found = reasons.get((run_id, entity.entity)) or summarised.get(
-                (run_id, entity.entity), {}
-            )
+            summary = summarised.get((run_id, entity.entity))
+            found = reasons.get((run_id, entity.entity)) or (summary.reasons if summary else {})
+            if summary is not None:
+                entity.seconds.update({p: summary.seconds.get(p) for p in SUMMARY_PHASES})
             by_run[run_id].append(replace(entity, reasons=dict(sorted(found.items()))))
     return [replace(r, entities=by_run[r.run_id] or _from_details(r.details)) for r in runs]
 
@@ -186,7 +192,7 @@ def _from_details(details: Any) -> list[EntityRun]:
                 inferred=int(e.get("inferred") or 0),
                 watermark_from=e.get("watermark_from"),
                 watermark_to=e.get("watermark_to"),
-                seconds={p: seconds.get(p) for p in PHASES},
+                seconds={p: seconds.get(p) for p in (*PHASES, *SUMMARY_PHASES)},
                 repairs=e.get("repairs"),
                 error=e.get("error"),
                 reasons=dict(sorted((e.get("reasons") or e.get("reject_reasons") or {}).items())),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -178,7 +178,7 @@ def _load(ctx: RunContext, spec: EntitySpec, result: EntityResult) -> None:
             result.reject_reasons = {str(r): int(n) for r, n in counts.iter_rows()}
         _check_ratio(ctx, result)
 
-    with wh.transaction():
+    with ExitStack() as committing, wh.transaction():
         plan = merge.plan_for(
             wh,
             spec.target_table,
@@ -222,6 +222,9 @@ def _load(ctx: RunContext, spec: EntitySpec, result: EntityResult) -> None:
             if spec.kind != "fact":
                 _remember(ctx, spec.target_table, valid)
             raise _DryRunDone
+        # the control rows and the COMMIT (on DuckDB the checkpoint of a large batch, its
+        # indexes included): timed until the transaction has ended, after its run-entity row
+        committing.enter_context(_phase(ctx, result, "commit"))
         control.record_loaded(wh, ctx.run_id, result, stored)
 
 

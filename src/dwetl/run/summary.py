@@ -14,7 +14,7 @@ from typing import Any
 
 from rich.table import Table
 
-PHASES = ("extract", "transform", "validate", "load", "merge")
+PHASES = ("extract", "transform", "validate", "load", "merge", "commit")
 EXIT_CODES = {"success": 0, "partial": 3, "failed": 1}
 
 

@@ -18,7 +18,7 @@ def test_json_log_has_each_entity_phases_and_counts_of_the_summary(tmp_path, dwe
         name = entity["entity"]
         mine = [e for e in events if e.get("entity") == name]
         phases = {e["phase"] for e in mine if "phase" in e}
-        assert {"extract", "transform", "validate"} <= phases, name
+        assert {"extract", "transform", "validate", "load", "merge", "commit"} <= phases, name
         assert all(e["run_id"] == summary["run_id"] for e in mine), name
         (done,) = [e for e in mine if "status" in e]
         assert done["status"] == entity["status"], name

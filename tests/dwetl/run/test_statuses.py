@@ -15,7 +15,7 @@ def test_clean_source_is_success_exit_0(etl, dwetl):
     assert summary["status"] == "success"
     assert {e["entity"] for e in summary["entities"]} >= {"dim_cliente", "fact_vendas"}
     for e in summary["entities"]:
-        assert set(e["seconds"]) == {"extract", "transform", "validate", "load", "merge"}
+        assert set(e["seconds"]) == {"extract", "transform", "validate", "load", "merge", "commit"}
 
 
 def test_unrepairable_rows_end_partial_exit_3_with_rejects_listed(etl, dwetl):
