@@ -5,6 +5,11 @@ Compared per table of the DDL: columns (type as the dialect shows it, nullabilit
 key, UNIQUE keys, foreign keys, and CHECKs *by meaning* (normalised sqlglot trees: DuckDB drops
 CHECK names, PostgreSQL rewrites their text). Tables in the DDL's schemas that the DDL does not
 declare are reported too. Staging (`stg`) is dwetl's scratch space and is not compared.
+
+On a warehouse whose database does not enforce foreign keys (`Warehouse.enforces_foreign_keys`
+False: DuckDB) dwetl's validation enforces them: the DDL's foreign keys are not asked for there,
+one found that matches the DDL is fine (a warehouse created before they were left out has them),
+and the report says so once.
 """
 
 from __future__ import annotations
@@ -21,6 +26,11 @@ from dwetl.queries import named_queries
 from transforms.check_sql import canonical_check
 from transforms.constraints import Column, ConstraintSet, constraint_sets_from_ddl
 
+#: the report's note on a warehouse whose database does not enforce foreign keys
+FOREIGN_KEYS_BY_DWETL = (
+    "foreign keys are enforced by dwetl's validation on {dialect}, not by the database"
+)
+
 
 @dataclass
 class CheckReport:
@@ -31,6 +41,8 @@ class CheckReport:
     constraints_checked: int = 0
     entities_checked: int = 0
     problems: list[str] = field(default_factory=list)
+    #: facts about the comparison a reader needs (one line each), whatever the result
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -39,9 +51,12 @@ class CheckReport:
 
     def lines(self) -> list[str]:
         """The report for a person: a summary line, then one line per difference."""
-        what = (
-            f"{self.tables_checked} tables, {self.constraints_checked} constraints, "
-            f"{self.entities_checked} entities"
+        what = "; ".join(
+            [
+                f"{self.tables_checked} tables, {self.constraints_checked} constraints, "
+                f"{self.entities_checked} entities",
+                *self.notes,
+            ]
         )
         if self.ok:
             return [f"warehouse matches the DDL and the expected scope ({what})"]
@@ -58,6 +73,7 @@ class CheckReport:
             "constraints_checked": self.constraints_checked,
             "entities_checked": self.entities_checked,
             "problems": list(self.problems),
+            "notes": list(self.notes),
         }
 
     def __str__(self) -> str:
@@ -78,6 +94,8 @@ def check_warehouse(wh: Warehouse, ddl: Any) -> CheckReport:
     else:
         expected = shipped_sets(Path(getattr(ddl, "ddl_dir", ddl)))
     report = CheckReport(wh.dialect)
+    if not wh.enforces_foreign_keys:
+        report.notes.append(FOREIGN_KEYS_BY_DWETL.format(dialect=wh.dialect))
     schemas = {name.split(".", 1)[0] for name in expected}
     live = read_catalog(wh, schemas)
     for name, cs in expected.items():
@@ -85,7 +103,9 @@ def check_warehouse(wh: Warehouse, ddl: Any) -> CheckReport:
         if name not in live:
             report.problems.append(f"{name}: table missing")
             continue
-        report.constraints_checked += _compare_table(wh.dialect, cs, live[name], report.problems)
+        report.constraints_checked += _compare_table(
+            wh.dialect, cs, live[name], report.problems, foreign_keys=wh.enforces_foreign_keys
+        )
     for name in sorted(set(live) - set(expected)):
         report.problems.append(f"{name}: table not in the DDL")
     if {"ctl.etl_control", "ctl.etl_scope"} <= set(live):
@@ -94,8 +114,16 @@ def check_warehouse(wh: Warehouse, ddl: Any) -> CheckReport:
 
 
 def _compare_table(
-    dialect: str, want: ConstraintSet, have: ConstraintSet, problems: list[str]
+    dialect: str,
+    want: ConstraintSet,
+    have: ConstraintSet,
+    problems: list[str],
+    *,
+    foreign_keys: bool,
 ) -> int:
+    """Add `want`/`have` differences to `problems`; returns how many constraints were compared.
+    `foreign_keys` False: the DDL's foreign keys may be missing (the database does not enforce
+    them); one present must still match the DDL."""
     t = want.table
     have_cols = {c.name.lower(): c for c in have.columns}
     for col in want.columns:
@@ -115,27 +143,15 @@ def _compare_table(
     want_keys |= _keyed(want.uniques, "UNIQUE")
     have_keys = _keyed([have.primary_key] if have.primary_key else [], "PRIMARY KEY")
     have_keys |= _keyed(have.uniques, "UNIQUE")
-    want_keys |= {
-        (
-            "FOREIGN KEY",
-            _cols(fk.columns),
-            f"{fk.ref_table.lower()}{_cols(fk.ref_columns)}",
-        ): fk.name
-        for fk in want.foreign_keys
-    }
-    have_keys |= {
-        (
-            "FOREIGN KEY",
-            _cols(fk.columns),
-            f"{fk.ref_table.lower()}{_cols(fk.ref_columns)}",
-        ): fk.name
-        for fk in have.foreign_keys
-    }
+    want_fks = _foreign(want.foreign_keys)
+    have_keys |= _foreign(have.foreign_keys)
+    if foreign_keys:
+        want_keys |= want_fks
     for sig, name in want_keys.items():
         if sig not in have_keys:
             problems.append(f"{t}: {name} ({_describe(sig)}) missing")
     for sig, name in have_keys.items():
-        if sig not in want_keys:
+        if sig not in want_keys and sig not in want_fks:
             problems.append(f"{t}: {sig[0]} {name} ({_describe(sig)}) not in the DDL")
 
     # CHECKs by meaning; a Counter, since two CHECKs may mean the same.
@@ -168,6 +184,15 @@ def _cols(columns: tuple[str, ...]) -> str:
 
 def _keyed(keys: Any, kind: str) -> dict[tuple[str, str, str], str]:
     return {(kind, _cols(k.columns), ""): k.name for k in keys}
+
+
+def _foreign(fks: Any) -> dict[tuple[str, str, str], str]:
+    return {
+        ("FOREIGN KEY", _cols(fk.columns), f"{fk.ref_table.lower()}{_cols(fk.ref_columns)}"): (
+            fk.name
+        )
+        for fk in fks
+    }
 
 
 def _describe(sig: tuple[str, str, str]) -> str:

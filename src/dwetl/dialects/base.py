@@ -26,6 +26,11 @@ class Warehouse(ABC):
     dialect: ClassVar[str]
     #: the sqlglot dialect name used to transpile the shipped (PostgreSQL-dialect) SQL
     sqlglot_dialect: ClassVar[str]
+    #: whether the database itself enforces the DDL's foreign keys. Where it does not (DuckDB),
+    #: the warehouse has none in its catalog: dwetl's validation (`FK_*` rules, checked against
+    #: the parent keys read from the warehouse) is what enforces them, and `dwetl check` does
+    #: not ask for them
+    enforces_foreign_keys: ClassVar[bool] = True
 
     #: seconds the (retried) connection took; set by `dwetl.dialects.open_warehouse`
     connect_seconds: float = 0.0
