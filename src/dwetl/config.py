@@ -182,6 +182,9 @@ class Settings:
     watermark_overlap_s: float = 300.0
     max_reject_ratio: float = 0.05
     lock_timeout_s: float = 60.0
+    #: most source rows an entity that can be batched (`EntitySpec.batch_key`) extracts,
+    #: transforms and validates at once; 0: never batch
+    batch_rows: int = 1_000_000
     #: folder of the warehouse DDL scripts (the shipped sql/ddl unless DWETL_DDL_DIR says else)
     ddl_dir: Path = field(default_factory=ddl_root)
 
@@ -202,7 +205,10 @@ _NUMBERS: dict[tuple[str, str], tuple[str, str | None, type]] = {
     ),
     ("run", "max_reject_ratio"): ("max_reject_ratio", "DWETL_MAX_REJECT_RATIO", float),
     ("run", "lock_timeout_seconds"): ("lock_timeout_s", "DWETL_LOCK_TIMEOUT_SECONDS", float),
+    ("run", "batch_rows"): ("batch_rows", "DWETL_BATCH_ROWS", int),
 }
+#: Settings field -> its command-line option, for the numbers a command may take as options
+_NUMBER_OPTIONS: dict[str, str] = {"batch_rows": "--batch-rows"}
 _PATHS: dict[tuple[str, str], tuple[str, str]] = {
     ("extract", "sql_dir"): ("sql_dir", "DWETL_SQL_DIR"),
     ("init", "ddl_dir"): ("ddl_dir", "DWETL_DDL_DIR"),
@@ -218,6 +224,7 @@ _MINIMUM: dict[str, float] = {
     "watermark_overlap_s": 0,
     "max_reject_ratio": 0,
     "lock_timeout_s": 0,
+    "batch_rows": 0,
 }
 _MAXIMUM: dict[str, float] = {"max_reject_ratio": 1}
 
@@ -229,6 +236,7 @@ def load_settings(
     cwd: Path | None = None,
     *,
     ddl_dir: str | None = None,
+    batch_rows: int | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     """Resolve the settings: option > env > dwetl.toml in `cwd` > defaults.
@@ -260,8 +268,11 @@ def load_settings(
         folder = Path(text).expanduser()
         values[name] = (folder if folder.is_absolute() else cwd / folder).resolve()
 
+    numbers = {"batch_rows": batch_rows}
     for (section, key), (name, number_env, kind) in _NUMBERS.items():
-        raw, origin = _pick(None, "", env, number_env, toml, section, key)
+        raw, origin = _pick(
+            numbers.get(name), _NUMBER_OPTIONS.get(name, ""), env, number_env, toml, section, key
+        )
         if raw is None:
             continue
         values[name] = _number(raw, kind, name, origin)
@@ -270,7 +281,7 @@ def load_settings(
 
 
 def _pick(
-    option: str | None,
+    option: Any,
     option_name: str,
     env: Mapping[str, str],
     env_var: str | None,

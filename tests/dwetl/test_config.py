@@ -102,3 +102,16 @@ def test_bad_numbers_and_unknown_toml_keys(tmp_path: Path) -> None:
     (tmp_path / "dwetl.toml").write_text("[dw\n")
     with pytest.raises(UsageError, match="not valid TOML"):
         load_settings(cwd=tmp_path, env={})
+
+
+def test_batch_rows_option_beats_env_beats_toml_and_zero_never_batches(tmp_path: Path) -> None:
+    assert load_settings(cwd=tmp_path, env={}).batch_rows == 1_000_000
+    (tmp_path / "dwetl.toml").write_text("[run]\nbatch_rows = 500000\n")
+    assert load_settings(cwd=tmp_path, env={}).batch_rows == 500_000
+    env = {"DWETL_BATCH_ROWS": "250000"}
+    assert load_settings(cwd=tmp_path, env=env).batch_rows == 250_000
+    assert load_settings(cwd=tmp_path, env=env, batch_rows=0).batch_rows == 0
+    with pytest.raises(UsageError, match="--batch-rows: must be >= 0, got -1"):
+        load_settings(cwd=tmp_path, env=env, batch_rows=-1)
+    with pytest.raises(UsageError, match="DWETL_BATCH_ROWS: expected a whole number, got '1e6'"):
+        load_settings(cwd=tmp_path, env={"DWETL_BATCH_ROWS": "1e6"})

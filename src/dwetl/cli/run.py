@@ -56,6 +56,14 @@ def run_command(
             help="Fail an entity whose rejected share is above this (default 0.05).",
         ),
     ] = None,
+    batch_rows: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-rows",
+            help="Load a large fact in key-partitioned batches of about this many source rows "
+            "(default 1000000; 0 = never batch).",
+        ),
+    ] = None,
     source: SourceOption = None,
     dw: DwOption = None,
     sql_dir: Annotated[
@@ -65,7 +73,7 @@ def run_command(
 ) -> None:
     """Load the active entities (dims before facts); exit 0 success, 3 partial, 1 failed."""
     setup_logging()
-    settings = load_settings(source=source, dw=dw, sql_dir=sql_dir)
+    settings = load_settings(source=source, dw=dw, sql_dir=sql_dir, batch_rows=batch_rows)
     with live_progress() as progress:
         summary = run_entities(
             settings,
