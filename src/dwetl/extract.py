@@ -13,6 +13,11 @@ query per table (`EntitySpec.extract_parts`, each checked against its own schema
 Polars by the entity's pure `combine`; rows whose combined watermark column is not after
 `since` are then left out. A part without `:since` is read whole on every run.
 
+A large entity that declares a `batch_key` may be read in batches instead (`batch_count`,
+`extract_batches`): its first part (or its one file) in key-partitioned slices, `WHERE
+src.<batch_key> % P = k`, each combined with the other parts, read once. Every version of a key
+is in one batch, so folding versions and the key checks stay exact batch by batch.
+
 The columns must be exactly the transform's SOURCE_SCHEMA (a part's: its schema); values are
 cast to it (decimals exact at the warehouse's scale, timestamps as timestamps). How each kind of
 source is read lives in `source_dialects`.
@@ -20,6 +25,7 @@ source is read lives in `source_dialects`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,7 +39,14 @@ from dwetl.entities.registry import source_schema
 from dwetl.entities.spec import EntitySpec, ExtractPart
 from dwetl.errors import DwetlError, UsageError
 from dwetl.probe import reach_source
-from dwetl.source_dialects import Schema, SourceDialect, bind_since, source_dialect, uses_since
+from dwetl.source_dialects import (
+    Partition,
+    Schema,
+    SourceDialect,
+    bind_since,
+    source_dialect,
+    uses_since,
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,123 @@ def extract(
     sql_dir: Path | None = None,
 ) -> Extracted:
     """Read `spec`'s rows changed after `watermark` (all rows when None) from the source."""
+    reading = _prepare(spec, settings, watermark, sql_dir)
+    if not reading.parts:
+        (path, schema, sql), *_ = reading.files
+        frame, legacy = _read(
+            reading.dialect, reading.url, path, sql, schema, spec.watermark_column, reading.since
+        )
+    else:
+        frames, legacy = [], 0
+        for path, part_schema, sql in reading.files:
+            part, decoded = _read(
+                reading.dialect, reading.url, path, sql, part_schema, None, reading.since
+            )
+            frames.append(part)
+            legacy += decoded
+        frame = _combined(spec, frames, reading.schema, reading.since)
+    return Extracted(frame, _watermark_to(frame, spec.watermark_column, watermark), legacy)
+
+
+def batch_count(
+    spec: EntitySpec,
+    settings: Settings,
+    watermark: datetime | None,
+    batch_rows: int,
+    *,
+    sql_dir: Path | None = None,
+) -> int:
+    """In how many key-partitioned batches to read `spec` (`extract_batches`): the rows its
+    batched query (the first part, or the one file) returns, over `batch_rows`, rounded up;
+    1 (one read, `extract`) for an entity without `batch_key` or when `batch_rows` is 0."""
+    if spec.batch_key is None or batch_rows <= 0:
+        return 1
+    reading = _prepare(spec, settings, watermark, sql_dir)
+    path, schema, sql = reading.files[0]
+    _check_batch_key(spec.batch_key, schema, path)
+    column = None if reading.parts else spec.watermark_column
+    sql, column, since = _bound(sql, column, reading.since)
+    query = reading.dialect.count_query(sql, column, since)
+    try:
+        table = cx.read_sql(reading.url.connectorx_url, query, return_type="arrow")
+    except Exception as exc:
+        raise DwetlError(
+            f"{path}: the source {reading.url.masked} failed to count its rows: {describe(exc)}"
+        ) from None
+    rows = int(table.column(0)[0].as_py() or 0)
+    return max(1, -(-rows // batch_rows))
+
+
+def extract_batches(
+    spec: EntitySpec,
+    settings: Settings,
+    watermark: datetime | None,
+    batches: int,
+    *,
+    sql_dir: Path | None = None,
+) -> Iterator[Extracted]:
+    """`extract` in `batches` reads (`batch_count`), one `Extracted` each, lazily: batch k holds
+    the rows of the batched query whose `batch_key` is k modulo `batches` — every version of a
+    key in one batch — combined with the other parts, which are read once (in the first batch,
+    which also counts their legacy-decoded texts). Together the batches hold `extract`'s rows.
+    """
+    if spec.batch_key is None:
+        raise DwetlError(f"{spec.name}: no batch_key, it cannot be read in batches")
+    reading = _prepare(spec, settings, watermark, sql_dir)
+    (path, schema, _), *others = reading.files
+    _check_batch_key(spec.batch_key, schema, path)
+    rest: list[pl.DataFrame] = []
+    legacy = 0
+    for other_path, other_schema, other_sql in others:  # on the first next(): generator
+        other, decoded = _read(
+            reading.dialect, reading.url, other_path, other_sql, other_schema, None, reading.since
+        )
+        rest.append(other)
+        legacy += decoded
+    for index in range(batches):
+        # yielded straight from the call: no local name keeps a batch alive while the caller
+        # works on it
+        yield _batch(
+            spec, reading, Partition(spec.batch_key, batches, index), rest, watermark, legacy
+        )
+        legacy = 0
+
+
+def _batch(
+    spec: EntitySpec,
+    reading: _Reading,
+    partition: Partition,
+    rest: list[pl.DataFrame],
+    watermark: datetime | None,
+    legacy: int,
+) -> Extracted:
+    """One batch of `extract_batches`: its slice of the first file, combined with `rest`."""
+    (path, schema, sql), *_ = reading.files
+    column = None if reading.parts else spec.watermark_column
+    frame, decoded = _read(
+        reading.dialect, reading.url, path, sql, schema, column, reading.since, partition
+    )
+    if reading.parts:
+        frame = _combined(spec, [frame, *rest], reading.schema, reading.since)
+    newest = _watermark_to(frame, spec.watermark_column, watermark)
+    return Extracted(frame, newest, legacy + decoded)
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What an entity's extract reads: the files (path, schema, text), how and from where."""
+
+    dialect: SourceDialect
+    url: DbUrl
+    files: list[tuple[Path, Schema, str]]
+    parts: bool  # read in parts, joined by the entity's `combine`
+    schema: Schema  # the entity's SOURCE_SCHEMA
+    since: datetime | None
+
+
+def _prepare(
+    spec: EntitySpec, settings: Settings, watermark: datetime | None, sql_dir: Path | None
+) -> _Reading:
     folder = sql_dir or settings.sql_dir
     schema = source_schema(spec)
     parts = parts_to_read(spec, folder)
@@ -69,17 +199,17 @@ def extract(
     since = None
     if watermark is not None:
         since = watermark - timedelta(seconds=settings.watermark_overlap_s)
-    if not parts:
-        path, sql = next(iter(files)), texts[0]
-        frame, legacy = _read(dialect, url, path, sql, schema, spec.watermark_column, since)
-    else:
-        frames, legacy = [], 0
-        for (path, part_schema), sql in zip(files.items(), texts, strict=True):
-            part, decoded = _read(dialect, url, path, sql, part_schema, None, since)
-            frames.append(part)
-            legacy += decoded
-        frame = _combined(spec, frames, schema, since)
-    return Extracted(frame, _watermark_to(frame, spec.watermark_column, watermark), legacy)
+    read = [(path, part, sql) for (path, part), sql in zip(files.items(), texts, strict=True)]
+    return _Reading(dialect, url, read, bool(parts), schema, since)
+
+
+def _check_batch_key(column: str, schema: Schema, path: Path) -> None:
+    dtype = schema.get(column)
+    if dtype is None or not dtype.is_integer():
+        raise DwetlError(
+            f"{path}: batch key {column} must be an integer column of this query "
+            f"(it is {'missing' if dtype is None else dtype})"
+        )
 
 
 def parts_to_read(spec: EntitySpec, folder: Path) -> tuple[ExtractPart, ...]:
@@ -96,6 +226,15 @@ def _single(spec: EntitySpec, folder: Path) -> Path:
     return folder / (spec.extract_sql or f"{spec.name}.sql")
 
 
+def _bound(
+    sql: str, watermark_column: str | None, since: datetime | None
+) -> tuple[str, str | None, datetime | None]:
+    """A query using `:since` gets it bound and no wrapping filter; any other keeps both."""
+    if uses_since(sql):
+        return bind_since(sql, since), None, None
+    return sql, watermark_column, since
+
+
 def _read(
     dialect: SourceDialect,
     url: DbUrl,
@@ -104,17 +243,18 @@ def _read(
     schema: Schema,
     watermark_column: str | None,
     since: datetime | None,
+    partition: Partition | None = None,
 ) -> tuple[pl.DataFrame, int]:
-    """One file's rows, typed as `schema`; `watermark_column`: wrap it with the filter."""
-    if uses_since(sql):
-        sql, watermark_column, since = bind_since(sql, since), None, None
+    """One file's rows, typed as `schema`; `watermark_column`: wrap it with the filter;
+    `partition`: only that batch's rows."""
+    sql, watermark_column, since = _bound(sql, watermark_column, since)
     try:
         columns = dialect.output_columns(url, sql)
     except Exception as exc:
         raise DwetlError(f"{path}: the source rejected the query: {describe(exc)}") from None
     if columns is not None:
         check_columns(columns, schema, path)
-    query = dialect.query(sql, schema, watermark_column, since)
+    query = dialect.query(sql, schema, watermark_column, since, partition)
     try:
         table = cx.read_sql(url.connectorx_url, query, return_type="arrow")
     except Exception as exc:

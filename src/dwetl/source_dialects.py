@@ -3,7 +3,8 @@
 A dialect wraps an extract query (watermark filter, value carriers), may learn the query's
 output columns before reading, and turns what connectorx returned back into plain columns.
 A query that filters itself with the `:since` placeholder gets it bound (`bind_since`) instead
-of the wrapping filter.
+of the wrapping filter. A large extract may be read in key-partitioned batches: the wrapper
+then also keeps one `Partition` of the rows, and `count_query` tells how many rows there are.
 Nothing else in dwetl asks which kind of source it reads.
 """
 
@@ -13,6 +14,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Mapping
 from contextlib import closing
+from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
@@ -69,10 +71,34 @@ def _body(sql: str) -> str:
     return sql.strip().rstrip(";").rstrip() + "\n"
 
 
-def _where(watermark_column: str | None, since: datetime | None) -> str:
-    if watermark_column is None or since is None:
-        return ""
-    return f" WHERE src.{watermark_column} > {watermark_literal(since)}"
+@dataclass(frozen=True)
+class Partition:
+    """Batch `index` of `of`: the rows whose integer `column` is `index` modulo `of`, every
+    version of one key in the same batch (a NULL key falls in batch 0: no row is left out)."""
+
+    column: str  # "id_item_origem"
+    of: int
+    index: int
+
+    @property
+    def condition(self) -> str:
+        """The filter on the wrapped query `src`.
+
+        >>> Partition("id_item_origem", 4, 1).condition
+        'COALESCE(ABS(src.id_item_origem % 4), 0) = 1'
+        """
+        return f"COALESCE(ABS(src.{self.column} % {self.of}), 0) = {self.index}"
+
+
+def _where(
+    watermark_column: str | None, since: datetime | None, partition: Partition | None = None
+) -> str:
+    conditions = []
+    if watermark_column is not None and since is not None:
+        conditions.append(f"src.{watermark_column} > {watermark_literal(since)}")
+    if partition is not None:
+        conditions.append(partition.condition)
+    return " WHERE " + " AND ".join(conditions) if conditions else ""
 
 
 class SourceDialect:
@@ -85,10 +111,23 @@ class SourceDialect:
         return None
 
     def query(
-        self, sql: str, schema: Schema, watermark_column: str | None, since: datetime | None
+        self,
+        sql: str,
+        schema: Schema,
+        watermark_column: str | None,
+        since: datetime | None,
+        partition: Partition | None = None,
     ) -> str:
-        """The extract query wrapped with the watermark filter."""
-        return f"SELECT * FROM (\n{_body(sql)}) src{_where(watermark_column, since)}"
+        """The extract query wrapped with the watermark filter (and the batch's partition)."""
+        return f"SELECT * FROM (\n{_body(sql)}) src{_where(watermark_column, since, partition)}"
+
+    def count_query(self, sql: str, watermark_column: str | None, since: datetime | None) -> str:
+        """How many rows `query` returns, as one row of one column.
+
+        >>> " ".join(SourceDialect().count_query("SELECT id FROM t;", None, None).split())
+        'SELECT COUNT(*) AS n FROM ( SELECT id FROM t ) src'
+        """
+        return f"SELECT COUNT(*) AS n FROM (\n{_body(sql)}) src{_where(watermark_column, since)}"
 
     def restore(self, frame: pl.DataFrame, schema: Schema) -> tuple[pl.DataFrame, int]:
         """The frame as the query meant it, and how many legacy-encoded texts were decoded."""
@@ -113,7 +152,12 @@ class SqliteSource(SourceDialect):
             return [d[0] for d in cursor.description]
 
     def query(
-        self, sql: str, schema: Schema, watermark_column: str | None, since: datetime | None
+        self,
+        sql: str,
+        schema: Schema,
+        watermark_column: str | None,
+        since: datetime | None,
+        partition: Partition | None = None,
     ) -> str:
         sentinel = ", ".join(
             [f'1 AS "{SENTINEL}"'] + [f'{_carrier(t)[1]} AS "{c}"' for c, t in schema.items()]
@@ -123,7 +167,7 @@ class SqliteSource(SourceDialect):
         )
         return (
             f"SELECT {sentinel}\nUNION ALL\nSELECT {carried} FROM (\n{_body(sql)}) src"
-            f"{_where(watermark_column, since)}"
+            f"{_where(watermark_column, since, partition)}"
         )
 
     def restore(self, frame: pl.DataFrame, schema: Schema) -> tuple[pl.DataFrame, int]:

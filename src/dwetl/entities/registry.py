@@ -93,6 +93,7 @@ _ENTITIES: tuple[EntitySpec, ...] = (
             ExtractPart("fact_vendas.vendas.sql", fact_vendas.VENDAS_SCHEMA),
         ),
         combine=fact_vendas.combine,
+        batch_key="id_item_origem",
         lookups=(
             # A sale to an unidentified shopper ("consumidor final") or without a seller
             # (e-commerce) is normal: those references are optional.
@@ -116,6 +117,7 @@ _ENTITIES: tuple[EntitySpec, ...] = (
             ExtractPart("fact_descontos.itens.sql", fact_descontos.ITENS_SCHEMA),
         ),
         combine=fact_descontos.combine,
+        batch_key="id_venda_desconto_origem",
         lookups=(
             Lookup("dim_cliente", "id_cliente", "sk_cliente", optional=True),
             Lookup("dim_loja", "id_loja", "sk_loja"),

@@ -53,7 +53,18 @@ class EntitySpec:
     extract_parts: tuple[ExtractPart, ...] = ()
     #: ... and join their frames, in that order, into the SOURCE_SCHEMA frame (pure function)
     combine: Callable[..., pl.DataFrame] | None = None
+    #: source column partitioning the rows by natural key, so that a large extract can be
+    #: loaded in batches each holding every version of its keys ("id_item_origem"); it is a
+    #: column of the first part (or of the one file). Only for a target whose sole key is the
+    #: natural key (its PK/UNIQUE checks and the folding then stay exact within a batch).
+    batch_key: str | None = None
 
     def __post_init__(self) -> None:
         if bool(self.extract_parts) != (self.combine is not None):
             raise ValueError(f"{self.name}: extract_parts and combine go together")
+        batched = self.extract_parts[0].schema if self.extract_parts else None
+        if self.batch_key and batched is not None and self.batch_key not in batched:
+            raise ValueError(
+                f"{self.name}: batch_key {self.batch_key} is not a column of "
+                f"{self.extract_parts[0].sql}, the part read in batches"
+            )

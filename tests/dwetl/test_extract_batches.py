@@ -1,0 +1,146 @@
+"""extract_batches(): key-partitioned batches that together hold exactly extract()'s rows, every
+version of a key in one batch; batch_count() from one COUNT(*) of the batched query."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from dwetl.config import Settings, load_settings
+from dwetl.entities.registry import get_entity
+from dwetl.entities.spec import EntitySpec, ExtractPart
+from dwetl.errors import DwetlError
+from dwetl.extract import batch_count, extract, extract_batches
+from dwetl.paths import sql_root
+from transforms import fact_vendas
+
+
+def _settings(tmp_path: Path, source: Path, **changes: object) -> Settings:
+    settings = load_settings(
+        source=f"sqlite:///{source}", dw=f"duckdb:///{tmp_path / 'dw.duckdb'}", cwd=tmp_path, env={}
+    )
+    return dataclasses.replace(settings, connect_backoff_s=0, **changes)  # type: ignore[arg-type]
+
+
+def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.sort(pl.all(), nulls_last=True)
+
+
+@pytest.mark.parametrize("entity", ["fact_vendas", "fact_descontos"])
+def test_the_batches_hold_every_row_of_one_read_and_each_key_in_one_batch(
+    tmp_path: Path, sample_file, entity: str
+) -> None:
+    source = sample_file(2000, 3, 0.02)
+    settings = _settings(tmp_path, source, watermark_overlap_s=0.0)
+    spec = get_entity(entity)
+    assert spec.batch_key is not None
+    with sqlite3.connect(source) as conn:
+        (middle,), *_ = conn.execute(
+            "SELECT atualizado_em FROM venda_itens ORDER BY atualizado_em "
+            "LIMIT 1 OFFSET (SELECT COUNT(*) / 2 FROM venda_itens)"
+        )
+    for watermark in (None, datetime.fromisoformat(middle)):
+        whole = extract(spec, settings, watermark)
+        batches = batch_count(spec, settings, watermark, 60)
+        assert batches > 2, (watermark, whole.frame.height)
+        read = list(extract_batches(spec, settings, watermark, batches))
+
+        assert len(read) == batches
+        together = pl.concat([b.frame for b in read])
+        assert _sorted(together).equals(_sorted(whole.frame)), watermark
+        keys = [set(b.frame.get_column(spec.batch_key).to_list()) for b in read]
+        assert sum(len(k) for k in keys) == len(set().union(*keys))  # no key in two batches
+        assert all(k % batches == i for i, ks in enumerate(keys) for k in ks)
+        assert sum(b.legacy_decoded for b in read) == whole.legacy_decoded
+        assert max(b.watermark_to for b in read) == whole.watermark_to
+
+
+def test_batch_count_is_the_batched_query_s_rows_over_batch_rows(
+    tmp_path: Path, sample_file
+) -> None:
+    source = sample_file(2000, 3, 0.02)
+    settings = _settings(tmp_path, source)
+    spec = get_entity("fact_vendas")
+    (items,), *_ = sqlite3.connect(source).execute("SELECT COUNT(*) FROM venda_itens")
+    assert batch_count(spec, settings, None, items) == 1
+    assert batch_count(spec, settings, None, items - 1) == 2
+    assert batch_count(spec, settings, None, 300) == -(-items // 300)
+    assert batch_count(spec, settings, None, 0) == 1  # 0: never batch
+    assert batch_count(get_entity("fact_metas"), settings, None, 1) == 1  # no batch_key
+    # incremental: only the rows the batched part would return are counted
+    assert batch_count(spec, settings, datetime(2100, 1, 1), 1) == 1
+
+
+def _source(path: Path) -> Path:
+    with sqlite3.connect(path) as conn:
+        conn.executescript((sql_root() / "source" / "oltp.sql").read_text(encoding="utf-8"))
+    return path
+
+
+def test_negative_and_null_keys_of_a_single_file_fall_in_exactly_one_batch(
+    tmp_path: Path,
+) -> None:
+    source = _source(tmp_path / "oltp.sqlite")
+    with sqlite3.connect(source) as conn:
+        conn.executemany(
+            "INSERT INTO venda_itens VALUES (?, 1, 3, ?, 1, NULL, ?)",
+            [(key, n, f"2024-03-0{1 + n % 8} 00:00:00") for n, key in enumerate(
+                [-7, -7, -3, 0, 1, 2, 5, 5, 11, 1000001, 999, 999]
+            )],
+        )  # fmt: skip
+        conn.execute("INSERT INTO vendas VALUES (1, 4, 2, 9, '2024-03-05', 'Loja', '2024-03-05')")
+    # a folder written before the facts were read in parts: the one file is the batched query
+    # (its key 999 is read as NULL)
+    folder = _single_file(tmp_path, key="NULLIF(i.id, 999)")
+    settings = _settings(tmp_path, source, watermark_overlap_s=0.0)
+    spec = get_entity("fact_vendas")
+    for watermark in (None, datetime(2024, 3, 3)):
+        whole = extract(spec, settings, watermark, sql_dir=folder).frame
+        batches = batch_count(spec, settings, watermark, 3, sql_dir=folder)
+        assert batches == -(-whole.height // 3)
+        read = [
+            b.frame for b in extract_batches(spec, settings, watermark, batches, sql_dir=folder)
+        ]
+        assert _sorted(pl.concat(read)).equals(_sorted(whole)), watermark
+        nulls = [frame.get_column("id_item_origem").null_count() for frame in read]
+        assert nulls[1:] == [0] * (batches - 1)  # a NULL key is in batch 0
+        assert nulls[0] == whole.get_column("id_item_origem").null_count()
+        for index, frame in enumerate(read):
+            keys = frame.get_column("id_item_origem").drop_nulls()
+            assert (keys.abs() % batches == index).all(), (index, keys.to_list())
+
+
+def test_a_batch_key_that_is_no_integer_column_of_the_batched_query_is_an_error(
+    tmp_path: Path,
+) -> None:
+    source = _source(tmp_path / "oltp.sqlite")
+    settings = _settings(tmp_path, source)
+    spec = dataclasses.replace(get_entity("fact_vendas"), batch_key="preco_unitario")
+    with pytest.raises(DwetlError, match=r"fact_vendas\.sql: batch key preco_unitario must be an"):
+        batch_count(spec, settings, None, 10, sql_dir=_single_file(tmp_path))
+    with pytest.raises(
+        ValueError, match=r"batch_key canal is not a column of fact_vendas\.itens\.sql"
+    ):
+        EntitySpec(
+            "f", "fact", "dw.f", 1, ("k",), fact_vendas.transform, batch_key="canal",
+            extract_parts=(ExtractPart("fact_vendas.itens.sql", fact_vendas.ITENS_SCHEMA),),
+            combine=fact_vendas.combine,
+        )  # fmt: skip
+
+
+def _single_file(tmp_path: Path, key: str = "i.id") -> Path:
+    folder = tmp_path / "single"
+    folder.mkdir(exist_ok=True)
+    text = (
+        f"SELECT {key} AS id_item_origem, i.id_venda AS id_venda_origem, v.data_venda, "
+        "v.id_cliente, i.id_produto, v.id_loja, v.id_vendedor, v.canal, i.quantidade, "
+        "i.preco_unitario, i.valor_desconto, i.atualizado_em "
+        "FROM venda_itens i LEFT JOIN vendas v ON v.id = i.id_venda"
+    )
+    (folder / "fact_vendas.sql").write_text(text, encoding="utf-8")
+    return folder
