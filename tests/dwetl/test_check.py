@@ -12,7 +12,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from dwetl.check import check_warehouse, shipped_sets
+from dwetl.check import FOREIGN_KEYS_BY_DWETL, check_warehouse, shipped_sets
 from dwetl.config import Settings, load_settings
 from dwetl.dialects import open_warehouse
 from dwetl.init import run_init
@@ -69,14 +69,57 @@ def test_a_fresh_init_matches_and_the_cli_exits_0(etl: Any, dwetl: Any) -> None:
     report = json.loads(dwetl("check", "--json", "--dw", etl.dw_url, cwd=etl.folder).stdout)
     assert report["ok"] is True and report["problems"] == []
     assert report["tables_checked"] == len(shipped_sets(ddl_root()))
+    # DuckDB leaves the foreign keys to dwetl and the report says so, once; PostgreSQL checks them
+    sets = shipped_sets(ddl_root()).values()
+    declared = sum(
+        bool(cs.primary_key) + len(cs.uniques) + len(cs.foreign_keys) + len(cs.checks)
+        + sum(not c.nullable for c in cs.columns)
+        for cs in sets
+    )  # fmt: skip
+    fks = sum(len(cs.foreign_keys) for cs in sets)
+    note = FOREIGN_KEYS_BY_DWETL.format(dialect="duckdb")
+    if etl.dw_kind == "duckdb":
+        assert report["notes"] == [note] and result.stdout.count(note) == 1
+        assert report["constraints_checked"] == declared - fks
+    else:
+        assert report["notes"] == [] and "foreign keys" not in result.stdout
+        assert report["constraints_checked"] == declared
 
 
 def test_init_runs_the_check(tmp_path: Path) -> None:
     settings = load_settings(dw=f"duckdb:///{tmp_path / 'w.duckdb'}", cwd=tmp_path, env={})
     report = run_init(settings)
     assert report.check["ok"] is True and report.check["problems"] == []
+    assert report.check["notes"] == [FOREIGN_KEYS_BY_DWETL.format(dialect="duckdb")]
     assert report.check["tables_checked"] == len(shipped_sets(ddl_root()))
     assert report.ok
+
+
+def test_on_duckdb_a_foreign_key_the_ddl_lacks_is_reported_one_it_declares_is_not(
+    tmp_path: Path,
+) -> None:
+    settings, path = init_duckdb(tmp_path)
+    # replayed from the DDL's tree, the table gets its foreign keys back: they match the DDL
+    recreate(path, "dw.fact_vendas", lambda t: None)
+    with duckdb.connect(str(path)) as con:
+        (fks,) = con.execute(
+            "SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'FOREIGN KEY'"
+        ).fetchone() or (0,)
+    assert fks == 5
+    assert check(settings).problems == []
+
+    def elsewhere(tree: exp.Create) -> None:
+        reference = constraint(tree, "FK_fact_metas_loja").find(exp.Reference)
+        assert reference is not None
+        reference.this.set("this", exp.to_table("dw.dim_vendedor"))
+        reference.this.set("expressions", [exp.to_identifier("sk_vendedor")])
+
+    recreate(path, "dw.fact_metas", elsewhere)
+    (problem,) = check(settings).problems
+    assert problem.startswith("dw.fact_metas: FOREIGN KEY ")
+    assert problem.endswith(
+        "(FOREIGN KEY (sk_loja) REFERENCES dw.dim_vendedor(sk_vendedor)) not in the DDL"
+    )
 
 
 def test_a_dropped_constraint_is_reported_with_exit_1(tmp_path: Path, dwetl: Any) -> None:

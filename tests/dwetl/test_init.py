@@ -79,7 +79,9 @@ def snapshot(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
-def test_init_duckdb_creates_every_table_and_constraint_of_the_ddl(tmp_path: Path) -> None:
+def test_init_duckdb_creates_every_table_and_constraint_of_the_ddl_but_its_foreign_keys(
+    tmp_path: Path,
+) -> None:
     settings = settings_for(tmp_path, "duckdb:///new/dw.duckdb")
     report = run_init(settings)
     assert report.ok and not report.missing
@@ -108,6 +110,8 @@ def test_init_duckdb_creates_every_table_and_constraint_of_the_ddl(tmp_path: Pat
             assert columns == entry["columns"], name
             expected = Counter(entry["constraints"])
             expected["NOT NULL"] = entry["not_null"]
+            # DuckDB does not enforce the foreign keys: dwetl's validation does
+            expected["FOREIGN KEY"] = 0
             got = live.get(name, Counter())
             assert {k: got[k] for k in expected} == dict(expected), name
         assert wh.fetchall("SELECT nome FROM dw.dim_cliente WHERE sk_cliente = -1") == [
@@ -189,12 +193,12 @@ def test_changed_applied_script_is_an_error_naming_it(tmp_path: Path) -> None:
         run_init(settings)
 
 
-BROKEN = """-- a script whose second statement fails
+BROKEN = """-- a script whose second statement fails (on every dialect: a column twice)
 CREATE TABLE dw.extra_one (a INTEGER NOT NULL);
-CREATE TABLE dw.extra_two (a INTEGER REFERENCES dw.no_such_table (a));
+CREATE TABLE dw.extra_two (a INTEGER, a BIGINT);
 CREATE TABLE dw.extra_three (a INTEGER);
 """
-FIXED = BROKEN.replace("REFERENCES dw.no_such_table (a)", "NOT NULL")
+FIXED = BROKEN.replace("a INTEGER, a BIGINT", "a INTEGER NOT NULL")
 
 
 @pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
