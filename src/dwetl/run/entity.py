@@ -5,15 +5,23 @@ transaction; any error rolls it all back and the entity is then recorded as `fai
 transaction of its own. Inferred members are the one exception by design: they commit first,
 under their dimension's lock, so the fact can reference them (a later failure of the fact
 leaves them, harmless placeholders the dimension completes).
+
+A large entity that declares a `batch_key` (a fact whose only key is its natural key) is read
+in key-partitioned batches of about `batch_rows` source rows instead of one frame: each batch
+is transformed, keyed, validated and appended to the run-private staging table, committed so
+that its rows leave memory; the reject ratio is then checked on the totals, and the one entity
+transaction moves the staged rows into the target (or merges them), writes the rejects and the
+control rows. A failure anywhere drops the staging table: nothing of the target is committed.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Set
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import polars as pl
 
@@ -113,7 +121,7 @@ def run_entity(ctx: RunContext, spec: EntitySpec) -> EntityResult:
 
 def _counts(result: EntityResult) -> dict[str, int]:
     names = ("extracted", "folded", "rejected", "inserted", "updated", "unchanged", "inferred")
-    return {name: getattr(result, name) for name in names}
+    return {name: getattr(result, name) for name in names} | {"batches": result.batches}
 
 
 def _reconnect_if_lost(ctx: RunContext) -> None:
@@ -138,33 +146,36 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _load(ctx: RunContext, spec: EntitySpec, result: EntityResult) -> None:
-    from dwetl.extract import extract  # by helper "entities"; imported late to keep start-up fast
+    from dwetl.extract import batch_count, extract  # imported late to keep start-up fast
 
     wh = ctx.wh
     stored = ctx.control[spec.name].watermark_value
     result.watermark_from = None if ctx.full else stored
+    cs = shipped_constraint_sets()[spec.target_table]
+    if spec.batch_key is not None:
+        _require_batchable(spec, cs)
+    if not ctx.dry_run:
+        merge.drop_leftover_staging(wh, spec.name)
+        if spec.batch_key is not None and ctx.settings.batch_rows:
+            with _phase(ctx, result, "extract"):
+                batches = batch_count(
+                    spec, ctx.settings, result.watermark_from, ctx.settings.batch_rows
+                )
+            if batches > 1:
+                _load_batches(ctx, spec, result, cs, stored, batches)
+                return
+
     with _phase(ctx, result, "extract"):
         extracted = extract(spec, ctx.settings, result.watermark_from)
     frame = extracted.frame
     result.extracted = frame.height
     result.watermark_to = extracted.watermark_to
+    del extracted
 
     with _phase(ctx, result, "transform"):
-        source = frame
-        frame = spec.transform(frame)
-        result.repairs = _repairs(source, frame)
-        if spec.kind == "calendar":
-            # The calendar's extract is the span of the source's dates; its rows are the days
-            # the transform generates, and those are what the run accounts for.
-            result.extracted = frame.height
-        order_by = spec.watermark_column
-        if order_by and order_by in frame.columns:
-            frame, result.folded = fold_versions(frame, list(spec.natural_key), order_by)
-        frame = _with_keys(ctx, spec, frame, result)
-        frame = frame.with_columns(pl.lit(ctx.run_id, dtype=pl.Int64).alias(merge.LINEAGE))
+        frame = _transformed(ctx, spec, frame, result)
 
     with _phase(ctx, result, "validate"):
-        cs = shipped_constraint_sets()[spec.target_table]
         valid, rejected = split(
             frame,
             cs,
@@ -172,60 +183,260 @@ def _load(ctx: RunContext, spec: EntitySpec, result: EntityResult) -> None:
             references=_references(ctx, cs),
             existing=_held_tuples(ctx, spec, cs),
         )
-        result.rejected = rejected.height
-        if rejected.height:
-            counts = rejected.get_column(REASONS).explode().value_counts()
-            result.reject_reasons = {str(r): int(n) for r, n in counts.iter_rows()}
+        _count_rejects(result, rejected)
         _check_ratio(ctx, result)
 
     with ExitStack() as committing, wh.transaction():
-        plan = merge.plan_for(
-            wh,
-            spec.target_table,
-            merge.staging_name(spec.name, ctx.run_id),
-            spec.natural_key,
-            spec.surrogate_key,
-        )
-        missing = [c for c in plan.columns if c not in valid.columns]
-        if missing:
-            raise DwetlError(
-                f"{spec.name}: the transformed rows lack target column(s) {', '.join(missing)}"
-            )
+        plan = _plan(ctx, spec)
+        _require_columns(spec, plan, valid)
         with _phase(ctx, result, "load"):
             landed = merge.land(wh, plan, valid, apply=not ctx.dry_run)
         fault_point("merge", spec.name)
-        with _phase(ctx, result, "merge"):
-            counts_ = merge.settle(wh, landed, apply=not ctx.dry_run)
-            result.inserted, result.updated, result.unchanged = (
-                counts_.inserted,
-                counts_.updated,
-                counts_.unchanged,
-            )
-            if not ctx.dry_run:
-                rejects.write_rejects(
-                    wh, rejected, spec.natural_key, run_id=ctx.run_id, entity=spec.name
-                )
-                rejects.resolve_rejects(
-                    wh, landed.loaded, spec.natural_key, run_id=ctx.run_id, entity=spec.name
-                )
-            merge.clean_up(wh, landed)
-        result.status = "partial" if result.rejected else "success"
-        if result.balance() != 0:
-            raise DwetlError(
-                f"{spec.name}: rows do not add up (extracted {result.extracted} != inserted "
-                f"{result.inserted} + updated {result.updated} + unchanged {result.unchanged} "
-                f"+ rejected {result.rejected} + folded {result.folded}); nothing committed"
-            )
-        fault_point("commit", spec.name)
-        result.finished_at = control.now()
+        _settle(ctx, spec, result, landed, rejected)
         if ctx.dry_run:
+            _finish(ctx, spec, result)
             if spec.kind != "fact":
                 _remember(ctx, spec.target_table, valid)
             raise _DryRunDone
-        # the control rows and the COMMIT (on DuckDB the checkpoint of a large batch, its
-        # indexes included): timed until the transaction has ended, after its run-entity row
-        committing.enter_context(_phase(ctx, result, "commit"))
-        control.record_loaded(wh, ctx.run_id, result, stored)
+        _commit(ctx, spec, result, stored, committing)
+
+
+def _load_batches(
+    ctx: RunContext,
+    spec: EntitySpec,
+    result: EntityResult,
+    cs: ConstraintSet,
+    stored: datetime | None,
+    batches: int,
+) -> None:
+    """`_load` of an entity read in `batches` key-partitioned batches (never a dry run)."""
+    from dwetl.extract import extract_batches
+
+    wh = ctx.wh
+    result.batches = batches
+    plan = _plan(ctx, spec)
+    shared = _Shared()
+    rejected: list[pl.DataFrame] = []
+    staged = 0
+    done = False
+    try:
+        with wh.transaction():
+            merge.create_staging(wh, plan)
+        reads = extract_batches(spec, ctx.settings, result.watermark_from, batches)
+        first_read = time.monotonic()
+        first_watermark = result.watermark_from
+        for number in range(1, batches + 1):
+            last_read = time.monotonic()
+            with _phase(ctx, result, "extract"):
+                extracted = next(reads)
+            frame = extracted.frame
+            result.extracted += frame.height
+            result.watermark_to = control.next_watermark(
+                result.watermark_to, extracted.watermark_to
+            )
+            if number == 1:
+                first_watermark = extracted.watermark_to
+            del extracted
+
+            with _phase(ctx, result, "transform"):
+                before = dict(shared.maps)
+                frame = _transformed(ctx, spec, frame, result, shared.maps)
+                grown = {
+                    ctx.specs[d].target_table
+                    for d, m in shared.maps.items()
+                    if before.get(d) is not m
+                }
+                del before
+
+            with _phase(ctx, result, "validate"):
+                shared.references = _references(ctx, cs, shared.references, grown)
+                valid, bad = split(
+                    frame, cs, key=list(spec.natural_key), references=shared.references
+                )
+                del frame
+                _count_rejects(result, bad)
+                if bad.height:
+                    rejected.append(bad)
+                del bad
+
+            _require_columns(spec, plan, valid)
+            with _phase(ctx, result, "load"), wh.transaction():
+                merge.append(wh, plan, valid)
+            staged += valid.height
+            del valid
+            fault_point(f"batch{number}", spec.name)
+        del reads, shared  # the parts read once (order headers), the key maps
+        if last_read - first_read > ctx.settings.watermark_overlap_s:
+            # The batches are separate reads, not one snapshot: a row changed in a batch already
+            # read, after that read, is found by the next run only if its time is within the
+            # overlap of the watermark stored now. Reading took longer than the overlap, so the
+            # watermark is the first batch's (never later than that read): the next run re-reads
+            # a little more, and the merge leaves what is unchanged.
+            log.warning(
+                "%s: its %d batches took %.0f s to read, more than the watermark overlap "
+                "(%.0f s): the stored watermark is the first batch's, %s",
+                spec.name, batches, last_read - first_read,
+                ctx.settings.watermark_overlap_s, first_watermark,
+            )  # fmt: skip
+            result.watermark_to = first_watermark
+        _check_ratio(ctx, result)
+        quarantined = _concat(rejected)
+        del rejected
+
+        with ExitStack() as committing, wh.transaction():
+            fault_point("merge", spec.name)
+            _settle(ctx, spec, result, merge.Landed(plan, staged, direct=False), quarantined)
+            _commit(ctx, spec, result, stored, committing)
+        done = True
+    finally:
+        if not done:
+            _drop_staging_after_failure(ctx, plan)
+
+
+@dataclass
+class _Shared:
+    """What the batches of one entity read once: the surrogate-key maps of its dimensions and
+    the parent keys of its foreign keys (re-read for a dimension that got inferred members)."""
+
+    maps: dict[str, pl.DataFrame] = field(default_factory=dict)
+    references: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+
+def _drop_staging_after_failure(ctx: RunContext, plan: merge.MergePlan) -> None:
+    """A failed batched load leaves no staging table (it was committed batch by batch); a lost
+    connection leaves it to the entity's next run (`merge.drop_leftover_staging`)."""
+    try:
+        merge.drop_staging(ctx.wh, plan)
+    except Exception as exc:
+        log.warning("%s is left for the next run to drop: %s", plan.staging, _one_line(exc))
+
+
+def _plan(ctx: RunContext, spec: EntitySpec) -> merge.MergePlan:
+    return merge.plan_for(
+        ctx.wh,
+        spec.target_table,
+        merge.staging_name(spec.name, ctx.run_id),
+        spec.natural_key,
+        spec.surrogate_key,
+    )
+
+
+def _require_columns(spec: EntitySpec, plan: merge.MergePlan, valid: pl.DataFrame) -> None:
+    missing = [c for c in plan.columns if c not in valid.columns]
+    if missing:
+        raise DwetlError(
+            f"{spec.name}: the transformed rows lack target column(s) {', '.join(missing)}"
+        )
+
+
+def _require_batchable(spec: EntitySpec, cs: ConstraintSet) -> None:
+    """Batches are exact only when the target's one key is the natural key: any other UNIQUE
+    (or a surrogate primary key) is checked against every row of the entity at once."""
+    natural = set(spec.natural_key)
+    other = [
+        k.name for k in (cs.primary_key, *cs.uniques) if k is not None and set(k.columns) != natural
+    ]
+    if other:
+        raise DwetlError(
+            f"{spec.name}: declares batch_key {spec.batch_key}, but {spec.target_table} has "
+            f"key(s) other than its natural key ({', '.join(other)}), which batches cannot "
+            "check; remove batch_key from its EntitySpec"
+        )
+
+
+def _transformed(
+    ctx: RunContext,
+    spec: EntitySpec,
+    frame: pl.DataFrame,
+    result: EntityResult,
+    maps: dict[str, pl.DataFrame] | None = None,
+) -> pl.DataFrame:
+    """The transform phase of one frame: transform (repairs counted), the versions of a key
+    folded into the newest, surrogate keys, lineage; counts added to `result`."""
+    source = frame
+    frame = spec.transform(frame)
+    result.repairs = _merged_repairs(result.repairs, _repairs(source, frame))
+    del source
+    if spec.kind == "calendar":
+        # The calendar's extract is the span of the source's dates; its rows are the days
+        # the transform generates, and those are what the run accounts for.
+        result.extracted = frame.height
+    order_by = spec.watermark_column
+    if order_by and order_by in frame.columns:
+        frame, folded = fold_versions(frame, list(spec.natural_key), order_by)
+        result.folded += folded
+    frame = _with_keys(ctx, spec, frame, result, maps)
+    return frame.with_columns(pl.lit(ctx.run_id, dtype=pl.Int64).alias(merge.LINEAGE))
+
+
+def _count_rejects(result: EntityResult, rejected: pl.DataFrame) -> None:
+    result.rejected += rejected.height
+    if rejected.height:
+        counts = rejected.get_column(REASONS).explode().value_counts()
+        for reason, n in counts.iter_rows():
+            result.reject_reasons[str(reason)] = result.reject_reasons.get(str(reason), 0) + n
+
+
+def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    if not frames:
+        return pl.DataFrame()
+    return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
+
+
+def _settle(
+    ctx: RunContext,
+    spec: EntitySpec,
+    result: EntityResult,
+    landed: merge.Landed,
+    rejected: pl.DataFrame,
+) -> None:
+    """The merge phase: the landed rows settled in the target, the rejects written and earlier
+    ones resolved, the staging table dropped."""
+    wh = ctx.wh
+    with _phase(ctx, result, "merge"):
+        counts = merge.settle(wh, landed, apply=not ctx.dry_run)
+        result.inserted, result.updated, result.unchanged = (
+            counts.inserted,
+            counts.updated,
+            counts.unchanged,
+        )
+        if not ctx.dry_run:
+            rejects.write_rejects(
+                wh, rejected, spec.natural_key, run_id=ctx.run_id, entity=spec.name
+            )
+            rejects.resolve_rejects(
+                wh, landed.loaded, spec.natural_key, run_id=ctx.run_id, entity=spec.name
+            )
+        merge.clean_up(wh, landed)
+
+
+def _finish(ctx: RunContext, spec: EntitySpec, result: EntityResult) -> None:
+    """Status and the balance of the counts (an error when rows do not add up)."""
+    result.status = "partial" if result.rejected else "success"
+    if result.balance() != 0:
+        raise DwetlError(
+            f"{spec.name}: rows do not add up (extracted {result.extracted} != inserted "
+            f"{result.inserted} + updated {result.updated} + unchanged {result.unchanged} "
+            f"+ rejected {result.rejected} + folded {result.folded}); nothing committed"
+        )
+    fault_point("commit", spec.name)
+    result.finished_at = control.now()
+
+
+def _commit(
+    ctx: RunContext,
+    spec: EntitySpec,
+    result: EntityResult,
+    stored: datetime | None,
+    committing: ExitStack,
+) -> None:
+    """The end of the entity's transaction: status, control rows; `committing` (the stack
+    around the transaction) times the commit."""
+    _finish(ctx, spec, result)
+    # the control rows and the COMMIT (on DuckDB the checkpoint of a large batch, its
+    # indexes included): timed until the transaction has ended, after its run-entity row
+    committing.enter_context(_phase(ctx, result, "commit"))
+    control.record_loaded(ctx.wh, ctx.run_id, result, stored)
 
 
 def _repairs(before: pl.DataFrame, after: pl.DataFrame) -> dict[str, dict[str, int]] | None:
@@ -240,6 +451,24 @@ def _repairs(before: pl.DataFrame, after: pl.DataFrame) -> dict[str, dict[str, i
             if report.get("changed"):
                 out[name] = {k: v for k, v in report.items() if v and k != "rows"}
     return out or None
+
+
+def _merged_repairs(
+    total: dict[str, dict[str, int]] | None, more: dict[str, dict[str, int]] | None
+) -> dict[str, dict[str, int]] | None:
+    """Two batches' repair counts as one (the counts are rows: they add up).
+
+    >>> _merged_repairs({"nome": {"changed": 2}}, {"nome": {"changed": 1}, "uf": {"changed": 1}})
+    {'nome': {'changed': 3}, 'uf': {'changed': 1}}
+    """
+    if not more:
+        return total
+    out = {column: dict(classes) for column, classes in (total or {}).items()}
+    for column, classes in more.items():
+        into = out.setdefault(column, {})
+        for name, n in classes.items():
+            into[name] = into.get(name, 0) + n
+    return out
 
 
 def _check_ratio(ctx: RunContext, result: EntityResult) -> None:
@@ -257,10 +486,17 @@ def _check_ratio(ctx: RunContext, result: EntityResult) -> None:
 
 
 def _with_keys(
-    ctx: RunContext, spec: EntitySpec, frame: pl.DataFrame, result: EntityResult
+    ctx: RunContext,
+    spec: EntitySpec,
+    frame: pl.DataFrame,
+    result: EntityResult,
+    maps: dict[str, pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
     """Facts: surrogate keys of their dimensions (inferred members for late keys).
-    Dimensions: their own stable surrogate keys and `inferido` FALSE."""
+    Dimensions: their own stable surrogate keys and `inferido` FALSE.
+
+    `maps`: the dimensions' key maps read so far (read when missing, re-read after inferred
+    members are added), kept by the caller across the batches of one entity."""
     if spec.kind == "dimension" and spec.surrogate_key:
         existing = _key_map(ctx, spec)
         frame = assign_surrogate_keys(frame, existing, spec.surrogate_key, list(spec.natural_key))
@@ -269,7 +505,10 @@ def _with_keys(
         return frame
     if not spec.lookups:
         return frame
-    maps = {lk.dimension: _key_map(ctx, ctx.specs[lk.dimension]) for lk in spec.lookups}
+    maps = {} if maps is None else maps
+    for lookup in spec.lookups:
+        if lookup.dimension not in maps:
+            maps[lookup.dimension] = _key_map(ctx, ctx.specs[lookup.dimension])
     frame, missing = attach_surrogate_keys(frame, spec.lookups, maps)
     late = {d: k for d, k in missing.items() if ctx.specs[d].kind == "dimension" and k.len()}
     if not late:
@@ -303,10 +542,19 @@ def _key_map(ctx: RunContext, dim: EntitySpec) -> pl.DataFrame:
     return frame
 
 
-def _references(ctx: RunContext, cs: ConstraintSet) -> dict[str, pl.DataFrame]:
-    """Parent keys of every foreign key of `cs`, read from the warehouse."""
+def _references(
+    ctx: RunContext,
+    cs: ConstraintSet,
+    known: Mapping[str, pl.DataFrame] | None = None,
+    stale: Set[str] = frozenset(),
+) -> dict[str, pl.DataFrame]:
+    """Parent keys of every foreign key of `cs`, read from the warehouse; those in `known`
+    are kept unless their parent table is `stale` (it got rows since: inferred members)."""
     refs: dict[str, pl.DataFrame] = {}
     for fk in cs.foreign_keys:
+        if known and fk.name in known and fk.ref_table not in stale:
+            refs[fk.name] = known[fk.name]
+            continue
         cols = ", ".join(fk.ref_columns)
         frame = ctx.wh.fetch_polars(f"SELECT DISTINCT {cols} FROM {fk.ref_table}")
         pending = ctx.pending.get(fk.ref_table)

@@ -9,11 +9,16 @@ A first load (the target is empty: a fresh warehouse, a full reload into one) sk
 that: every row is an insert, so the batch goes straight into the target, with the target's
 foreign keys (and other keys and indexes) deferred where the warehouse can drop and re-create
 them — the batch was validated against all of them before loading (`transforms.validate`).
+
+A large entity loaded in batches (`dwetl.run.entity`) appends each batch to the staging table,
+committed batch by batch so that its rows leave memory; `settle` then moves them into an empty
+target with one INSERT ... SELECT, or merges them like any staged rows.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -92,17 +97,42 @@ def _run(wh: Warehouse, sql: str) -> None:
         wh.execute(statement)
 
 
-def stage(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame) -> None:
-    """Create the staging table like the target (no constraints) and bulk-load `frame` into it."""
+def create_staging(wh: Warehouse, plan: MergePlan) -> None:
+    """Create the staging table like the target, without its constraints (empty)."""
     _run(wh, f"DROP TABLE IF EXISTS {plan.staging}")
     _run(wh, f"CREATE TABLE {plan.staging} AS SELECT * FROM {plan.target} WHERE FALSE")
+
+
+def append(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame) -> None:
+    """Bulk-load `frame` (the target's columns, any order) into the staging table."""
     if frame.height:
         wh.load_arrow(plan.staging, frame.select(plan.columns).to_arrow())
+
+
+def stage(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame) -> None:
+    """Create the staging table like the target (no constraints) and bulk-load `frame` into it."""
+    create_staging(wh, plan)
+    append(wh, plan, frame)
 
 
 def drop_staging(wh: Warehouse, plan: MergePlan) -> None:
     """Drop the staging table."""
     _run(wh, f"DROP TABLE IF EXISTS {plan.staging}")
+
+
+def drop_leftover_staging(wh: Warehouse, entity: str) -> list[str]:
+    """Drop the staging tables of `entity` that earlier runs left (a run killed while it
+    staged batches: those commit batch by batch); call it holding the entity's lock, so that
+    no other run is using one. Returns the tables dropped."""
+    pattern = re.compile(rf"{re.escape(entity)}_\d+", re.IGNORECASE)
+    rows = wh.fetchall(
+        "SELECT DISTINCT table_name FROM information_schema.tables WHERE table_schema = 'stg'"
+    )
+    left = sorted(f"stg.{name}" for (name,) in rows if pattern.fullmatch(str(name)))
+    for table in left:
+        log.warning("dropping %s, the staging table an earlier run of %s left", table, entity)
+        _run(wh, f"DROP TABLE IF EXISTS {table}")
+    return left
 
 
 def is_empty(wh: Warehouse, table: str) -> bool:
@@ -124,8 +154,15 @@ def land(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame, *, apply: bool = T
 
 
 def settle(wh: Warehouse, landed: Landed, *, apply: bool = True) -> MergeCounts:
-    """The merge phase: a direct load's counts (all inserted), or `merge` of the staged rows."""
+    """The merge phase: a direct load's counts (all inserted); staged rows (unless `apply` is
+    False) moved into an empty target with one INSERT ... SELECT, its keys deferred where the
+    warehouse can (rows staged batch by batch); else `merge` of the staged rows."""
     if landed.direct:
+        return MergeCounts(landed.rows, 0, 0)
+    if is_empty(wh, landed.plan.target):
+        if apply and landed.rows:
+            with wh.constraints_deferred(landed.plan.target, empty=True):
+                _run(wh, insert_sql(landed.plan))
         return MergeCounts(landed.rows, 0, 0)
     return merge(wh, landed.plan, apply=apply)
 
@@ -158,6 +195,16 @@ def count_changes(wh: Warehouse, plan: MergePlan) -> MergeCounts:
     )
     (total, inserted, updated), *_ = wh.fetchall(wh.transpile(sql)[0])
     return MergeCounts(int(inserted), int(updated), int(total) - int(inserted) - int(updated))
+
+
+def insert_sql(plan: MergePlan) -> str:
+    """Every staged row into the target (PostgreSQL dialect): a first load of staged rows.
+
+    >>> insert_sql(MergePlan("dw.f", "stg.f_1", ("k", "v"), ("k",)))
+    'INSERT INTO dw.f (k, v) SELECT k, v FROM stg.f_1'
+    """
+    cols = ", ".join(plan.columns)
+    return f"INSERT INTO {plan.target} ({cols}) SELECT {cols} FROM {plan.staging}"
 
 
 def merge_sql(plan: MergePlan) -> str:

@@ -33,6 +33,8 @@ class EntityResult:
     updated: int = 0
     unchanged: int = 0
     inferred: int = 0
+    #: in how many key-partitioned batches the entity was read and validated (1: at once)
+    batches: int = 1
     watermark_from: datetime | None = None
     watermark_to: datetime | None = None
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
@@ -65,6 +67,7 @@ class EntityResult:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "inferred": self.inferred,
+            "batches": self.batches,
             "watermark_from": _iso(self.watermark_from),
             "watermark_to": _iso(self.watermark_to),
             "seconds": {p: round(self.seconds.get(p, 0.0), 4) for p in PHASES},
