@@ -10,6 +10,9 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
+import sqlglot
+from sqlglot import exp
+
 from dwetl.connect import describe
 from dwetl.dialects.base import Warehouse
 from dwetl.errors import DwetlError, UsageError
@@ -109,13 +112,19 @@ def apply_pending(wh: Warehouse, scripts: list[Script]) -> list[ScriptResult]:
 
 
 def apply_script(wh: Warehouse, script: Script) -> ScriptResult:
-    """Run every statement of `script` and record it, all in one transaction."""
+    """Run every statement of `script` and record it, all in one transaction. Where the database
+    does not enforce foreign keys (its tables are created without them), a REFERENCES naming a
+    table or column that does not exist fails the statement all the same, as it would where
+    the database enforces them."""
     started = time.perf_counter()
     with wh.transaction():
         for number, statement in enumerate(split_statements(script.text), start=1):
             try:
                 for translated in wh.transpile(statement):
                     wh.execute(translated)
+                if not wh.enforces_foreign_keys:
+                    for probe in reference_probes(statement):
+                        wh.fetchall(wh.transpile(probe)[0])
             except Exception as exc:
                 raise DwetlError(
                     f"DDL script {script.name} failed at statement {number} "
@@ -125,6 +134,29 @@ def apply_script(wh: Warehouse, script: Script) -> ScriptResult:
         applied_at = datetime.now(UTC).replace(tzinfo=None)
         wh.execute(_q("record_script"), [script.name, script.checksum, applied_at, seconds])
     return ScriptResult(script.name, "applied", time.perf_counter() - started)
+
+
+def reference_probes(statement: str) -> list[str]:
+    """A query per REFERENCES of a CREATE TABLE, which fails unless the referenced table and
+    columns exist (PostgreSQL dialect).
+
+    >>> reference_probes("CREATE TABLE f (a INT REFERENCES dw.d (a), b INT, "
+    ...                  "CONSTRAINT FK_b FOREIGN KEY (b) REFERENCES dw.e (b))")
+    ['SELECT a FROM dw.d WHERE FALSE', 'SELECT b FROM dw.e WHERE FALSE']
+    """
+    if "references" not in statement.lower():
+        return []
+    tree = sqlglot.parse_one(statement, read="postgres")
+    if not (isinstance(tree, exp.Create) and tree.kind == "TABLE"):
+        return []
+    probes = []
+    for reference in tree.find_all(exp.Reference):
+        target = reference.this
+        table = target.this if isinstance(target, exp.Schema) else target
+        columns = target.expressions if isinstance(target, exp.Schema) else []
+        query = exp.select(*(columns or ["*"])).from_(table.copy()).where(exp.false())
+        probes.append(query.sql(dialect="postgres"))
+    return probes
 
 
 def _q(name: str) -> str:

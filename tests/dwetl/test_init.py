@@ -193,12 +193,12 @@ def test_changed_applied_script_is_an_error_naming_it(tmp_path: Path) -> None:
         run_init(settings)
 
 
-BROKEN = """-- a script whose second statement fails (on every dialect: a column twice)
+BROKEN = """-- a script whose second statement fails (also where foreign keys are not enforced)
 CREATE TABLE dw.extra_one (a INTEGER NOT NULL);
-CREATE TABLE dw.extra_two (a INTEGER, a BIGINT);
+CREATE TABLE dw.extra_two (a INTEGER REFERENCES dw.no_such_table (a));
 CREATE TABLE dw.extra_three (a INTEGER);
 """
-FIXED = BROKEN.replace("a INTEGER, a BIGINT", "a INTEGER NOT NULL")
+FIXED = BROKEN.replace("REFERENCES dw.no_such_table (a)", "NOT NULL")
 
 
 @pytest.mark.parametrize("backend", ["duckdb", "postgresql"])

@@ -5,6 +5,8 @@ warehouse created earlier with them (the DDL as it was transpiled then) keeps wo
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -12,11 +14,20 @@ import pytest
 import sqlglot
 
 from dwetl.check import FOREIGN_KEYS_BY_DWETL, check_warehouse
-from dwetl.config import Settings
-from dwetl.ddl import apply_pending, list_scripts, shipped_constraint_sets
+from dwetl.config import Settings, load_settings
+from dwetl.ddl import Script, apply_pending, apply_script, list_scripts, shipped_constraint_sets
 from dwetl.dialects import open_warehouse
 from dwetl.dialects.duckdb import CATALOG, DuckDBWarehouse, without_foreign_keys
+from dwetl.errors import DwetlError
+from dwetl.init import run_init
 from dwetl.paths import ddl_root
+
+#: the query docs/architecture.md gives for orphan rows a writer other than dwetl may leave
+ORPHANS = re.search(
+    r"<!-- query:orphans -->\s*```sql\n(.*?)```",
+    (Path(__file__).parents[3] / "docs" / "architecture.md").read_text(encoding="utf-8"),
+    re.DOTALL,
+)
 
 #: the DDL's foreign keys as (table, column, referenced table): 13 in dw, 2 in ctl (DuckDB
 #: keeps no constraint names)
@@ -95,6 +106,24 @@ def test_other_statements_pass_unchanged() -> None:
     )
     expected = [s for s in sqlglot.transpile(sql, read="postgres", write="duckdb") if s.strip()]
     assert DuckDBWarehouse.transpile(None, sql) == expected  # type: ignore[arg-type]
+
+
+def test_a_reference_to_a_missing_table_or_column_still_fails_its_script(tmp_path: Path) -> None:
+    settings = load_settings(dw=f"duckdb:///{tmp_path / 'dw.duckdb'}", cwd=tmp_path, env={})
+    run_init(settings)
+
+    def script(reference: str) -> Script:
+        text = f"CREATE TABLE dw.extra (a BIGINT NOT NULL REFERENCES {reference});"
+        return Script("005_extra.sql", tmp_path / "005_extra.sql", text, "-")
+
+    with open_warehouse(settings.dw, settings) as wh:
+        for wrong in ("dw.no_such_table (sk_loja)", "dw.dim_loja (no_such_column)"):
+            with pytest.raises(DwetlError, match=r"005_extra\.sql failed at statement 1"):
+                apply_script(wh, script(wrong))
+            assert not wh.table_exists("dw.extra")
+        assert apply_script(wh, script("dw.dim_loja (sk_loja)")).status == "applied"
+        wh.execute("INSERT INTO dw.extra VALUES (424242)")  # created without the foreign key
+    assert live_fks(settings) == set()
 
 
 def test_a_fresh_warehouse_has_no_foreign_key_and_validation_quarantines_an_orphan(
@@ -199,3 +228,21 @@ def test_a_warehouse_created_with_foreign_keys_keeps_working(etl: Any, dwetl: An
     assert entity(second, "dim_produto").updated == 1, second.to_dict()
     assert etl.dw("SELECT COUNT(*) FROM dw.fact_vendas") == [(loaded,)]
     assert check(etl.settings).ok
+
+
+def test_duckdb_takes_an_orphan_written_by_others_and_the_documented_query_finds_it(
+    etl: Any,
+) -> None:
+    assert ORPHANS is not None, "docs/architecture.md lost its <!-- query:orphans --> block"
+    etl.sample(1000, 1, 0.0)
+    etl.init()
+    assert etl.run("all").status == "success"
+    assert etl.dw(ORPHANS.group(1)) == []
+    (item,), *_ = etl.dw("SELECT MIN(id_item_origem) FROM dw.fact_vendas")
+    etl.dw_execute(
+        "INSERT INTO dw.fact_vendas SELECT * REPLACE (id_item_origem + 10000000 AS "
+        "id_item_origem, 999999 AS sk_cliente) FROM dw.fact_vendas WHERE id_item_origem = %s",
+        [item],
+    )
+    assert etl.dw(ORPHANS.group(1)) == [(item + 10_000_000, 999_999)]
+    assert check(etl.settings).ok  # the schema is right; the rows are the writer's business
