@@ -15,8 +15,9 @@ Polars by the entity's pure `combine`; rows whose combined watermark column is n
 
 A large entity that declares a `batch_key` may be read in batches instead (`batch_count`,
 `extract_batches`): its first part (or its one file) in key-partitioned slices, `WHERE
-src.<batch_key> % P = k`, each combined with the other parts, read once. Every version of a key
-is in one batch, so folding versions and the key checks stay exact batch by batch.
+src.<batch_key> % P = k`, each combined with the other parts, read once (with only the rows the
+batch joins, where the part declares its `batch_join`). Every version of a key is in one batch,
+so folding versions and the key checks stay exact batch by batch.
 
 The columns must be exactly the transform's SOURCE_SCHEMA (a part's: its schema); values are
 cast to it (decimals exact at the warehouse's scale, timestamps as timestamps). How each kind of
@@ -133,14 +134,17 @@ def extract_batches(
     reading = _prepare(spec, settings, watermark, sql_dir)
     (path, schema, _), *others = reading.files
     _check_batch_key(spec.batch_key, schema, path)
-    rest: list[pl.DataFrame] = []
+    joins = [p.batch_join for p in spec.extract_parts[1:]] if reading.parts else []
+    rest: list[_Part] = []
     legacy = 0
-    for other_path, other_schema, other_sql in others:  # on the first next(): generator
+    for (other_path, other_schema, other_sql), join in zip(others, joins, strict=True):
+        # on the first next(): this is a generator
         other, decoded = _read(
             reading.dialect, reading.url, other_path, other_sql, other_schema, None, reading.since
         )
-        rest.append(other)
+        rest.append(_Part.of(other, join))
         legacy += decoded
+        del other
     for index in range(batches):
         # yielded straight from the call: no local name keeps a batch alive while the caller
         # works on it
@@ -154,20 +158,55 @@ def _batch(
     spec: EntitySpec,
     reading: _Reading,
     partition: Partition,
-    rest: list[pl.DataFrame],
+    rest: list[_Part],
     watermark: datetime | None,
     legacy: int,
 ) -> Extracted:
-    """One batch of `extract_batches`: its slice of the first file, combined with `rest`."""
+    """One batch of `extract_batches`: its slice of the first file, combined with the rows of
+    the other parts it joins."""
     (path, schema, sql), *_ = reading.files
     column = None if reading.parts else spec.watermark_column
     frame, decoded = _read(
         reading.dialect, reading.url, path, sql, schema, column, reading.since, partition
     )
     if reading.parts:
-        frame = _combined(spec, [frame, *rest], reading.schema, reading.since)
+        frame = _combined(
+            spec, [frame, *(part.rows_for(frame) for part in rest)], reading.schema, reading.since
+        )
     newest = _watermark_to(frame, spec.watermark_column, watermark)
     return Extracted(frame, newest, legacy + decoded)
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A part read once for every batch; with `join`, sorted on it, so that a batch takes the
+    rows it joins by binary search (never a pass over every row, per batch)."""
+
+    frame: pl.DataFrame
+    join: str | None = None
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame, join: str | None) -> _Part:
+        """The part, sorted on `join` (rows whose `join` is NULL join nothing: left out)."""
+        if join is None:
+            return cls(frame)
+        return cls(frame.filter(pl.col(join).is_not_null()).sort(join), join)
+
+    def rows_for(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """The rows whose `join` value is one `batch` holds in that column (all, without join).
+
+        >>> part = _Part.of(pl.DataFrame({"k": [3, 1, 3, None, 2], "v": list("abcde")}), "k")
+        >>> part.rows_for(pl.DataFrame({"k": [3, 9, None, 3]})).rows()
+        [(3, 'a'), (3, 'c')]
+        """
+        if self.join is None:
+            return self.frame
+        keys = self.frame.get_column(self.join)
+        wanted = batch.get_column(self.join).drop_nulls().unique().sort().cast(keys.dtype)
+        first = keys.search_sorted(wanted, side="left")
+        after = keys.search_sorted(wanted, side="right")
+        at = pl.select(pl.int_ranges(first, after, dtype=pl.Int64)).to_series()
+        return self.frame[at.explode().drop_nulls()]
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,15 @@ def test_a_batch_key_that_is_no_integer_column_of_the_batched_query_is_an_error(
             extract_parts=(ExtractPart("fact_vendas.itens.sql", fact_vendas.ITENS_SCHEMA),),
             combine=fact_vendas.combine,
         )  # fmt: skip
+    with pytest.raises(ValueError, match=r"batch_join canal of v\.sql is not a column of both"):
+        EntitySpec(
+            "f", "fact", "dw.f", 1, ("k",), fact_vendas.transform, batch_key="id_item_origem",
+            extract_parts=(
+                ExtractPart("fact_vendas.itens.sql", fact_vendas.ITENS_SCHEMA),
+                ExtractPart("v.sql", fact_vendas.VENDAS_SCHEMA, batch_join="canal"),
+            ),
+            combine=fact_vendas.combine,
+        )  # fmt: skip
 
 
 def _single_file(tmp_path: Path, key: str = "i.id") -> Path:

@@ -90,7 +90,9 @@ _ENTITIES: tuple[EntitySpec, ...] = (
         # items and their order headers, each read fast on its own, joined in Polars
         extract_parts=(
             ExtractPart("fact_vendas.itens.sql", fact_vendas.ITENS_SCHEMA),
-            ExtractPart("fact_vendas.vendas.sql", fact_vendas.VENDAS_SCHEMA),
+            ExtractPart(
+                "fact_vendas.vendas.sql", fact_vendas.VENDAS_SCHEMA, batch_join="id_venda_origem"
+            ),
         ),
         combine=fact_vendas.combine,
         batch_key="id_item_origem",
@@ -113,8 +115,16 @@ _ENTITIES: tuple[EntitySpec, ...] = (
         depends_on=("dim_data", "dim_cliente", "dim_loja", "dim_produto", "dim_desconto"),
         extract_parts=(
             ExtractPart("fact_descontos.descontos.sql", fact_descontos.DESCONTOS_SCHEMA),
-            ExtractPart("fact_descontos.vendas.sql", fact_descontos.VENDAS_SCHEMA),
-            ExtractPart("fact_descontos.itens.sql", fact_descontos.ITENS_SCHEMA),
+            ExtractPart(
+                "fact_descontos.vendas.sql",
+                fact_descontos.VENDAS_SCHEMA,
+                batch_join="id_venda_origem",
+            ),
+            ExtractPart(
+                "fact_descontos.itens.sql",
+                fact_descontos.ITENS_SCHEMA,
+                batch_join="id_item_origem",
+            ),
         ),
         combine=fact_descontos.combine,
         batch_key="id_venda_desconto_origem",

@@ -32,6 +32,11 @@ class ExtractPart:
 
     sql: str  # file name: "fact_vendas.itens.sql"
     schema: Mapping[str, pl.DataType]  # e.g. transforms.fact_vendas.ITENS_SCHEMA
+    #: read in batches (`EntitySpec.batch_key`), a part after the first is read once and each
+    #: batch's `combine` gets only its rows whose `batch_join` value the batch's rows hold in
+    #: the same column (e.g. the headers of the batch's orders, "id_venda_origem"): `combine`
+    #: must need no other row of it. None: every row, for every batch.
+    batch_join: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,3 +73,12 @@ class EntitySpec:
                 f"{self.name}: batch_key {self.batch_key} is not a column of "
                 f"{self.extract_parts[0].sql}, the part read in batches"
             )
+        for part in self.extract_parts[1:]:
+            join = part.batch_join
+            if join is not None and (
+                batched is None or join not in batched or join not in part.schema
+            ):
+                raise ValueError(
+                    f"{self.name}: batch_join {join} of {part.sql} is not a column of both it "
+                    f"and {self.extract_parts[0].sql}"
+                )
