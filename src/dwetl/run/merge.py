@@ -126,7 +126,8 @@ def drop_leftover_staging(wh: Warehouse, entity: str) -> list[str]:
     no other run is using one. Returns the tables dropped."""
     pattern = re.compile(rf"{re.escape(entity)}_\d+", re.IGNORECASE)
     rows = wh.fetchall(
-        "SELECT DISTINCT table_name FROM information_schema.tables WHERE table_schema = 'stg'"
+        "SELECT DISTINCT table_name FROM information_schema.tables "
+        "WHERE table_schema = 'stg' AND table_catalog = current_database()"
     )
     left = sorted(f"stg.{name}" for (name,) in rows if pattern.fullmatch(str(name)))
     for table in left:
