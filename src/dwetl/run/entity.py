@@ -18,30 +18,26 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Set
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import polars as pl
 
 from dwetl import logs
-from dwetl.config import Settings
 from dwetl.ddl import shipped_constraint_sets
-from dwetl.dialects.base import Warehouse
 from dwetl.entities.spec import EntitySpec
 from dwetl.errors import DwetlError
-from dwetl.run import control, inferred, merge, rejects
+from dwetl.run import control, lookups, merge, rejects
+from dwetl.run.context import RunContext, phase, remember
 from dwetl.run.faults import fault_point
 from dwetl.run.summary import EntityResult
 from transforms.constraints import ConstraintSet
-from transforms.keys import assign_surrogate_keys, attach_surrogate_keys, fold_versions
+from transforms.keys import fold_versions
 from transforms.text import repair_report
 from transforms.validate import REASONS, split
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[str, str], None]
 
 
 class RejectRatioExceeded(DwetlError):
@@ -50,41 +46,6 @@ class RejectRatioExceeded(DwetlError):
 
 class _DryRunDone(Exception):
     """Raised at the end of a dry run's entity so that its transaction rolls back."""
-
-
-@dataclass
-class RunContext:
-    """What every entity of one run shares."""
-
-    wh: Warehouse
-    settings: Settings
-    run_id: int
-    specs: Mapping[str, EntitySpec]
-    control: Mapping[str, control.ControlRow]
-    full: bool = False
-    dry_run: bool = False
-    max_reject_ratio: float = 0.05
-    progress: Progress = lambda entity, phase: None
-    #: dry run only: rows the run would have written, per target table (so facts see them)
-    pending: dict[str, pl.DataFrame] = field(default_factory=dict)
-
-
-@contextmanager
-def _phase(ctx: RunContext, result: EntityResult, name: str) -> Iterator[None]:
-    ctx.progress(result.entity, name)
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        seconds = time.perf_counter() - started
-        result.seconds[name] = result.seconds.get(name, 0.0) + seconds
-        logs.event(
-            f"{result.entity} {name}",
-            run_id=ctx.run_id,
-            entity=result.entity,
-            phase=name,
-            seconds=round(seconds, 3),
-        )
 
 
 def run_entity(ctx: RunContext, spec: EntitySpec) -> EntityResult:
@@ -157,7 +118,7 @@ def _load(ctx: RunContext, spec: EntitySpec, result: EntityResult) -> None:
     if not ctx.dry_run:
         merge.drop_leftover_staging(wh, spec.name)
         if spec.batch_key is not None and ctx.settings.batch_rows:
-            with _phase(ctx, result, "extract"):
+            with phase(ctx, result, "extract"):
                 batches = batch_count(
                     spec, ctx.settings, result.watermark_from, ctx.settings.batch_rows
                 )
@@ -165,23 +126,23 @@ def _load(ctx: RunContext, spec: EntitySpec, result: EntityResult) -> None:
                 _load_batches(ctx, spec, result, cs, stored, batches)
                 return
 
-    with _phase(ctx, result, "extract"):
+    with phase(ctx, result, "extract"):
         extracted = extract(spec, ctx.settings, result.watermark_from)
     frame = extracted.frame
     result.extracted = frame.height
     result.watermark_to = extracted.watermark_to
     del extracted
 
-    with _phase(ctx, result, "transform"):
+    with phase(ctx, result, "transform"):
         frame = _transformed(ctx, spec, frame, result)
 
-    with _phase(ctx, result, "validate"):
+    with phase(ctx, result, "validate"):
         valid, rejected = split(
             frame,
             cs,
             key=list(spec.natural_key),
-            references=_references(ctx, cs),
-            existing=_held_tuples(ctx, spec, cs),
+            references=lookups.references(ctx, cs),
+            existing=lookups.held_tuples(ctx, spec, cs),
         )
         _count_rejects(result, rejected)
         _check_ratio(ctx, result)
@@ -189,14 +150,14 @@ def _load(ctx: RunContext, spec: EntitySpec, result: EntityResult) -> None:
     with ExitStack() as committing, wh.transaction():
         plan = _plan(ctx, spec)
         _require_columns(spec, plan, valid)
-        with _phase(ctx, result, "load"):
+        with phase(ctx, result, "load"):
             landed = merge.land(wh, plan, valid, apply=not ctx.dry_run)
         fault_point("merge", spec.name)
         _settle(ctx, spec, result, landed, rejected)
         if ctx.dry_run:
             _finish(ctx, spec, result)
             if spec.kind != "fact":
-                _remember(ctx, spec.target_table, valid)
+                remember(ctx, spec.target_table, valid)
             raise _DryRunDone
         _commit(ctx, spec, result, stored, committing)
 
@@ -227,7 +188,7 @@ def _load_batches(
         first_watermark = result.watermark_from
         for number in range(1, batches + 1):
             last_read = time.monotonic()
-            with _phase(ctx, result, "extract"):
+            with phase(ctx, result, "extract"):
                 extracted = next(reads)
             frame = extracted.frame
             result.extracted += frame.height
@@ -238,7 +199,7 @@ def _load_batches(
                 first_watermark = extracted.watermark_to
             del extracted
 
-            with _phase(ctx, result, "transform"):
+            with phase(ctx, result, "transform"):
                 before = dict(shared.maps)
                 frame = _transformed(ctx, spec, frame, result, shared.maps)
                 grown = {
@@ -248,8 +209,8 @@ def _load_batches(
                 }
                 del before
 
-            with _phase(ctx, result, "validate"):
-                shared.references = _references(ctx, cs, shared.references, grown)
+            with phase(ctx, result, "validate"):
+                shared.references = lookups.references(ctx, cs, shared.references, grown)
                 valid, bad = split(
                     frame, cs, key=list(spec.natural_key), references=shared.references
                 )
@@ -260,7 +221,7 @@ def _load_batches(
                 del bad
 
             _require_columns(spec, plan, valid)
-            with _phase(ctx, result, "load"), wh.transaction():
+            with phase(ctx, result, "load"), wh.transaction():
                 merge.append(wh, plan, valid)
             staged += valid.height
             del valid
@@ -365,7 +326,7 @@ def _transformed(
     if order_by and order_by in frame.columns:
         frame, folded = fold_versions(frame, list(spec.natural_key), order_by)
         result.folded += folded
-    frame = _with_keys(ctx, spec, frame, result, maps)
+    frame = lookups.with_keys(ctx, spec, frame, result, maps)
     return frame.with_columns(pl.lit(ctx.run_id, dtype=pl.Int64).alias(merge.LINEAGE))
 
 
@@ -393,7 +354,7 @@ def _settle(
     """The merge phase: the landed rows settled in the target, the rejects written and earlier
     ones resolved, the staging table dropped."""
     wh = ctx.wh
-    with _phase(ctx, result, "merge"):
+    with phase(ctx, result, "merge"):
         counts = merge.settle(wh, landed, apply=not ctx.dry_run)
         result.inserted, result.updated, result.unchanged = (
             counts.inserted,
@@ -435,7 +396,7 @@ def _commit(
     _finish(ctx, spec, result)
     # the control rows and the COMMIT (on DuckDB the checkpoint of a large batch, its
     # indexes included): timed until the transaction has ended, after its run-entity row
-    committing.enter_context(_phase(ctx, result, "commit"))
+    committing.enter_context(phase(ctx, result, "commit"))
     control.record_loaded(ctx.wh, ctx.run_id, result, stored)
 
 
@@ -482,112 +443,4 @@ def _check_ratio(ctx: RunContext, result: EntityResult) -> None:
         f"{result.entity}: {result.rejected} of {candidates} rows rejected "
         f"({result.rejected / candidates:.1%}), above the limit of {ctx.max_reject_ratio:.1%} "
         f"(--max-reject-ratio); nothing of it committed; top reasons: {top}"
-    )
-
-
-def _with_keys(
-    ctx: RunContext,
-    spec: EntitySpec,
-    frame: pl.DataFrame,
-    result: EntityResult,
-    maps: dict[str, pl.DataFrame] | None = None,
-) -> pl.DataFrame:
-    """Facts: surrogate keys of their dimensions (inferred members for late keys).
-    Dimensions: their own stable surrogate keys and `inferido` FALSE.
-
-    `maps`: the dimensions' key maps read so far (read when missing, re-read after inferred
-    members are added), kept by the caller across the batches of one entity."""
-    if spec.kind == "dimension" and spec.surrogate_key:
-        existing = _key_map(ctx, spec)
-        frame = assign_surrogate_keys(frame, existing, spec.surrogate_key, list(spec.natural_key))
-        if "inferido" not in frame.columns:
-            frame = frame.with_columns(pl.lit(False).alias(inferred.INFERRED_FLAG))
-        return frame
-    if not spec.lookups:
-        return frame
-    maps = {} if maps is None else maps
-    for lookup in spec.lookups:
-        if lookup.dimension not in maps:
-            maps[lookup.dimension] = _key_map(ctx, ctx.specs[lookup.dimension])
-    frame, missing = attach_surrogate_keys(frame, spec.lookups, maps)
-    late = {d: k for d, k in missing.items() if ctx.specs[d].kind == "dimension" and k.len()}
-    if not late:
-        return frame
-    for dimension, keys in late.items():
-        dim = ctx.specs[dimension]
-        if ctx.dry_run:
-            rows = inferred.placeholders(ctx.wh, dim, keys, maps[dimension], ctx.run_id)
-            _remember(ctx, dim.target_table, rows)
-        else:
-            rows = inferred.add_inferred(
-                ctx.wh, dim, keys, ctx.run_id, lock_timeout_s=ctx.settings.lock_timeout_s
-            )
-        result.inferred += rows.height
-        maps[dimension] = _key_map(ctx, dim)
-    frame, _ = attach_surrogate_keys(frame, spec.lookups, maps)
-    return frame
-
-
-def _key_map(ctx: RunContext, dim: EntitySpec) -> pl.DataFrame:
-    """DataFrame[natural key, sk] of a dimension (or the calendar), plus a dry run's pending."""
-    natural = dim.natural_key[0]
-    sk = dim.surrogate_key or natural
-    columns = natural if natural == sk else f"{natural}, {sk}"
-    frame = ctx.wh.fetch_polars(f"SELECT {columns} FROM {dim.target_table}")
-    pending = ctx.pending.get(dim.target_table)
-    if pending is not None:
-        frame = pl.concat([frame, pending.select(frame.columns)], how="vertical_relaxed")
-    if natural == sk:
-        frame = frame.select(pl.col(natural), pl.col(natural).alias(f"{sk}__sk"))
-    return frame
-
-
-def _references(
-    ctx: RunContext,
-    cs: ConstraintSet,
-    known: Mapping[str, pl.DataFrame] | None = None,
-    stale: Set[str] = frozenset(),
-) -> dict[str, pl.DataFrame]:
-    """Parent keys of every foreign key of `cs`, read from the warehouse; those in `known`
-    are kept unless their parent table is `stale` (it got rows since: inferred members)."""
-    refs: dict[str, pl.DataFrame] = {}
-    for fk in cs.foreign_keys:
-        if known and fk.name in known and fk.ref_table not in stale:
-            refs[fk.name] = known[fk.name]
-            continue
-        cols = ", ".join(fk.ref_columns)
-        frame = ctx.wh.fetch_polars(f"SELECT DISTINCT {cols} FROM {fk.ref_table}")
-        pending = ctx.pending.get(fk.ref_table)
-        if pending is not None:
-            frame = pl.concat(
-                [frame, pending.select(frame.columns)], how="vertical_relaxed"
-            ).unique()
-        refs[fk.name] = frame
-    return refs
-
-
-def _held_tuples(ctx: RunContext, spec: EntitySpec, cs: ConstraintSet) -> pl.DataFrame | None:
-    """The target's merge key and the columns of its other UNIQUE keys, so that `split` rejects
-    a row taking a tuple another row holds (the MERGE would fail the whole entity); None when
-    the target has no such key. The surrogate key is left out: dwetl numbers it past max(sk)."""
-    natural = set(spec.natural_key)
-    keys = [
-        k
-        for k in (cs.primary_key, *cs.uniques)
-        if k is not None and set(k.columns) != natural and k.columns != (spec.surrogate_key,)
-    ]
-    if not keys:
-        return None
-    columns = list(dict.fromkeys([*spec.natural_key, *(c for k in keys for c in k.columns)]))
-    frame = ctx.wh.fetch_polars(f"SELECT {', '.join(columns)} FROM {spec.target_table}")
-    pending = ctx.pending.get(spec.target_table)
-    if pending is not None and set(columns) <= set(pending.columns):
-        frame = pl.concat([frame, pending.select(columns)], how="vertical_relaxed")
-    return frame
-
-
-def _remember(ctx: RunContext, table: str, rows: pl.DataFrame) -> None:
-    previous = ctx.pending.get(table)
-    ctx.pending[table] = (
-        rows if previous is None else pl.concat([previous, rows], how="diagonal_relaxed")
     )

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from dwetl.run.entity import Progress as ProgressCallback
+from dwetl.run.context import Progress as ProgressCallback
 
 
 @contextmanager

@@ -21,7 +21,8 @@ from dwetl.dialects.base import Warehouse
 from dwetl.entities.spec import EntitySpec
 from dwetl.errors import UsageError
 from dwetl.run import control
-from dwetl.run.entity import Progress, RunContext, run_entity
+from dwetl.run.context import Progress, RunContext
+from dwetl.run.entity import run_entity
 from dwetl.run.summary import RunSummary
 from dwetl.runlog import finish_run, start_run
 

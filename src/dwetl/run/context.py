@@ -1,0 +1,63 @@
+"""What every entity of one run shares, and how a phase of an entity is timed and logged."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from dwetl import logs
+from dwetl.config import Settings
+from dwetl.dialects.base import Warehouse
+from dwetl.entities.spec import EntitySpec
+from dwetl.run import control
+from dwetl.run.summary import EntityResult
+
+Progress = Callable[[str, str], None]
+
+
+@dataclass
+class RunContext:
+    """What every entity of one run shares."""
+
+    wh: Warehouse
+    settings: Settings
+    run_id: int
+    specs: Mapping[str, EntitySpec]
+    control: Mapping[str, control.ControlRow]
+    full: bool = False
+    dry_run: bool = False
+    max_reject_ratio: float = 0.05
+    progress: Progress = lambda entity, phase: None
+    #: dry run only: rows the run would have written, per target table (so facts see them)
+    pending: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+
+@contextmanager
+def phase(ctx: RunContext, result: EntityResult, name: str) -> Iterator[None]:
+    """Time the block as phase `name` of the entity: added to its seconds, logged as an event."""
+    ctx.progress(result.entity, name)
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds = time.perf_counter() - started
+        result.seconds[name] = result.seconds.get(name, 0.0) + seconds
+        logs.event(
+            f"{result.entity} {name}",
+            run_id=ctx.run_id,
+            entity=result.entity,
+            phase=name,
+            seconds=round(seconds, 3),
+        )
+
+
+def remember(ctx: RunContext, table: str, rows: pl.DataFrame) -> None:
+    """Keep a dry run's would-be rows of `table` so that later entities see them."""
+    previous = ctx.pending.get(table)
+    ctx.pending[table] = (
+        rows if previous is None else pl.concat([previous, rows], how="diagonal_relaxed")
+    )

@@ -1,0 +1,117 @@
+"""What an entity looks up in the warehouse: its dimensions' surrogate keys (adding inferred
+members for late keys), the parent keys of its foreign keys, and the tuples its other UNIQUE
+keys already hold. A dry run's would-be rows (`RunContext.pending`) count as held."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Set
+
+import polars as pl
+
+from dwetl.entities.spec import EntitySpec
+from dwetl.run import inferred
+from dwetl.run.context import RunContext, remember
+from dwetl.run.summary import EntityResult
+from transforms.constraints import ConstraintSet
+from transforms.keys import assign_surrogate_keys, attach_surrogate_keys
+
+
+def with_keys(
+    ctx: RunContext,
+    spec: EntitySpec,
+    frame: pl.DataFrame,
+    result: EntityResult,
+    maps: dict[str, pl.DataFrame] | None = None,
+) -> pl.DataFrame:
+    """Facts: surrogate keys of their dimensions (inferred members for late keys).
+    Dimensions: their own stable surrogate keys and `inferido` FALSE.
+
+    `maps`: the dimensions' key maps read so far (read when missing, re-read after inferred
+    members are added), kept by the caller across the batches of one entity."""
+    if spec.kind == "dimension" and spec.surrogate_key:
+        existing = key_map(ctx, spec)
+        frame = assign_surrogate_keys(frame, existing, spec.surrogate_key, list(spec.natural_key))
+        if "inferido" not in frame.columns:
+            frame = frame.with_columns(pl.lit(False).alias(inferred.INFERRED_FLAG))
+        return frame
+    if not spec.lookups:
+        return frame
+    maps = {} if maps is None else maps
+    for lookup in spec.lookups:
+        if lookup.dimension not in maps:
+            maps[lookup.dimension] = key_map(ctx, ctx.specs[lookup.dimension])
+    frame, missing = attach_surrogate_keys(frame, spec.lookups, maps)
+    late = {d: k for d, k in missing.items() if ctx.specs[d].kind == "dimension" and k.len()}
+    if not late:
+        return frame
+    for dimension, keys in late.items():
+        dim = ctx.specs[dimension]
+        if ctx.dry_run:
+            rows = inferred.placeholders(ctx.wh, dim, keys, maps[dimension], ctx.run_id)
+            remember(ctx, dim.target_table, rows)
+        else:
+            rows = inferred.add_inferred(
+                ctx.wh, dim, keys, ctx.run_id, lock_timeout_s=ctx.settings.lock_timeout_s
+            )
+        result.inferred += rows.height
+        maps[dimension] = key_map(ctx, dim)
+    frame, _ = attach_surrogate_keys(frame, spec.lookups, maps)
+    return frame
+
+
+def key_map(ctx: RunContext, dim: EntitySpec) -> pl.DataFrame:
+    """DataFrame[natural key, sk] of a dimension (or the calendar), plus a dry run's pending."""
+    natural = dim.natural_key[0]
+    sk = dim.surrogate_key or natural
+    columns = natural if natural == sk else f"{natural}, {sk}"
+    frame = ctx.wh.fetch_polars(f"SELECT {columns} FROM {dim.target_table}")
+    pending = ctx.pending.get(dim.target_table)
+    if pending is not None:
+        frame = pl.concat([frame, pending.select(frame.columns)], how="vertical_relaxed")
+    if natural == sk:
+        frame = frame.select(pl.col(natural), pl.col(natural).alias(f"{sk}__sk"))
+    return frame
+
+
+def references(
+    ctx: RunContext,
+    cs: ConstraintSet,
+    known: Mapping[str, pl.DataFrame] | None = None,
+    stale: Set[str] = frozenset(),
+) -> dict[str, pl.DataFrame]:
+    """Parent keys of every foreign key of `cs`, read from the warehouse; those in `known`
+    are kept unless their parent table is `stale` (it got rows since: inferred members)."""
+    refs: dict[str, pl.DataFrame] = {}
+    for fk in cs.foreign_keys:
+        if known and fk.name in known and fk.ref_table not in stale:
+            refs[fk.name] = known[fk.name]
+            continue
+        cols = ", ".join(fk.ref_columns)
+        frame = ctx.wh.fetch_polars(f"SELECT DISTINCT {cols} FROM {fk.ref_table}")
+        pending = ctx.pending.get(fk.ref_table)
+        if pending is not None:
+            frame = pl.concat(
+                [frame, pending.select(frame.columns)], how="vertical_relaxed"
+            ).unique()
+        refs[fk.name] = frame
+    return refs
+
+
+def held_tuples(ctx: RunContext, spec: EntitySpec, cs: ConstraintSet) -> pl.DataFrame | None:
+    """The target's merge key and the columns of its other UNIQUE keys, so that `split` rejects
+    a row taking a tuple another row holds (the MERGE would fail the whole entity); None when
+    the target has no such key. The surrogate key is left out: dwetl numbers it past max(sk)."""
+    natural = set(spec.natural_key)
+    keys = [
+        k
+        for k in (cs.primary_key, *cs.uniques)
+        if k is not None and set(k.columns) != natural and k.columns != (spec.surrogate_key,)
+    ]
+    if not keys:
+        return None
+    columns = list(dict.fromkeys([*spec.natural_key, *(c for k in keys for c in k.columns)]))
+    frame = ctx.wh.fetch_polars(f"SELECT {', '.join(columns)} FROM {spec.target_table}")
+    pending = ctx.pending.get(spec.target_table)
+    if pending is not None and set(columns) <= set(pending.columns):
+        frame = pl.concat([frame, pending.select(columns)], how="vertical_relaxed")
+    return frame
