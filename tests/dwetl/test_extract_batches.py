@@ -67,9 +67,12 @@ def test_batch_count_is_the_batched_query_s_rows_over_batch_rows(
     settings = _settings(tmp_path, source)
     spec = get_entity("fact_vendas")
     (items,), *_ = sqlite3.connect(source).execute("SELECT COUNT(*) FROM venda_itens")
+    # rounded to the nearest number of batches of about batch_rows (at most 1.5x it)
     assert batch_count(spec, settings, None, items) == 1
-    assert batch_count(spec, settings, None, items - 1) == 2
-    assert batch_count(spec, settings, None, 300) == -(-items // 300)
+    assert batch_count(spec, settings, None, items - 1) == 1
+    assert batch_count(spec, settings, None, 2 * items // 3 + 1) == 1
+    assert batch_count(spec, settings, None, 2 * items // 3) == 2
+    assert batch_count(spec, settings, None, 300) == (2 * items + 300) // 600
     assert batch_count(spec, settings, None, 0) == 1  # 0: never batch
     assert batch_count(get_entity("fact_metas"), settings, None, 1) == 1  # no batch_key
     # incremental: only the rows the batched part would return are counted
