@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
+
+import polars as pl
 
 # Bytes 0x81, 0x8D, 0x8F, 0x90 and 0x9D are undefined in cp1252; Windows and most ETL stacks pass
 # them through as the C1 control of the same value, so that is what a "sloppy" cp1252 decode gives.
@@ -91,3 +93,76 @@ def mojibake_patterns() -> tuple[list[str], list[str]]:
 def mojibake_markers() -> list[str]:
     """Sequences that only mojibake produces (for counting damage, not for repairing it)."""
     return [k for k in mojibake_table() if len(k) > 1]
+
+
+# Polars builds the Aho-Corasick automaton of `replace_many` / `contains_any` on every call:
+# for the ~2,900 sequences about 6 ms, which is most of what repairing a small batch costs
+# (an incremental run repairs a few rows per column, many columns). Below this many rows the
+# sequences are first narrowed to those whose non-ASCII characters all occur in the rows;
+# above it finding those characters costs more than the smaller automaton saves. Measured on
+# dim_cliente.nome: 504 rows 7.8 -> 2.7 ms, 50k rows 18 ms whole vs 63 ms narrowed.
+NARROW_BELOW_ROWS = 4_096
+
+
+def non_ascii_chars(values: pl.Series) -> frozenset[str]:
+    """The non-ASCII characters that occur in `values` (text).
+
+    >>> sorted(non_ascii_chars(pl.Series(["São", None, "Ã©", "abc"])))
+    ['©', 'Ã', 'ã']
+    """
+    rest = values.str.replace_all(r"[\x00-\x7F]+", "").unique().drop_nulls()
+    return frozenset(rest.str.join("").item())
+
+
+def _needs(keys: list[str]) -> list[frozenset[str]]:
+    # A sequence can occur only in text holding each of its non-ASCII characters (its ASCII
+    # ones, a tab or a following letter, are not checked: such a key is kept more often).
+    return [frozenset(c for c in key if c > "\x7f") for key in keys]
+
+
+@cache
+def _pattern_needs() -> list[frozenset[str]]:
+    return _needs(mojibake_patterns()[0])
+
+
+@cache
+def _marker_needs() -> list[frozenset[str]]:
+    return _needs(mojibake_markers())
+
+
+@lru_cache(maxsize=256)
+def _patterns_with(present: frozenset[str]) -> tuple[list[str], list[str]]:
+    keys, replacements = mojibake_patterns()
+    keep = [i for i, need in enumerate(_pattern_needs()) if need <= present]
+    return [keys[i] for i in keep], [replacements[i] for i in keep]
+
+
+@lru_cache(maxsize=256)
+def _markers_with(present: frozenset[str]) -> list[str]:
+    markers = mojibake_markers()
+    return [markers[i] for i, need in enumerate(_marker_needs()) if need <= present]
+
+
+def patterns_for(values: pl.Series) -> tuple[list[str], list[str]]:
+    """`mojibake_patterns()` that can match in `values` (all of them for a large batch): the
+    same `replace_many` result, with a smaller automaton to build. Never empty (a tab is ASCII).
+
+    >>> keys, _ = patterns_for(pl.Series(["SÃ£o"]))
+    >>> "Ã£" in keys, "Ã©" in keys, len(keys) < len(mojibake_patterns()[0])
+    (True, False, True)
+    """
+    if values.len() >= NARROW_BELOW_ROWS:
+        return mojibake_patterns()
+    return _patterns_with(non_ascii_chars(values))
+
+
+def markers_for(values: pl.Series) -> list[str]:
+    """`mojibake_markers()` that can occur in `values` (all of them for a large batch); may be
+    empty, so pass it to `contains_any` as a list literal (see `transforms.text`).
+
+    >>> markers_for(pl.Series(["São Paulo"]))
+    []
+    """
+    if values.len() >= NARROW_BELOW_ROWS:
+        return mojibake_markers()
+    return _markers_with(non_ascii_chars(values))

@@ -14,7 +14,7 @@ from typing import cast
 
 import polars as pl
 
-from transforms._mojibake import mojibake_markers, mojibake_patterns
+from transforms._mojibake import markers_for, patterns_for
 
 # How an ERP loses an accented letter: one `?` per character (ascii 'replace'), one per UTF-8
 # byte, or U+FFFD per character or per byte (cp1252 bytes decoded as UTF-8 with 'replace').
@@ -53,9 +53,8 @@ def _on_rows(
 
 
 def _normalize_values(values: pl.Series) -> pl.Series:
-    keys, replacements = mojibake_patterns()
-
     def unmangle(t: pl.Series) -> pl.Series:
+        keys, replacements = patterns_for(t)
         return t.str.replace_many(keys, replacements, leftmost=True)
 
     text = unmangle(values)
@@ -339,6 +338,12 @@ _UNRESOLVED = r"\?\p{L}|\p{L}\?\?|\x{FFFD}"
 _ODD_SPACING = r"^\s|\s$|\s\s|[\t\x{A0}\x{1680}\x{2000}-\x{200B}\x{202F}\x{205F}\x{3000}\x{FEFF}]"
 
 
+def _markers_in(values: pl.Series) -> pl.Expr:
+    """The mojibake markers that can occur in `values` (Polars builds the automaton of
+    `contains_any` on every call), as a list literal: `contains_any` refuses an empty list."""
+    return pl.lit(pl.Series(markers_for(values), dtype=pl.String).implode())
+
+
 def repair_report(before: pl.Series, after: pl.Series) -> dict[str, int]:
     """Count rows per damage class repaired (a row can count in several), for the run log.
 
@@ -346,19 +351,6 @@ def repair_report(before: pl.Series, after: pl.Series) -> dict[str, int]:
     >>> report["mojibake"], report["changed"]
     (1, 1)
     """
-    b, a, n = pl.col("before"), pl.col("after"), pl.col("n")
-    changed = b.ne_missing(a)
-    fewer_lost = b.str.count_matches(_LOST) > a.str.count_matches(_LOST)
-    markers = mojibake_markers()
-    classes = {
-        "changed": changed,
-        "mojibake": changed & b.str.contains_any(markers),
-        "lost_accent": changed & fewer_lost,
-        "nfd": changed & b.ne(b.str.normalize("NFC")),
-        "whitespace": changed & b.str.contains(_ODD_SPACING),
-        "case_or_accents": changed & ~fewer_lost & normalize(b).ne(a),
-        "unresolved": a.str.contains(_UNRESOLVED) | a.str.contains_any(markers),
-    }
     # Classified once per distinct (before, after) pair, weighted by its rows: a column of
     # a few domain values costs a few string tests, not one per row.
     pairs = (
@@ -366,8 +358,27 @@ def repair_report(before: pl.Series, after: pl.Series) -> dict[str, int]:
         .group_by("before", "after")
         .agg(n=pl.len())
     )
-    sums = {name: pl.when(e).then(n).otherwise(0).sum() for name, e in classes.items()}
-    row = pairs.select(rows=n.sum(), **{k: e.cast(pl.Int64) for k, e in sums.items()}).row(
-        0, named=True
-    )
+    b, a, n = pl.col("before"), pl.col("after"), pl.col("n")
+    # Every class but `unresolved` is of changed rows: those are classified apart, and a column
+    # the transform left as it was (most columns of a small batch) costs no repair test at all.
+    changed = pairs.filter(b.ne_missing(a))
+    unresolved = a.str.contains(_UNRESOLVED) | a.str.contains_any(_markers_in(pairs["after"]))
+
+    def weighted(e: pl.Expr) -> pl.Expr:
+        return pl.when(e).then(n).otherwise(0).sum().cast(pl.Int64)
+
+    row = pairs.select(rows=n.sum(), unresolved=weighted(unresolved)).row(0, named=True)
+    fewer_lost = b.str.count_matches(_LOST) > a.str.count_matches(_LOST)
+    of_changed = {
+        "changed": pl.lit(True),
+        "mojibake": b.str.contains_any(_markers_in(changed["before"])),
+        "lost_accent": fewer_lost,
+        "nfd": b.ne(b.str.normalize("NFC")),
+        "whitespace": b.str.contains(_ODD_SPACING),
+        "case_or_accents": ~fewer_lost & normalize(b).ne(a),
+    }
+    if changed.height:
+        sums = changed.select(**{k: weighted(e) for k, e in of_changed.items()})
+        row |= sums.row(0, named=True)
+    row = {k: row.get(k) for k in ("rows", *of_changed, "unresolved")}
     return {name: int(value or 0) for name, value in row.items()}

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from transforms._mojibake import NARROW_BELOW_ROWS, mojibake_patterns, patterns_for
 from transforms.text import normalize, repair, repair_report, repair_to_domain
 
 WORDS = sorted(
@@ -322,6 +323,42 @@ def test_repair_report_counts_rows_not_distinct_values() -> None:
     report = repair_report(before, after)
     assert (report["rows"], report["changed"], report["mojibake"]) == (10, 4, 3)
     assert (report["lost_accent"], report["unresolved"]) == (1, 1)
+
+
+def test_a_small_batch_is_repaired_as_in_a_large_one() -> None:
+    # Below NARROW_BELOW_ROWS rows only the mojibake sequences whose characters the batch holds
+    # are searched for: every damaged form must come out as it does in a batch of all of them.
+    damaged = [d for _, _, d in _cases(MOJIBAKE_PATHS) + _cases(MOJIBAKE_PATHS, lowered=True)]
+    padding = [f"k{i}" for i in range(NARROW_BELOW_ROWS)]
+    expected = _normalized(damaged + padding)[: len(damaged)]
+    batch = 40
+    assert len(patterns_for(pl.Series(damaged[:batch]))[0]) < len(mojibake_patterns()[0])
+    small = [v for i in range(0, len(damaged), batch) for v in _normalized(damaged[i : i + batch])]
+    assert small == expected
+
+
+def test_repair_report_of_a_small_batch_counts_as_in_a_large_one() -> None:
+    before = pl.Series(["PromoÃ§Ã£o", "Promo??o", "CUPOM", "Jos?a", "SÃ£o", "Ã©x", None])
+    after = pl.Series(["Promoção", "Promoção", "Cupom", "Jos?a", "São", "Ã©x", None])
+    padding = pl.Series([f"k{i}" for i in range(NARROW_BELOW_ROWS)])
+    small = repair_report(before, after)
+    large = repair_report(pl.concat([before, padding]), pl.concat([after, padding]))
+    assert small == large | {"rows": 7}
+    assert (small["changed"], small["mojibake"], small["unresolved"]) == (4, 2, 2)
+
+
+def test_repair_report_of_an_unchanged_column() -> None:
+    values = pl.Series(["Promo??o", "SÃ£o", "Ok", None])
+    assert repair_report(values, values) == {
+        "rows": 4,
+        "changed": 0,
+        "mojibake": 0,
+        "lost_accent": 0,
+        "nfd": 0,
+        "whitespace": 0,
+        "case_or_accents": 0,
+        "unresolved": 2,
+    }
 
 
 # --- properties -----------------------------------------------------------------------------
