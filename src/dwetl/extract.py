@@ -14,10 +14,13 @@ Polars by the entity's pure `combine`; rows whose combined watermark column is n
 `since` are then left out. A part without `:since` is read whole on every run.
 
 A large entity that declares a `batch_key` may be read in batches instead (`batch_count`,
-`extract_batches`): its first part (or its one file) in key-partitioned slices, `WHERE
-src.<batch_key> % P = k`, each combined with the other parts, read once (with only the rows the
-batch joins, where the part declares its `batch_join`). Every version of a key is in one batch,
-so folding versions and the key checks stay exact batch by batch.
+`extract_batches`): its first part (or its one file) in slices of key ranges, `WHERE
+src.<batch_key> >= lo AND src.<batch_key> < hi` (equal widths over the keys the count saw, the
+first also NULL keys and the last open above), each combined with the other parts, read once
+(with only the rows the batch joins, where the part declares its `batch_join`). Every version
+of a key is in one batch, so folding versions and the key checks stay exact batch by batch; and
+a range, unlike a key modulo P, lets the source read each batch from an index on the key: the
+batches together read the rows once, not P times.
 
 The columns must be exactly the transform's SOURCE_SCHEMA (a part's: its schema); values are
 cast to it (decimals exact at the warehouse's scale, timestamps as timestamps). How each kind of
@@ -87,6 +90,29 @@ def extract(
     return Extracted(frame, _watermark_to(frame, spec.watermark_column, watermark), legacy)
 
 
+class BatchPlan(int):
+    """`batch_count`'s answer: the number of batches (the int itself, which is all a caller
+    needs), with the key span it counted and the reading it prepared, so that `extract_batches`
+    given this plan neither probes the source nor counts again."""
+
+    low: int  # the smallest and largest batch key the count saw (0 and 0: none)
+    high: int
+    reading: _Reading | None
+    made_for: tuple[object, ...]  # (spec, settings, watermark, sql_dir) of the count
+
+    def __new__(
+        cls,
+        batches: int,
+        low: int = 0,
+        high: int = 0,
+        reading: _Reading | None = None,
+        made_for: tuple[object, ...] = (),
+    ) -> BatchPlan:
+        plan = super().__new__(cls, batches)
+        plan.low, plan.high, plan.reading, plan.made_for = low, high, reading, made_for
+        return plan
+
+
 def batch_count(
     spec: EntitySpec,
     settings: Settings,
@@ -94,35 +120,45 @@ def batch_count(
     batch_rows: int,
     *,
     sql_dir: Path | None = None,
-) -> int:
-    """In how many key-partitioned batches to read `spec` (`extract_batches`): the rows its
-    batched query (the first part, or the one file) returns, over `batch_rows`, rounded to the
-    nearest (batches of about `batch_rows`, never more than 1.5 times it: 1,008,000 rows under
-    the default 1,000,000 stay one read rather than two half batches plus a staging pass);
-    1 (one read, `extract`) for an entity without `batch_key` or when `batch_rows` is 0.
+) -> BatchPlan:
+    """In how many key-range batches to read `spec` (`extract_batches`): the rows its batched
+    query (the first part, or the one file) returns, over `batch_rows`, rounded to the nearest
+    (batches of about `batch_rows`, never more than 1.5 times it: 1,008,000 rows under the
+    default 1,000,000 stay one read rather than two half batches plus a staging pass); 1 (one
+    read, `extract`) for an entity without `batch_key` or when `batch_rows` is 0. One query
+    counts the rows and finds the span of their keys, which the batches split.
 
     >>> [_batches(rows, 1000) for rows in (0, 1008, 1499, 1500, 5000)]
     [1, 1, 1, 2, 5]
     """
     if spec.batch_key is None or batch_rows <= 0:
-        return 1
+        return BatchPlan(1)
     reading = _prepare(spec, settings, watermark, sql_dir)
-    path, schema, sql = reading.files[0]
+    path, schema, _ = reading.files[0]
     _check_batch_key(spec.batch_key, schema, path)
+    rows, low, high = _count(spec, spec.batch_key, reading)
+    made_for = (spec, settings, watermark, sql_dir)
+    return BatchPlan(_batches(rows, batch_rows), low, high, reading, made_for)
+
+
+def _batches(rows: int, batch_rows: int) -> int:
+    return max(1, (2 * rows + batch_rows) // (2 * batch_rows))  # rounded half up
+
+
+def _count(spec: EntitySpec, key: str, reading: _Reading) -> tuple[int, int, int]:
+    """The rows of the batched query and the span of their keys: (rows, low, high)."""
+    path, _, sql = reading.files[0]
     column = None if reading.parts else spec.watermark_column
     sql, column, since = _bound(sql, column, reading.since)
-    query = reading.dialect.count_query(sql, column, since)
+    query = reading.dialect.count_query(sql, key, column, since)
     try:
         table = cx.read_sql(reading.url.connectorx_url, query, return_type="arrow")
     except Exception as exc:
         raise DwetlError(
             f"{path}: the source {reading.url.masked} failed to count its rows: {describe(exc)}"
         ) from None
-    return _batches(int(table.column(0)[0].as_py() or 0), batch_rows)
-
-
-def _batches(rows: int, batch_rows: int) -> int:
-    return max(1, (2 * rows + batch_rows) // (2 * batch_rows))  # rounded half up
+    rows, low, high = (table.column(i)[0].as_py() or 0 for i in range(3))
+    return int(rows), int(low), int(high)
 
 
 def extract_batches(
@@ -134,15 +170,28 @@ def extract_batches(
     sql_dir: Path | None = None,
 ) -> Iterator[Extracted]:
     """`extract` in `batches` reads (`batch_count`), one `Extracted` each, lazily: batch k holds
-    the rows of the batched query whose `batch_key` is k modulo `batches` — every version of a
-    key in one batch — combined with the other parts, which are read once (in the first batch,
-    which also counts their legacy-decoded texts). Together the batches hold `extract`'s rows.
+    the rows of the batched query whose `batch_key` is in the k-th of `batches` equal key
+    ranges (`Partition.ranges`) — every version of a key in one batch — combined with the other
+    parts, which are read once (in the first batch, which also counts their legacy-decoded
+    texts). Together the batches hold `extract`'s rows. Given `batch_count`'s plan for the same
+    arguments, it reuses that plan's reading and key span; given a plain number, it counts.
     """
-    if spec.batch_key is None:
+    key = spec.batch_key
+    if key is None:
         raise DwetlError(f"{spec.name}: no batch_key, it cannot be read in batches")
-    reading = _prepare(spec, settings, watermark, sql_dir)
-    (path, schema, _), *others = reading.files
-    _check_batch_key(spec.batch_key, schema, path)
+    made_for = (spec, settings, watermark, sql_dir)
+    if (
+        isinstance(batches, BatchPlan)
+        and batches.reading is not None
+        and batches.made_for == made_for
+    ):
+        reading, low, high = batches.reading, batches.low, batches.high
+    else:
+        reading = _prepare(spec, settings, watermark, sql_dir)
+        path, schema, _ = reading.files[0]
+        _check_batch_key(key, schema, path)
+        _, low, high = _count(spec, key, reading) if batches > 1 else (0, 0, 0)
+    others = reading.files[1:]
     joins = [p.batch_join for p in spec.extract_parts[1:]] if reading.parts else []
     rest: list[_Part] = []
     legacy = 0
@@ -154,12 +203,10 @@ def extract_batches(
         rest.append(_Part.of(other, join))
         legacy += decoded
         del other
-    for index in range(batches):
+    for partition in Partition.ranges(key, low, high, int(batches)):
         # yielded straight from the call: no local name keeps a batch alive while the caller
         # works on it
-        yield _batch(
-            spec, reading, Partition(spec.batch_key, batches, index), rest, watermark, legacy
-        )
+        yield _batch(spec, reading, partition, rest, watermark, legacy)
         legacy = 0
 
 

@@ -1,11 +1,13 @@
-"""extract_batches(): key-partitioned batches that together hold exactly extract()'s rows, every
-version of a key in one batch; batch_count() from one COUNT(*) of the batched query."""
+"""extract_batches(): batches of key ranges that together hold exactly extract()'s rows, every
+version of a key in one batch, NULL keys and keys written after counting included;
+batch_count() from one query of the batched query's rows and key span."""
 
 from __future__ import annotations
 
 import dataclasses
 import sqlite3
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
 import polars as pl
@@ -15,8 +17,9 @@ from dwetl.config import Settings, load_settings
 from dwetl.entities.registry import get_entity
 from dwetl.entities.spec import EntitySpec, ExtractPart
 from dwetl.errors import DwetlError
-from dwetl.extract import batch_count, extract, extract_batches
+from dwetl.extract import BatchPlan, batch_count, extract, extract_batches
 from dwetl.paths import sql_root
+from dwetl.source_dialects import Partition, bind_since
 from transforms import fact_vendas
 
 
@@ -24,11 +27,31 @@ def _settings(tmp_path: Path, source: Path, **changes: object) -> Settings:
     settings = load_settings(
         source=f"sqlite:///{source}", dw=f"duckdb:///{tmp_path / 'dw.duckdb'}", cwd=tmp_path, env={}
     )
-    return dataclasses.replace(settings, connect_backoff_s=0, **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(settings, connect_backoff_s=0, **changes)
 
 
 def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort(pl.all(), nulls_last=True)
+
+
+def _spans(frames: list[pl.DataFrame], key: str) -> list[tuple[int, int]]:
+    """(smallest, largest) key of each batch that holds a key."""
+    keys = [frame.get_column(key).drop_nulls() for frame in frames]
+    return [(k.min(), k.max()) for k in keys if len(k)]
+
+
+def _in_ranges(frames: list[pl.DataFrame], key: str, ranges: list[Partition]) -> bool:
+    """Whether each batch holds only keys of its range (NULL only in an open-below one)."""
+    for frame, part in zip(frames, ranges, strict=True):
+        keys = frame.get_column(key)
+        inside = pl.lit(True) if part.low is None else pl.col(key) >= part.low
+        if part.high is not None:
+            inside = inside & (pl.col(key) < part.high)
+        if part.low is not None and keys.null_count():
+            return False
+        if not frame.filter(pl.col(key).is_not_null()).select(inside.all()).item():
+            return False
+    return True
 
 
 @pytest.mark.parametrize("entity", ["fact_vendas", "fact_descontos"])
@@ -55,7 +78,12 @@ def test_the_batches_hold_every_row_of_one_read_and_each_key_in_one_batch(
         assert _sorted(together).equals(_sorted(whole.frame)), watermark
         keys = [set(b.frame.get_column(spec.batch_key).to_list()) for b in read]
         assert sum(len(k) for k in keys) == len(set().union(*keys))  # no key in two batches
-        assert all(k % batches == i for i, ks in enumerate(keys) for k in ks)
+        # each batch is one key range, after the batch before it: not a key modulo P, which
+        # spreads over the whole span in every batch
+        spans = _spans([b.frame for b in read], spec.batch_key)
+        assert all(a[1] < b[0] for a, b in pairwise(spans)), spans
+        if watermark is None:  # every key: dense, so no range is empty
+            assert len(spans) == batches
         assert sum(b.legacy_decoded for b in read) == whole.legacy_decoded
         assert max(b.watermark_to for b in read) == whole.watermark_to
 
@@ -66,7 +94,11 @@ def test_batch_count_is_the_batched_query_s_rows_over_batch_rows(
     source = sample_file(2000, 3, 0.02)
     settings = _settings(tmp_path, source)
     spec = get_entity("fact_vendas")
-    (items,), *_ = sqlite3.connect(source).execute("SELECT COUNT(*) FROM venda_itens")
+    (items, low, high), *_ = sqlite3.connect(source).execute(
+        "SELECT COUNT(*), MIN(id), MAX(id) FROM venda_itens"
+    )
+    plan = batch_count(spec, settings, None, 300)
+    assert isinstance(plan, BatchPlan) and (plan.low, plan.high) == (low, high)
     # rounded to the nearest number of batches of about batch_rows (at most 1.5x it)
     assert batch_count(spec, settings, None, items) == 1
     assert batch_count(spec, settings, None, items - 1) == 1
@@ -112,10 +144,62 @@ def test_negative_and_null_keys_of_a_single_file_fall_in_exactly_one_batch(
         assert _sorted(pl.concat(read)).equals(_sorted(whole)), watermark
         nulls = [frame.get_column("id_item_origem").null_count() for frame in read]
         assert nulls[1:] == [0] * (batches - 1)  # a NULL key is in batch 0
-        assert nulls[0] == whole.get_column("id_item_origem").null_count()
-        for index, frame in enumerate(read):
-            keys = frame.get_column("id_item_origem").drop_nulls()
-            assert (keys.abs() % batches == index).all(), (index, keys.to_list())
+        assert nulls[0] == whole.get_column("id_item_origem").null_count() > 0
+        keys = whole.get_column("id_item_origem")
+        ranges = Partition.ranges("id_item_origem", keys.min(), keys.max(), batches)
+        assert _in_ranges(read, "id_item_origem", ranges)
+        spans = _spans(read, "id_item_origem")
+        assert all(a[1] < b[0] for a, b in pairwise(spans)), spans
+
+
+def test_keys_written_after_counting_are_read_by_the_open_first_and_last_batches(
+    tmp_path: Path,
+) -> None:
+    source = _source(tmp_path / "oltp.sqlite")
+    item = "INSERT INTO venda_itens VALUES (?, 1, 3, 1, 1, NULL, '2024-03-01 00:00:00')"
+    with sqlite3.connect(source) as conn:
+        conn.executemany(item, [(key,) for key in range(10, 50)])
+    folder = _single_file(tmp_path, key="NULLIF(i.id, 999)")
+    settings = _settings(tmp_path, source)
+    spec = get_entity("fact_vendas")
+    plan = batch_count(spec, settings, None, 10, sql_dir=folder)
+    assert (plan, plan.low, plan.high) == (4, 10, 49)
+    counted = Partition.ranges("id_item_origem", 10, 49, 4)
+    with sqlite3.connect(source) as conn:  # written between the count and the reads
+        conn.executemany(item, [(5,), (999,), (30,), (100,)])  # 999: a NULL key
+
+    read = [b.frame for b in extract_batches(spec, settings, None, plan, sql_dir=folder)]
+    whole = extract(spec, settings, None, sql_dir=folder).frame
+    assert whole.height == 44
+    assert _sorted(pl.concat(read)).equals(_sorted(whole))
+    # the plan's counted span splits the keys: below it and NULL in the first batch, above it
+    # in the last
+    assert _in_ranges(read, "id_item_origem", counted)
+    assert 5 in read[0].get_column("id_item_origem") and read[0]["id_item_origem"].null_count()
+    assert 100 in read[-1].get_column("id_item_origem")
+    assert read[2].get_column("id_item_origem").to_list().count(30) == 2  # both versions
+    # a plain number of batches counts again: the span is then 5..100
+    again = [b.frame for b in extract_batches(spec, settings, None, 4, sql_dir=folder)]
+    assert _in_ranges(again, "id_item_origem", Partition.ranges("id_item_origem", 5, 100, 4))
+    assert [f.height for f in again] == [21, 22, 0, 1]  # cut at 29, 53, 77
+
+
+def test_a_batch_reads_its_key_range_from_the_index_on_the_key(tmp_path: Path, sample_file) -> None:
+    """SQLite pushes the range down through the wrapped query (a UNION ALL) onto the index:
+    each batch reads its own rows, not the whole table as a key modulo P would. (The first
+    batch, which also takes the NULL keys, is one scan.)"""
+    from dwetl.extract import _prepare  # the query a batch runs, to EXPLAIN it
+
+    source = sample_file(2000, 3, 0.02)  # with the source's indexes
+    settings = _settings(tmp_path, source)
+    spec = get_entity("fact_vendas")
+    reading = _prepare(spec, settings, None, None)
+    _, schema, sql = reading.files[0]
+    for partition in Partition.ranges("id_item_origem", 1, 1000, 3)[1:]:
+        query = reading.dialect.query(bind_since(sql, None), schema, None, None, partition)
+        with sqlite3.connect(source) as conn:
+            plan = " | ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {query}"))
+        assert "SEARCH i USING INDEX ix_venda_itens_id (id" in plan, (partition, plan)
 
 
 def test_a_batch_key_that_is_no_integer_column_of_the_batched_query_is_an_error(

@@ -207,10 +207,11 @@ def test_a_watermark_overlap_shorter_than_the_batched_read_keeps_the_first_batch
 
     (vendas,) = [e for e in summary.entities if e.entity == "fact_vendas"]
     assert vendas.batches == 7
-    # batch 0: the items whose id is 0 modulo 7, each with its order's newest header
+    # batch 0: the items of the first of 7 equal key ranges, each with its order's newest header
     (first,), *_ = etl.src(
         "SELECT MAX(MAX(i.atualizado_em, COALESCE(h.atualizado_em, i.atualizado_em))) "
-        "FROM venda_itens i LEFT JOIN vendas h ON h.id = i.id_venda WHERE i.id % 7 = 0"
+        "FROM venda_itens i LEFT JOIN vendas h ON h.id = i.id_venda "
+        "WHERE i.id < (SELECT MIN(id) + (MAX(id) - MIN(id) + 1) / 7 FROM venda_itens)"
     )
     (newest,), *_ = etl.src(
         "SELECT MAX(MAX(i.atualizado_em, COALESCE(h.atualizado_em, i.atualizado_em))) "
