@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import polars as pl
 
@@ -14,6 +15,7 @@ from dwetl.config import Settings
 from dwetl.dialects.base import Warehouse
 from dwetl.entities.spec import EntitySpec
 from dwetl.run import control
+from dwetl.run.read_ahead import Opener, ReadAhead, opener
 from dwetl.run.summary import EntityResult
 
 Progress = Callable[[str, str], None]
@@ -34,6 +36,21 @@ class RunContext:
     progress: Progress = lambda entity, phase: None
     #: dry run only: rows the run would have written, per target table (so facts see them)
     pending: dict[str, pl.DataFrame] = field(default_factory=dict)
+    #: the entities' extracts, read in the background ahead of their load (`start_reading`)
+    read_ahead: ReadAhead | None = None
+
+    def watermark_from(self, entity: str) -> datetime | None:
+        """Where the entity's extract starts: its stored watermark; None on a full run."""
+        return None if self.full else self.control[entity].watermark_value
+
+    def start_reading(self, order: Sequence[EntitySpec]) -> ReadAhead:
+        """Begin reading `order`'s extracts ahead of the load (close the ReadAhead at the end)."""
+        self.read_ahead = ReadAhead([(spec.name, self.opener(spec)) for spec in order])
+        return self.read_ahead
+
+    def opener(self, spec: EntitySpec) -> Opener:
+        """How this run reads `spec` (a dry run reads in one extract: nothing is staged)."""
+        return opener(spec, self.settings, self.watermark_from(spec.name), batched=not self.dry_run)
 
 
 @contextmanager

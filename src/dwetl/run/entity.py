@@ -17,7 +17,6 @@ control rows. A failure anywhere drops the staging table: nothing of the target 
 from __future__ import annotations
 
 import logging
-import time
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +30,7 @@ from dwetl.errors import DwetlError
 from dwetl.run import control, lookups, merge, rejects
 from dwetl.run.context import RunContext, phase, remember
 from dwetl.run.faults import fault_point
+from dwetl.run.read_ahead import EntityReads, Read, ReadAhead
 from dwetl.run.summary import EntityResult
 from transforms.constraints import ConstraintSet
 from transforms.keys import fold_versions
@@ -51,9 +51,11 @@ class _DryRunDone(Exception):
 def run_entity(ctx: RunContext, spec: EntitySpec) -> EntityResult:
     """Load one entity under its lock; never raises for the entity's own failure."""
     result = EntityResult(spec.name, started_at=control.now())
+    read_ahead = ctx.read_ahead or ReadAhead([(spec.name, ctx.opener(spec))])
+    reads = read_ahead.reads(spec.name)
     try:
         with ctx.wh.entity_lock(spec.name, ctx.settings.lock_timeout_s):
-            _load(ctx, spec, result)
+            _load(ctx, spec, result, reads)
     except _DryRunDone:
         pass
     except Exception as exc:  # one entity's failure must not stop the others
@@ -67,6 +69,10 @@ def run_entity(ctx: RunContext, spec: EntitySpec) -> EntityResult:
             _reconnect_if_lost(ctx)
             with ctx.wh.transaction():
                 control.record_failed(ctx.wh, ctx.run_id, result)
+    finally:
+        reads.close()
+        if read_ahead is not ctx.read_ahead:
+            read_ahead.close()
     result.finished_at = result.finished_at or control.now()
     ctx.progress(spec.name, f"done:{result.status}")
     logs.event(
@@ -106,28 +112,23 @@ def _one_line(exc: BaseException) -> str:
     return text if isinstance(exc, DwetlError) else f"{type(exc).__name__}: {text}"
 
 
-def _load(ctx: RunContext, spec: EntitySpec, result: EntityResult) -> None:
-    from dwetl.extract import batch_count, extract  # imported late to keep start-up fast
-
+def _load(ctx: RunContext, spec: EntitySpec, result: EntityResult, reads: EntityReads) -> None:
     wh = ctx.wh
     stored = ctx.control[spec.name].watermark_value
-    result.watermark_from = None if ctx.full else stored
+    result.watermark_from = ctx.watermark_from(spec.name)
     cs = shipped_constraint_sets()[spec.target_table]
     if spec.batch_key is not None:
         _require_batchable(spec, cs)
     if not ctx.dry_run:
         merge.drop_leftover_staging(wh, spec.name)
-        if spec.batch_key is not None and ctx.settings.batch_rows:
-            with phase(ctx, result, "extract"):
-                batches = batch_count(
-                    spec, ctx.settings, result.watermark_from, ctx.settings.batch_rows
-                )
-            if batches > 1:
-                _load_batches(ctx, spec, result, cs, stored, batches)
-                return
+    with phase(ctx, result, "extract"):
+        batches = reads.count()
+    if batches > 1:
+        _load_batches(ctx, spec, result, cs, stored, reads)
+        return
 
     with phase(ctx, result, "extract"):
-        extracted = extract(spec, ctx.settings, result.watermark_from)
+        extracted = _taken(ctx, spec, reads).extracted
     frame = extracted.frame
     result.extracted = frame.height
     result.watermark_to = extracted.watermark_to
@@ -162,19 +163,31 @@ def _load(ctx: RunContext, spec: EntitySpec, result: EntityResult) -> None:
         _commit(ctx, spec, result, stored, committing)
 
 
+def _taken(ctx: RunContext, spec: EntitySpec, reads: EntityReads) -> Read:
+    """The entity's next read; how long the reader took is logged (the extract phase is the
+    wait for it, which reading ahead shortens)."""
+    read = reads.next()
+    logs.event(
+        f"{spec.name} read",
+        run_id=ctx.run_id,
+        entity=spec.name,
+        phase="read",  # the reader's own time, not in the entity's seconds (they add up to wall)
+        seconds=round(read.seconds, 3),
+    )
+    return read
+
+
 def _load_batches(
     ctx: RunContext,
     spec: EntitySpec,
     result: EntityResult,
     cs: ConstraintSet,
     stored: datetime | None,
-    batches: int,
+    reads: EntityReads,
 ) -> None:
-    """`_load` of an entity read in `batches` key-partitioned batches (never a dry run)."""
-    from dwetl.extract import extract_batches
-
+    """`_load` of an entity read in key-partitioned batches (never a dry run)."""
     wh = ctx.wh
-    result.batches = batches
+    batches = result.batches = reads.count()
     plan = _plan(ctx, spec)
     shared = _Shared()
     rejected: list[pl.DataFrame] = []
@@ -183,13 +196,16 @@ def _load_batches(
     try:
         with wh.transaction():
             merge.create_staging(wh, plan)
-        reads = extract_batches(spec, ctx.settings, result.watermark_from, batches)
-        first_read = time.monotonic()
+        first_read = last_read = 0.0
         first_watermark = result.watermark_from
         for number in range(1, batches + 1):
-            last_read = time.monotonic()
             with phase(ctx, result, "extract"):
-                extracted = next(reads)
+                read = _taken(ctx, spec, reads)
+            extracted = read.extracted
+            last_read = read.started
+            if number == 1:
+                first_read = read.started
+            del read
             frame = extracted.frame
             result.extracted += frame.height
             result.watermark_to = control.next_watermark(
@@ -225,8 +241,10 @@ def _load_batches(
                 merge.append(wh, plan, valid)
             staged += valid.height
             del valid
+            reads.done()
             fault_point(f"batch{number}", spec.name)
-        del reads, shared  # the parts read once (order headers), the key maps
+        reads.close()  # the parts read once (order headers) go with the reader's batches
+        del shared  # the key maps
         if last_read - first_read > ctx.settings.watermark_overlap_s:
             # The batches are separate reads, not one snapshot: a row changed in a batch already
             # read, after that read, is found by the next run only if its time is within the

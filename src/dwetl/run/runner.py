@@ -101,8 +101,9 @@ def run(
         if progress is not None:
             ctx.progress = progress
         try:
-            for spec in order:
-                summary.entities.append(run_entity(ctx, spec))
+            with ctx.start_reading(order):
+                for spec in order:
+                    summary.entities.append(run_entity(ctx, spec))
         except BaseException as exc:
             finish_run(ctx.wh, run_id, "failed", error=f"interrupted: {exc!r}")
             _close_replacement(ctx.wh, wh)
