@@ -13,10 +13,11 @@ SELECT
         ELSE m.atualizado_em
     END               AS atualizado_em
 FROM (
-    SELECT MIN(data_venda) AS data_venda_min,
-           MAX(data_venda) AS data_venda_max,
-           MAX(atualizado_em) AS atualizado_em
-    FROM vendas
+    -- one scalar subquery per bound: each is then one look-up in an index (on data_venda, on
+    -- atualizado_em), not a scan of every order header on every run
+    SELECT (SELECT MIN(data_venda) FROM vendas)     AS data_venda_min,
+           (SELECT MAX(data_venda) FROM vendas)     AS data_venda_max,
+           (SELECT MAX(atualizado_em) FROM vendas)  AS atualizado_em
 ) v
 CROSS JOIN (
     SELECT MIN(ano * 100 + mes) AS ano_mes_min,
