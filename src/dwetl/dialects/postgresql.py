@@ -111,6 +111,10 @@ class PostgreSQLWarehouse(Warehouse):
         """The shared SQL is PostgreSQL already: only split into statements, never rewritten."""
         return split_statements(sql)
 
+    def portable(self, sql: str) -> str:
+        """The shared run-time SQL is PostgreSQL: returned unchanged (not even split)."""
+        return sql
+
     def table_exists(self, qualified_name: str) -> bool:
         """True when `schema.table` exists."""
         row = self._con.execute("SELECT to_regclass(%s) IS NOT NULL", [qualified_name]).fetchone()
@@ -127,6 +131,18 @@ class PostgreSQLWarehouse(Warehouse):
                 buffer = io.BytesIO()
                 pacsv.write_csv(batch, buffer, options)
                 copy.write(buffer.getbuffer())
+
+    @contextmanager
+    def without_nested_loops(self) -> Iterator[None]:
+        """`enable_nestloop` off for the block (SET LOCAL: it ends with the transaction at the
+        latest), then as it was. PostgreSQL analyzes a table only when autovacuum does (it may be
+        off, or not yet have run after a bulk load): resolving 825 open rejects against 4,580
+        loaded keys was a nested loop of 3.7M comparisons, 1.1 s, for an estimate of one row."""
+        (before,), *_ = self.fetchall("SELECT current_setting('enable_nestloop')")
+        self.fetchall("SELECT set_config('enable_nestloop', 'off', true)")
+        yield
+        # not reached when the block raises: the rollback that follows restores the setting
+        self.fetchall("SELECT set_config('enable_nestloop', %s, true)", [before])
 
     @contextmanager
     def constraints_deferred(self, table: str, *, empty: bool) -> Iterator[bool]:

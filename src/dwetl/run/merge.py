@@ -3,7 +3,8 @@
 A row is rewritten only when one of its compared columns IS DISTINCT FROM the staged value;
 the key columns, the surrogate key (stable, SCD type 1) and the lineage column `id_execucao`
 are never compared, so re-reading an unchanged row leaves it (and its lineage) as it was.
-The SQL is written in PostgreSQL's dialect and passed through `Warehouse.transpile`.
+The SQL is the plain SQL that PostgreSQL and DuckDB both read as written, passed through
+`Warehouse.portable` (unchanged there; a dialect that needs it rewritten transpiles it).
 
 A first load (the target is empty: a fresh warehouse, a full reload into one) skips all of
 that: every row is an insert, so the batch goes straight into the target, with the target's
@@ -93,14 +94,26 @@ def target_schema(wh: Warehouse, target: str) -> pl.Schema:
 
 
 def _run(wh: Warehouse, sql: str) -> None:
-    for statement in wh.transpile(sql):
-        wh.execute(statement)
+    wh.execute(wh.portable(sql))
+
+
+def create_staging_sql(plan: MergePlan) -> tuple[str, str]:
+    """The statements that (re)create the staging table like the target, empty and without
+    its constraints.
+
+    >>> create_staging_sql(MergePlan("dw.f", "stg.f_1", ("k",), ("k",)))[1]
+    'CREATE TABLE stg.f_1 AS SELECT * FROM dw.f WHERE FALSE'
+    """
+    return (
+        f"DROP TABLE IF EXISTS {plan.staging}",
+        f"CREATE TABLE {plan.staging} AS SELECT * FROM {plan.target} WHERE FALSE",
+    )
 
 
 def create_staging(wh: Warehouse, plan: MergePlan) -> None:
     """Create the staging table like the target, without its constraints (empty)."""
-    _run(wh, f"DROP TABLE IF EXISTS {plan.staging}")
-    _run(wh, f"CREATE TABLE {plan.staging} AS SELECT * FROM {plan.target} WHERE FALSE")
+    for sql in create_staging_sql(plan):
+        _run(wh, sql)
 
 
 def append(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame) -> None:
@@ -184,22 +197,26 @@ def _on(plan: MergePlan) -> str:
     return " AND ".join(f"t.{c} = s.{c}" for c in plan.key)
 
 
-def count_changes(wh: Warehouse, plan: MergePlan) -> MergeCounts:
-    """Staged rows that are new, changed, or equal to their target row."""
+def count_sql(plan: MergePlan) -> str:
+    """The query counting the staged rows: all, new, and changed ones."""
     probe = plan.key[0]
-    sql = (
+    return (
         f"SELECT COUNT(*), "
         f"COALESCE(SUM(CASE WHEN t.{probe} IS NULL THEN 1 ELSE 0 END), 0), "
         f"COALESCE(SUM(CASE WHEN t.{probe} IS NOT NULL AND ({_changed(plan)}) "
         f"THEN 1 ELSE 0 END), 0) "
         f"FROM {plan.staging} s LEFT JOIN {plan.target} t ON {_on(plan)}"
     )
-    (total, inserted, updated), *_ = wh.fetchall(wh.transpile(sql)[0])
+
+
+def count_changes(wh: Warehouse, plan: MergePlan) -> MergeCounts:
+    """Staged rows that are new, changed, or equal to their target row."""
+    (total, inserted, updated), *_ = wh.fetchall(wh.portable(count_sql(plan)))
     return MergeCounts(int(inserted), int(updated), int(total) - int(inserted) - int(updated))
 
 
 def insert_sql(plan: MergePlan) -> str:
-    """Every staged row into the target (PostgreSQL dialect): a first load of staged rows.
+    """Every staged row into the target: a first load of staged rows.
 
     >>> insert_sql(MergePlan("dw.f", "stg.f_1", ("k", "v"), ("k",)))
     'INSERT INTO dw.f (k, v) SELECT k, v FROM stg.f_1'
@@ -209,7 +226,7 @@ def insert_sql(plan: MergePlan) -> str:
 
 
 def merge_sql(plan: MergePlan) -> str:
-    """The MERGE statement (PostgreSQL dialect) that applies the staged rows to the target."""
+    """The MERGE statement that applies the staged rows to the target."""
     sets = ", ".join(f"{c} = s.{c}" for c in plan.updated_columns)
     cols = ", ".join(plan.columns)
     vals = ", ".join(f"s.{c}" for c in plan.columns)
@@ -221,7 +238,7 @@ def merge_sql(plan: MergePlan) -> str:
 
 
 def upsert_sql(plan: MergePlan) -> str:
-    """The same merge as `INSERT ... ON CONFLICT (key) DO UPDATE` (PostgreSQL dialect): an
+    """The same merge as `INSERT ... ON CONFLICT (key) DO UPDATE`: an
     update only where the row IS DISTINCT FROM the staged one; needs a unique key on `key`."""
     cols = ", ".join(plan.columns)
     insert = (
@@ -254,20 +271,45 @@ UPSERT_BELOW_SHARE = {"postgresql": 0.25}
 DEFER_KEYS_FROM_SHARE = 0.25
 
 
-def _rows(wh: Warehouse, table: str) -> int:
-    (rows,), *_ = wh.fetchall(f"SELECT COUNT(*) FROM {table}")
+def _rows(wh: Warehouse, table: str, *, up_to: int) -> int:
+    """Rows of `table`, or `up_to` if it has that many or more (PostgreSQL counts by reading the
+    whole table: 0.1-0.3 s for a 1M-row fact, where a small batch needs to know only that it is
+    large)."""
+    (rows,), *_ = wh.fetchall(f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT {up_to}) c")
     return int(rows)
+
+
+def decisive_rows(staged: int) -> int:
+    """A target row count from which on every choice `merge` makes for `staged` rows (upsert or
+    MERGE, foreign keys deferred or not) comes out as for any larger target: counting the target
+    can stop there.
+
+    >>> decisive_rows(20_000)
+    80001
+    """
+    shares = (DEFER_KEYS_FROM_SHARE, *UPSERT_BELOW_SHARE.values())
+    return int(staged / min(shares)) + 1
+
+
+def uses_upsert(dialect: str, staged: int, target_rows: int) -> bool:
+    """Whether `staged` rows go into a target of `target_rows` rows by `upsert_sql`."""
+    share = UPSERT_BELOW_SHARE.get(dialect)
+    return share is not None and staged < share * target_rows
+
+
+def defers_keys(inserted: int, target_rows: int) -> bool:
+    """Whether a merge inserting `inserted` rows runs with the target's foreign keys deferred."""
+    return inserted >= DEFER_KEYS_FROM_SHARE * target_rows
 
 
 def apply_sql(wh: Warehouse, plan: MergePlan, staged: int, target_rows: int | None = None) -> str:
     """The statement that applies `staged` rows to the target (of `target_rows` rows, counted if
     not given): the faster form for the dialect and the sizes (both rewrite only rows that
     differ)."""
-    share = UPSERT_BELOW_SHARE.get(wh.dialect)
-    if share is not None:
+    if wh.dialect in UPSERT_BELOW_SHARE:
         if target_rows is None:
-            target_rows = _rows(wh, plan.target)
-        if staged < share * target_rows:
+            target_rows = _rows(wh, plan.target, up_to=decisive_rows(staged))
+        if uses_upsert(wh.dialect, staged, target_rows):
             return upsert_sql(plan)
     return merge_sql(plan)
 
@@ -278,10 +320,10 @@ def merge(wh: Warehouse, plan: MergePlan, *, apply: bool = True) -> MergeCounts:
     counts = count_changes(wh, plan)
     if apply and counts.inserted + counts.updated:
         staged = counts.inserted + counts.updated + counts.unchanged
-        target_rows = _rows(wh, plan.target)
+        target_rows = _rows(wh, plan.target, up_to=decisive_rows(staged))
         deferred = (
             wh.constraints_deferred(plan.target, empty=False)
-            if counts.inserted >= DEFER_KEYS_FROM_SHARE * target_rows
+            if defers_keys(counts.inserted, target_rows)
             else nullcontext()
         )
         with deferred:

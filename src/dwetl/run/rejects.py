@@ -57,10 +57,16 @@ def resolve_rejects(
     staging table, or the target a first load went straight into) as resolved."""
     if not wh.fetchall(named_queries("run/control.sql")["open_reject"], [entity, run_id]):
         return  # nothing open to resolve: no need to read every loaded key
-    key_text = " || '|' || ".join(f"CAST(s.{k} AS VARCHAR)" for k in key)
-    sql = (
+    with wh.without_nested_loops():  # the open rejects' statistics may be long out of date
+        wh.execute(wh.portable(resolve_sql(loaded, key)), [run_id, now(), entity, run_id])
+
+
+def resolve_sql(loaded: str, key: Sequence[str]) -> str:
+    """The UPDATE resolving the open rejects whose key is in `loaded`; parameters: run id,
+    time, entity, run id."""
+    key_text = " || '|' || ".join(f"CAST(s.{k} AS TEXT)" for k in key)
+    return (
         "UPDATE ctl.etl_reject SET resolved_run_id = %s, resolved_at = %s "
         "WHERE entity = %s AND resolved_run_id IS NULL AND run_id <> %s AND source_key IN "
         f"(SELECT {key_text} FROM {loaded} s)"
     )
-    wh.execute(wh.transpile(sql)[0], [run_id, now(), entity, run_id])

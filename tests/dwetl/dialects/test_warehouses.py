@@ -125,3 +125,19 @@ def test_duckdb_file_folder_is_created(tmp_path: Path) -> None:
         wh.execute("CREATE TABLE dw.t (a INTEGER)")
         assert wh.table_exists("dw.t")
     assert (tmp_path / "a" / "b" / "dw.duckdb").is_file()
+
+
+def test_without_nested_loops_holds_for_the_block_only(wh: Warehouse) -> None:
+    wh.execute("INSERT INTO stg.item (id, nome) VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+    join = "SELECT count(*) FROM stg.item a JOIN stg.item b ON b.nome = a.nome AND b.id <= %s"
+    with wh.transaction():
+        with wh.without_nested_loops():
+            assert wh.fetchall(join, [2]) == [(2,)]
+            if wh.dialect == "postgresql":
+                assert wh.fetchall("SHOW enable_nestloop") == [("off",)]
+        if wh.dialect == "postgresql":
+            assert wh.fetchall("SHOW enable_nestloop") == [("on",)]
+    with pytest.raises(ValueError), wh.transaction(), wh.without_nested_loops():
+        raise ValueError("boom")
+    if wh.dialect == "postgresql":
+        assert wh.fetchall("SHOW enable_nestloop") == [("on",)]

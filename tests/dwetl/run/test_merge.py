@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+import sqlglot
 
 from dwetl.dialects import open_warehouse
-from dwetl.entities.registry import get_entity
-from dwetl.run import inferred, merge
+from dwetl.entities.registry import all_entities, get_entity
+from dwetl.run import inferred, merge, rejects
 
 pytestmark = pytest.mark.pairs("sqlite-duckdb", "sqlite-postgresql")
 
@@ -89,3 +90,45 @@ def test_inferred_member_is_completed_with_the_same_sk(wh):
     assert wh.fetchall(
         "SELECT sk_loja, nome, inferido FROM dw.dim_loja WHERE id_loja_origem = 77"
     ) == [(sk, "Loja Real", False)]
+
+
+def _tree(wh, sql: str) -> sqlglot.exp.Expr:
+    return sqlglot.parse_one(sql.replace("%s", "?"), read=wh.sqlglot_dialect)
+
+
+def test_run_time_sql_reads_as_written_the_same_as_transpiled(wh):
+    # `Warehouse.portable` passes the SQL the load builds as written (no sqlglot parse): each
+    # statement, for every shipped target, must mean what the transpiled one means.
+    statements = []
+    for spec in all_entities():
+        plan = merge.plan_for(
+            wh, spec.target_table, merge.staging_name(spec.name, 7), spec.natural_key,
+            spec.surrogate_key,
+        )  # fmt: skip
+        statements += [
+            *merge.create_staging_sql(plan),
+            merge.count_sql(plan),
+            merge.merge_sql(plan),
+            merge.insert_sql(plan),
+            merge.upsert_sql(plan),
+            rejects.resolve_sql(plan.staging, spec.natural_key),
+        ]
+    for sql in statements:
+        (transpiled,) = wh.transpile(sql)
+        assert _tree(wh, wh.portable(sql)) == _tree(wh, transpiled), sql
+
+
+def test_counting_the_target_up_to_decisive_rows_decides_as_the_full_count():
+    # `merge` counts the target only up to `decisive_rows(staged)`: every choice must be the one
+    # the full count gives, for batches small and large against targets small and large.
+    sizes = [0, 1, 3, 4, 5, 99, 100, 101, 399, 400, 401, 20_000, 79_999, 80_000, 80_001, 10**6]
+    for staged in [1, 2, 3, 4, 100, 20_000, 250_000]:
+        cap = merge.decisive_rows(staged)
+        for target in sizes:
+            counted = min(target, cap)
+            for inserted in {0, 1, staged // 2, staged}:
+                assert merge.defers_keys(inserted, counted) == merge.defers_keys(inserted, target)
+            for dialect in ("postgresql", "duckdb"):
+                assert merge.uses_upsert(dialect, staged, counted) == merge.uses_upsert(
+                    dialect, staged, target
+                )
