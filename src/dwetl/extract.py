@@ -13,7 +13,7 @@ query per table (`EntitySpec.extract_parts`, each checked against its own schema
 Polars by the entity's pure `combine`; rows whose combined watermark column is not after
 `since` are then left out. A part without `:since` is read whole on every run.
 
-A large entity that declares a `batch_key` may be read in batches instead (`batch_count`,
+A large entity that declares a `batch_key` may be read in batches instead (`plan_batches`,
 `extract_batches`): its first part (or its one file) in slices of key ranges, `WHERE
 src.<batch_key> >= lo AND src.<batch_key> < hi` (equal widths over the keys the count saw, the
 first also NULL keys and the last open above), each combined with the other parts, read once
@@ -30,7 +30,7 @@ source is read lives in `source_dialects`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -90,30 +90,20 @@ def extract(
     return Extracted(frame, _watermark_to(frame, spec.watermark_column, watermark), legacy)
 
 
-class BatchPlan(int):
-    """`batch_count`'s answer: the number of batches (the int itself, which is all a caller
-    needs), with the key span it counted and the reading it prepared, so that `extract_batches`
-    given this plan neither probes the source nor counts again."""
+@dataclass(frozen=True)
+class BatchPlan:
+    """How to read an entity in key-range batches (`plan_batches`, then `extract_batches`):
+    `count` equal ranges over the span [`low`, `high`] of keys its one counting query saw."""
 
-    low: int  # the smallest and largest batch key the count saw (0 and 0: none)
-    high: int
-    reading: _Reading | None
-    made_for: tuple[object, ...]  # (spec, settings, watermark, sql_dir) of the count
-
-    def __new__(
-        cls,
-        batches: int,
-        low: int = 0,
-        high: int = 0,
-        reading: _Reading | None = None,
-        made_for: tuple[object, ...] = (),
-    ) -> BatchPlan:
-        plan = super().__new__(cls, batches)
-        plan.low, plan.high, plan.reading, plan.made_for = low, high, reading, made_for
-        return plan
+    spec: EntitySpec
+    count: int  # 1: read it in one `extract`
+    low: int = 0  # the smallest and largest batch key the count saw (0 and 0: none)
+    high: int = 0
+    watermark: datetime | None = None
+    reading: _Reading | None = field(default=None, repr=False)
 
 
-def batch_count(
+def plan_batches(
     spec: EntitySpec,
     settings: Settings,
     watermark: datetime | None,
@@ -132,13 +122,12 @@ def batch_count(
     [1, 1, 1, 2, 5]
     """
     if spec.batch_key is None or batch_rows <= 0:
-        return BatchPlan(1)
+        return BatchPlan(spec, 1, watermark=watermark)
     reading = _prepare(spec, settings, watermark, sql_dir)
     path, schema, _ = reading.files[0]
     _check_batch_key(spec.batch_key, schema, path)
     rows, low, high = _count(spec, spec.batch_key, reading)
-    made_for = (spec, settings, watermark, sql_dir)
-    return BatchPlan(_batches(rows, batch_rows), low, high, reading, made_for)
+    return BatchPlan(spec, _batches(rows, batch_rows), low, high, watermark, reading)
 
 
 def _batches(rows: int, batch_rows: int) -> int:
@@ -161,36 +150,18 @@ def _count(spec: EntitySpec, key: str, reading: _Reading) -> tuple[int, int, int
     return int(rows), int(low), int(high)
 
 
-def extract_batches(
-    spec: EntitySpec,
-    settings: Settings,
-    watermark: datetime | None,
-    batches: int,
-    *,
-    sql_dir: Path | None = None,
-) -> Iterator[Extracted]:
-    """`extract` in `batches` reads (`batch_count`), one `Extracted` each, lazily: batch k holds
-    the rows of the batched query whose `batch_key` is in the k-th of `batches` equal key
-    ranges (`Partition.ranges`) — every version of a key in one batch — combined with the other
-    parts, which are read once (in the first batch, which also counts their legacy-decoded
-    texts). Together the batches hold `extract`'s rows. Given `batch_count`'s plan for the same
-    arguments, it reuses that plan's reading and key span; given a plain number, it counts.
+def extract_batches(plan: BatchPlan) -> Iterator[Extracted]:
+    """`extract` in `plan.count` reads (`plan_batches`), one `Extracted` each, lazily: batch k
+    holds the rows of the batched query whose `batch_key` is in the k-th of the plan's equal
+    key ranges (`Partition.ranges`; the first also below the span and NULL, the last also above
+    it) — every version of a key in one batch — combined with the other parts, which are read
+    once (in the first batch, which also counts their legacy-decoded texts). Together the
+    batches hold `extract`'s rows.
     """
+    spec, reading, watermark = plan.spec, plan.reading, plan.watermark
     key = spec.batch_key
-    if key is None:
+    if key is None or reading is None:
         raise DwetlError(f"{spec.name}: no batch_key, it cannot be read in batches")
-    made_for = (spec, settings, watermark, sql_dir)
-    if (
-        isinstance(batches, BatchPlan)
-        and batches.reading is not None
-        and batches.made_for == made_for
-    ):
-        reading, low, high = batches.reading, batches.low, batches.high
-    else:
-        reading = _prepare(spec, settings, watermark, sql_dir)
-        path, schema, _ = reading.files[0]
-        _check_batch_key(key, schema, path)
-        _, low, high = _count(spec, key, reading) if batches > 1 else (0, 0, 0)
     others = reading.files[1:]
     joins = [p.batch_join for p in spec.extract_parts[1:]] if reading.parts else []
     rest: list[_Part] = []
@@ -203,7 +174,7 @@ def extract_batches(
         rest.append(_Part.of(other, join))
         legacy += decoded
         del other
-    for partition in Partition.ranges(key, low, high, int(batches)):
+    for partition in Partition.ranges(key, plan.low, plan.high, plan.count):
         # yielded straight from the call: no local name keeps a batch alive while the caller
         # works on it
         yield _batch(spec, reading, partition, rest, watermark, legacy)

@@ -1,6 +1,6 @@
 """extract_batches(): batches of key ranges that together hold exactly extract()'s rows, every
 version of a key in one batch, NULL keys and keys written after counting included;
-batch_count() from one query of the batched query's rows and key span."""
+plan_batches() from one query of the batched query's rows and key span."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from dwetl.config import Settings, load_settings
 from dwetl.entities.registry import get_entity
 from dwetl.entities.spec import EntitySpec, ExtractPart
 from dwetl.errors import DwetlError
-from dwetl.extract import BatchPlan, batch_count, extract, extract_batches
+from dwetl.extract import extract, extract_batches, plan_batches
 from dwetl.paths import sql_root
 from dwetl.source_dialects import Partition, bind_since
 from transforms import fact_vendas
@@ -69,9 +69,10 @@ def test_the_batches_hold_every_row_of_one_read_and_each_key_in_one_batch(
         )
     for watermark in (None, datetime.fromisoformat(middle)):
         whole = extract(spec, settings, watermark)
-        batches = batch_count(spec, settings, watermark, 60)
+        plan = plan_batches(spec, settings, watermark, 60)
+        batches = plan.count
         assert batches > 2, (watermark, whole.frame.height)
-        read = list(extract_batches(spec, settings, watermark, batches))
+        read = list(extract_batches(plan))
 
         assert len(read) == batches
         together = pl.concat([b.frame for b in read])
@@ -88,7 +89,7 @@ def test_the_batches_hold_every_row_of_one_read_and_each_key_in_one_batch(
         assert max(b.watermark_to for b in read) == whole.watermark_to
 
 
-def test_batch_count_is_the_batched_query_s_rows_over_batch_rows(
+def test_the_plan_s_count_is_the_batched_query_s_rows_over_batch_rows(
     tmp_path: Path, sample_file
 ) -> None:
     source = sample_file(2000, 3, 0.02)
@@ -97,18 +98,22 @@ def test_batch_count_is_the_batched_query_s_rows_over_batch_rows(
     (items, low, high), *_ = sqlite3.connect(source).execute(
         "SELECT COUNT(*), MIN(id), MAX(id) FROM venda_itens"
     )
-    plan = batch_count(spec, settings, None, 300)
-    assert isinstance(plan, BatchPlan) and (plan.low, plan.high) == (low, high)
+    plan = plan_batches(spec, settings, None, 300)
+    assert (plan.low, plan.high) == (low, high)
+
+    def batches_for(*args) -> int:
+        return plan_batches(*args).count
+
     # rounded to the nearest number of batches of about batch_rows (at most 1.5x it)
-    assert batch_count(spec, settings, None, items) == 1
-    assert batch_count(spec, settings, None, items - 1) == 1
-    assert batch_count(spec, settings, None, 2 * items // 3 + 1) == 1
-    assert batch_count(spec, settings, None, 2 * items // 3) == 2
-    assert batch_count(spec, settings, None, 300) == (2 * items + 300) // 600
-    assert batch_count(spec, settings, None, 0) == 1  # 0: never batch
-    assert batch_count(get_entity("fact_metas"), settings, None, 1) == 1  # no batch_key
+    assert batches_for(spec, settings, None, items) == 1
+    assert batches_for(spec, settings, None, items - 1) == 1
+    assert batches_for(spec, settings, None, 2 * items // 3 + 1) == 1
+    assert batches_for(spec, settings, None, 2 * items // 3) == 2
+    assert batches_for(spec, settings, None, 300) == (2 * items + 300) // 600
+    assert batches_for(spec, settings, None, 0) == 1  # 0: never batch
+    assert batches_for(get_entity("fact_metas"), settings, None, 1) == 1  # no batch_key
     # incremental: only the rows the batched part would return are counted
-    assert batch_count(spec, settings, datetime(2100, 1, 1), 1) == 1
+    assert batches_for(spec, settings, datetime(2100, 1, 1), 1) == 1
 
 
 def _source(path: Path) -> Path:
@@ -136,11 +141,10 @@ def test_negative_and_null_keys_of_a_single_file_fall_in_exactly_one_batch(
     spec = get_entity("fact_vendas")
     for watermark in (None, datetime(2024, 3, 3)):
         whole = extract(spec, settings, watermark, sql_dir=folder).frame
-        batches = batch_count(spec, settings, watermark, 3, sql_dir=folder)
+        plan = plan_batches(spec, settings, watermark, 3, sql_dir=folder)
+        batches = plan.count
         assert batches == -(-whole.height // 3)
-        read = [
-            b.frame for b in extract_batches(spec, settings, watermark, batches, sql_dir=folder)
-        ]
+        read = [b.frame for b in extract_batches(plan)]
         assert _sorted(pl.concat(read)).equals(_sorted(whole)), watermark
         nulls = [frame.get_column("id_item_origem").null_count() for frame in read]
         assert nulls[1:] == [0] * (batches - 1)  # a NULL key is in batch 0
@@ -162,13 +166,13 @@ def test_keys_written_after_counting_are_read_by_the_open_first_and_last_batches
     folder = _single_file(tmp_path, key="NULLIF(i.id, 999)")
     settings = _settings(tmp_path, source)
     spec = get_entity("fact_vendas")
-    plan = batch_count(spec, settings, None, 10, sql_dir=folder)
-    assert (plan, plan.low, plan.high) == (4, 10, 49)
+    plan = plan_batches(spec, settings, None, 10, sql_dir=folder)
+    assert (plan.count, plan.low, plan.high) == (4, 10, 49)
     counted = Partition.ranges("id_item_origem", 10, 49, 4)
     with sqlite3.connect(source) as conn:  # written between the count and the reads
         conn.executemany(item, [(5,), (999,), (30,), (100,)])  # 999: a NULL key
 
-    read = [b.frame for b in extract_batches(spec, settings, None, plan, sql_dir=folder)]
+    read = [b.frame for b in extract_batches(plan)]
     whole = extract(spec, settings, None, sql_dir=folder).frame
     assert whole.height == 44
     assert _sorted(pl.concat(read)).equals(_sorted(whole))
@@ -178,8 +182,10 @@ def test_keys_written_after_counting_are_read_by_the_open_first_and_last_batches
     assert 5 in read[0].get_column("id_item_origem") and read[0]["id_item_origem"].null_count()
     assert 100 in read[-1].get_column("id_item_origem")
     assert read[2].get_column("id_item_origem").to_list().count(30) == 2  # both versions
-    # a plain number of batches counts again: the span is then 5..100
-    again = [b.frame for b in extract_batches(spec, settings, None, 4, sql_dir=folder)]
+    # a new plan counts again: the span is then 5..100
+    replanned = plan_batches(spec, settings, None, 10, sql_dir=folder)
+    assert (replanned.count, replanned.low, replanned.high) == (4, 5, 100)
+    again = [b.frame for b in extract_batches(replanned)]
     assert _in_ranges(again, "id_item_origem", Partition.ranges("id_item_origem", 5, 100, 4))
     assert [f.height for f in again] == [21, 22, 0, 1]  # cut at 29, 53, 77
 
@@ -209,7 +215,7 @@ def test_a_batch_key_that_is_no_integer_column_of_the_batched_query_is_an_error(
     settings = _settings(tmp_path, source)
     spec = dataclasses.replace(get_entity("fact_vendas"), batch_key="preco_unitario")
     with pytest.raises(DwetlError, match=r"fact_vendas\.sql: batch key preco_unitario must be an"):
-        batch_count(spec, settings, None, 10, sql_dir=_single_file(tmp_path))
+        plan_batches(spec, settings, None, 10, sql_dir=_single_file(tmp_path))
     with pytest.raises(
         ValueError, match=r"batch_key canal is not a column of fact_vendas\.itens\.sql"
     ):

@@ -44,13 +44,12 @@ def opener(
     `batched` allows it and its rows come to more than one batch; else in one extract."""
 
     def open_reads() -> tuple[int, Iterator[Extracted]]:
-        from dwetl.extract import batch_count, extract, extract_batches
+        from dwetl.extract import extract, extract_batches, plan_batches
 
-        batches = 1
         if batched and spec.batch_key is not None and settings.batch_rows:
-            batches = batch_count(spec, settings, watermark, settings.batch_rows)
-        if batches > 1:
-            return batches, extract_batches(spec, settings, watermark, batches)
+            plan = plan_batches(spec, settings, watermark, settings.batch_rows)
+            if plan.count > 1:
+                return plan.count, extract_batches(plan)
         return 1, _one(lambda: extract(spec, settings, watermark))
 
     return open_reads
