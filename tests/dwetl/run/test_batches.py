@@ -96,17 +96,23 @@ def _same_warehouse(mine: Any, theirs: Any) -> None:
     assert _rejects(mine) == _rejects(theirs)
 
 
+def _twin(etl: Any, new_etl: Any) -> Any:
+    """A sample source and two initialised warehouses on it: `etl`'s, and the one returned."""
+    etl.sample(2000, 3, 0.02)
+    etl.init()
+    batched = new_etl("batched")
+    batched.use_source_of(etl)
+    batched.init()
+    return batched
+
+
 def _batches(summary: Any) -> dict[str, int]:
     return {e.entity: e.batches for e in summary.entities}
 
 
 @pytest.mark.pairs("sqlite-duckdb", "postgresql-postgresql", "mysql-postgresql")
 def test_a_batched_full_run_loads_what_one_at_once_loads(etl, new_etl):
-    etl.sample(2000, 3, 0.02)
-    etl.init()
-    batched = new_etl("batched")
-    batched.use_source_of(etl)
-    batched.init()
+    batched = _twin(etl, new_etl)
 
     once = _run(etl, 0, full=True)
     # 200, not BATCH_ROWS: the batch count is rows / batch_rows rounded to the nearest, and
@@ -180,11 +186,7 @@ def _changes(etl: Any) -> None:
 
 @pytest.mark.pairs("sqlite-duckdb", "postgresql-postgresql")
 def test_a_batched_incremental_run_loads_what_one_at_once_loads(etl, new_etl):
-    etl.sample(2000, 3, 0.02)
-    etl.init()
-    batched = new_etl("batched")
-    batched.use_source_of(etl)
-    batched.init()
+    batched = _twin(etl, new_etl)
     _run(etl, 0)
     _run(batched, BATCH_ROWS)
     _changes(etl)
