@@ -282,12 +282,12 @@ def _recased(piece: pl.Expr, spelling: pl.Expr) -> pl.Expr:
 def _restore_words(values: pl.Series, vocabulary: Iterable[str] | None) -> pl.Series:
     """Restore lost-accent words in distinct normalised values, where exactly one word fits."""
     pieces = _pieces(values)
-    known = _known_words(pieces, vocabulary)
     damaged_rows = pieces.filter(pl.col("damaged") & pl.col("is_word")).select(
         pl.col("row").unique()
     )
     if damaged_rows.height == 0:
         return values
+    known = _known_words(pieces, vocabulary)
     question = pl.col("piece").str.replace(r"\?+$", "").str.to_lowercase()
     fixed = (
         pieces.join(damaged_rows, on="row", how="semi")
