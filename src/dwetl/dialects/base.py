@@ -31,6 +31,10 @@ class Warehouse(ABC):
     #: the parent keys read from the warehouse) is what enforces them, and `dwetl check` does
     #: not ask for them
     enforces_foreign_keys: ClassVar[bool] = True
+    #: what a run's staging table is created as. It is scratch space (dropped by the run, or a
+    #: leftover the next run drops), so where the database can skip its write-ahead log for it
+    #: (PostgreSQL: UNLOGGED, which a crash empties) it does
+    staging_table: ClassVar[str] = "TABLE"
 
     #: seconds the (retried) connection took; set by `dwetl.dialects.open_warehouse`
     connect_seconds: float = 0.0

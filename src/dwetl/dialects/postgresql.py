@@ -55,6 +55,7 @@ class PostgreSQLWarehouse(Warehouse):
 
     dialect: ClassVar[str] = "postgresql"
     sqlglot_dialect: ClassVar[str] = "postgres"
+    staging_table: ClassVar[str] = "UNLOGGED TABLE"
 
     def __init__(self, con: psycopg.Connection[Any]) -> None:
         self._con = con

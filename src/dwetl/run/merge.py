@@ -97,22 +97,22 @@ def _run(wh: Warehouse, sql: str) -> None:
     wh.execute(wh.portable(sql))
 
 
-def create_staging_sql(plan: MergePlan) -> tuple[str, str]:
+def create_staging_sql(plan: MergePlan, kind: str = "TABLE") -> tuple[str, str]:
     """The statements that (re)create the staging table like the target, empty and without
-    its constraints.
+    its constraints; `kind`: the warehouse's `staging_table`.
 
-    >>> create_staging_sql(MergePlan("dw.f", "stg.f_1", ("k",), ("k",)))[1]
-    'CREATE TABLE stg.f_1 AS SELECT * FROM dw.f WHERE FALSE'
+    >>> create_staging_sql(MergePlan("dw.f", "stg.f_1", ("k",), ("k",)), "UNLOGGED TABLE")[1]
+    'CREATE UNLOGGED TABLE stg.f_1 AS SELECT * FROM dw.f WHERE FALSE'
     """
     return (
         f"DROP TABLE IF EXISTS {plan.staging}",
-        f"CREATE TABLE {plan.staging} AS SELECT * FROM {plan.target} WHERE FALSE",
+        f"CREATE {kind} {plan.staging} AS SELECT * FROM {plan.target} WHERE FALSE",
     )
 
 
 def create_staging(wh: Warehouse, plan: MergePlan) -> None:
     """Create the staging table like the target, without its constraints (empty)."""
-    for sql in create_staging_sql(plan):
+    for sql in create_staging_sql(plan, wh.staging_table):
         _run(wh, sql)
 
 

@@ -106,7 +106,7 @@ def test_run_time_sql_reads_as_written_the_same_as_transpiled(wh):
             spec.surrogate_key,
         )  # fmt: skip
         statements += [
-            *merge.create_staging_sql(plan),
+            *merge.create_staging_sql(plan, wh.staging_table),
             merge.count_sql(plan),
             merge.merge_sql(plan),
             merge.insert_sql(plan),

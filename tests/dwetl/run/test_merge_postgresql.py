@@ -60,3 +60,22 @@ def test_only_changed_rows_are_rewritten(etl, changed_share):
         assert wh.fetchall(
             "SELECT COUNT(*) FROM dw.dim_cliente WHERE email LIKE 'novo%' AND id_execucao = 901"
         ) == [(batch.height,)]
+
+
+def test_the_staging_table_is_unlogged(etl):
+    # scratch space: no write-ahead log for the rows a batched load stages (a crash empties it,
+    # and the next run drops it)
+    etl.sample(300, 5, 0.0)
+    etl.init()
+    with open_warehouse(etl.settings.dw, etl.settings) as wh:
+        plan = merge.plan_for(
+            wh, "dw.fact_vendas", merge.staging_name("fact_vendas", 902),
+            ("id_item_origem",), None,
+        )  # fmt: skip
+        with wh.transaction():
+            merge.create_staging(wh, plan)
+        persistence = "SELECT relpersistence FROM pg_class WHERE oid = %s::regclass"
+        assert wh.fetchall(persistence, [plan.staging]) == [("u",)]
+        assert wh.fetchall(persistence, [plan.target]) == [("p",)]
+        with wh.transaction():
+            merge.drop_staging(wh, plan)
