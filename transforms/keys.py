@@ -44,19 +44,27 @@ def fold_versions(
     keys = _columns(key)
     has_null_key = pl.any_horizontal(pl.col(keys).is_null())
     key_expr = pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)
-    # Only keys that occur more than once are sorted (on every column, for the tie-break):
-    # a full reload has few versions, and one hash pass is far cheaper than a wide sort.
-    versioned = ~has_null_key & key_expr.is_duplicated()
-    many = frame.filter(versioned)
-    if not many.height:
+    # Only keys that occur more than once are sorted (on every column, for the tie-break): a
+    # full reload has few versions, and one hash pass is far cheaper than a wide sort. The older
+    # versions are then dropped by row number: one pass over the frame, which keeps its order.
+    versioned = frame.select(~has_null_key & key_expr.is_duplicated()).to_series()
+    if not versioned.any():
         return frame, 0
+    at = versioned.arg_true()
     tie_breakers = [c for c in frame.columns if c not in keys and c != order_by]
     sortable = [c for c in tie_breakers if frame.schema[c].is_nested() is False]
-    latest = many.sort([*keys, order_by, *sortable], nulls_last=False, maintain_order=True).unique(
-        subset=keys, keep="last", maintain_order=True
+    older = (
+        frame[at]
+        .with_columns(at.alias(_ROW))
+        .sort([*keys, order_by, *sortable], nulls_last=False, maintain_order=True)
+        .filter(~key_expr.is_last_distinct())
+        .get_column(_ROW)
     )
-    result = pl.concat([frame.filter(~versioned), latest], how="vertical")
-    return result, frame.height - result.height
+    kept = pl.repeat(True, frame.height, eager=True).scatter(older, False)
+    return frame.filter(kept), older.len()
+
+
+_ROW = "__dwetl_row"  # a versioned row's number in the frame, while its versions are sorted
 
 
 def attach_surrogate_keys(
