@@ -15,8 +15,10 @@ Polars by the entity's pure `combine`; rows whose combined watermark column is n
 
 A large entity that declares a `batch_key` may be read in batches instead (`plan_batches`,
 `extract_batches`): its first part (or its one file) in slices of key ranges, `WHERE
-src.<batch_key> >= lo AND src.<batch_key> < hi` (equal widths over the keys the count saw, the
-first also NULL keys and the last open above), each combined with the other parts, read once
+src.<batch_key> >= lo AND src.<batch_key> < hi` (equal widths over the keys the count saw
+where they are dense, as on a full run; where they are sparse, as the changed rows of an
+incremental run, cut at the keys' quantiles so that no batch holds most rows; the first also
+NULL keys and the last open above), each combined with the other parts, read once
 (with only the rows the batch joins, where the part declares its `batch_join`). Every version
 of a key is in one batch, so folding versions and the key checks stay exact batch by batch; and
 a range, unlike a key modulo P, lets the source read each batch from an index on the key: the
@@ -93,7 +95,8 @@ def extract(
 @dataclass(frozen=True)
 class BatchPlan:
     """How to read an entity in key-range batches (`plan_batches`, then `extract_batches`):
-    `count` equal ranges over the span [`low`, `high`] of keys its one counting query saw."""
+    `count` ranges, between the `cuts`, over the span [`low`, `high`] of keys its counting
+    query saw."""
 
     spec: EntitySpec
     count: int  # 1: read it in one `extract`
@@ -101,6 +104,13 @@ class BatchPlan:
     high: int = 0
     watermark: datetime | None = None
     reading: _Reading | None = field(default=None, repr=False)
+    cuts: tuple[int, ...] = ()  # count - 1 increasing keys: where one batch ends, the next begins
+
+    @property
+    def partitions(self) -> list[Partition]:
+        """The batches' key ranges."""
+        assert self.spec.batch_key is not None
+        return Partition.between(self.spec.batch_key, list(self.cuts))
 
 
 def plan_batches(
@@ -127,11 +137,49 @@ def plan_batches(
     path, schema, _ = reading.files[0]
     _check_batch_key(spec.batch_key, schema, path)
     rows, low, high = _count(spec, spec.batch_key, reading)
-    return BatchPlan(spec, _batches(rows, batch_rows), low, high, watermark, reading)
+    count = _batches(rows, batch_rows)
+    if count == 1:
+        return BatchPlan(spec, 1, low, high, watermark, reading)
+    span = high - low + 1
+    if span <= 2 * rows:  # dense keys (a full run): equal widths hold about equal rows
+        cuts = sorted({low + span * k // count for k in range(1, count)})
+    else:  # sparse (an incremental run's changed rows may cluster): cut at the keys' quantiles
+        cuts = _quantile_cuts(_keys(spec, spec.batch_key, reading), count)
+    return BatchPlan(spec, len(cuts) + 1, low, high, watermark, reading, tuple(cuts))
 
 
 def _batches(rows: int, batch_rows: int) -> int:
     return max(1, (2 * rows + batch_rows) // (2 * batch_rows))  # rounded half up
+
+
+def _quantile_cuts(keys: pl.Series, batches: int) -> list[int]:
+    """Increasing keys that cut `keys` into `batches` parts of about as many rows (fewer parts
+    where one key has many rows: every row of a key stays in one part).
+
+    >>> _quantile_cuts(pl.Series([1, 1000, 1001, 1002, 1003, 1004, 5000, 5001]), 4)
+    [1001, 1003, 5000]
+    >>> _quantile_cuts(pl.Series([7, 7, 7, 7, 9, 10]), 3)  # 7's four rows stay together
+    [9]
+    """
+    ordered = keys.sort()
+    at = [ordered[len(ordered) * k // batches] for k in range(1, batches)]
+    first = ordered[0]
+    return sorted({int(c) for c in at if c != first})
+
+
+def _keys(spec: EntitySpec, key: str, reading: _Reading) -> pl.Series:
+    """Every key the batched query returns (one integer column: cheap next to its rows)."""
+    path, _, sql = reading.files[0]
+    column = None if reading.parts else spec.watermark_column
+    sql, column, since = _bound(sql, column, reading.since)
+    query = reading.dialect.keys_query(sql, key, column, since)
+    try:
+        table = cx.read_sql(reading.url.connectorx_url, query, return_type="arrow")
+    except Exception as exc:
+        raise DwetlError(
+            f"{path}: the source {reading.url.masked} failed to read its keys: {describe(exc)}"
+        ) from None
+    return pl.Series("k", table.column(0)).cast(pl.Int64)
 
 
 def _count(spec: EntitySpec, key: str, reading: _Reading) -> tuple[int, int, int]:
@@ -152,8 +200,8 @@ def _count(spec: EntitySpec, key: str, reading: _Reading) -> tuple[int, int, int
 
 def extract_batches(plan: BatchPlan) -> Iterator[Extracted]:
     """`extract` in `plan.count` reads (`plan_batches`), one `Extracted` each, lazily: batch k
-    holds the rows of the batched query whose `batch_key` is in the k-th of the plan's equal
-    key ranges (`Partition.ranges`; the first also below the span and NULL, the last also above
+    holds the rows of the batched query whose `batch_key` is in the k-th of the plan's key
+    ranges (`BatchPlan.partitions`; the first also below the span and NULL, the last also above
     it) — every version of a key in one batch — combined with the other parts, which are read
     once (in the first batch, which also counts their legacy-decoded texts). Together the
     batches hold `extract`'s rows.
@@ -174,7 +222,7 @@ def extract_batches(plan: BatchPlan) -> Iterator[Extracted]:
         rest.append(_Part.of(other, join))
         legacy += decoded
         del other
-    for partition in Partition.ranges(key, plan.low, plan.high, plan.count):
+    for partition in plan.partitions:
         # yielded straight from the call: no local name keeps a batch alive while the caller
         # works on it
         yield _batch(spec, reading, partition, rest, watermark, legacy)

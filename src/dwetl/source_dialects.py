@@ -94,8 +94,18 @@ class Partition:
         [(None, 5), (5, None)]
         """
         span = max(high - low + 1, 1)
-        cuts = [None, *(low + span * k // of for k in range(1, of)), None]
-        return [cls(column, a, b) for a, b in pairwise(cuts)]
+        return cls.between(column, [low + span * k // of for k in range(1, of)])
+
+    @classmethod
+    def between(cls, column: str, cuts: list[int]) -> list[Partition]:
+        """The batches between increasing `cuts`: below the first (and NULL), from each to the
+        next, from the last up.
+
+        >>> [(p.low, p.high) for p in Partition.between("k", [4, 9])]
+        [(None, 4), (4, 9), (9, None)]
+        """
+        bounds: list[int | None] = [None, *cuts, None]
+        return [cls(column, a, b) for a, b in pairwise(bounds)]
 
     @property
     def condition(self) -> str | None:
@@ -166,6 +176,20 @@ class SourceDialect:
             f"COALESCE(MAX(src.{key}), 0) AS high FROM (\n{_body(sql)}) src"
             f"{_where(watermark_column, since)}"
         )
+
+    def keys_query(
+        self, sql: str, key: str, watermark_column: str | None, since: datetime | None
+    ) -> str:
+        """The `key` of every row `query` returns that has one (one column, `k`).
+
+        >>> print(SourceDialect().keys_query("SELECT id FROM t;", "id", None, None))
+        SELECT src.id AS k FROM (
+        SELECT id FROM t
+        ) src WHERE src.id IS NOT NULL
+        """
+        where = _where(watermark_column, since)
+        where = f"{where} AND" if where else " WHERE"
+        return f"SELECT src.{key} AS k FROM (\n{_body(sql)}) src{where} src.{key} IS NOT NULL"
 
     def restore(self, frame: pl.DataFrame, schema: Schema) -> tuple[pl.DataFrame, int]:
         """The frame as the query meant it, and how many legacy-encoded texts were decoded."""

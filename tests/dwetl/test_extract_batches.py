@@ -149,9 +149,7 @@ def test_negative_and_null_keys_of_a_single_file_fall_in_exactly_one_batch(
         nulls = [frame.get_column("id_item_origem").null_count() for frame in read]
         assert nulls[1:] == [0] * (batches - 1)  # a NULL key is in batch 0
         assert nulls[0] == whole.get_column("id_item_origem").null_count() > 0
-        keys = whole.get_column("id_item_origem")
-        ranges = Partition.ranges("id_item_origem", keys.min(), keys.max(), batches)
-        assert _in_ranges(read, "id_item_origem", ranges)
+        assert _in_ranges(read, "id_item_origem", plan.partitions)
         spans = _spans(read, "id_item_origem")
         assert all(a[1] < b[0] for a, b in pairwise(spans)), spans
 
@@ -182,12 +180,34 @@ def test_keys_written_after_counting_are_read_by_the_open_first_and_last_batches
     assert 5 in read[0].get_column("id_item_origem") and read[0]["id_item_origem"].null_count()
     assert 100 in read[-1].get_column("id_item_origem")
     assert read[2].get_column("id_item_origem").to_list().count(30) == 2  # both versions
-    # a new plan counts again: the span is then 5..100
+    # a new plan counts again: the span is then 5..100, sparse for its 44 rows, so it is cut
+    # at the keys' quantiles (equal widths, cut at 29, 53 and 77, would hold 21, 22, 0, 1 rows)
     replanned = plan_batches(spec, settings, None, 10, sql_dir=folder)
     assert (replanned.count, replanned.low, replanned.high) == (4, 5, 100)
     again = [b.frame for b in extract_batches(replanned)]
-    assert _in_ranges(again, "id_item_origem", Partition.ranges("id_item_origem", 5, 100, 4))
-    assert [f.height for f in again] == [21, 22, 0, 1]  # cut at 29, 53, 77
+    assert _in_ranges(again, "id_item_origem", replanned.partitions)
+    assert [f.height for f in again] == [11, 11, 11, 11]
+
+
+def test_clustered_keys_are_cut_at_their_quantiles_not_in_equal_widths(tmp_path: Path) -> None:
+    # an incremental run's changed rows: two old items corrected, and a hundred new ones
+    source = _source(tmp_path / "oltp.sqlite")
+    keys = [1, 2, *range(1_000_000, 1_000_100)]
+    with sqlite3.connect(source) as conn:
+        conn.executemany(
+            "INSERT INTO venda_itens VALUES (?, 1, 3, 1, 1, NULL, '2024-03-01 00:00:00')",
+            [(key,) for key in keys],
+        )
+    settings = _settings(tmp_path, source)
+    spec = get_entity("fact_vendas")
+    plan = plan_batches(spec, settings, None, 25, sql_dir=_single_file(tmp_path))
+
+    read = [b.frame for b in extract_batches(plan)]
+    assert plan.count == 4
+    assert _sorted(pl.concat(read)).get_column("id_item_origem").to_list() == keys
+    # equal widths over 1..1,000,099 would put 2 rows in the first batch and 100 in the last
+    assert [f.height for f in read] == [25, 26, 25, 26]
+    assert _in_ranges(read, "id_item_origem", plan.partitions)
 
 
 def test_a_batch_reads_its_key_range_from_the_index_on_the_key(tmp_path: Path, sample_file) -> None:
