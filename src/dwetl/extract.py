@@ -38,6 +38,7 @@ from pathlib import Path
 
 import connectorx as cx
 import polars as pl
+import pyarrow as pa
 
 from dwetl.config import DbUrl, Settings
 from dwetl.connect import describe
@@ -148,6 +149,27 @@ def plan_batches(
     return BatchPlan(spec, len(cuts) + 1, low, high, watermark, reading, tuple(cuts))
 
 
+def _batched_query(
+    spec: EntitySpec, reading: _Reading
+) -> tuple[Path, str, str | None, datetime | None]:
+    """The batched query (the first file) with `:since` bound: its path, text, and the
+    watermark filter still to wrap it with (column and bound; None where it filters itself)."""
+    path, _, sql = reading.files[0]
+    column = None if reading.parts else spec.watermark_column
+    return (path, *_bound(sql, column, reading.since))
+
+
+def _ask(reading: _Reading, path: Path, query: str, doing: str) -> pa.Table:
+    """A query about the batched query in `path`, read by connectorx; a failure is a DwetlError
+    naming the file and what it was `doing`."""
+    try:
+        return cx.read_sql(reading.url.connectorx_url, query, return_type="arrow")
+    except Exception as exc:
+        raise DwetlError(
+            f"{path}: the source {reading.url.masked} failed to {doing}: {describe(exc)}"
+        ) from None
+
+
 def _batches(rows: int, batch_rows: int) -> int:
     return max(1, (2 * rows + batch_rows) // (2 * batch_rows))  # rounded half up
 
@@ -169,31 +191,17 @@ def _quantile_cuts(keys: pl.Series, batches: int) -> list[int]:
 
 def _keys(spec: EntitySpec, key: str, reading: _Reading) -> pl.Series:
     """Every key the batched query returns (one integer column: cheap next to its rows)."""
-    path, _, sql = reading.files[0]
-    column = None if reading.parts else spec.watermark_column
-    sql, column, since = _bound(sql, column, reading.since)
+    path, sql, column, since = _batched_query(spec, reading)
     query = reading.dialect.keys_query(sql, key, column, since)
-    try:
-        table = cx.read_sql(reading.url.connectorx_url, query, return_type="arrow")
-    except Exception as exc:
-        raise DwetlError(
-            f"{path}: the source {reading.url.masked} failed to read its keys: {describe(exc)}"
-        ) from None
+    table = _ask(reading, path, query, "read its keys")
     return pl.Series("k", table.column(0)).cast(pl.Int64)
 
 
 def _count(spec: EntitySpec, key: str, reading: _Reading) -> tuple[int, int, int]:
     """The rows of the batched query and the span of their keys: (rows, low, high)."""
-    path, _, sql = reading.files[0]
-    column = None if reading.parts else spec.watermark_column
-    sql, column, since = _bound(sql, column, reading.since)
+    path, sql, column, since = _batched_query(spec, reading)
     query = reading.dialect.count_query(sql, key, column, since)
-    try:
-        table = cx.read_sql(reading.url.connectorx_url, query, return_type="arrow")
-    except Exception as exc:
-        raise DwetlError(
-            f"{path}: the source {reading.url.masked} failed to count its rows: {describe(exc)}"
-        ) from None
+    table = _ask(reading, path, query, "count its rows")
     rows, low, high = (table.column(i)[0].as_py() or 0 for i in range(3))
     return int(rows), int(low), int(high)
 
