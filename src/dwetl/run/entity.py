@@ -204,15 +204,13 @@ def _load_batches(
             extracted = read.extracted
             last_read = read.started
             if number == 1:
-                first_read = read.started
+                first_read, first_watermark = read.started, extracted.watermark_to
             del read
             frame = extracted.frame
             result.extracted += frame.height
             result.watermark_to = control.next_watermark(
                 result.watermark_to, extracted.watermark_to
             )
-            if number == 1:
-                first_watermark = extracted.watermark_to
             del extracted
 
             with phase(ctx, result, "transform"):
@@ -264,7 +262,7 @@ def _load_batches(
 
         with ExitStack() as committing, wh.transaction():
             fault_point("merge", spec.name)
-            _settle(ctx, spec, result, merge.Landed(plan, staged, direct=False), quarantined)
+            _settle(ctx, spec, result, merge.staged(wh, plan, staged), quarantined)
             _commit(ctx, spec, result, stored, committing)
         done = True
     finally:

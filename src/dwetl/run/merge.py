@@ -71,6 +71,8 @@ class Landed:
     plan: MergePlan
     rows: int
     direct: bool  # into the target, which was empty: every row inserted, nothing to merge
+    #: the target held no row when the rows landed (always so when `direct`)
+    into_empty: bool = False
 
     @property
     def loaded(self) -> str:
@@ -162,9 +164,14 @@ def land(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame, *, apply: bool = T
         if apply and frame.height:
             with wh.constraints_deferred(plan.target, empty=True):
                 wh.load_arrow(plan.target, frame.select(plan.columns).to_arrow())
-        return Landed(plan, frame.height, direct=True)
+        return Landed(plan, frame.height, direct=True, into_empty=True)
     stage(wh, plan, frame)
     return Landed(plan, frame.height, direct=False)
+
+
+def staged(wh: Warehouse, plan: MergePlan, rows: int) -> Landed:
+    """Rows appended to the staging table batch by batch (`append`), as `settle` takes them."""
+    return Landed(plan, rows, direct=False, into_empty=is_empty(wh, plan.target))
 
 
 def settle(wh: Warehouse, landed: Landed, *, apply: bool = True) -> MergeCounts:
@@ -173,7 +180,7 @@ def settle(wh: Warehouse, landed: Landed, *, apply: bool = True) -> MergeCounts:
     warehouse can (rows staged batch by batch); else `merge` of the staged rows."""
     if landed.direct:
         return MergeCounts(landed.rows, 0, 0)
-    if is_empty(wh, landed.plan.target):
+    if landed.into_empty:
         if apply and landed.rows:
             with wh.constraints_deferred(landed.plan.target, empty=True):
                 _run(wh, insert_sql(landed.plan))
