@@ -100,12 +100,16 @@ class BatchPlan:
     query saw."""
 
     spec: EntitySpec
-    count: int  # 1: read it in one `extract`
     low: int = 0  # the smallest and largest batch key the count saw (0 and 0: none)
     high: int = 0
     watermark: datetime | None = None
     reading: _Reading | None = field(default=None, repr=False)
-    cuts: tuple[int, ...] = ()  # count - 1 increasing keys: where one batch ends, the next begins
+    cuts: tuple[int, ...] = ()  # increasing keys: where one batch ends, the next begins
+
+    @property
+    def count(self) -> int:
+        """How many batches (1: read it in one `extract`)."""
+        return len(self.cuts) + 1
 
     @property
     def partitions(self) -> list[Partition]:
@@ -133,20 +137,20 @@ def plan_batches(
     [1, 1, 1, 2, 5]
     """
     if spec.batch_key is None or batch_rows <= 0:
-        return BatchPlan(spec, 1, watermark=watermark)
+        return BatchPlan(spec, watermark=watermark)
     reading = _prepare(spec, settings, watermark, sql_dir)
     path, schema, _ = reading.files[0]
     _check_batch_key(spec.batch_key, schema, path)
     rows, low, high = _count(spec, spec.batch_key, reading)
     count = _batches(rows, batch_rows)
     if count == 1:
-        return BatchPlan(spec, 1, low, high, watermark, reading)
+        return BatchPlan(spec, low, high, watermark, reading)
     span = high - low + 1
     if span <= 2 * rows:  # dense keys (a full run): equal widths hold about equal rows
         cuts = sorted({low + span * k // count for k in range(1, count)})
     else:  # sparse (an incremental run's changed rows may cluster): cut at the keys' quantiles
         cuts = _quantile_cuts(_keys(spec, spec.batch_key, reading), count)
-    return BatchPlan(spec, len(cuts) + 1, low, high, watermark, reading, tuple(cuts))
+    return BatchPlan(spec, low, high, watermark, reading, tuple(cuts))
 
 
 def _batched_query(
