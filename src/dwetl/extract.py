@@ -145,9 +145,8 @@ def plan_batches(
     count = _batches(rows, batch_rows)
     if count == 1:
         return BatchPlan(spec, low, high, watermark, reading)
-    span = high - low + 1
-    if span <= 2 * rows:  # dense keys (a full run): equal widths hold about equal rows
-        cuts = sorted({low + span * k // count for k in range(1, count)})
+    if high - low + 1 <= 2 * rows:  # dense keys (a full run): equal widths hold about equal rows
+        cuts = Partition.even_cuts(low, high, count)
     else:  # sparse (an incremental run's changed rows may cluster): cut at the keys' quantiles
         cuts = _quantile_cuts(_keys(spec, spec.batch_key, reading), count)
     return BatchPlan(spec, low, high, watermark, reading, tuple(cuts))

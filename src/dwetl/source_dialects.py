@@ -93,8 +93,18 @@ class Partition:
         >>> [(p.low, p.high) for p in Partition.ranges("k", 5, 5, 2)]  # one key: the last holds it
         [(None, 5), (5, None)]
         """
+        return cls.between(column, cls.even_cuts(low, high, of))
+
+    @staticmethod
+    def even_cuts(low: int, high: int, of: int) -> list[int]:
+        """The keys that cut [`low`, `high`] into `of` ranges of equal width (fewer where the
+        span holds fewer keys than `of`).
+
+        >>> Partition.even_cuts(1, 10, 3), Partition.even_cuts(5, 5, 3)
+        ([4, 7], [5])
+        """
         span = max(high - low + 1, 1)
-        return cls.between(column, [low + span * k // of for k in range(1, of)])
+        return sorted({low + span * k // of for k in range(1, of)})
 
     @classmethod
     def between(cls, column: str, cuts: list[int]) -> list[Partition]:
