@@ -8,15 +8,20 @@ leaves them, harmless placeholders the dimension completes).
 
 A large entity that declares a `batch_key` (a fact whose only key is its natural key) is read
 in key-partitioned batches of about `batch_rows` source rows instead of one frame: each batch
-is transformed, keyed, validated and appended to the run-private staging table, committed so
-that its rows leave memory; the reject ratio is then checked on the totals, and the one entity
-transaction moves the staged rows into the target (or merges them), writes the rejects and the
-control rows. A failure anywhere drops the staging table: nothing of the target is committed.
+is transformed, keyed and validated, then loaded so that its rows leave memory. Into an empty
+target (a first load) the batches go straight into it, in the entity's one transaction, its
+keys deferred until the last; the entity holds its dimensions' locks throughout, and writes its
+inferred members in that transaction (they commit with it). Into a target with rows, each batch
+is appended to the run-private staging table and committed, and the one entity transaction
+merges the staged rows. The reject ratio is checked on the totals before anything commits; the
+same transaction writes the rejects and the control rows. A failure anywhere commits nothing of
+the target and leaves no staging table.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -185,77 +190,78 @@ def _load_batches(
     stored: datetime | None,
     reads: EntityReads,
 ) -> None:
-    """`_load` of an entity read in key-partitioned batches (never a dry run)."""
-    wh = ctx.wh
-    batches = result.batches = reads.count()
+    """`_load` of an entity read in key-partitioned batches (never a dry run): straight into
+    its target when that is empty, else through the staging table."""
+    result.batches = reads.count()
     plan = _plan(ctx, spec)
-    shared = _Shared()
+    if merge.is_empty(ctx.wh, plan.target):
+        _load_batches_into_empty(ctx, spec, result, cs, stored, reads, plan)
+    else:
+        _load_batches_staged(ctx, spec, result, cs, stored, reads, plan)
+
+
+def _load_batches_into_empty(
+    ctx: RunContext,
+    spec: EntitySpec,
+    result: EntityResult,
+    cs: ConstraintSet,
+    stored: datetime | None,
+    reads: EntityReads,
+    plan: merge.MergePlan,
+) -> None:
+    """A first load in batches: every batch goes straight into the empty target, its keys
+    deferred until the last, all in the entity's one transaction (the rows leave memory for the
+    warehouse's, uncommitted). The dimensions' locks are held throughout, so that inferred
+    members are written in that transaction too (a second connection would wait on the locks
+    that deferring the foreign keys takes on the dimensions)."""
+    wh = ctx.wh
+    log.debug("%s is empty: its %d batches go straight into it", plan.target, result.batches)
+    rejected: list[pl.DataFrame] = []
+    loaded = 0
+    with ExitStack() as locks:
+        for dimension in lookups.inferable(ctx, spec):
+            locks.enter_context(wh.entity_lock(dimension, ctx.settings.lock_timeout_s))
+        with ExitStack() as committing, wh.transaction():
+            with ExitStack() as deferred:
+                deferred.enter_context(wh.constraints_deferred(plan.target, empty=True))
+                for valid in _valid_batches(ctx, spec, result, cs, reads, rejected, plan, True):
+                    with phase(ctx, result, "load"):
+                        merge.append(wh, plan, valid, into=plan.target)
+                    loaded += valid.height
+                    del valid
+                _check_ratio(ctx, result)
+                fault_point("merge", spec.name)
+                rebuild_keys = deferred.pop_all()  # not on failure: the rollback undoes all
+            with phase(ctx, result, "merge"):
+                rebuild_keys.close()
+            landed = merge.Landed(plan, loaded, direct=True, into_empty=True)
+            _settle(ctx, spec, result, landed, _concat(rejected))
+            _commit(ctx, spec, result, stored, committing)
+
+
+def _load_batches_staged(
+    ctx: RunContext,
+    spec: EntitySpec,
+    result: EntityResult,
+    cs: ConstraintSet,
+    stored: datetime | None,
+    reads: EntityReads,
+    plan: merge.MergePlan,
+) -> None:
+    """Batches into a target that has rows: each appended to the staging table and committed
+    (its rows leave memory), then merged in the entity's one transaction."""
+    wh = ctx.wh
     rejected: list[pl.DataFrame] = []
     staged = 0
     done = False
     try:
         with wh.transaction():
             merge.create_staging(wh, plan)
-        first_read = last_read = 0.0
-        first_watermark = result.watermark_from
-        for number in range(1, batches + 1):
-            with phase(ctx, result, "extract"):
-                read = _taken(ctx, spec, reads)
-            extracted = read.extracted
-            last_read = read.started
-            if number == 1:
-                first_read, first_watermark = read.started, extracted.watermark_to
-            del read
-            frame = extracted.frame
-            result.extracted += frame.height
-            result.watermark_to = control.next_watermark(
-                result.watermark_to, extracted.watermark_to
-            )
-            del extracted
-
-            with phase(ctx, result, "transform"):
-                before = dict(shared.maps)
-                frame = _transformed(ctx, spec, frame, result, shared.maps)
-                grown = {
-                    ctx.specs[d].target_table
-                    for d, m in shared.maps.items()
-                    if before.get(d) is not m
-                }
-                del before
-
-            with phase(ctx, result, "validate"):
-                shared.references = lookups.references(ctx, cs, shared.references, grown)
-                valid, bad = split(
-                    frame, cs, key=list(spec.natural_key), references=shared.references
-                )
-                del frame
-                _count_rejects(result, bad)
-                if bad.height:
-                    rejected.append(bad)
-                del bad
-
-            _require_columns(spec, plan, valid)
+        for valid in _valid_batches(ctx, spec, result, cs, reads, rejected, plan, False):
             with phase(ctx, result, "load"), wh.transaction():
                 merge.append(wh, plan, valid)
             staged += valid.height
             del valid
-            reads.done()
-            fault_point(f"batch{number}", spec.name)
-        reads.close()  # the parts read once (order headers) go with the reader's batches
-        del shared  # the key maps
-        if last_read - first_read > ctx.settings.watermark_overlap_s:
-            # The batches are separate reads, not one snapshot: a row changed in a batch already
-            # read, after that read, is found by the next run only if its time is within the
-            # overlap of the watermark stored now. Reading took longer than the overlap, so the
-            # watermark is the first batch's (never later than that read): the next run re-reads
-            # a little more, and the merge leaves what is unchanged.
-            log.warning(
-                "%s: its %d batches took %.0f s to read, more than the watermark overlap "
-                "(%.0f s): the stored watermark is the first batch's, %s",
-                spec.name, batches, last_read - first_read,
-                ctx.settings.watermark_overlap_s, first_watermark,
-            )  # fmt: skip
-            result.watermark_to = first_watermark
         _check_ratio(ctx, result)
         quarantined = _concat(rejected)
         del rejected
@@ -268,6 +274,73 @@ def _load_batches(
     finally:
         if not done:
             _drop_staging_after_failure(ctx, plan)
+
+
+def _valid_batches(
+    ctx: RunContext,
+    spec: EntitySpec,
+    result: EntityResult,
+    cs: ConstraintSet,
+    reads: EntityReads,
+    rejected: list[pl.DataFrame],
+    plan: merge.MergePlan,
+    in_transaction: bool,
+) -> Iterator[pl.DataFrame]:
+    """Each batch read, transformed, keyed and validated: its valid rows, for the caller to
+    load before the next is read (its rejects go to `rejected`, its counts to `result`); the
+    watermark settled once all are read. `in_transaction`: as `lookups.with_keys`."""
+    shared = _Shared()
+    first_read = last_read = 0.0
+    first_watermark = result.watermark_from
+    for number in range(1, result.batches + 1):
+        with phase(ctx, result, "extract"):
+            read = _taken(ctx, spec, reads)
+        extracted = read.extracted
+        last_read = read.started
+        if number == 1:
+            first_read, first_watermark = read.started, extracted.watermark_to
+        del read
+        frame = extracted.frame
+        result.extracted += frame.height
+        result.watermark_to = control.next_watermark(result.watermark_to, extracted.watermark_to)
+        del extracted
+
+        with phase(ctx, result, "transform"):
+            before = dict(shared.maps)
+            frame = _transformed(ctx, spec, frame, result, shared.maps, in_transaction)
+            grown = {
+                ctx.specs[d].target_table for d, m in shared.maps.items() if before.get(d) is not m
+            }
+            del before
+
+        with phase(ctx, result, "validate"):
+            shared.references = lookups.references(ctx, cs, shared.references, grown)
+            valid, bad = split(frame, cs, key=list(spec.natural_key), references=shared.references)
+            del frame
+            _count_rejects(result, bad)
+            if bad.height:
+                rejected.append(bad)
+            del bad
+
+        _require_columns(spec, plan, valid)
+        yield valid
+        del valid
+        reads.done()
+        fault_point(f"batch{number}", spec.name)
+    reads.close()  # the parts read once (order headers) go with the reader's batches
+    if last_read - first_read > ctx.settings.watermark_overlap_s:
+        # The batches are separate reads, not one snapshot: a row changed in a batch already
+        # read, after that read, is found by the next run only if its time is within the
+        # overlap of the watermark stored now. Reading took longer than the overlap, so the
+        # watermark is the first batch's (never later than that read): the next run re-reads
+        # a little more, and the merge leaves what is unchanged.
+        log.warning(
+            "%s: its %d batches took %.0f s to read, more than the watermark overlap "
+            "(%.0f s): the stored watermark is the first batch's, %s",
+            spec.name, result.batches, last_read - first_read,
+            ctx.settings.watermark_overlap_s, first_watermark,
+        )  # fmt: skip
+        result.watermark_to = first_watermark
 
 
 @dataclass
@@ -327,9 +400,11 @@ def _transformed(
     frame: pl.DataFrame,
     result: EntityResult,
     maps: dict[str, pl.DataFrame] | None = None,
+    in_transaction: bool = False,
 ) -> pl.DataFrame:
     """The transform phase of one frame: transform (repairs counted), the versions of a key
-    folded into the newest, surrogate keys, lineage; counts added to `result`."""
+    folded into the newest, surrogate keys, lineage; counts added to `result`. `maps` and
+    `in_transaction`: as `lookups.with_keys`."""
     source = frame
     frame = spec.transform(frame)
     result.repairs = _merged_repairs(result.repairs, _repairs(source, frame))
@@ -342,7 +417,7 @@ def _transformed(
     if order_by and order_by in frame.columns:
         frame, folded = fold_versions(frame, list(spec.natural_key), order_by)
         result.folded += folded
-    frame = lookups.with_keys(ctx, spec, frame, result, maps)
+    frame = lookups.with_keys(ctx, spec, frame, result, maps, in_transaction=in_transaction)
     return frame.with_columns(pl.lit(ctx.run_id, dtype=pl.Int64).alias(merge.LINEAGE))
 
 

@@ -3,7 +3,8 @@
 `DWETL_FAIL_AT=<point>[:<entity>][:kill]` makes the runner fail at `<point>` ("merge": after the
 batch is loaded — into the staging table, or on a first load straight into the empty target —
 before the MERGE; "commit": after the MERGE, before the commit; "batch<n>", e.g. "batch2": after
-the n-th batch of an entity loaded in batches is staged and committed to its staging table) —
+the n-th batch of an entity loaded in batches is loaded: into the target on a first load, else
+staged and committed to its staging table) —
 for every entity, or only `<entity>`. Plain: it raises `InjectedFault` (the entity fails and rolls
 back like any error). With `:kill`: the process kills itself with SIGKILL, as a crash would.
 Unset (the normal case), `fault_point` does nothing.

@@ -4,12 +4,14 @@ A placeholder has a real surrogate key (max + 1 ...), its natural key, `inferido
 'Não informado' in the NOT NULL text columns (the `CK_*_obrigatorio` CHECKs exempt it from the
 other required attributes). It is committed before the fact, under the dimension's entity lock;
 when the real row arrives, the dimension's merge completes that same row (same sk, inferido
-FALSE).
+FALSE). A fact loaded in batches straight into its empty target holds its dimensions' locks for
+its whole transaction instead, and writes its placeholders in it: they commit with the fact.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import ExitStack
 
 import polars as pl
 
@@ -73,14 +75,20 @@ def add_inferred(
     *,
     lock_timeout_s: float,
     write: bool = True,
+    in_transaction: bool = False,
 ) -> pl.DataFrame:
     """Create (commit) the inferred members of `dim` for `keys`; returns the rows created.
 
     With `write=False` (a dry run) nothing is written: the rows it would create come back.
+    With `in_transaction`, the caller holds the dimension's lock and an open transaction: the
+    rows are written in it, and commit with it.
     """
     if not write:
         return placeholders(wh, dim, keys, key_map(wh, dim), run_id)
-    with wh.entity_lock(dim.name, lock_timeout_s), wh.transaction():
+    with ExitStack() as held:
+        if not in_transaction:
+            held.enter_context(wh.entity_lock(dim.name, lock_timeout_s))
+            held.enter_context(wh.transaction())
         # Read again under the lock: another run may have created some of them meanwhile.
         rows = placeholders(wh, dim, keys, key_map(wh, dim), run_id)
         if rows.height:

@@ -22,12 +22,16 @@ def with_keys(
     frame: pl.DataFrame,
     result: EntityResult,
     maps: dict[str, pl.DataFrame] | None = None,
+    *,
+    in_transaction: bool = False,
 ) -> pl.DataFrame:
     """Facts: surrogate keys of their dimensions (inferred members for late keys).
     Dimensions: their own stable surrogate keys and `inferido` FALSE.
 
     `maps`: the dimensions' key maps read so far (read when missing, re-read after inferred
-    members are added), kept by the caller across the batches of one entity."""
+    members are added), kept by the caller across the batches of one entity.
+    `in_transaction`: the caller holds the locks of `inferable(ctx, spec)` and an open
+    transaction, which the inferred members are written in (`inferred.add_inferred`)."""
     if spec.kind == "dimension" and spec.surrogate_key:
         existing = key_map(ctx, spec)
         frame = assign_surrogate_keys(frame, existing, spec.surrogate_key, list(spec.natural_key))
@@ -41,7 +45,7 @@ def with_keys(
         if lookup.dimension not in maps:
             maps[lookup.dimension] = key_map(ctx, ctx.specs[lookup.dimension])
     frame, missing = attach_surrogate_keys(frame, spec.lookups, maps)
-    late = {d: k for d, k in missing.items() if ctx.specs[d].kind == "dimension" and k.len()}
+    late = {d: k for d, k in missing.items() if d in inferable(ctx, spec) and k.len()}
     if not late:
         return frame
     for dimension, keys in late.items():
@@ -51,12 +55,25 @@ def with_keys(
             remember(ctx, dim.target_table, rows)
         else:
             rows = inferred.add_inferred(
-                ctx.wh, dim, keys, ctx.run_id, lock_timeout_s=ctx.settings.lock_timeout_s
+                ctx.wh,
+                dim,
+                keys,
+                ctx.run_id,
+                lock_timeout_s=ctx.settings.lock_timeout_s,
+                in_transaction=in_transaction,
             )
         result.inferred += rows.height
         maps[dimension] = key_map(ctx, dim)
     frame, _ = attach_surrogate_keys(frame, spec.lookups, maps)
     return frame
+
+
+def inferable(ctx: RunContext, spec: EntitySpec) -> list[str]:
+    """The dimensions `spec` may add inferred members to (sorted: the order to lock them in).
+
+    The calendar is looked up, but never inferred: its rows are generated."""
+    dims = {lookup.dimension for lookup in spec.lookups}
+    return sorted(d for d in dims if ctx.specs[d].kind == "dimension")
 
 
 def key_map(ctx: RunContext, dim: EntitySpec) -> pl.DataFrame:

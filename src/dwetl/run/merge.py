@@ -118,10 +118,11 @@ def create_staging(wh: Warehouse, plan: MergePlan) -> None:
         _run(wh, sql)
 
 
-def append(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame) -> None:
-    """Bulk-load `frame` (the target's columns, any order) into the staging table."""
+def append(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame, into: str | None = None) -> None:
+    """Bulk-load `frame` (the target's columns, any order) into the staging table, or `into`
+    another table of the same columns (the target itself, on a first load)."""
     if frame.height:
-        wh.load_arrow(plan.staging, frame.select(plan.columns).to_arrow())
+        wh.load_arrow(into or plan.staging, frame.select(plan.columns).to_arrow())
 
 
 def stage(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame) -> None:
@@ -163,7 +164,7 @@ def land(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame, *, apply: bool = T
         log.debug("%s is empty: the batch goes straight into it", plan.target)
         if apply and frame.height:
             with wh.constraints_deferred(plan.target, empty=True):
-                wh.load_arrow(plan.target, frame.select(plan.columns).to_arrow())
+                append(wh, plan, frame, into=plan.target)
         return Landed(plan, frame.height, direct=True, into_empty=True)
     stage(wh, plan, frame)
     return Landed(plan, frame.height, direct=False)

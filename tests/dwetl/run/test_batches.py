@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import signal
 from datetime import datetime
 from typing import Any
@@ -281,8 +282,11 @@ def test_a_run_killed_between_batches_leaves_staging_the_next_run_drops(etl, dwe
     etl.sample(2000, 3, 0.02)
     etl.init()
     env = {**etl.env, "DWETL_MAX_REJECT_RATIO": "1"}
+    _run(etl, 0)  # the target has rows: the batches are staged, committed batch by batch
+    _changes(etl)
+    (loaded,), *_ = etl.dw("SELECT COUNT(*) FROM dw.fact_vendas")
 
-    killed = dwetl("run", "--batch-rows", str(BATCH_ROWS), cwd=etl.folder,
+    killed = dwetl("run", "--full", "--batch-rows", str(BATCH_ROWS), cwd=etl.folder,
                    env={**env, "DWETL_FAIL_AT": "batch2:fact_vendas:kill"})  # fmt: skip
 
     assert killed.returncode == -signal.SIGKILL
@@ -290,16 +294,93 @@ def test_a_run_killed_between_batches_leaves_staging_the_next_run_drops(etl, dwe
     assert etl.dw(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'stg'"
     ) == [(f"fact_vendas_{run_id}",)]  # its first two batches, committed
-    assert etl.dw("SELECT COUNT(*) FROM dw.fact_vendas") == [(0,)]
+    (staged,), *_ = etl.dw(f"SELECT COUNT(*) FROM stg.fact_vendas_{run_id}")
+    assert staged > BATCH_ROWS
 
-    again = dwetl("run", "--batch-rows", str(BATCH_ROWS), "--json", cwd=etl.folder, env=env)
+    again = dwetl("run", "--full", "--batch-rows", str(BATCH_ROWS), "--json",
+                  cwd=etl.folder, env=env)  # fmt: skip
 
     assert again.returncode == 3, again.stderr
     assert f"dropping stg.fact_vendas_{run_id}" in again.stderr
     assert etl.dw(STG) == [(0,)]
     vendas = next(e for e in json.loads(again.stdout)["entities"] if e["entity"] == "fact_vendas")
-    assert vendas["batches"] == 7 and vendas["status"] == "partial"
-    assert etl.dw("SELECT COUNT(*) FROM dw.fact_vendas") == [(vendas["inserted"],)]
+    assert vendas["batches"] == 7 and vendas["status"] == "partial" and vendas["updated"] > 0
+    assert etl.dw("SELECT COUNT(*) FROM dw.fact_vendas") == [(loaded + vendas["inserted"],)]
+
+
+def _inferred(etl: Any) -> int:
+    """Inferred members in the dimensions (placeholders a fact created; not the unknown members)."""
+    return sum(
+        etl.dw(f"SELECT COUNT(*) FROM dw.dim_{d} WHERE inferido AND sk_{d} <> -1")[0][0]
+        for d in DIMENSIONS
+    )
+
+
+def test_a_first_load_in_batches_goes_straight_into_the_target(etl, caplog):
+    etl.sample(2000, 3, 0.02)
+    etl.init()
+    _run(etl, 0, "dim_data", "dim_cliente", "dim_produto", "dim_loja", "dim_vendedor")
+    assert _inferred(etl) == 0
+
+    with caplog.at_level(logging.DEBUG, logger="dwetl"):
+        summary = _run(etl, BATCH_ROWS, "fact_vendas")
+
+    (vendas,) = summary.entities
+    assert vendas.batches == 7 and vendas.inferred > 0, vendas.to_dict()
+    assert "dw.fact_vendas is empty: its 7 batches go straight into it" in caplog.messages
+    assert etl.dw("SELECT COUNT(*) FROM dw.fact_vendas") == [(vendas.inserted,)]
+    # the placeholders committed with the fact, in its run
+    assert _inferred(etl) == vendas.inferred
+    assert {
+        run_id
+        for d in DIMENSIONS
+        for (run_id,) in etl.dw(
+            f"SELECT DISTINCT id_execucao FROM dw.dim_{d} WHERE inferido AND sk_{d} <> -1"
+        )
+    } == {summary.run_id}
+
+
+@pytest.mark.pairs("sqlite-duckdb", "postgresql-postgresql")
+def test_a_first_load_failing_after_its_batches_leaves_nothing_of_it(etl, monkeypatch):
+    etl.sample(2000, 3, 0.02)
+    etl.init()
+    _run(etl, 0, "dim_data", "dim_cliente", "dim_produto", "dim_loja", "dim_vendedor")
+    constraints = (
+        "SELECT constraint_name FROM information_schema.table_constraints "
+        "WHERE table_schema = 'dw' AND table_name = 'fact_vendas' ORDER BY 1"
+    )
+
+    def state() -> dict[str, Any]:
+        dims = {d: etl.dw_frame(f"SELECT * FROM dw.dim_{d}") for d in DIMENSIONS}
+        return {
+            "dims": {d: frame.sort(frame.columns) for d, frame in dims.items()},
+            "facts": etl.dw("SELECT COUNT(*) FROM dw.fact_vendas"),
+            "watermarks": etl.dw("SELECT entity, watermark_value FROM ctl.etl_control ORDER BY 1"),
+            "rejects": etl.dw("SELECT COUNT(*) FROM ctl.etl_reject"),
+            "constraints": etl.dw(constraints),
+        }
+
+    before = state()
+    monkeypatch.setenv("DWETL_FAIL_AT", "merge:fact_vendas")  # every batch is in the target
+    failed = _run(etl, BATCH_ROWS, "fact_vendas")
+
+    (vendas,) = failed.entities
+    assert vendas.status == "failed" and "merge of fact_vendas" in vendas.error
+    assert vendas.batches == 7
+    after = state()
+    for d in DIMENSIONS:  # its inferred members went with it
+        _equal(after["dims"][d], before["dims"][d], d)
+    assert after["facts"] == before["facts"] == [(0,)]
+    assert after["watermarks"] == before["watermarks"]
+    assert after["rejects"] == before["rejects"]
+    assert after["constraints"] == before["constraints"]  # what PostgreSQL deferred is back
+    assert len(before["constraints"]) > 1
+    assert _inferred(etl) == 0
+
+    monkeypatch.delenv("DWETL_FAIL_AT")
+    (again,) = _run(etl, BATCH_ROWS, "fact_vendas").entities
+    assert again.status == "partial" and again.inferred > 0
+    assert _inferred(etl) == again.inferred
 
 
 def test_batch_rows_zero_never_batches(etl, dwetl):

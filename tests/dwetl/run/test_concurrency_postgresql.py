@@ -87,7 +87,9 @@ def test_two_concurrent_runs_load_each_entity_once(etl, new_etl):
         # hold every entity's lock so that both runs start, then race for each entity
         for key in keys:
             gate.execute("SELECT pg_advisory_lock(%s)", [key])
-        runs = [start(etl, "run", "--json"), start(etl, "run", "--json")]
+        # in batches: the run that gets fact_vendas first loads it straight into the empty
+        # target, holding its dimensions' locks until it commits
+        runs = [start(etl, "run", "--json", DWETL_BATCH_ROWS="300") for _ in range(2)]
         wait_for(
             lambda: (
                 gate.execute(
@@ -107,6 +109,7 @@ def test_two_concurrent_runs_load_each_entity_once(etl, new_etl):
     for summary in summaries:
         for entity in summary["entities"]:
             by_entity.setdefault(entity["entity"], []).append(entity)
+    assert {e["batches"] for e in by_entity["fact_vendas"]} == {7}
     for name, pair in by_entity.items():
         # one run loaded the entity; the other, after waiting, found nothing left to do
         written = sorted(e["inserted"] + e["updated"] for e in pair)
