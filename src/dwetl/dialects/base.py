@@ -35,6 +35,12 @@ class Warehouse(ABC):
     #: leftover the next run drops), so where the database can skip its write-ahead log for it
     #: (PostgreSQL: UNLOGGED, which a crash empties) it does
     staging_table: ClassVar[str] = "TABLE"
+    #: whether rows written in a transaction stay in the client process's memory until it
+    #: commits (DuckDB, an embedded database). Where they do not (PostgreSQL: they are in the
+    #: server's table), a first load in batches writes them all into the target in the
+    #: entity's one transaction; where they do, each batch is staged and committed instead, so
+    #: that memory stays bounded by the batch (`dwetl.run.entity`)
+    holds_uncommitted_rows: ClassVar[bool] = False
 
     #: seconds the (retried) connection took; set by `dwetl.dialects.open_warehouse`
     connect_seconds: float = 0.0

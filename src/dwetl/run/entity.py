@@ -8,14 +8,16 @@ leaves them, harmless placeholders the dimension completes).
 
 A large entity that declares a `batch_key` (a fact whose only key is its natural key) is read
 in key-partitioned batches of about `batch_rows` source rows instead of one frame: each batch
-is transformed, keyed and validated, then loaded so that its rows leave memory. Into an empty
-target (a first load) the batches go straight into it, in the entity's one transaction, its
-keys deferred until the last; the entity holds its dimensions' locks throughout, and writes its
-inferred members in that transaction (they commit with it). Into a target with rows, each batch
-is appended to the run-private staging table and committed, and the one entity transaction
-merges the staged rows. The reject ratio is checked on the totals before anything commits; the
-same transaction writes the rejects and the control rows. A failure anywhere commits nothing of
-the target and leaves no staging table.
+is transformed, keyed and validated, then loaded so that its rows leave memory. A first load
+(the target is empty) on a warehouse that keeps uncommitted rows out of this process
+(`Warehouse.holds_uncommitted_rows` False: PostgreSQL) writes the batches straight into the
+target, in the entity's one transaction, its keys deferred until the last; the entity holds
+its dimensions' locks throughout and writes its inferred members in that transaction (they
+commit with it). Otherwise each batch is appended to the run-private staging table and
+committed, and the one entity transaction moves the staged rows into the target (or merges
+them). The reject ratio is checked on the totals before anything commits; the same
+transaction writes the rejects and the control rows. A failure anywhere commits nothing of the
+target and leaves no staging table.
 """
 
 from __future__ import annotations
@@ -191,10 +193,11 @@ def _load_batches(
     reads: EntityReads,
 ) -> None:
     """`_load` of an entity read in key-partitioned batches (never a dry run): straight into
-    its target when that is empty, else through the staging table."""
+    its target when that is empty (unless the warehouse would hold the uncommitted rows in
+    this process's memory), else through the staging table."""
     result.batches = reads.count()
     plan = _plan(ctx, spec)
-    if merge.is_empty(ctx.wh, plan.target):
+    if not ctx.wh.holds_uncommitted_rows and merge.is_empty(ctx.wh, plan.target):
         _load_batches_into_empty(ctx, spec, result, cs, stored, reads, plan)
     else:
         _load_batches_staged(ctx, spec, result, cs, stored, reads, plan)
