@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 import polars as pl
 
@@ -39,6 +40,7 @@ from dwetl.run.context import RunContext, phase, remember
 from dwetl.run.faults import fault_point
 from dwetl.run.read_ahead import EntityReads, Read, ReadAhead
 from dwetl.run.summary import EntityResult
+from dwetl.run.write_behind import WriteBehind
 from transforms.constraints import ConstraintSet
 from transforms.keys import fold_versions
 from transforms.text import repair_report
@@ -220,18 +222,45 @@ def _load_batches_into_empty(
     wh = ctx.wh
     log.debug("%s is empty: its %d batches go straight into it", plan.target, result.batches)
     rejected: list[pl.DataFrame] = []
+    members: list[tuple[str, pl.DataFrame]] = []
     loaded = 0
     with ExitStack() as locks:
         for dimension in lookups.inferable(ctx, spec):
             locks.enter_context(wh.entity_lock(dimension, ctx.settings.lock_timeout_s))
         with ExitStack() as committing, wh.transaction():
             with ExitStack() as deferred:
-                deferred.enter_context(wh.constraints_deferred(plan.target, empty=True))
-                for valid in _valid_batches(ctx, spec, result, cs, reads, rejected, plan, True):
+                keys_deferred = deferred.enter_context(
+                    wh.constraints_deferred(plan.target, empty=True)
+                )
+                # Each batch is written while the next is transformed (write_behind.py); the
+                # load phase is the wait for it. The inferred members are written once every
+                # batch is in, before the keys are re-created; with its foreign keys in place
+                # (not deferred), each batch needs its members written first.
+                with WriteBehind() as behind:
+
+                    def write_members(table: str, rows: pl.DataFrame) -> None:
+                        if keys_deferred:
+                            members.append((table, rows))
+                        else:
+                            behind.submit(partial(wh.load_arrow, table, rows.to_arrow()))
+
+                    held = lookups.HeldDimensions.of(ctx, spec, write_members)
+                    for valid in _valid_batches(ctx, spec, result, cs, reads, rejected, plan, held):
+                        with phase(ctx, result, "load"):
+                            behind.submit(partial(merge.append, wh, plan, valid, plan.target))
+                        loaded += valid.height
+                        del valid
                     with phase(ctx, result, "load"):
-                        merge.append(wh, plan, valid, into=plan.target)
-                    loaded += valid.height
-                    del valid
+                        behind.wait()
+                        for table, rows in members:
+                            wh.load_arrow(table, rows.to_arrow())
+                logs.event(
+                    f"{spec.name} write",
+                    run_id=ctx.run_id,
+                    entity=spec.name,
+                    phase="write",  # the writer's own time, not in the entity's seconds
+                    seconds=round(behind.seconds, 3),
+                )
                 _check_ratio(ctx, result)
                 fault_point("merge", spec.name)
                 rebuild_keys = deferred.pop_all()  # not on failure: the rollback undoes all
@@ -260,7 +289,7 @@ def _load_batches_staged(
     try:
         with wh.transaction():
             merge.create_staging(wh, plan)
-        for valid in _valid_batches(ctx, spec, result, cs, reads, rejected, plan, False):
+        for valid in _valid_batches(ctx, spec, result, cs, reads, rejected, plan, None):
             with phase(ctx, result, "load"), wh.transaction():
                 merge.append(wh, plan, valid)
             staged += valid.height
@@ -287,11 +316,11 @@ def _valid_batches(
     reads: EntityReads,
     rejected: list[pl.DataFrame],
     plan: merge.MergePlan,
-    in_transaction: bool,
+    held: lookups.HeldDimensions | None,
 ) -> Iterator[pl.DataFrame]:
     """Each batch read, transformed, keyed and validated: its valid rows, for the caller to
-    load before the next is read (its rejects go to `rejected`, its counts to `result`); the
-    watermark settled once all are read. `in_transaction`: as `lookups.with_keys`."""
+    load (its rejects go to `rejected`, its counts to `result`); the watermark settled once all
+    are read. `held`: as `lookups.with_keys` (the parent keys then grow in memory)."""
     shared = _Shared()
     first_read = last_read = 0.0
     first_watermark = result.watermark_from
@@ -310,14 +339,19 @@ def _valid_batches(
 
         with phase(ctx, result, "transform"):
             before = dict(shared.maps)
-            frame = _transformed(ctx, spec, frame, result, shared.maps, in_transaction)
+            frame = _transformed(ctx, spec, frame, result, shared.maps, held)
             grown = {
-                ctx.specs[d].target_table for d, m in shared.maps.items() if before.get(d) is not m
+                ctx.specs[d].target_table
+                for d, m in shared.maps.items()
+                if before.get(d) is not m and held is None
             }
             del before
 
         with phase(ctx, result, "validate"):
             shared.references = lookups.references(ctx, cs, shared.references, grown)
+            if held is not None and held.added:
+                shared.references = lookups.with_parents(shared.references, cs, held.added)
+                held.added.clear()
             valid, bad = split(frame, cs, key=list(spec.natural_key), references=shared.references)
             del frame
             _count_rejects(result, bad)
@@ -403,11 +437,11 @@ def _transformed(
     frame: pl.DataFrame,
     result: EntityResult,
     maps: dict[str, pl.DataFrame] | None = None,
-    in_transaction: bool = False,
+    held: lookups.HeldDimensions | None = None,
 ) -> pl.DataFrame:
     """The transform phase of one frame: transform (repairs counted), the versions of a key
     folded into the newest, surrogate keys, lineage; counts added to `result`. `maps` and
-    `in_transaction`: as `lookups.with_keys`."""
+    `held`: as `lookups.with_keys`."""
     source = frame
     frame = spec.transform(frame)
     result.repairs = _merged_repairs(result.repairs, _repairs(source, frame))
@@ -420,7 +454,7 @@ def _transformed(
     if order_by and order_by in frame.columns:
         frame, folded = fold_versions(frame, list(spec.natural_key), order_by)
         result.folded += folded
-    frame = lookups.with_keys(ctx, spec, frame, result, maps, in_transaction=in_transaction)
+    frame = lookups.with_keys(ctx, spec, frame, result, maps, held)
     return frame.with_columns(pl.lit(ctx.run_id, dtype=pl.Int64).alias(merge.LINEAGE))
 
 

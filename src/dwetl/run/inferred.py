@@ -5,13 +5,13 @@ A placeholder has a real surrogate key (max + 1 ...), its natural key, `inferido
 other required attributes). It is committed before the fact, under the dimension's entity lock;
 when the real row arrives, the dimension's merge completes that same row (same sk, inferido
 FALSE). A fact loaded in batches straight into its empty target holds its dimensions' locks for
-its whole transaction instead, and writes its placeholders in it: they commit with the fact.
+its whole transaction instead (`lookups.HeldDimensions`): its placeholders are written in that
+transaction and commit with it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import ExitStack
 
 import polars as pl
 
@@ -47,10 +47,22 @@ def key_map(wh: Warehouse, dim: EntitySpec) -> pl.DataFrame:
     return wh.fetch_polars(f"SELECT {natural}, {dim.surrogate_key} FROM {dim.target_table}")
 
 
+def fill_columns(wh: Warehouse, dim: EntitySpec) -> list[str]:
+    """The text columns a placeholder of `dim` fills with `PLACEHOLDER`."""
+    assert dim.surrogate_key is not None, f"{dim.name} has no surrogate key"
+    return required_text_columns(wh, dim.target_table, (dim.natural_key[0], dim.surrogate_key))
+
+
 def placeholders(
-    wh: Warehouse, dim: EntitySpec, keys: pl.Series, existing: pl.DataFrame, run_id: int
+    wh: Warehouse,
+    dim: EntitySpec,
+    keys: pl.Series,
+    existing: pl.DataFrame,
+    run_id: int,
+    fill: Sequence[str] | None = None,
 ) -> pl.DataFrame:
-    """Placeholder rows for the `keys` not in `existing`, numbered from max(sk) + 1."""
+    """Placeholder rows for the `keys` not in `existing`, numbered from max(sk) + 1; `fill`:
+    `fill_columns` (read when not given)."""
     assert dim.surrogate_key is not None, f"{dim.name} has no surrogate key"
     natural, sk = dim.natural_key[0], dim.surrogate_key
     new = keys.drop_nulls().unique().sort().to_frame(natural)
@@ -58,7 +70,7 @@ def placeholders(
     new = new.join(known, on=natural, how="anti")
     top = existing.select(pl.col(sk).cast(pl.Int64).max()).item() if existing.height else None
     start = max(int(top or 0), 0) + 1
-    fill = required_text_columns(wh, dim.target_table, (natural, sk))
+    fill = fill_columns(wh, dim) if fill is None else fill
     return new.with_columns(
         pl.int_range(start, start + new.height, dtype=pl.Int64).alias(sk),
         pl.lit(True).alias(INFERRED_FLAG),
@@ -75,20 +87,14 @@ def add_inferred(
     *,
     lock_timeout_s: float,
     write: bool = True,
-    in_transaction: bool = False,
 ) -> pl.DataFrame:
     """Create (commit) the inferred members of `dim` for `keys`; returns the rows created.
 
     With `write=False` (a dry run) nothing is written: the rows it would create come back.
-    With `in_transaction`, the caller holds the dimension's lock and an open transaction: the
-    rows are written in it, and commit with it.
     """
     if not write:
         return placeholders(wh, dim, keys, key_map(wh, dim), run_id)
-    with ExitStack() as held:
-        if not in_transaction:
-            held.enter_context(wh.entity_lock(dim.name, lock_timeout_s))
-            held.enter_context(wh.transaction())
+    with wh.entity_lock(dim.name, lock_timeout_s), wh.transaction():
         # Read again under the lock: another run may have created some of them meanwhile.
         rows = placeholders(wh, dim, keys, key_map(wh, dim), run_id)
         if rows.height:

@@ -4,7 +4,8 @@ keys already hold. A dry run's would-be rows (`RunContext.pending`) count as hel
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+from collections.abc import Callable, Mapping, Sequence, Set
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -22,16 +23,15 @@ def with_keys(
     frame: pl.DataFrame,
     result: EntityResult,
     maps: dict[str, pl.DataFrame] | None = None,
-    *,
-    in_transaction: bool = False,
+    held: HeldDimensions | None = None,
 ) -> pl.DataFrame:
     """Facts: surrogate keys of their dimensions (inferred members for late keys).
     Dimensions: their own stable surrogate keys and `inferido` FALSE.
 
     `maps`: the dimensions' key maps read so far (read when missing, re-read after inferred
     members are added), kept by the caller across the batches of one entity.
-    `in_transaction`: the caller holds the locks of `inferable(ctx, spec)` and an open
-    transaction, which the inferred members are written in (`inferred.add_inferred`)."""
+    `held`: the caller holds the locks of `inferable(ctx, spec)` for its whole transaction,
+    which writes the inferred members (see `HeldDimensions`)."""
     if spec.kind == "dimension" and spec.surrogate_key:
         existing = key_map(ctx, spec)
         frame = assign_surrogate_keys(frame, existing, spec.surrogate_key, list(spec.natural_key))
@@ -50,22 +50,73 @@ def with_keys(
         return frame
     for dimension, keys in late.items():
         dim = ctx.specs[dimension]
+        if held is not None:
+            rows = held.add(ctx, dim, keys, maps[dimension])
+            result.inferred += rows.height
+            maps[dimension] = pl.concat(
+                [maps[dimension], rows.select(maps[dimension].columns)], how="vertical_relaxed"
+            )
+            continue
         if ctx.dry_run:
             rows = inferred.placeholders(ctx.wh, dim, keys, maps[dimension], ctx.run_id)
             remember(ctx, dim.target_table, rows)
         else:
             rows = inferred.add_inferred(
-                ctx.wh,
-                dim,
-                keys,
-                ctx.run_id,
-                lock_timeout_s=ctx.settings.lock_timeout_s,
-                in_transaction=in_transaction,
+                ctx.wh, dim, keys, ctx.run_id, lock_timeout_s=ctx.settings.lock_timeout_s
             )
         result.inferred += rows.height
         maps[dimension] = key_map(ctx, dim)
     frame, _ = attach_surrogate_keys(frame, spec.lookups, maps)
     return frame
+
+
+@dataclass
+class HeldDimensions:
+    """The dimensions whose entity locks a fact holds for its whole transaction (a first load
+    in batches): no other run adds to them meanwhile, so their inferred members are numbered
+    from the key maps in memory, handed to `write` (table, rows: the fact's transaction writes
+    them, when it chooses) and kept in `added` for the caller's parent keys — never read back
+    from the warehouse, which may be busy with the fact's previous batch."""
+
+    write: Callable[[str, pl.DataFrame], None]
+    #: per dimension, the text columns a placeholder fills (`inferred.fill_columns`)
+    fill: dict[str, list[str]]
+    added: list[tuple[str, pl.DataFrame]] = field(default_factory=list)
+
+    @classmethod
+    def of(
+        cls, ctx: RunContext, spec: EntitySpec, write: Callable[[str, pl.DataFrame], None]
+    ) -> HeldDimensions:
+        """Those of `spec` (`inferable`), whose locks the caller holds."""
+        fill = {d: inferred.fill_columns(ctx.wh, ctx.specs[d]) for d in inferable(ctx, spec)}
+        return cls(write, fill)
+
+    def add(
+        self, ctx: RunContext, dim: EntitySpec, keys: pl.Series, existing: pl.DataFrame
+    ) -> pl.DataFrame:
+        """The inferred members of `dim` for the `keys` not in `existing`, handed to `write`."""
+        rows = inferred.placeholders(
+            ctx.wh, dim, keys, existing, ctx.run_id, fill=self.fill[dim.name]
+        )
+        if rows.height:
+            self.write(dim.target_table, rows)
+            self.added.append((dim.target_table, rows))
+        return rows
+
+
+def with_parents(
+    references: dict[str, pl.DataFrame],
+    cs: ConstraintSet,
+    added: Sequence[tuple[str, pl.DataFrame]],
+) -> dict[str, pl.DataFrame]:
+    """`references` (see `references`) with the parent keys of rows `added` to their tables."""
+    out = dict(references)
+    for table, rows in added:
+        for fk in cs.foreign_keys:
+            if fk.ref_table == table and fk.name in out:
+                new = rows.select(fk.ref_columns)
+                out[fk.name] = pl.concat([out[fk.name], new], how="vertical_relaxed")
+    return out
 
 
 def inferable(ctx: RunContext, spec: EntitySpec) -> list[str]:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
+import psycopg
 import pytest
 from polars.testing import assert_frame_equal
 
@@ -306,6 +307,31 @@ def test_a_run_killed_between_batches_leaves_staging_the_next_run_drops(etl, dwe
     vendas = next(e for e in json.loads(again.stdout)["entities"] if e["entity"] == "fact_vendas")
     assert vendas["batches"] == 7 and vendas["status"] == "partial" and vendas["updated"] > 0
     assert etl.dw("SELECT COUNT(*) FROM dw.fact_vendas") == [(loaded + vendas["inserted"],)]
+
+
+@pytest.mark.pairs("sqlite-postgresql")
+def test_a_first_load_in_batches_with_its_keys_in_place_writes_members_before_their_batch(
+    etl, caplog
+):
+    """When the keys cannot be deferred (here a report holds a dimension the fact references),
+    every batch is checked against its foreign keys as it is written: the inferred members it
+    needs are written before it."""
+    etl.sample(2000, 3, 0.02)
+    etl.init()
+    _run(etl, 0, "dim_data", "dim_cliente", "dim_produto", "dim_loja", "dim_vendedor")
+
+    with psycopg.connect(etl.dw_url, autocommit=True) as report:
+        report.execute("BEGIN")
+        report.execute("LOCK TABLE dw.dim_loja IN ACCESS SHARE MODE")
+        with caplog.at_level(logging.INFO, logger="dwetl"):
+            summary = _run(etl, BATCH_ROWS, "fact_vendas")
+        report.execute("ROLLBACK")
+
+    (vendas,) = summary.entities
+    assert any("checked row by row" in m for m in caplog.messages)  # the keys stayed
+    assert (vendas.status, vendas.batches) == ("partial", 7), vendas.to_dict()
+    assert vendas.inferred > 0 and _inferred(etl) == vendas.inferred
+    assert etl.dw("SELECT COUNT(*) FROM dw.fact_vendas") == [(vendas.inserted,)]
 
 
 @pytest.mark.pairs("sqlite-duckdb", "sqlite-postgresql")
