@@ -155,7 +155,9 @@ def references(
             refs[fk.name] = known[fk.name]
             continue
         cols = ", ".join(fk.ref_columns)
-        frame = ctx.wh.fetch_polars(f"SELECT DISTINCT {cols} FROM {fk.ref_table}")
+        # no DISTINCT: a foreign key references a primary or unique key, whose values are
+        # distinct already (PostgreSQL hashed them anyway: +0.1 s for 250k customers)
+        frame = ctx.wh.fetch_polars(f"SELECT {cols} FROM {fk.ref_table}")
         pending = ctx.pending.get(fk.ref_table)
         if pending is not None:
             frame = pl.concat(
