@@ -280,8 +280,9 @@ def _load_batches_staged(
     reads: EntityReads,
     plan: merge.MergePlan,
 ) -> None:
-    """Batches into a target that has rows: each appended to the staging table and committed
-    (its rows leave memory), then merged in the entity's one transaction."""
+    """Batches through the staging table (into a target that has rows, or on a warehouse that
+    holds uncommitted rows in memory): each appended and committed, so that its rows leave
+    memory; then moved or merged in the entity's one transaction."""
     wh = ctx.wh
     rejected: list[pl.DataFrame] = []
     staged = 0
