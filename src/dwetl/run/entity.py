@@ -341,16 +341,18 @@ def _valid_batches(
         with phase(ctx, result, "transform"):
             before = dict(shared.maps)
             frame = _transformed(ctx, spec, frame, result, shared.maps, held)
+            # a dimension that got inferred members has a new map: its parent keys are re-read
+            # (or, where the dimensions are held, grown in memory below)
             grown = {
-                ctx.specs[d].target_table
-                for d, m in shared.maps.items()
-                if before.get(d) is not m and held is None
+                ctx.specs[d].target_table for d, m in shared.maps.items() if before.get(d) is not m
             }
             del before
 
         with phase(ctx, result, "validate"):
-            shared.references = lookups.references(ctx, cs, shared.references, grown)
-            if held is not None and held.added:
+            if held is None:
+                shared.references = lookups.references(ctx, cs, shared.references, grown)
+            else:
+                shared.references = lookups.references(ctx, cs, shared.references)
                 shared.references = lookups.with_parents(shared.references, cs, held.added)
                 held.added.clear()
             valid, bad = split(frame, cs, key=list(spec.natural_key), references=shared.references)
@@ -384,7 +386,8 @@ def _valid_batches(
 @dataclass
 class _Shared:
     """What the batches of one entity read once: the surrogate-key maps of its dimensions and
-    the parent keys of its foreign keys (re-read for a dimension that got inferred members)."""
+    the parent keys of its foreign keys (re-read for a dimension that got inferred members, or
+    grown in memory where the entity holds its dimensions: `lookups.HeldDimensions`)."""
 
     maps: dict[str, pl.DataFrame] = field(default_factory=dict)
     references: dict[str, pl.DataFrame] = field(default_factory=dict)

@@ -11,9 +11,11 @@ that: every row is an insert, so the batch goes straight into the target, with t
 foreign keys (and other keys and indexes) deferred where the warehouse can drop and re-create
 them — the batch was validated against all of them before loading (`transforms.validate`).
 
-A large entity loaded in batches (`dwetl.run.entity`) appends each batch to the staging table,
-committed batch by batch so that its rows leave memory; `settle` then moves them into an empty
-target with one INSERT ... SELECT, or merges them like any staged rows.
+A large entity loaded in batches (`dwetl.run.entity`) into an empty PostgreSQL target appends
+each batch straight to the target (`append(..., into=plan.target)`) in one transaction; else it
+appends each batch to the staging table, committed batch by batch so that its rows leave
+memory, and `settle` then moves them into an empty target with one INSERT ... SELECT, or merges
+them like any staged rows.
 """
 
 from __future__ import annotations
