@@ -100,6 +100,17 @@ class Warehouse(ABC):
         default defers nothing (DuckDB cannot drop a constraint)."""
         yield False
 
+    def apply_counted(self, statement: str, form: str) -> tuple[int, int] | None:
+        """Run `statement`, which applies staged rows to a target (`form` "upsert": an
+        INSERT ... ON CONFLICT DO UPDATE ... WHERE, or "merge": a MERGE, as `dwetl.run.merge`
+        builds them), and return (rows inserted, rows updated) where the dialect can tell them
+        from the statement itself; None, having run nothing, where it cannot (the caller then
+        counts with a join of staging and target first). The default cannot: DuckDB's MERGE
+        can return each row's action, but `RETURNING merge_action` made it 4 times as slow (97k
+        rows updated in a 5M-row fact: 0.11 + 0.10 s commit, 0.44 + 0.26 s with it) where its
+        count takes 0.05 s."""
+        return None
+
     @contextmanager
     def without_nested_loops(self) -> Iterator[None]:
         """Around one statement, inside the caller's transaction, that joins a side whose size

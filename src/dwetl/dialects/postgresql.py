@@ -133,6 +133,20 @@ class PostgreSQLWarehouse(Warehouse):
                 pacsv.write_csv(batch, buffer, options)
                 copy.write(buffer.getbuffer())
 
+    def apply_counted(self, statement: str, form: str) -> tuple[int, int] | None:
+        """An upsert, counted from what it returns: a row it inserted is a new row version no
+        transaction has locked (`xmax = 0`), while one it updated carries the lock that ON
+        CONFLICT took on the row it replaced. The count query this spares joined the staged rows
+        to the whole target: 0.23 of 1.3 s for 97k rows updated in a 5M-row fact. A MERGE is
+        not counted (PostgreSQL 15's MERGE returns no rows)."""
+        if form != "upsert":
+            return None
+        (inserted, written), *_ = self.fetchall(
+            f"WITH written AS ({statement} RETURNING (xmax = 0) AS inserted) "
+            "SELECT COUNT(*) FILTER (WHERE inserted), COUNT(*) FROM written"
+        )
+        return int(inserted), int(written) - int(inserted)
+
     @contextmanager
     def without_nested_loops(self) -> Iterator[None]:
         """`enable_nestloop` off for the block (SET LOCAL: it ends with the transaction at the

@@ -188,7 +188,7 @@ def settle(wh: Warehouse, landed: Landed, *, apply: bool = True) -> MergeCounts:
             with wh.constraints_deferred(landed.plan.target, empty=True):
                 _run(wh, insert_sql(landed.plan))
         return MergeCounts(landed.rows, 0, 0)
-    return merge(wh, landed.plan, apply=apply)
+    return merge(wh, landed.plan, apply=apply, staged=landed.rows)
 
 
 def clean_up(wh: Warehouse, landed: Landed) -> None:
@@ -312,6 +312,12 @@ def defers_keys(inserted: int, target_rows: int) -> bool:
     return inserted >= DEFER_KEYS_FROM_SHARE * target_rows
 
 
+def form(wh: Warehouse, staged: int, target_rows: int) -> str:
+    """How `staged` rows go into a target of `target_rows` rows: "upsert" (`upsert_sql`) or
+    "merge" (`merge_sql`), the faster for the dialect and the sizes."""
+    return "upsert" if uses_upsert(wh.dialect, staged, target_rows) else "merge"
+
+
 def apply_sql(wh: Warehouse, plan: MergePlan, staged: int, target_rows: int | None = None) -> str:
     """The statement that applies `staged` rows to the target (of `target_rows` rows, counted if
     not given): the faster form for the dialect and the sizes (both rewrite only rows that
@@ -319,14 +325,29 @@ def apply_sql(wh: Warehouse, plan: MergePlan, staged: int, target_rows: int | No
     if wh.dialect in UPSERT_BELOW_SHARE:
         if target_rows is None:
             target_rows = _rows(wh, plan.target, up_to=decisive_rows(staged))
-        if uses_upsert(wh.dialect, staged, target_rows):
+        if form(wh, staged, target_rows) == "upsert":
             return upsert_sql(plan)
     return merge_sql(plan)
 
 
-def merge(wh: Warehouse, plan: MergePlan, *, apply: bool = True) -> MergeCounts:
+def merge(
+    wh: Warehouse, plan: MergePlan, *, apply: bool = True, staged: int | None = None
+) -> MergeCounts:
     """Count, then (unless `apply` is False: a dry run) merge the staged rows into the target;
-    a batch inserting a large share of the target's rows merges with its foreign keys deferred."""
+    a batch inserting a large share of the target's rows merges with its foreign keys deferred.
+
+    `staged`: the number of staged rows, where the caller knows it. A batch too small to defer
+    any key, even were all its rows new, is then applied first and counted from what the
+    statement returns, where the dialect can (`Warehouse.apply_counted`): that spares the count,
+    a join of the staged rows with the whole target."""
+    if apply and staged:
+        target_rows = _rows(wh, plan.target, up_to=decisive_rows(staged))
+        if not defers_keys(staged, target_rows):
+            sql = apply_sql(wh, plan, staged, target_rows)
+            written = wh.apply_counted(wh.portable(sql), form(wh, staged, target_rows))
+            if written is not None:
+                inserted, updated = written
+                return MergeCounts(inserted, updated, staged - inserted - updated)
     counts = count_changes(wh, plan)
     if apply and counts.inserted + counts.updated:
         staged = counts.inserted + counts.updated + counts.unchanged

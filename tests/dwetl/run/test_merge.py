@@ -67,6 +67,76 @@ def test_counts_and_unchanged_rows_keep_their_lineage(wh):
     ) == [(0,)]
 
 
+def _plan(wh, run_id: int) -> merge.MergePlan:
+    return merge.plan_for(
+        wh, "dw.dim_loja", merge.staging_name("dim_loja", run_id), ("id_loja_origem",), "sk_loja"
+    )
+
+
+def _forty_stores(wh) -> None:
+    stores = lojas([(i, i * 10, f"Loja {i}", False, 1) for i in range(1, 41)])
+    assert merge_lojas(wh, stores, 1).inserted == 40
+
+
+def _small_batch() -> pl.DataFrame:
+    # against 40 stores: one unchanged, two renamed, one new (a delta, not a reload)
+    return lojas(
+        [
+            (1, 10, "Loja 1", False, 2), (2, 20, "Renomeada", False, 2),
+            (3, 30, "Outra", False, 2), (41, 410, "N", False, 2),
+        ]
+    )  # fmt: skip
+
+
+@pytest.mark.pairs("sqlite-postgresql")
+def test_a_small_batch_is_counted_by_the_upsert_that_applies_it(wh):
+    # PostgreSQL counts what its upsert wrote from the rows the statement returns: the same
+    # counts as the join of staging and target, without the join.
+    _forty_stores(wh)
+    plan, batch = _plan(wh, 2), _small_batch()
+    with wh.transaction():
+        merge.stage(wh, plan, batch)
+        expected = merge.count_changes(wh, plan)
+        form = merge.form(wh, batch.height, 41)
+        assert form == "upsert"
+        counted = wh.apply_counted(wh.portable(merge.apply_sql(wh, plan, batch.height, 41)), form)
+        merge.drop_staging(wh, plan)
+
+    assert counted == (expected.inserted, expected.updated) == (1, 2)
+    assert wh.fetchall(
+        "SELECT id_loja_origem, nome, id_execucao FROM dw.dim_loja "
+        "WHERE id_loja_origem IN (10, 20, 410) ORDER BY id_loja_origem"
+    ) == [(10, "Loja 1", 1), (20, "Renomeada", 2), (410, "N", 2)]
+
+
+class _RolledBack(Exception):
+    pass
+
+
+@pytest.mark.parametrize("form", ["upsert", "merge"])
+def test_a_form_the_dialect_cannot_count_writes_nothing(wh, form):
+    _forty_stores(wh)
+    plan, batch = _plan(wh, 2), _small_batch()
+    sql = merge.upsert_sql(plan) if form == "upsert" else merge.merge_sql(plan)
+    with pytest.raises(_RolledBack), wh.transaction():
+        merge.stage(wh, plan, batch)
+        if wh.apply_counted(wh.portable(sql), form) is None:
+            assert merge.count_changes(wh, plan) == merge.MergeCounts(1, 2, 1)
+        raise _RolledBack
+
+
+def test_merge_of_a_known_number_of_staged_rows_counts_as_the_join(wh):
+    _forty_stores(wh)
+    plan, batch = _plan(wh, 2), _small_batch()
+    with wh.transaction():
+        merge.stage(wh, plan, batch)
+        counts = merge.merge(wh, plan, staged=batch.height)
+        merge.drop_staging(wh, plan)
+
+    assert counts == merge.MergeCounts(inserted=1, updated=2, unchanged=1)
+    assert wh.fetchall("SELECT COUNT(*) FROM dw.dim_loja WHERE sk_loja > 0") == [(41,)]
+
+
 def test_count_only_merge_writes_nothing(wh):
     counts = merge_lojas(wh, lojas([(1, 10, "Centro", False, 1)]), 5, apply=False)
     assert counts.inserted == 1
