@@ -143,15 +143,16 @@ def _load(ctx: RunContext, spec: EntitySpec, result: EntityResult, reads: Entity
     result.watermark_to = extracted.watermark_to
     del extracted
 
+    maps: dict[str, pl.DataFrame] = {}
     with phase(ctx, result, "transform"):
-        frame = _transformed(ctx, spec, frame, result)
+        frame = _transformed(ctx, spec, frame, result, maps)
 
     with phase(ctx, result, "validate"):
         valid, rejected = split(
             frame,
             cs,
             key=list(spec.natural_key),
-            references=lookups.references(ctx, cs),
+            references=lookups.references(ctx, cs, maps=maps),
             existing=lookups.held_tuples(ctx, spec, cs),
         )
         _count_rejects(result, rejected)
@@ -350,9 +351,11 @@ def _valid_batches(
 
         with phase(ctx, result, "validate"):
             if held is None:
-                shared.references = lookups.references(ctx, cs, shared.references, grown)
+                shared.references = lookups.references(
+                    ctx, cs, shared.references, grown, shared.maps
+                )
             else:
-                shared.references = lookups.references(ctx, cs, shared.references)
+                shared.references = lookups.references(ctx, cs, shared.references, maps=shared.maps)
                 shared.references = lookups.with_parents(shared.references, cs, held.added)
                 held.added.clear()
             valid, bad = split(frame, cs, key=list(spec.natural_key), references=shared.references)
@@ -386,8 +389,9 @@ def _valid_batches(
 @dataclass
 class _Shared:
     """What the batches of one entity read once: the surrogate-key maps of its dimensions and
-    the parent keys of its foreign keys (re-read for a dimension that got inferred members, or
-    grown in memory where the entity holds its dimensions: `lookups.HeldDimensions`)."""
+    the parent keys of its foreign keys (taken from those maps; re-read for a dimension that got
+    inferred members, or grown in memory where the entity holds its dimensions:
+    `lookups.HeldDimensions`)."""
 
     maps: dict[str, pl.DataFrame] = field(default_factory=dict)
     references: dict[str, pl.DataFrame] = field(default_factory=dict)
