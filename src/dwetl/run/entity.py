@@ -145,7 +145,7 @@ def _load(ctx: RunContext, spec: EntitySpec, result: EntityResult, reads: Entity
 
     maps: dict[str, pl.DataFrame] = {}
     with phase(ctx, result, "transform"):
-        frame = _transformed(ctx, spec, frame, result, maps)
+        frame = _transformed(ctx, spec, frame, result, maps, whole=True)
 
     with phase(ctx, result, "validate"):
         valid, rejected = split(
@@ -446,10 +446,12 @@ def _transformed(
     result: EntityResult,
     maps: dict[str, pl.DataFrame] | None = None,
     held: lookups.HeldDimensions | None = None,
+    *,
+    whole: bool = False,
 ) -> pl.DataFrame:
     """The transform phase of one frame: transform (repairs counted), the versions of a key
-    folded into the newest, surrogate keys, lineage; counts added to `result`. `maps` and
-    `held`: as `lookups.with_keys`."""
+    folded into the newest, surrogate keys, lineage; counts added to `result`. `maps`, `held`
+    and `whole`: as `lookups.with_keys`."""
     source = frame
     frame = spec.transform(frame)
     result.repairs = _merged_repairs(result.repairs, _repairs(source, frame))
@@ -462,7 +464,7 @@ def _transformed(
     if order_by and order_by in frame.columns:
         frame, folded = fold_versions(frame, list(spec.natural_key), order_by)
         result.folded += folded
-    frame = lookups.with_keys(ctx, spec, frame, result, maps, held)
+    frame = lookups.with_keys(ctx, spec, frame, result, maps, held, whole=whole)
     return frame.with_columns(pl.lit(ctx.run_id, dtype=pl.Int64).alias(merge.LINEAGE))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
@@ -14,7 +15,7 @@ from dwetl.run import inferred
 from dwetl.run.context import RunContext, remember
 from dwetl.run.summary import EntityResult
 from transforms.constraints import ConstraintSet
-from transforms.keys import assign_surrogate_keys, attach_surrogate_keys
+from transforms.keys import UNKNOWN_SK, assign_surrogate_keys, attach_surrogate_keys
 
 
 def with_keys(
@@ -24,6 +25,8 @@ def with_keys(
     result: EntityResult,
     maps: dict[str, pl.DataFrame] | None = None,
     held: HeldDimensions | None = None,
+    *,
+    whole: bool = False,
 ) -> pl.DataFrame:
     """Facts: surrogate keys of their dimensions (inferred members for late keys).
     Dimensions: their own stable surrogate keys and `inferido` FALSE.
@@ -31,9 +34,12 @@ def with_keys(
     `maps`: the dimensions' key maps read so far (read when missing, re-read after inferred
     members are added), kept by the caller across the batches of one entity.
     `held`: the caller holds the locks of `inferable(ctx, spec)` for its whole transaction,
-    which writes the inferred members (see `HeldDimensions`)."""
+    which writes the inferred members (see `HeldDimensions`).
+    `whole`: the frame is all the entity loads in this run, not one of its batches: no later
+    frame reuses the maps, so they may be read for the frame's keys only (`key_map`)."""
     if spec.kind == "dimension" and spec.surrogate_key:
-        existing = key_map(ctx, spec)
+        own = frame.get_column(spec.natural_key[0]) if whole else None
+        existing = key_map(ctx, spec, own)
         frame = assign_surrogate_keys(frame, existing, spec.surrogate_key, list(spec.natural_key))
         if "inferido" not in frame.columns:
             frame = frame.with_columns(pl.lit(False).alias(inferred.INFERRED_FLAG))
@@ -41,9 +47,11 @@ def with_keys(
     if not spec.lookups:
         return frame
     maps = {} if maps is None else maps
+    wanted = _looked_up(frame, spec) if whole else {}
     for lookup in spec.lookups:
         if lookup.dimension not in maps:
-            maps[lookup.dimension] = key_map(ctx, ctx.specs[lookup.dimension])
+            dim = ctx.specs[lookup.dimension]
+            maps[lookup.dimension] = key_map(ctx, dim, wanted.get(lookup.dimension))
     frame, missing = attach_surrogate_keys(frame, spec.lookups, maps)
     late = {d: k for d, k in missing.items() if d in inferable(ctx, spec) and k.len()}
     if not late:
@@ -127,18 +135,50 @@ def inferable(ctx: RunContext, spec: EntitySpec) -> list[str]:
     return sorted(d for d in dims if ctx.specs[d].kind == "dimension")
 
 
-def key_map(ctx: RunContext, dim: EntitySpec) -> pl.DataFrame:
-    """DataFrame[natural key, sk] of a dimension (or the calendar), plus a dry run's pending."""
+#: up to how many distinct natural keys `key_map` reads a dimension's rows for those keys only
+#: (above, every row: one IN list that long costs what reading the rows costs). PostgreSQL 15,
+#: dim_cliente: 15k of 252k customers in 0.04 s against 0.10-0.15 s for all; 60k of 507k in
+#: 0.11 s against 0.19-0.23 s.
+KEYS_READ_BY_VALUE = 50_000
+
+
+def key_map(ctx: RunContext, dim: EntitySpec, keys: pl.Series | None = None) -> pl.DataFrame:
+    """DataFrame[natural key, sk] of a dimension (or the calendar), plus a dry run's pending.
+
+    `keys`: the natural keys one frame looks up (none: every row is read). When they are few
+    (`KEYS_READ_BY_VALUE`), only their rows are read, with the unknown member and the row of the
+    highest sk: all that surrogate keys, placeholders (numbered after the highest sk) and parent
+    keys (`references`: the map's sks and the unknown member's) need of it, so an incremental
+    run reads what changed, not the whole dimension."""
     natural = dim.natural_key[0]
     sk = dim.surrogate_key or natural
     columns = natural if natural == sk else f"{natural}, {sk}"
-    frame = ctx.wh.fetch_polars(f"SELECT {columns} FROM {dim.target_table}")
+    sql = f"SELECT {columns} FROM {dim.target_table}"
+    params: list[Any] | None = None
+    wanted = None if keys is None else keys.drop_nulls().unique()
+    if wanted is not None and wanted.len() <= KEYS_READ_BY_VALUE:
+        sql += f" WHERE {sk} = {UNKNOWN_SK} OR {sk} = (SELECT MAX({sk}) FROM {dim.target_table})"
+        if wanted.len():
+            sql += f" OR {natural} IN (SELECT UNNEST(%s))"
+            params = [wanted.to_list()]
+    frame = ctx.wh.fetch_polars(sql, params)
     pending = ctx.pending.get(dim.target_table)
     if pending is not None:
         frame = pl.concat([frame, pending.select(frame.columns)], how="vertical_relaxed")
     if natural == sk:
         frame = frame.select(pl.col(natural), pl.col(natural).alias(f"{sk}__sk"))
     return frame
+
+
+def _looked_up(frame: pl.DataFrame, spec: EntitySpec) -> dict[str, pl.Series]:
+    """The natural keys `frame` looks up in each dimension (of every lookup of that dimension)."""
+    keys: dict[str, list[pl.Series]] = {}
+    for lookup in spec.lookups:
+        keys.setdefault(lookup.dimension, []).append(frame.get_column(lookup.source_column))
+    return {
+        dimension: pl.concat([s.cast(series[0].dtype) for s in series])
+        for dimension, series in keys.items()
+    }
 
 
 def references(

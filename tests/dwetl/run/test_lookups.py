@@ -3,6 +3,7 @@ maps it read for its surrogate keys, not from a second read of each dimension.""
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 
 from dwetl.ddl import shipped_constraint_sets
@@ -58,3 +59,23 @@ def test_the_calendars_parent_keys_come_from_its_map_too(ctx):
     parents = refs[_fk("dw.fact_vendas", "dw.dim_data").name]
     assert parents.columns == ["sk_data"]
     assert parents["sk_data"].to_list() == calendar["sk_data"].to_list()
+
+
+def test_a_few_keys_read_only_their_rows_the_unknown_member_and_the_highest_sk(ctx):
+    loja = ctx.specs["dim_loja"]
+    every = dict(ctx.wh.fetchall("SELECT id_loja_origem, sk_loja FROM dw.dim_loja"))
+    top = max(every.values())
+    some = sorted(k for k in every if k > 0)[:2]
+
+    read = lookups.key_map(ctx, loja, pl.Series([*some, *some, None, 999_999]))
+
+    expected = {k: every[k] for k in [*some, -1]} | {k: v for k, v in every.items() if v == top}
+    assert dict(read.iter_rows()) == expected
+    assert len(expected) < len(every)
+
+
+def test_many_keys_read_every_row(ctx, monkeypatch):
+    monkeypatch.setattr(lookups, "KEYS_READ_BY_VALUE", 1)
+    every = ctx.wh.fetchall("SELECT COUNT(*) FROM dw.dim_loja")[0][0]
+    read = lookups.key_map(ctx, ctx.specs["dim_loja"], pl.Series([1, 2]))
+    assert read.height == every
