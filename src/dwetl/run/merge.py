@@ -6,10 +6,11 @@ are never compared, so re-reading an unchanged row leaves it (and its lineage) a
 The SQL is the plain SQL that PostgreSQL and DuckDB both read as written, passed through
 `Warehouse.portable` (unchanged there; a dialect that needs it rewritten transpiles it).
 
-A first load (the target is empty: a fresh warehouse, a full reload into one) skips all of
-that: every row is an insert, so the batch goes straight into the target, with the target's
-foreign keys (and other keys and indexes) deferred where the warehouse can drop and re-create
-them — the batch was validated against all of them before loading (`transforms.validate`).
+A first load (the target is empty, or a dimension holds only the unknown member `dwetl init`
+seeds: a fresh warehouse, a full reload into one) skips all of that: every row is an insert,
+so the batch goes straight into the target, with the target's foreign keys (and other keys and
+indexes) deferred where the warehouse can drop and re-create them — the batch was validated
+against all of them before loading (`transforms.validate`).
 
 A large entity loaded in batches (`dwetl.run.entity`) into an empty PostgreSQL target appends
 each batch straight to the target (`append(..., into=plan.target)`) in one transaction; else it
@@ -72,14 +73,18 @@ class Landed:
 
     plan: MergePlan
     rows: int
-    direct: bool  # into the target, which was empty: every row inserted, nothing to merge
-    #: the target held no row when the rows landed (always so when `direct`)
+    #: into the target, which was empty (but for its unknown members): every row inserted,
+    #: nothing to merge
+    direct: bool
+    #: the target held no row when the rows landed (always so when `direct`, but for the
+    #: unknown members)
     into_empty: bool = False
 
     @property
     def loaded(self) -> str:
         """The table holding the batch's rows (for resolving earlier rejects of their keys): the
-        staging table, or after a direct load the target, which held nothing else."""
+        staging table, or after a direct load the target, which held nothing else (but the
+        unknown members, whose key -1 no source row has)."""
         return self.plan.target if self.direct else self.plan.staging
 
 
@@ -159,10 +164,28 @@ def is_empty(wh: Warehouse, table: str) -> bool:
     return not wh.fetchall(f"SELECT 1 FROM {table} LIMIT 1")
 
 
+def holds_only_unknown_members(wh: Warehouse, plan: MergePlan) -> bool:
+    """True when the target holds no row but the unknown members `dwetl init` seeds (a negative
+    surrogate key): what a dimension's first load finds. A table without a surrogate key: when
+    it is empty."""
+    if not plan.fixed:
+        return is_empty(wh, plan.target)
+    return not wh.fetchall(f"SELECT 1 FROM {plan.target} WHERE {plan.fixed[0]} >= 0 LIMIT 1")
+
+
+def _first_load(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame) -> bool:
+    """Whether `frame` goes straight into the target: it holds no row but the unknown members,
+    and `frame` holds none of them (a source key equal to one's updates it: a merge)."""
+    if not holds_only_unknown_members(wh, plan):
+        return False
+    return not plan.fixed or not frame.height or not frame.get_column(plan.fixed[0]).lt(0).any()
+
+
 def land(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame, *, apply: bool = True) -> Landed:
-    """The load phase: into an empty target directly (unless `apply` is False: a dry run writes
-    nothing), its keys deferred where the warehouse can; into the staging table otherwise."""
-    if is_empty(wh, plan.target):
+    """The load phase: into an empty target (or one holding only its unknown members) directly
+    (unless `apply` is False: a dry run writes nothing), its keys deferred where the warehouse
+    can; into the staging table otherwise."""
+    if _first_load(wh, plan, frame):
         log.debug("%s is empty: the batch goes straight into it", plan.target)
         if apply and frame.height:
             with wh.constraints_deferred(plan.target, empty=True):

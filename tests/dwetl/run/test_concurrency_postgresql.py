@@ -1,7 +1,7 @@
 """Two `dwetl run`s against one PostgreSQL warehouse (real processes, the console script): an
 advisory lock per entity lets exactly one load it at a time; the other waits, or gives up after
 the lock timeout naming the entity and the run that holds it. A connection killed in the middle
-of a MERGE fails the entity with nothing of it committed, and the next run completes it."""
+of a load fails the entity with nothing of it committed, and the next run completes it."""
 
 from __future__ import annotations
 
@@ -59,14 +59,16 @@ def dw_session(etl) -> Iterator[psycopg.Connection]:
         yield con
 
 
-def blocked_in_merge(etl, table: str) -> int | None:
-    """The backend pid of a session whose MERGE / upsert into `table` waits on a lock (seen from
-    a fresh session: one inside a transaction keeps its first view of pg_stat_activity)."""
+def blocked_writing(etl, table: str) -> int | None:
+    """The backend pid of a session whose MERGE / upsert / COPY (a first load) into `table`
+    waits on a lock (seen from a fresh session: one inside a transaction keeps its first view of
+    pg_stat_activity)."""
+    schema, name = table.split(".")
     with dw_session(etl) as con:
         row = con.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock' AND (query ILIKE %s OR query ILIKE %s)",
-            [f"MERGE INTO {table} %", f"INSERT INTO {table} AS t %"],
+            "AND wait_event_type = 'Lock' AND (query ILIKE %s OR query ILIKE %s OR query ILIKE %s)",
+            [f"MERGE INTO {table} %", f"INSERT INTO {table} AS t %", f'COPY "{schema}"."{name}" %'],
         ).fetchone()
     return row[0] if row else None
 
@@ -135,9 +137,11 @@ def test_second_run_gives_up_after_the_lock_timeout_naming_entity_and_run(etl):
     etl.init()
     with dw_session(etl) as blocker:
         blocker.execute("BEGIN")
-        blocker.execute("LOCK TABLE dw.dim_loja IN SHARE MODE")  # holds the first run in MERGE
+        # holds the first run in its load (a first load: its COPY, once the keys it would
+        # defer could not be locked within 2 s)
+        blocker.execute("LOCK TABLE dw.dim_loja IN SHARE MODE")
         first = start(etl, "run", "--entity", "dim_loja", "--json")
-        wait_for(lambda: blocked_in_merge(etl, "dw.dim_loja"), "the first run's MERGE")
+        wait_for(lambda: blocked_writing(etl, "dw.dim_loja"), "the first run's load")
         ((first_run,),) = etl.dw("SELECT run_id FROM ctl.etl_run WHERE status = 'running'")
 
         code, out, err = finish(
@@ -158,14 +162,14 @@ def test_second_run_gives_up_after_the_lock_timeout_naming_entity_and_run(etl):
     assert loaded == json.loads(out)["entities"][0]["inserted"] > 0
 
 
-def test_connection_killed_in_the_merge_commits_nothing_and_the_next_run_completes(etl):
+def test_connection_killed_in_the_load_commits_nothing_and_the_next_run_completes(etl):
     etl.sample(500, 23, 0.0)
     etl.init()
     with dw_session(etl) as blocker:
         blocker.execute("BEGIN")
         blocker.execute("LOCK TABLE dw.dim_cliente IN SHARE MODE")
         victim = start(etl, "run", "--entity", "dim_cliente")
-        pid = wait_for(lambda: blocked_in_merge(etl, "dw.dim_cliente"), "the MERGE")
+        pid = wait_for(lambda: blocked_writing(etl, "dw.dim_cliente"), "the load")
         with dw_session(etl) as killer:
             assert killer.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone() == (True,)
         blocker.execute("ROLLBACK")

@@ -1,7 +1,7 @@
-"""A first load (the target is empty) goes straight into the target — no staging table, no
-count, no MERGE — and lands exactly what the MERGE path lands from the same input: the same
-rows, counts, quarantined rows, and earlier rejects resolved. The next run merges, and leaves
-unchanged rows alone."""
+"""A first load (the target is empty, or a dimension holds only its unknown member) goes
+straight into the target — no staging table, no count, no MERGE — and lands exactly what the
+MERGE path lands from the same input: the same rows, counts, quarantined rows, and earlier
+rejects resolved. The next run merges, and leaves unchanged rows alone."""
 
 from __future__ import annotations
 
@@ -16,9 +16,13 @@ pytestmark = pytest.mark.pairs("sqlite-duckdb", "sqlite-postgresql")
 
 TABLES = [s.target_table for s in all_entities()]
 FACTS = [s.target_table for s in all_entities() if s.kind == "fact"]
+#: the dimensions with a surrogate key: `dwetl init` seeds each with its unknown member (-1)
+DIMENSIONS = [s.target_table for s in all_entities() if s.kind == "dimension"]
 
-#: one row per fact that no source row has (natural key -1), on the unknown members: in the
-#: target before the run, it makes the target non-empty, so the run takes the MERGE path
+#: one row per fact that no source row has (natural key -1), on the unknown members, and one
+#: per dimension besides its unknown member (natural key -2, sk 0): in the target before the
+#: run, it makes the target hold a row a load could have written, so the run takes the MERGE
+#: path (new dimension rows are numbered from 1 either way)
 SENTINELS = [
     "INSERT INTO dw.fact_vendas VALUES (-1, -1, -1, -1, -1, -1, -1, 'Loja Física', 1, 1.00, "
     "1.00, 0.00, 1.00, TIMESTAMP '2000-01-01 00:00:00', 1)",
@@ -26,11 +30,20 @@ SENTINELS = [
     "TIMESTAMP '2000-01-01 00:00:00', 1)",
     "INSERT INTO dw.fact_metas VALUES (-1, 2000, 1, -1, -1, -1, 1.00, "
     "TIMESTAMP '2000-01-01 00:00:00', 1)",
-]
+    *(
+        f"INSERT INTO dw.dim_{name} (sk_{name}, id_{name}_origem, {text}, inferido) "
+        "VALUES (0, -2, 'Sentinela', TRUE)"
+        for name, text in [
+            ("cliente", "nome"), ("produto", "nome"), ("loja", "nome"), ("vendedor", "nome"),
+            ("desconto", "codigo"),
+        ]
+    ),
+]  # fmt: skip
 SENTINEL_KEYS = {
-    "dw.fact_vendas": "id_item_origem",
-    "dw.fact_descontos": "id_venda_desconto_origem",
-    "dw.fact_metas": "id_meta_origem",
+    "dw.fact_vendas": ("id_item_origem", -1),
+    "dw.fact_descontos": ("id_venda_desconto_origem", -1),
+    "dw.fact_metas": ("id_meta_origem", -1),
+    **{table: (f"id_{table.removeprefix('dw.dim_')}_origem", -2) for table in DIMENSIONS},
 }
 
 REJECTS = (
@@ -43,8 +56,8 @@ def contents(etl) -> dict[str, pl.DataFrame]:
     """Every target table, sorted, without the sentinel rows."""
     out = {}
     for table in TABLES:
-        key = SENTINEL_KEYS.get(table)
-        where = f" WHERE {key} <> -1" if key else ""
+        key, value = SENTINEL_KEYS.get(table, (None, None))
+        where = f" WHERE {key} <> {value}" if key else ""
         frame = etl.dw_frame(f"SELECT * FROM {table}{where}")
         out[table] = frame.sort(frame.columns)
     return out
@@ -79,7 +92,7 @@ def test_first_load_lands_what_the_merge_path_lands(etl, new_etl, caplog):
         for r in caplog.records
         if "straight into" in r.getMessage()
     }
-    assert set(FACTS) <= went_direct
+    assert set(FACTS) | set(DIMENSIONS) <= went_direct
 
     merged_etl = new_etl("merged")
     merged_etl.use_source_of(etl)
