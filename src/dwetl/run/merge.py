@@ -363,6 +363,7 @@ def merge(
     any key, even were all its rows new, is then applied first and counted from what the
     statement returns, where the dialect can (`Warehouse.apply_counted`): that spares the count,
     a join of the staged rows with the whole target."""
+    target_rows = None
     if apply and staged:
         target_rows = _rows(wh, plan.target, up_to=decisive_rows(staged))
         if not defers_keys(staged, target_rows):
@@ -373,8 +374,10 @@ def merge(
                 return MergeCounts(inserted, updated, staged - inserted - updated)
     counts = count_changes(wh, plan)
     if apply and counts.inserted + counts.updated:
-        staged = counts.inserted + counts.updated + counts.unchanged
-        target_rows = _rows(wh, plan.target, up_to=decisive_rows(staged))
+        total = counts.inserted + counts.updated + counts.unchanged
+        if target_rows is None or total != staged:
+            target_rows = _rows(wh, plan.target, up_to=decisive_rows(total))
+        staged = total
         deferred = (
             wh.constraints_deferred(plan.target, empty=False)
             if defers_keys(counts.inserted, target_rows)
