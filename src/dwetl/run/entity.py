@@ -322,7 +322,7 @@ def _valid_batches(
 ) -> Iterator[pl.DataFrame]:
     """Each batch read, transformed, keyed and validated: its valid rows, for the caller to
     load (its rejects go to `rejected`, its counts to `result`); the watermark settled once all
-    are read. `held`: as `lookups.with_keys` (the parent keys then grow in memory)."""
+    are read. `held`: as `lookups.with_keys` (its maps, and so the parent keys, grow in memory)."""
     shared = _Shared()
     first_read = last_read = 0.0
     first_watermark = result.watermark_from
@@ -342,22 +342,15 @@ def _valid_batches(
         with phase(ctx, result, "transform"):
             before = dict(shared.maps)
             frame = _transformed(ctx, spec, frame, result, shared.maps, held)
-            # a dimension that got inferred members has a new map: its parent keys are re-read
-            # (or, where the dimensions are held, grown in memory below)
+            # a dimension that got inferred members has a new map (re-read, or grown in memory
+            # where the dimensions are held): its parent keys are taken from it again
             grown = {
                 ctx.specs[d].target_table for d, m in shared.maps.items() if before.get(d) is not m
             }
             del before
 
         with phase(ctx, result, "validate"):
-            if held is None:
-                shared.references = lookups.references(
-                    ctx, cs, shared.references, grown, shared.maps
-                )
-            else:
-                shared.references = lookups.references(ctx, cs, shared.references, maps=shared.maps)
-                shared.references = lookups.with_parents(shared.references, cs, held.added)
-                held.added.clear()
+            shared.references = lookups.references(ctx, cs, shared.references, grown, shared.maps)
             valid, bad = split(frame, cs, key=list(spec.natural_key), references=shared.references)
             del frame
             _count_rejects(result, bad)
@@ -388,10 +381,10 @@ def _valid_batches(
 
 @dataclass
 class _Shared:
-    """What the batches of one entity read once: the surrogate-key maps of its dimensions and
-    the parent keys of its foreign keys (taken from those maps; re-read for a dimension that got
-    inferred members, or grown in memory where the entity holds its dimensions:
-    `lookups.HeldDimensions`)."""
+    """What the batches of one entity read once: the surrogate-key maps of its dimensions
+    (re-read for a dimension that got inferred members, or grown in memory where the entity
+    holds its dimensions: `lookups.HeldDimensions`) and the parent keys of its foreign keys
+    (taken from those maps, again whenever a map changes)."""
 
     maps: dict[str, pl.DataFrame] = field(default_factory=dict)
     references: dict[str, pl.DataFrame] = field(default_factory=dict)

@@ -5,7 +5,7 @@ keys already hold. A dry run's would-be rows (`RunContext.pending`) count as hel
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -82,14 +82,14 @@ def with_keys(
 class HeldDimensions:
     """The dimensions whose entity locks a fact holds for its whole transaction (a first load
     in batches): no other run adds to them meanwhile, so their inferred members are numbered
-    from the key maps in memory, handed to `write` (table, rows: the fact's transaction writes
-    them, when it chooses) and kept in `added` for the caller's parent keys — never read back
-    from the warehouse, which may be busy with the fact's previous batch."""
+    from the key maps in memory and handed to `write` (table, rows: the fact's transaction
+    writes them, when it chooses). `with_keys` grows the maps by them, and the parent keys are
+    taken from the maps (`references`): nothing is read back from the warehouse, which may be
+    busy with the fact's previous batch."""
 
     write: Callable[[str, pl.DataFrame], None]
     #: per dimension, the text columns a placeholder fills (`inferred.fill_columns`)
     fill: dict[str, list[str]]
-    added: list[tuple[str, pl.DataFrame]] = field(default_factory=list)
 
     @classmethod
     def of(
@@ -108,23 +108,7 @@ class HeldDimensions:
         )
         if rows.height:
             self.write(dim.target_table, rows)
-            self.added.append((dim.target_table, rows))
         return rows
-
-
-def with_parents(
-    references: dict[str, pl.DataFrame],
-    cs: ConstraintSet,
-    added: Sequence[tuple[str, pl.DataFrame]],
-) -> dict[str, pl.DataFrame]:
-    """`references` (see `references`) with the parent keys of rows `added` to their tables."""
-    out = dict(references)
-    for table, rows in added:
-        for fk in cs.foreign_keys:
-            if fk.ref_table == table and fk.name in out:
-                new = rows.select(fk.ref_columns)
-                out[fk.name] = pl.concat([out[fk.name], new], how="vertical_relaxed")
-    return out
 
 
 def inferable(ctx: RunContext, spec: EntitySpec) -> list[str]:
