@@ -20,8 +20,9 @@ import sqlglot
 from sqlglot import exp
 
 from dwetl.config import DbUrl
-from dwetl.dialects.base import Warehouse
+from dwetl.dialects.base import TableSwap, Warehouse
 from dwetl.errors import DwetlError
+from dwetl.queries import named_queries
 
 _LOCK_POLL_S = 0.1
 #: the catalog name the warehouse file is attached under. Opened directly, a file named
@@ -93,6 +94,27 @@ def without_foreign_keys(statement: exp.Expr) -> exp.Expr:
         elif isinstance(item, exp.ColumnDef):
             for constraint in list(item.constraints):
                 if isinstance(constraint.kind, exp.Reference):
+                    constraint.pop()
+    return statement
+
+
+def without_primary_key(statement: exp.Expr, name: str) -> exp.Expr:
+    """A CREATE TABLE renamed to `name` (same schema), without its PRIMARY KEY; the tree is
+    changed in place.
+
+    >>> sql = "CREATE TABLE dw.f(a BIGINT, b INTEGER NOT NULL, PRIMARY KEY(a), CHECK((b > 0)));"
+    >>> without_primary_key(sqlglot.parse_one(sql, read="duckdb"), "f_2").sql("duckdb")
+    'CREATE TABLE dw.f_2 (a BIGINT, b INT NOT NULL, CHECK ((b > 0)))'
+    """
+    assert isinstance(statement, exp.Create) and isinstance(statement.this, exp.Schema)
+    schema = statement.this
+    schema.this.set("this", exp.to_identifier(name))
+    for item in list(schema.expressions):
+        if isinstance(item, exp.PrimaryKey):
+            item.pop()
+        elif isinstance(item, exp.ColumnDef):
+            for constraint in list(item.constraints):
+                if isinstance(constraint.kind, exp.PrimaryKeyColumnConstraint):
                     constraint.pop()
     return statement
 
@@ -201,6 +223,31 @@ class DuckDBWarehouse(Warehouse):
             self._con.execute(f"INSERT INTO {qualified_name} BY NAME SELECT * FROM {view}")
         finally:
             self._con.unregister(view)
+
+    def table_swap(self, target: str, twin: str) -> TableSwap | None:
+        """The batches go into a twin of the empty target, committed batch by batch (see
+        `holds_uncommitted_rows`), which the entity's transaction then renames into the
+        target's place, adding its primary key: 0.8 s for 4.9M fact_vendas rows where
+        INSERT ... SELECT into the keyed target took 3.0 s + 1.4 s to commit. Not for a target
+        with a UNIQUE key (DuckDB cannot add one to a table), indexes or comments."""
+        schema, _, table = target.rpartition(".")
+        twin_schema, _, twin_table = twin.rpartition(".")
+        if twin_schema != schema:
+            raise ValueError(f"{twin}: a twin of {target} must be in schema {schema}")
+        queries = named_queries("run/table_swap_duckdb.sql")
+        found = self.fetchall(queries["definition"], [schema, table])
+        if not found or found[0][1]:
+            return None
+        primary: list[str] = []
+        for kind, columns in self.fetchall(queries["keys"], [schema, table]):
+            if kind != "PRIMARY KEY":
+                return None
+            primary = list(columns)
+        create = without_primary_key(sqlglot.parse_one(found[0][0], read="duckdb"), twin_table)
+        swap = [f"DROP TABLE {target}", f"ALTER TABLE {twin} RENAME TO {table}"]
+        if primary:
+            swap.append(f"ALTER TABLE {target} ADD PRIMARY KEY ({', '.join(primary)})")
+        return TableSwap(create=(create.sql("duckdb"),), swap=tuple(swap))
 
     @contextmanager
     def entity_lock(self, entity: str, timeout_s: float) -> Iterator[None]:

@@ -129,7 +129,7 @@ def _load(ctx: RunContext, spec: EntitySpec, result: EntityResult, reads: Entity
     if spec.batch_key is not None:
         _require_batchable(spec, cs)
     if not ctx.dry_run:
-        merge.drop_leftover_staging(wh, spec.name)
+        merge.drop_leftover_staging(wh, spec.name, spec.target_table)
     with phase(ctx, result, "extract"):
         batches = reads.count()
     if batches > 1:
@@ -282,15 +282,16 @@ def _load_batches_staged(
     plan: merge.MergePlan,
 ) -> None:
     """Batches through the staging table (into a target that has rows, or on a warehouse that
-    holds uncommitted rows in memory): each appended and committed, so that its rows leave
-    memory; then moved or merged in the entity's one transaction."""
+    holds uncommitted rows in memory; into an empty target, its twin where the warehouse swaps
+    tables): each appended and committed, so that its rows leave memory; then moved (or
+    swapped in) or merged in the entity's one transaction."""
     wh = ctx.wh
     rejected: list[pl.DataFrame] = []
     staged = 0
     done = False
     try:
         with wh.transaction():
-            merge.create_staging(wh, plan)
+            plan, swap = merge.create_batch_staging(wh, plan, ctx.run_id)
         for valid in _valid_batches(ctx, spec, result, cs, reads, rejected, plan, None):
             with phase(ctx, result, "load"), wh.transaction():
                 merge.append(wh, plan, valid)
@@ -302,7 +303,7 @@ def _load_batches_staged(
 
         with ExitStack() as committing, wh.transaction():
             fault_point("merge", spec.name)
-            _settle(ctx, spec, result, merge.staged(wh, plan, staged), quarantined)
+            _settle(ctx, spec, result, merge.staged(wh, plan, staged, swap), quarantined)
             _commit(ctx, spec, result, stored, committing)
         done = True
     finally:

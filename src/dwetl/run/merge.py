@@ -15,8 +15,9 @@ against all of them before loading (`transforms.validate`).
 A large entity loaded in batches (`dwetl.run.entity`) into an empty PostgreSQL target appends
 each batch straight to the target (`append(..., into=plan.target)`) in one transaction; else it
 appends each batch to the staging table, committed batch by batch so that its rows leave
-memory, and `settle` then moves them into an empty target with one INSERT ... SELECT, or merges
-them like any staged rows.
+memory, and `settle` then merges them like any staged rows, or moves them into an empty target:
+where the warehouse can (`Warehouse.table_swap`, DuckDB), the batches went into a twin of the
+target, which takes the target's place; else with one INSERT ... SELECT.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import logging
 import re
 from collections.abc import Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -79,13 +80,26 @@ class Landed:
     #: the target held no row when the rows landed (always so when `direct`, but for the
     #: unknown members)
     into_empty: bool = False
+    #: the statements that put the staging table, the target's twin, in the empty target's
+    #: place (`Warehouse.table_swap`): how `settle` moves its rows, where there are any
+    swap: tuple[str, ...] = ()
 
     @property
     def loaded(self) -> str:
         """The table holding the batch's rows (for resolving earlier rejects of their keys): the
-        staging table, or after a direct load the target, which held nothing else (but the
-        unknown members, whose key -1 no source row has)."""
-        return self.plan.target if self.direct else self.plan.staging
+        staging table, or after a direct load (or a swap) the target, which held nothing else
+        (but the unknown members, whose key -1 no source row has)."""
+        return self.plan.target if self.direct or self.swap else self.plan.staging
+
+
+def twin_name(target: str, run_id: int) -> str:
+    """The run-private twin of an empty target that batches go into (`Warehouse.table_swap`):
+    in the target's schema, which the twin is renamed into.
+
+    >>> twin_name("dw.fact_vendas", 42)
+    'dw.fact_vendas__loading_42'
+    """
+    return f"{target}__loading_{run_id}"
 
 
 def staging_name(entity: str, run_id: int) -> str:
@@ -132,6 +146,24 @@ def append(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame, into: str | None
         wh.load_arrow(into or plan.staging, frame.select(plan.columns).to_arrow())
 
 
+def create_batch_staging(
+    wh: Warehouse, plan: MergePlan, run_id: int
+) -> tuple[MergePlan, tuple[str, ...]]:
+    """Create the table that an entity's batches are appended to: into an empty target, where
+    the warehouse can swap tables, the target's twin (returned as the plan's staging table, with
+    the statements that swap it in); else the staging table (and no statements)."""
+    if is_empty(wh, plan.target):
+        twin = twin_name(plan.target, run_id)
+        swap = wh.table_swap(plan.target, twin)
+        if swap is not None:
+            _run(wh, f"DROP TABLE IF EXISTS {twin}")
+            for sql in swap.create:
+                wh.execute(sql)
+            return replace(plan, staging=twin), swap.swap
+    create_staging(wh, plan)
+    return plan, ()
+
+
 def stage(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame) -> None:
     """Create the staging table like the target (no constraints) and bulk-load `frame` into it."""
     create_staging(wh, plan)
@@ -143,16 +175,25 @@ def drop_staging(wh: Warehouse, plan: MergePlan) -> None:
     _run(wh, f"DROP TABLE IF EXISTS {plan.staging}")
 
 
-def drop_leftover_staging(wh: Warehouse, entity: str) -> list[str]:
-    """Drop the staging tables of `entity` that earlier runs left (a run killed while it
-    staged batches: those commit batch by batch); call it holding the entity's lock, so that
-    no other run is using one. Returns the tables dropped."""
-    pattern = re.compile(rf"{re.escape(entity)}_\d+", re.IGNORECASE)
+def drop_leftover_staging(wh: Warehouse, entity: str, target: str) -> list[str]:
+    """Drop the staging tables of `entity`, and twins of its `target`, that earlier runs left
+    (a run killed while it staged batches: those commit batch by batch); call it holding the
+    entity's lock, so that no other run is using one. Returns the tables dropped."""
+    schema, _, table = target.rpartition(".")
+    leftover = {
+        "stg": re.compile(rf"{re.escape(entity)}_\d+", re.IGNORECASE),
+        schema: re.compile(rf"{re.escape(table)}__loading_\d+", re.IGNORECASE),
+    }
     rows = wh.fetchall(
-        "SELECT DISTINCT table_name FROM information_schema.tables "
-        "WHERE table_schema = 'stg' AND table_catalog = current_database()"
+        "SELECT DISTINCT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_schema IN ('stg', %s) AND table_catalog = current_database()",
+        [schema],
     )
-    left = sorted(f"stg.{name}" for (name,) in rows if pattern.fullmatch(str(name)))
+    left = sorted(
+        f"{where}.{name}"
+        for where, name in rows
+        if (pattern := leftover.get(str(where))) and pattern.fullmatch(str(name))
+    )
     for table in left:
         log.warning("dropping %s, the staging table an earlier run of %s left", table, entity)
         _run(wh, f"DROP TABLE IF EXISTS {table}")
@@ -195,19 +236,26 @@ def land(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame, *, apply: bool = T
     return Landed(plan, frame.height, direct=False)
 
 
-def staged(wh: Warehouse, plan: MergePlan, rows: int) -> Landed:
-    """Rows appended to the staging table batch by batch (`append`), as `settle` takes them."""
+def staged(wh: Warehouse, plan: MergePlan, rows: int, swap: tuple[str, ...] = ()) -> Landed:
+    """Rows appended batch by batch (`append`) to the table `create_batch_staging` made, as
+    `settle` takes them (`swap`: the statements it returned)."""
+    if swap:
+        return Landed(plan, rows, direct=False, into_empty=True, swap=swap)
     return Landed(plan, rows, direct=False, into_empty=is_empty(wh, plan.target))
 
 
 def settle(wh: Warehouse, landed: Landed, *, apply: bool = True) -> MergeCounts:
     """The merge phase: a direct load's counts (all inserted); staged rows (unless `apply` is
-    False) moved into an empty target with one INSERT ... SELECT, its keys deferred where the
-    warehouse can (rows staged batch by batch); else `merge` of the staged rows."""
+    False) moved into an empty target (rows staged batch by batch) by swapping the twin they went
+    into for it, or with one INSERT ... SELECT, its keys deferred where the warehouse can; else
+    `merge` of the staged rows."""
     if landed.direct:
         return MergeCounts(landed.rows, 0, 0)
     if landed.into_empty:
-        if apply and landed.rows:
+        if apply and landed.rows and landed.swap:
+            for sql in landed.swap:
+                wh.execute(sql)
+        elif apply and landed.rows:
             with wh.constraints_deferred(landed.plan.target, empty=True):
                 _run(wh, insert_sql(landed.plan))
         return MergeCounts(landed.rows, 0, 0)

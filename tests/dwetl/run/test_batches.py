@@ -15,6 +15,8 @@ import psycopg
 import pytest
 from polars.testing import assert_frame_equal
 
+from dwetl.check import check_warehouse
+from dwetl.dialects import open_warehouse
 from dwetl.entities import registry
 from dwetl.run.runner import run
 
@@ -23,7 +25,13 @@ DIMENSIONS = ("cliente", "produto", "loja", "vendedor", "desconto")
 TABLES = (
     "dim_data", *(f"dim_{d}" for d in DIMENSIONS), "fact_vendas", "fact_descontos", "fact_metas",
 )  # fmt: skip
-STG = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'stg'"
+#: the tables a batched load writes before it settles: its staging table, or the twin of an
+#: empty target it swaps in (DuckDB), and what a killed run leaves of them
+LEFT = (
+    "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+    "WHERE table_schema = 'stg' OR POSITION('__loading_' IN table_name) > 0"
+)
+STG = f"SELECT COUNT(*) FROM ({LEFT}) t"
 
 
 def _run(etl: Any, batch_rows: int, *entities: str, **options: Any) -> Any:
@@ -31,6 +39,11 @@ def _run(etl: Any, batch_rows: int, *entities: str, **options: Any) -> Any:
     settings = dataclasses.replace(etl.settings, batch_rows=batch_rows)
     options.setdefault("max_reject_ratio", 1.0)
     return run(settings, list(entities) or ["all"], **options)
+
+
+def check(settings: Any) -> Any:
+    with open_warehouse(settings.dw, settings) as wh:
+        return check_warehouse(wh, settings)
 
 
 def _counts(summary: Any) -> dict[str, dict[str, Any]]:
@@ -130,6 +143,25 @@ def test_a_batched_full_run_loads_what_one_at_once_loads(etl, new_etl):
     assert vendas.folded and vendas.rejected and vendas.inferred  # all three happen in batches
     _same_warehouse(batched, etl)
     assert batched.dw(STG) == [(0,)]
+    # an empty target that took the twin of its batches (DuckDB) has its keys and CHECKs back
+    assert check(batched.settings).problems == []
+    assert _catalog(batched) == _catalog(etl)
+    if batched.dw_kind == "duckdb":
+        with pytest.raises(Exception, match="primary key"):
+            batched.dw_execute("INSERT INTO dw.fact_vendas SELECT * FROM dw.fact_vendas LIMIT 1")
+
+
+def _catalog(etl: Any) -> list[tuple[Any, ...]]:
+    """The warehouse tables' columns (name, type, nullable, default) and constraint types."""
+    columns = etl.dw(
+        "SELECT table_name, column_name, data_type, is_nullable, column_default "
+        "FROM information_schema.columns WHERE table_schema = 'dw' ORDER BY 1, ordinal_position"
+    )
+    constraints = etl.dw(
+        "SELECT table_name, constraint_type, COUNT(*) FROM information_schema.table_constraints "
+        "WHERE table_schema = 'dw' GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+    return columns + constraints
 
 
 def test_versions_that_row_order_would_split_fold_to_the_newest(etl):
@@ -338,8 +370,8 @@ def test_a_first_load_in_batches_with_its_keys_in_place_writes_members_before_th
 def test_a_first_load_killed_between_batches(etl, dwetl):
     """PostgreSQL keeps a transaction's rows in the server: a first load's batches all go into
     the target in one transaction, so a kill leaves nothing. DuckDB would hold them in this
-    process's memory until the commit: they are staged and committed batch by batch instead,
-    and a kill leaves the staging table."""
+    process's memory until the commit: they go into a twin of the target, committed batch by
+    batch, and a kill leaves the twin, which the next run drops."""
     etl.sample(2000, 3, 0.02)
     etl.init()
     env = {**etl.env, "DWETL_MAX_REJECT_RATIO": "1"}
@@ -349,9 +381,12 @@ def test_a_first_load_killed_between_batches(etl, dwetl):
 
     assert killed.returncode == -signal.SIGKILL
     (run_id,), *_ = etl.dw("SELECT MAX(run_id) FROM ctl.etl_run")
-    left = etl.dw("SELECT table_name FROM information_schema.tables WHERE table_schema = 'stg'")
+    left = etl.dw(LEFT)
     if etl.dw_kind == "duckdb":
-        assert left == [(f"fact_vendas_{run_id}",)]  # its first two batches, committed
+        twin = f"dw.fact_vendas__loading_{run_id}"
+        assert left == [(twin,)]  # its first two batches, committed
+        (staged,), *_ = etl.dw(f"SELECT COUNT(*) FROM {twin}")
+        assert staged > BATCH_ROWS
     else:
         assert left == []
     assert etl.dw("SELECT COUNT(*) FROM dw.fact_vendas") == [(0,)]
@@ -359,6 +394,8 @@ def test_a_first_load_killed_between_batches(etl, dwetl):
     again = dwetl("run", "--batch-rows", str(BATCH_ROWS), "--json", cwd=etl.folder, env=env)
 
     assert again.returncode == 3, again.stderr
+    if etl.dw_kind == "duckdb":
+        assert f"dropping {twin}" in again.stderr
     assert etl.dw(STG) == [(0,)]
     vendas = next(e for e in json.loads(again.stdout)["entities"] if e["entity"] == "fact_vendas")
     assert vendas["batches"] == 7 and vendas["status"] == "partial"
