@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import random
 import sqlite3
 from datetime import date, datetime
 from decimal import Decimal
@@ -82,6 +84,46 @@ def test_decimals_stay_exact_at_the_warehouse_scale(tmp_path: Path, source: Path
     }
     assert frame.schema["valor_meta"] == pl.Decimal(38, 2)
     assert frame.schema["ano"] == pl.Int32
+
+
+def test_decimals_come_out_as_sqlites_own_text_of_them(tmp_path: Path, source: Path) -> None:
+    """SQLite keeps a DECIMAL column's numbers as doubles; dwetl reads them as doubles (cheaper
+    than text) and must get the decimal that SQLite's CAST(... AS TEXT) prints: 15 significant
+    digits, so the double just below 1.015 is 1.02 (SQLite prints 1.015, rounded half to even),
+    not 1.01 (its shortest text is 1.0149999999999997)."""
+    rng = random.Random(5)
+    values: list[object] = [0.7 + 0.1, 0.1 + 0.2, 1.005, 2.675, 0.015, 12, -3, 0.0, -0.0]
+    values += [math.nextafter(half, 0) for half in (1.015, 3.035, 10.105, -0.045)]
+    values += [
+        round(rng.uniform(0, 1000) * rng.uniform(0, 3), rng.randint(2, 12)) for _ in range(300)
+    ]
+    values += [rng.uniform(-1e9, 1e9) for _ in range(300)]
+    values += [rng.randint(-(10**12), 10**12) / 100 for _ in range(300)]
+    with sqlite3.connect(source) as conn:
+        conn.executemany(
+            "INSERT INTO metas VALUES (?, 2024, 1, 1, NULL, ?, '2024-01-01 00:00:00')",
+            list(enumerate(values, start=1)),
+        )
+        printed = conn.execute("SELECT id, CAST(valor_meta AS TEXT) FROM metas ORDER BY id")
+        expected = pl.DataFrame(printed.fetchall(), schema=["id", "text"], orient="row")
+
+    frame = extract(get_entity("fact_metas"), _settings(tmp_path, source), None).frame
+
+    got = frame.sort("id_meta_origem").get_column("valor_meta")
+    want = expected.get_column("text").cast(pl.Decimal(38, 2), strict=False)
+    assert got.to_list() == want.to_list()
+    assert got[9] == Decimal("1.02") and got.null_count() == 0
+
+
+def test_a_decimal_that_is_text_in_sqlite_is_read_as_its_text(tmp_path: Path, source: Path) -> None:
+    """'12,50' is not a number SQLite converts: as a double it would be 12.0 and load as 12.00;
+    read as its text it cannot be a decimal, and the extract says so."""
+    with sqlite3.connect(source) as conn:
+        conn.execute("INSERT INTO metas VALUES (1, 2024, 1, 1, NULL, '12,50', '2024-01-01')")
+        conn.execute("INSERT INTO metas VALUES (2, 2024, 1, 1, NULL, 7, '2024-01-01')")
+
+    with pytest.raises(DwetlError, match=r"valor_meta: value '12,50' is not a valid Decimal"):
+        extract(get_entity("fact_metas"), _settings(tmp_path, source), None)
 
 
 def test_watermark_filter_reads_back_the_overlap_window(tmp_path: Path, source: Path) -> None:
