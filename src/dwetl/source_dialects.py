@@ -211,9 +211,10 @@ class SqliteSource(SourceDialect):
 
     connectorx infers a computed column's type from the first row (and fails on NULL) and
     fails the whole query on a TEXT value that is not valid UTF-8. So every column is read
-    through a carrier whose type is certain -- text as BLOB, decimals and dates as TEXT,
-    integers as INTEGER -- under a first sentinel row that fixes those types, and is then
-    decoded here (text: UTF-8, else cp1252, else latin-1).
+    through a carrier whose type is certain -- text as BLOB, dates as TEXT, integers as
+    INTEGER, decimals as REAL plus the TEXT of the values a double cannot hold (`_carried`) --
+    under a first sentinel row that fixes those types, and is then decoded here (text: UTF-8,
+    else cp1252, else latin-1; decimals: the text SQLite prints for them).
     """
 
     scheme: ClassVar[str] = "sqlite"

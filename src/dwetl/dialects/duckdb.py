@@ -85,17 +85,25 @@ def without_foreign_keys(statement: exp.Expr) -> exp.Expr:
     schema = statement.this
     if not isinstance(schema, exp.Schema):  # CREATE TABLE ... AS SELECT
         return statement
+    _drop_constraints(schema, exp.ForeignKey, exp.Reference)
+    return statement
+
+
+def _drop_constraints(
+    schema: exp.Schema, table_kind: type[exp.Expr], column_kind: type[exp.Expr]
+) -> None:
+    """Remove from a CREATE TABLE's `schema` its table constraints of `table_kind` (named or
+    not) and its columns' constraints of `column_kind`."""
     for item in list(schema.expressions):
-        if isinstance(item, exp.ForeignKey) or (
+        if isinstance(item, table_kind) or (
             isinstance(item, exp.Constraint)
-            and any(isinstance(e, exp.ForeignKey) for e in item.expressions)
+            and any(isinstance(e, table_kind) for e in item.expressions)
         ):
             item.pop()
         elif isinstance(item, exp.ColumnDef):
             for constraint in list(item.constraints):
-                if isinstance(constraint.kind, exp.Reference):
+                if isinstance(constraint.kind, column_kind):
                     constraint.pop()
-    return statement
 
 
 def without_primary_key(statement: exp.Expr, name: str) -> exp.Expr:
@@ -109,13 +117,7 @@ def without_primary_key(statement: exp.Expr, name: str) -> exp.Expr:
     assert isinstance(statement, exp.Create) and isinstance(statement.this, exp.Schema)
     schema = statement.this
     schema.this.set("this", exp.to_identifier(name))
-    for item in list(schema.expressions):
-        if isinstance(item, exp.PrimaryKey):
-            item.pop()
-        elif isinstance(item, exp.ColumnDef):
-            for constraint in list(item.constraints):
-                if isinstance(constraint.kind, exp.PrimaryKeyColumnConstraint):
-                    constraint.pop()
+    _drop_constraints(schema, exp.PrimaryKey, exp.PrimaryKeyColumnConstraint)
     return statement
 
 
