@@ -205,10 +205,10 @@ def _surrogate_keys(
     """The surrogate keys of the dimension `table` as column `columns[0]`, from its key map in
     `maps` (natural key, then sk: as `key_map` reads it, a dry run's pending rows included);
     None when `maps` lacks it or `columns` are not its surrogate key."""
-    for name, key_map in maps.items():
+    for name, mapped in maps.items():
         dim = ctx.specs[name]
         if dim.target_table == table and [dim.surrogate_key or dim.natural_key[0]] == [*columns]:
-            return key_map.select(pl.col(key_map.columns[1]).alias(columns[0]))
+            return mapped.select(pl.col(mapped.columns[1]).alias(columns[0]))
     return None
 
 

@@ -252,12 +252,13 @@ def settle(wh: Warehouse, landed: Landed, *, apply: bool = True) -> MergeCounts:
     if landed.direct:
         return MergeCounts(landed.rows, 0, 0)
     if landed.into_empty:
-        if apply and landed.rows and landed.swap:
-            for sql in landed.swap:
-                wh.execute(sql)
-        elif apply and landed.rows:
-            with wh.constraints_deferred(landed.plan.target, empty=True):
-                _run(wh, insert_sql(landed.plan))
+        if apply and landed.rows:
+            if landed.swap:
+                for sql in landed.swap:
+                    wh.execute(sql)
+            else:
+                with wh.constraints_deferred(landed.plan.target, empty=True):
+                    _run(wh, insert_sql(landed.plan))
         return MergeCounts(landed.rows, 0, 0)
     return merge(wh, landed.plan, apply=apply, staged=landed.rows)
 
