@@ -321,11 +321,19 @@ def merge_sql(plan: MergePlan) -> str:
 
 def upsert_sql(plan: MergePlan) -> str:
     """The same merge as `INSERT ... ON CONFLICT (key) DO UPDATE`: an
-    update only where the row IS DISTINCT FROM the staged one; needs a unique key on `key`."""
+    update only where the row IS DISTINCT FROM the staged one; needs a unique key on `key`.
+
+    The staged rows go in key order. A loaded fact lies on disk about in key order, and each
+    conflict reads and rewrites the target's page that holds the key: in key order a page is
+    read, dirtied and written once, where in the staged rows' order (the transforms' joins
+    shuffle them) a target larger than the server's buffers has its pages evicted and read
+    again. PostgreSQL 15, 97,615 rows updated in a 4.9M-row fact_vendas, after a checkpoint:
+    shuffled 2.49 s (137k pages dirtied), in key order 1.55 s (73k) with the sort (0.13 s)."""
     cols = ", ".join(plan.columns)
+    key = ", ".join(plan.key)
     insert = (
         f"INSERT INTO {plan.target} AS t ({cols}) SELECT {cols} FROM {plan.staging} "
-        f"ON CONFLICT ({', '.join(plan.key)}) DO "
+        f"ORDER BY {key} ON CONFLICT ({key}) DO "
     )
     if not plan.compared:
         return insert + "NOTHING"

@@ -79,3 +79,32 @@ def test_the_staging_table_is_unlogged(etl):
         assert wh.fetchall(persistence, [plan.target]) == [("p",)]
         with wh.transaction():
             merge.drop_staging(wh, plan)
+
+
+def test_an_upsert_rewrites_the_rows_in_key_order(etl):
+    # The target's pages are visited in key order, not in the order the rows were staged (the
+    # transforms' joins shuffle them): PostgreSQL appends each updated row's new version to the
+    # table in the order the statement writes them, so that order shows in their ctids.
+    etl.sample(3000, 5, 0.0)
+    etl.init()
+    assert etl.run("dim_cliente").status == "success"
+    with open_warehouse(etl.settings.dw, etl.settings) as wh:
+        rows = wh.fetch_polars("SELECT * FROM dw.dim_cliente WHERE sk_cliente <> -1")
+        batch = (
+            rows.filter(pl.col("id_cliente_origem") % 20 == 0)
+            .with_columns(
+                pl.format("novo{}@x.com", "id_cliente_origem").alias("email"),
+                pl.lit(903, dtype=pl.Int64).alias("id_execucao"),
+            )
+            .sample(fraction=1.0, shuffle=True, seed=7)
+        )
+        assert batch["id_cliente_origem"].to_list() != sorted(batch["id_cliente_origem"])
+
+        counts, form = apply(wh, batch, run_id=903)
+
+        assert form == "INSERT"
+        assert (counts.inserted, counts.updated) == (0, batch.height)
+        written = wh.fetchall(
+            "SELECT id_cliente_origem FROM dw.dim_cliente WHERE id_execucao = 903 ORDER BY ctid"
+        )
+        assert [k for (k,) in written] == sorted(batch["id_cliente_origem"])
