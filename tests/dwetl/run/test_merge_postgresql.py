@@ -29,6 +29,14 @@ def apply(wh, frame: pl.DataFrame, run_id: int) -> tuple[merge.MergeCounts, str]
     return counts, form
 
 
+def changed_emails(rows: pl.DataFrame, *, every: int, run_id: int) -> pl.DataFrame:
+    """Every `every`-th customer of `rows` with a new email, as run `run_id` stages it."""
+    return rows.filter(pl.col("id_cliente_origem") % every == 0).with_columns(
+        pl.format("novo{}@x.com", "id_cliente_origem").alias("email"),
+        pl.lit(run_id, dtype=pl.Int64).alias("id_execucao"),
+    )
+
+
 @pytest.mark.parametrize("changed_share", [0.1, 0.5])
 def test_only_changed_rows_are_rewritten(etl, changed_share):
     etl.sample(3000, 5, 0.0)
@@ -46,11 +54,7 @@ def test_only_changed_rows_are_rewritten(etl, changed_share):
 
         # a batch where `changed_share` of the rows differ (small: ON CONFLICT; large: MERGE)
         step = round(1 / changed_share)
-        batch = rows.filter(pl.col("id_cliente_origem") % step == 0)
-        batch = batch.with_columns(
-            pl.format("novo{}@x.com", "id_cliente_origem").alias("email"),
-            pl.lit(901, dtype=pl.Int64).alias("id_execucao"),
-        )
+        batch = changed_emails(rows, every=step, run_id=901)
         counts, form = apply(wh, batch, run_id=901)
         assert form == ("INSERT" if batch.height < 0.25 * (rows.height + 1) else "MERGE")
         assert (counts.inserted, counts.updated) == (0, batch.height)
@@ -90,13 +94,8 @@ def test_an_upsert_rewrites_the_rows_in_key_order(etl):
     assert etl.run("dim_cliente").status == "success"
     with open_warehouse(etl.settings.dw, etl.settings) as wh:
         rows = wh.fetch_polars("SELECT * FROM dw.dim_cliente WHERE sk_cliente <> -1")
-        batch = (
-            rows.filter(pl.col("id_cliente_origem") % 20 == 0)
-            .with_columns(
-                pl.format("novo{}@x.com", "id_cliente_origem").alias("email"),
-                pl.lit(903, dtype=pl.Int64).alias("id_execucao"),
-            )
-            .sample(fraction=1.0, shuffle=True, seed=7)
+        batch = changed_emails(rows, every=20, run_id=903).sample(
+            fraction=1.0, shuffle=True, seed=7
         )
         assert batch["id_cliente_origem"].to_list() != sorted(batch["id_cliente_origem"])
 
