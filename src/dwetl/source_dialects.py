@@ -253,8 +253,8 @@ class SqliteSource(SourceDialect):
             if series.dtype == pl.Binary:
                 series, count = decode_legacy_text(series)
                 decoded += count
-            elif isinstance(schema.get(name), pl.Decimal):
-                series = decimal_text(series, frame.get_column(name + DECIMAL_TEXT))
+            elif isinstance(wanted := schema.get(name), pl.Decimal):
+                series = sqlite_decimal(series, frame.get_column(name + DECIMAL_TEXT), wanted)
             columns.append(series)
         return pl.DataFrame(columns), decoded
 
@@ -269,22 +269,53 @@ def _carried(column: str, dtype: pl.DataType) -> list[tuple[str, str]]:
 
     A decimal comes as a double, plus its text where the double could not hold it: SQLite keeps
     a DECIMAL column's numbers as REAL or INTEGER (NUMERIC affinity), and prints them with 15
-    significant digits, which `decimal_text` does from the double. connectorx builds a string
+    significant digits, which `sqlite_decimal` does from the double. connectorx builds a string
     per text value: reading fact_vendas' two decimals as text took 1.3-1.6 s per 1M rows, as
     doubles 0.74-0.86 s. Text that is not a number ('12,50'), a blob, or a magnitude of 1e15
-    or more comes as text, as every value did before."""
+    or more comes as text, as every value did before.
+
+    Those are told apart by comparison, not by `typeof()` and `abs()`: SQLite orders every
+    number before every text and blob, so only a number can lie between -1e15 and 1e15. The
+    unary `+` takes the column's affinity away, so that a TEXT column's '1,5' is compared as
+    the text it is, not against '1.0e+15' as text. Two function calls per value cost 0.3 s per
+    1M items (both decimals); the comparisons 0.1 s."""
     src = f'src."{column}"'
     if isinstance(dtype, pl.Decimal):
-        odd = (
-            f"CASE WHEN typeof({src}) IN ('integer', 'real') AND abs({src}) < 1e15 THEN NULL "
-            f"ELSE CAST({src} AS TEXT) END"
-        )
+        odd = f"CASE WHEN +{src} > -1e15 AND +{src} < 1e15 THEN NULL ELSE CAST({src} AS TEXT) END"
         return [
             (f'0.0 AS "{column}"', f"CAST({src} AS REAL)"),
             (f"'' AS \"{column}{DECIMAL_TEXT}\"", odd),
         ]
     carrier, literal = _carrier(dtype)
     return [(f'{literal} AS "{column}"', f"CAST({src} AS {carrier})")]
+
+
+def sqlite_decimal(number: pl.Series, text: pl.Series, dtype: pl.Decimal) -> pl.Series:
+    """A decimal read as a double and, where the double could not hold it, its text (`_carried`):
+    the decimal of `dtype` that SQLite's text of it gives (`decimal_text`), or that text itself
+    where some text is no decimal (`extract.conform` then names the value).
+
+    A double that is the nearest one to a decimal of `dtype`'s scale and of at most 15 digits
+    (10.05, not 1.015's neighbour 1.0149999999999999) prints as that decimal: it is cast
+    straight, and the cast checked by casting back. Printing every value and parsing the text
+    took 0.14 s per 1M values; the others still go that way.
+
+    >>> sqlite_decimal(pl.Series("v", [10.05, 1.0149999999999999, None, 2.5]),
+    ...                pl.Series("t", [None, None, None, "7"]), pl.Decimal(38, 2)).to_list()
+    [Decimal('10.05'), Decimal('1.02'), None, Decimal('7.00')]
+    """
+    direct = number.cast(dtype, strict=False)
+    digits = 10.0 ** (15 - (dtype.scale or 0))
+    holds = direct.cast(pl.Float64) == number
+    exact = (text.is_null() & (number.abs() < digits) & holds).fill_null(True)  # NULL: no value
+    if exact.all():
+        return direct
+    at = exact.not_().arg_true()
+    printed = decimal_text(number.gather(at), text.gather(at))
+    parsed = printed.str.strip_chars().cast(dtype, strict=False)
+    if (parsed.is_null() & printed.is_not_null()).any():
+        return decimal_text(number, text)
+    return direct.scatter(at, parsed)
 
 
 def decimal_text(number: pl.Series, text: pl.Series) -> pl.Series:

@@ -126,6 +126,28 @@ def test_a_decimal_that_is_text_in_sqlite_is_read_as_its_text(tmp_path: Path, so
         extract(get_entity("fact_metas"), _settings(tmp_path, source), None)
 
 
+def test_money_kept_as_text_in_the_erp_is_read_as_its_text(tmp_path: Path, source: Path) -> None:
+    """An ERP that keeps money in a TEXT column: '1,5' must not be compared with the bounds of
+    a double as text (where it sorts below '1.0e+15' and would load as 1.00): it is text, and
+    the extract says so; '10.05' as text is read as 10.05."""
+    with sqlite3.connect(source) as conn:
+        conn.executescript(
+            """
+            DROP TABLE metas;
+            CREATE TABLE metas (id BIGINT NOT NULL, ano INTEGER, mes INTEGER, id_loja BIGINT,
+                id_vendedor BIGINT, valor_meta TEXT, atualizado_em TIMESTAMP NOT NULL);
+            INSERT INTO metas VALUES (1, 2024, 1, 1, NULL, '10.05', '2024-01-01');
+            """
+        )
+    frame = extract(get_entity("fact_metas"), _settings(tmp_path, source), None).frame
+    assert frame["valor_meta"].to_list() == [Decimal("10.05")]
+
+    with sqlite3.connect(source) as conn:
+        conn.execute("INSERT INTO metas VALUES (2, 2024, 1, 1, NULL, '1,5', '2024-01-01')")
+    with pytest.raises(DwetlError, match=r"valor_meta: value '1,5' is not a valid Decimal"):
+        extract(get_entity("fact_metas"), _settings(tmp_path, source), None)
+
+
 def test_watermark_filter_reads_back_the_overlap_window(tmp_path: Path, source: Path) -> None:
     with sqlite3.connect(source) as conn:
         conn.executemany(
