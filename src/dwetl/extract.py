@@ -31,7 +31,8 @@ source is read lives in `source_dialects`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -105,6 +106,9 @@ class BatchPlan:
     watermark: datetime | None = None
     reading: _Reading | None = field(default=None, repr=False)
     cuts: tuple[int, ...] = ()  # increasing keys: where one batch ends, the next begins
+    #: the parts after the first, read once for every batch, and their legacy-decoded texts
+    rest: tuple[_Part, ...] = field(default=(), repr=False)
+    rest_legacy: int = 0
 
     @property
     def count(self) -> int:
@@ -131,7 +135,8 @@ def plan_batches(
     (batches of about `batch_rows`, never more than 1.5 times it: 1,008,000 rows under the
     default 1,000,000 stay one read rather than two half batches plus a staging pass); 1 (one
     read, `extract`) for an entity without `batch_key` or when `batch_rows` is 0. One query
-    counts the rows and finds the span of their keys, which the batches split.
+    counts the rows and finds the span of their keys, which the batches split; the other parts
+    are read meanwhile, once, and kept in the plan for every batch.
 
     >>> [_batches(rows, 1000) for rows in (0, 1008, 1499, 1500, 5000)]
     [1, 1, 1, 2, 5]
@@ -141,15 +146,35 @@ def plan_batches(
     reading = _prepare(spec, settings, watermark, sql_dir)
     path, schema, _ = reading.files[0]
     _check_batch_key(spec.batch_key, schema, path)
-    rows, low, high = _count(spec, spec.batch_key, reading)
-    count = _batches(rows, batch_rows)
-    if count == 1:
-        return BatchPlan(spec, low, high, watermark, reading)
-    if high - low + 1 <= 2 * rows:  # dense keys (a full run): equal widths hold about equal rows
-        cuts = Partition.even_cuts(low, high, count)
-    else:  # sparse (an incremental run's changed rows may cluster): cut at the keys' quantiles
-        cuts = _quantile_cuts(_keys(spec, spec.batch_key, reading), count)
-    return BatchPlan(spec, low, high, watermark, reading, tuple(cuts))
+    # The parts read once (fact_vendas' order headers) are read while the rows are counted:
+    # neither needs the other, and the run's loading thread is often idle then, waiting for
+    # this entity's first batch (connectorx leaves Python's lock while it reads).
+    with ThreadPoolExecutor(1, thread_name_prefix="dwetl-parts") as pool:
+        parts = pool.submit(_read_rest, spec, reading)
+        rows, low, high = _count(spec, spec.batch_key, reading)
+        count = _batches(rows, batch_rows)
+        if count == 1:
+            cuts = []
+        elif high - low + 1 <= 2 * rows:  # dense keys (a full run): equal widths, equal rows
+            cuts = Partition.even_cuts(low, high, count)
+        else:  # sparse (an incremental run's changed rows may cluster): the keys' quantiles
+            cuts = _quantile_cuts(_keys(spec, spec.batch_key, reading), count)
+        rest, legacy = parts.result()
+    return BatchPlan(spec, low, high, watermark, reading, tuple(cuts), rest, legacy)
+
+
+def _read_rest(spec: EntitySpec, reading: _Reading) -> tuple[tuple[_Part, ...], int]:
+    """The parts after the first, each read once (with only the rows a batch joins taken per
+    batch, where the part declares its `batch_join`), and their legacy-decoded texts."""
+    joins = [p.batch_join for p in spec.extract_parts[1:]] if reading.parts else []
+    rest: list[_Part] = []
+    legacy = 0
+    for (path, schema, sql), join in zip(reading.files[1:], joins, strict=True):
+        other, decoded = _read(reading.dialect, reading.url, path, sql, schema, None, reading.since)
+        rest.append(_Part.of(other, join))
+        legacy += decoded
+        del other
+    return tuple(rest), legacy
 
 
 def _batched_query(
@@ -213,30 +238,19 @@ def extract_batches(plan: BatchPlan) -> Iterator[Extracted]:
     """`extract` in `plan.count` reads (`plan_batches`), one `Extracted` each, lazily: batch k
     holds the rows of the batched query whose `batch_key` is in the k-th of the plan's key
     ranges (`BatchPlan.partitions`; the first also below the span and NULL, the last also above
-    it) — every version of a key in one batch — combined with the other parts, which are read
-    once (in the first batch, which also counts their legacy-decoded texts). Together the
-    batches hold `extract`'s rows.
+    it) — every version of a key in one batch — combined with the other parts, which the plan
+    read once (the first batch counts their legacy-decoded texts). Together the batches hold
+    `extract`'s rows.
     """
     spec, reading, watermark = plan.spec, plan.reading, plan.watermark
     key = spec.batch_key
     if key is None or reading is None:
         raise DwetlError(f"{spec.name}: no batch_key, it cannot be read in batches")
-    others = reading.files[1:]
-    joins = [p.batch_join for p in spec.extract_parts[1:]] if reading.parts else []
-    rest: list[_Part] = []
-    legacy = 0
-    for (other_path, other_schema, other_sql), join in zip(others, joins, strict=True):
-        # on the first next(): this is a generator
-        other, decoded = _read(
-            reading.dialect, reading.url, other_path, other_sql, other_schema, None, reading.since
-        )
-        rest.append(_Part.of(other, join))
-        legacy += decoded
-        del other
+    legacy = plan.rest_legacy
     for partition in plan.partitions:
         # yielded straight from the call: no local name keeps a batch alive while the caller
         # works on it
-        yield _batch(spec, reading, partition, rest, watermark, legacy)
+        yield _batch(spec, reading, partition, plan.rest, watermark, legacy)
         legacy = 0
 
 
@@ -244,7 +258,7 @@ def _batch(
     spec: EntitySpec,
     reading: _Reading,
     partition: Partition,
-    rest: list[_Part],
+    rest: Sequence[_Part],
     watermark: datetime | None,
     legacy: int,
 ) -> Extracted:

@@ -89,6 +89,23 @@ def test_the_batches_hold_every_row_of_one_read_and_each_key_in_one_batch(
         assert max(b.watermark_to for b in read) == whole.watermark_to
 
 
+@pytest.mark.parametrize("entity", ["fact_vendas", "fact_descontos"])
+def test_an_entity_of_one_batch_reads_as_one_extract(tmp_path: Path, sample_file, entity) -> None:
+    """Where the rows come to one batch, the run reads that batch from the plan, with the parts
+    the plan read while counting (not again): it must hold what one extract() reads."""
+    source = sample_file(2000, 3, 0.02)
+    settings = _settings(tmp_path, source)
+    spec = get_entity(entity)
+    plan = plan_batches(spec, settings, None, 10**9)
+    assert plan.count == 1 and len(plan.rest) == len(spec.extract_parts) - 1 > 0
+
+    (read,) = list(extract_batches(plan))
+    whole = extract(spec, settings, None)
+    assert whole.frame.height > 0
+    assert _sorted(read.frame).equals(_sorted(whole.frame))
+    assert (read.legacy_decoded, read.watermark_to) == (whole.legacy_decoded, whole.watermark_to)
+
+
 def test_the_plan_s_count_is_the_batched_query_s_rows_over_batch_rows(
     tmp_path: Path, sample_file
 ) -> None:

@@ -40,16 +40,16 @@ Opener = Callable[[], "tuple[int, Iterator[Extracted]]"]
 def opener(
     spec: EntitySpec, settings: Settings, watermark: datetime | None, *, batched: bool
 ) -> Opener:
-    """How `spec` is read: in key-partitioned batches where it declares a `batch_key`,
-    `batched` allows it and its rows come to more than one batch; else in one extract."""
+    """How `spec` is read: in key-partitioned batches where it declares a `batch_key` and
+    `batched` allows it (one batch where its rows come to no more: the parts the plan read
+    while counting are not read again); else in one extract."""
 
     def open_reads() -> tuple[int, Iterator[Extracted]]:
         from dwetl.extract import extract, extract_batches, plan_batches
 
         if batched and spec.batch_key is not None and settings.batch_rows:
             plan = plan_batches(spec, settings, watermark, settings.batch_rows)
-            if plan.count > 1:
-                return plan.count, extract_batches(plan)
+            return plan.count, extract_batches(plan)
         return 1, _one(lambda: extract(spec, settings, watermark))
 
     return open_reads
