@@ -159,22 +159,26 @@ def plan_batches(
             cuts = Partition.even_cuts(low, high, count)
         else:  # sparse (an incremental run's changed rows may cluster): the keys' quantiles
             cuts = _quantile_cuts(_keys(spec, spec.batch_key, reading), count)
-        rest, legacy = parts.result()
+        frames, legacy = parts.result()
+    # each batch takes only the rows of a part that it joins (where the part declares its
+    # `batch_join`); one batch takes them all, as `extract` does
+    joins: list[str | None] = [None] * len(frames)
+    if count > 1 and reading.parts:
+        joins = [p.batch_join for p in spec.extract_parts[1:]]
+    rest = tuple(_Part.of(frame, join) for frame, join in zip(frames, joins, strict=True))
+    del frames
     return BatchPlan(spec, low, high, watermark, reading, tuple(cuts), rest, legacy)
 
 
-def _read_rest(spec: EntitySpec, reading: _Reading) -> tuple[tuple[_Part, ...], int]:
-    """The parts after the first, each read once (with only the rows a batch joins taken per
-    batch, where the part declares its `batch_join`), and their legacy-decoded texts."""
-    joins = [p.batch_join for p in spec.extract_parts[1:]] if reading.parts else []
-    rest: list[_Part] = []
+def _read_rest(spec: EntitySpec, reading: _Reading) -> tuple[list[pl.DataFrame], int]:
+    """The parts after the first, each read once, and their legacy-decoded texts."""
+    frames: list[pl.DataFrame] = []
     legacy = 0
-    for (path, schema, sql), join in zip(reading.files[1:], joins, strict=True):
+    for path, schema, sql in reading.files[1:]:
         other, decoded = _read(reading.dialect, reading.url, path, sql, schema, None, reading.since)
-        rest.append(_Part.of(other, join))
+        frames.append(other)
         legacy += decoded
-        del other
-    return tuple(rest), legacy
+    return frames, legacy
 
 
 def _batched_query(
