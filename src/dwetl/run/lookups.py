@@ -74,7 +74,9 @@ def with_keys(
             )
         result.inferred += rows.height
         maps[dimension] = key_map(ctx, dim)
-    frame, _ = attach_surrogate_keys(frame, spec.lookups, maps)
+    # only the lookups of the dimensions that grew: the others' maps are as they were
+    grown = [lookup for lookup in spec.lookups if lookup.dimension in late]
+    frame, _ = attach_surrogate_keys(frame, grown, maps)
     return frame
 
 
