@@ -50,6 +50,7 @@ import polars as pl
 
 from transforms.check_sql import compile_check, referenced_columns
 from transforms.constraints import Column, ConstraintSet
+from transforms.keys import repeated
 
 REASONS = "reasons"
 _STORED = "__dwetl_v_"  # prefix of the temporary "value as stored" columns
@@ -205,8 +206,8 @@ def _key_flags(staged: pl.DataFrame, keys: list[Rule]) -> dict[str, pl.Expr]:
     """Per key rule, the expression flagging every copy of a duplicated key.
 
     A hash count first (~6x cheaper than `is_duplicated`): a clean key gets `False` and no
-    per-row work. A single-column key with duplicates sorts once and flags the values seen
-    twice (~3x cheaper than `is_duplicated`); a compound key falls back to `is_duplicated`.
+    per-row work. A single-column key with duplicates flags the values seen twice (`repeated`:
+    one sort, ~3x cheaper than `is_duplicated`); a compound key falls back to `is_duplicated`.
     """
     if not keys:
         return {}
@@ -223,8 +224,7 @@ def _key_flags(staged: pl.DataFrame, keys: list[Rule]) -> dict[str, pl.Expr]:
         if clean:
             flags[rule.name] = pl.lit(False)
         elif len(cols) == 1:
-            values = staged.get_column(_STORED + rule.columns[0]).drop_nulls().sort()
-            twice = values.filter(values == values.shift(1)).unique()
+            twice = repeated(staged.get_column(_STORED + rule.columns[0]))
             flags[rule.name] = cols[0].is_in(twice.implode()).fill_null(False)
         else:
             present = pl.all_horizontal([c.is_not_null() for c in cols])
