@@ -166,7 +166,6 @@ def plan_batches(
     if count > 1 and reading.parts:
         joins = [p.batch_join for p in spec.extract_parts[1:]]
     rest = tuple(_Part.of(frame, join) for frame, join in zip(frames, joins, strict=True))
-    del frames
     return BatchPlan(spec, low, high, watermark, reading, tuple(cuts), rest, legacy)
 
 
