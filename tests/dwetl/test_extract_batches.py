@@ -283,3 +283,27 @@ def _single_file(tmp_path: Path, key: str = "i.id") -> Path:
     )
     (folder / "fact_vendas.sql").write_text(text, encoding="utf-8")
     return folder
+
+
+def test_a_part_that_fails_while_the_others_are_read_fails_the_plan_naming_it(
+    tmp_path: Path, sample_file
+) -> None:
+    """The parts after the first are read at once, each on a thread of its own, while the rows
+    are counted: one that fails is the plan's error, named by its file, not a lost thread's."""
+    import shutil
+
+    source = sample_file(500, 3, 0.0)
+    settings = _settings(tmp_path, source)
+    folder = tmp_path / "extract"
+    shutil.copytree(sql_root() / "extract", folder)
+    broken = folder / "fact_descontos.vendas.sql"
+    broken.write_text(
+        broken.read_text(encoding="utf-8").replace("h.id_loja ", "h.id_lojas "), encoding="utf-8"
+    )
+    spec = get_entity("fact_descontos")
+    with pytest.raises(DwetlError, match=r"fact_descontos\.vendas\.sql: .*id_lojas"):
+        plan_batches(spec, settings, None, 100, sql_dir=folder)
+    # the same folder, mended: the plan reads both parts
+    shutil.copy(sql_root() / "extract" / broken.name, broken)
+    plan = plan_batches(spec, settings, None, 100, sql_dir=folder)
+    assert [part.frame.height > 0 for part in plan.rest] == [True, True]
