@@ -406,3 +406,22 @@ def test_repair_to_domain_is_idempotent(texts: list[str | None]) -> None:
     once = _to_domain(texts, allowed)
     assert len(once) == len(texts)
     assert _to_domain(once, allowed) == once
+
+
+def test_repair_report_counts_the_same_grouped_or_row_by_row() -> None:
+    # A column whose values repeat is classified per distinct (before, after) pair, weighted by
+    # its rows; one whose values hardly repeat (as these 9 rows alone), row by row.
+    before = pl.Series(
+        [
+            *("PromoÃ§Ã£o", "Promo??o", "Promoc\u0327a\u0303o", "Cupom  ", "CUPOM", "Jos? X"),
+            *("Ok", None, "Promo??o"),
+        ]
+    )
+    after = pl.Series(
+        ["Promoção", "Promoção", "Promoção", "Cupom", "Cupom", "Jos? X", "Ok", None, "Promo??o"]
+    )
+    by_row = repair_report(before, after)
+    times = 500  # 4,500 rows of 8 distinct values: grouped
+    grouped = repair_report(pl.concat([before] * times), pl.concat([after] * times))
+    assert grouped == {name: n * times for name, n in by_row.items()}
+    assert (by_row["changed"], by_row["unresolved"], by_row["mojibake"]) == (5, 1, 1)
