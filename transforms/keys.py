@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, cast
 
 import polars as pl
 
@@ -110,25 +110,63 @@ def attach_surrogate_keys(
         natural, sk = key_map.columns[:2]
         key, sk_column = lookup.source_column, lookup.sk_column
         keys = frame.get_column(key)
-        renamed = key_map.select(
-            pl.col(natural).cast(keys.dtype).alias(key),
-            pl.col(sk).cast(pl.Int64).alias(sk_column),
-        ).unique(subset=[key], keep="first")
-        # Only the key column is joined, not the frame: a fact's other columns are not copied
-        # once per lookup (four lookups of a 1M-row batch: 0.24 s joined whole, 0.2 s so).
-        joined = keys.to_frame().join(renamed, on=key, how="left", maintain_order="left")
-        not_found = joined.filter(pl.col(key).is_not_null() & pl.col(sk_column).is_null())
-        found = not_found.get_column(key).unique().sort()
+        renamed = (
+            key_map.select(
+                pl.col(natural).cast(keys.dtype).alias(key),
+                pl.col(sk).cast(pl.Int64).alias(sk_column),
+            )
+            .drop_nulls(key)
+            .unique(subset=[key], keep="first")
+        )
+        sks = _sks_of(keys, renamed.get_column(key), renamed.get_column(sk_column))
+        found = keys.filter(keys.is_not_null() & sks.is_null()).unique().sort()
         if found.len():
             previous = missing.get(lookup.dimension)
             if previous is not None:
                 found = pl.concat([previous, found.cast(previous.dtype)]).unique().sort()
             missing[lookup.dimension] = found
-        sks = pl.col(sk_column)
         if lookup.optional:
-            sks = pl.when(pl.col(key).is_null()).then(pl.lit(UNKNOWN_SK, pl.Int64)).otherwise(sks)
-        attached.append(joined.select(sks.alias(sk_column)).to_series())
+            sks = sks.set(keys.is_null(), UNKNOWN_SK)
+        attached.append(sks.alias(sk_column))
     return frame.with_columns(attached), missing
+
+
+#: a key map whose integer keys span at most this many times its rows is looked up by position
+_DENSE_SPAN = 4
+
+
+_INT64_HOLDS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32)
+
+
+def _fits_int64(dtype: pl.DataType) -> bool:
+    """Integers whose every value an Int64 holds (positions are computed in Int64)."""
+    return dtype in _INT64_HOLDS
+
+
+def _sks_of(keys: pl.Series, natural: pl.Series, sks: pl.Series) -> pl.Series:
+    """For each of `keys`, the sk of the `natural` key it equals (`natural`: distinct, no NULL),
+    NULL where none does.
+
+    Surrogate-keyed dimensions are numbered by the ERP's ids, which are dense: their sks are
+    then gathered from a table indexed by key minus the smallest key, with no hashing (the four
+    lookups of a 1M-row fact_vendas batch: 0.06 s of CPU, against 0.14-0.16 s as hash joins).
+    Other keys are joined. Only the key column is joined, not the frame: a fact's other columns
+    are not copied once per lookup.
+
+    >>> _sks_of(pl.Series([7, 9, None, 8]), pl.Series([7, 8]), pl.Series([70, 80])).to_list()
+    [70, None, None, 80]
+    """
+    if _fits_int64(keys.dtype) and _fits_int64(natural.dtype) and natural.len():
+        low, high = cast(int, natural.min()), cast(int, natural.max())
+        if high - low < _DENSE_SPAN * natural.len():
+            table = pl.repeat(None, high - low + 1, dtype=sks.dtype, eager=True)
+            table = table.scatter(natural.cast(pl.Int64) - low, sks)
+            inside = keys.is_between(low, high)
+            at = pl.select(pl.when(inside).then(keys.cast(pl.Int64) - low)).to_series()
+            return table.gather(at)
+    mapped = pl.DataFrame({"key": natural, "sk": sks})
+    joined = keys.to_frame("key").join(mapped, on="key", how="left", maintain_order="left")
+    return joined.get_column("sk")
 
 
 def assign_surrogate_keys(

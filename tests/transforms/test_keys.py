@@ -81,6 +81,28 @@ def test_attach_again_after_inferred_members_replaces_the_keys() -> None:
     assert second.columns.count("sk_cliente") == 1
 
 
+def test_attach_finds_the_same_keys_in_a_dense_map_as_in_a_sparse_one() -> None:
+    # Dense keys (the ERP's ids) are looked up by position, sparse ones joined: both must give
+    # every row its sk, -1 for a NULL optional key, and list the keys each lacks, among them
+    # keys below and above the map's (and the first sk where a key is in the map twice).
+    dense = pl.DataFrame(
+        {"id_cliente_origem": [-1, *range(1, 1001), 5], "sk_cliente": [-1, *range(1, 1001), 9]}
+    )
+    sparse = pl.concat([dense, pl.DataFrame({"id_cliente_origem": [10**9], "sk_cliente": [12345]})])
+    fact = pl.DataFrame(
+        {"id_cliente": [5, None, 1000, 1001, -2, 0, 10**9, 7, 2**40], "id_produto": [20] * 9}
+    )
+    results = []
+    for key_map in (dense, sparse):
+        out, missing = attach_surrogate_keys(fact, LOOKUPS, {**KEY_MAPS, "dim_cliente": key_map})
+        results.append((out["sk_cliente"].to_list(), missing["dim_cliente"].to_list()))
+    (dense_sks, dense_missing), (sparse_sks, sparse_missing) = results
+    assert dense_sks == [5, -1, 1000, None, None, None, None, 7, None]
+    assert dense_missing == [-2, 0, 1001, 10**9, 2**40]
+    assert sparse_sks == [5, -1, 1000, None, None, None, 12345, 7, None]
+    assert sparse_missing == [-2, 0, 1001, 2**40]
+
+
 def test_assign_keeps_existing_keys_and_numbers_new_ones_after_the_max() -> None:
     existing = pl.DataFrame({"id_cliente_origem": [-1, 10, 12], "sk_cliente": [-1, 1, 7]})
     frame = pl.DataFrame({"id_cliente_origem": [13, 10, 11], "nome": ["c", "a", "b"]})
@@ -93,3 +115,18 @@ def test_assign_on_an_empty_dimension_starts_at_one() -> None:
     existing = pl.DataFrame(schema={"id": pl.Int64, "sk": pl.Int64})
     out = assign_surrogate_keys(pl.DataFrame({"id": [5, 3]}), existing, "sk", "id")
     assert out.sort("id")["sk"].to_list() == [1, 2]
+
+
+def test_attach_takes_unsigned_keys_beyond_the_signed_range() -> None:
+    # a notebook's UInt64 keys: the largest do not fit the Int64 a position is computed in
+    fact = pl.DataFrame(
+        {"id_cliente": [5, 2**64 - 1], "id_produto": [20, 20]},
+        schema={"id_cliente": pl.UInt64, "id_produto": pl.Int64},
+    )
+    key_map = pl.DataFrame(
+        {"id_cliente_origem": [5], "sk_cliente": [50]},
+        schema={"id_cliente_origem": pl.UInt64, "sk_cliente": pl.Int64},
+    )
+    out, missing = attach_surrogate_keys(fact, LOOKUPS, {**KEY_MAPS, "dim_cliente": key_map})
+    assert out["sk_cliente"].to_list() == [50, None]
+    assert missing["dim_cliente"].to_list() == [2**64 - 1]
