@@ -2,20 +2,20 @@
 
 Everything the entity writes (target rows, rejects, watermark, run-entity row) commits in one
 transaction; any error rolls it all back and the entity is then recorded as `failed` in a small
-transaction of its own. Inferred members are the one exception by design: they commit first,
-under their dimension's lock, so the fact can reference them (a later failure of the fact
-leaves them, harmless placeholders the dimension completes).
+transaction of its own. Inferred members of an entity read in one frame are the one exception
+by design: they commit first, under their dimension's lock, so the fact can reference them (a
+later failure of the fact leaves them, harmless placeholders the dimension completes).
 
 A large entity that declares a `batch_key` (a fact whose only key is its natural key) is read
 in key-partitioned batches of about `batch_rows` source rows instead of one frame: each batch
 is transformed, keyed and validated, then loaded so that its rows leave memory. A first load
 (the target is empty) on a warehouse that keeps uncommitted rows out of this process
 (`Warehouse.holds_uncommitted_rows` False: PostgreSQL) writes the batches straight into the
-target, in the entity's one transaction, its keys deferred until the last; the entity holds
-its dimensions' locks throughout and writes its inferred members in that transaction (they
-commit with it). Otherwise each batch is appended to the run-private staging table and
-committed, and the one entity transaction moves the staged rows into the target (or merges
-them). The reject ratio is checked on the totals before anything commits; the same
+target, in the entity's one transaction, its keys deferred until the last. Otherwise each
+batch is appended to the run-private staging table and committed, and the one entity
+transaction moves the staged rows into the target (or merges them). Either way the entity
+holds its dimensions' locks throughout and writes its inferred members in that transaction
+(they commit with it). The reject ratio is checked on the totals before anything commits; the same
 transaction writes the rejects and the control rows. A failure anywhere commits nothing of the
 target and leaves no staging table.
 """
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -225,51 +225,46 @@ def _load_batches_into_empty(
     rejected: list[pl.DataFrame] = []
     members: list[tuple[str, pl.DataFrame]] = []
     loaded = 0
-    with ExitStack() as locks:
-        for dimension in lookups.inferable(ctx, spec):
-            locks.enter_context(wh.entity_lock(dimension, ctx.settings.lock_timeout_s))
-        with ExitStack() as committing, wh.transaction():
-            with ExitStack() as deferred:
-                keys_deferred = deferred.enter_context(
-                    wh.constraints_deferred(plan.target, empty=True)
-                )
-                # Each batch is written while the next is transformed (write_behind.py); the
-                # load phase is the wait for it. The inferred members are written once every
-                # batch is in, before the keys are re-created; with its foreign keys in place
-                # (not deferred), each batch needs its members written first.
-                with WriteBehind() as behind:
+    with _dimensions_held(ctx, spec), ExitStack() as committing, wh.transaction():
+        with ExitStack() as deferred:
+            keys_deferred = deferred.enter_context(wh.constraints_deferred(plan.target, empty=True))
+            # Each batch is written while the next is transformed (write_behind.py); the
+            # load phase is the wait for it. The inferred members are written once every
+            # batch is in, before the keys are re-created; with its foreign keys in place
+            # (not deferred), each batch needs its members written first.
+            with WriteBehind() as behind:
 
-                    def write_members(table: str, rows: pl.DataFrame) -> None:
-                        if keys_deferred:
-                            members.append((table, rows))
-                        else:
-                            behind.submit(partial(wh.load_arrow, table, rows.to_arrow()))
+                def write_members(table: str, rows: pl.DataFrame) -> None:
+                    if keys_deferred:
+                        members.append((table, rows))
+                    else:
+                        behind.submit(partial(wh.load_arrow, table, rows.to_arrow()))
 
-                    held = lookups.HeldDimensions.of(ctx, spec, write_members)
-                    for valid in _valid_batches(ctx, spec, result, cs, reads, rejected, plan, held):
-                        with phase(ctx, result, "load"):
-                            behind.submit(partial(merge.append, wh, plan, valid, plan.target))
-                        loaded += valid.height
-                        del valid
+                held = lookups.HeldDimensions.of(ctx, spec, write_members)
+                for valid in _valid_batches(ctx, spec, result, cs, reads, rejected, plan, held):
                     with phase(ctx, result, "load"):
-                        behind.wait()
-                        for table, rows in members:
-                            wh.load_arrow(table, rows.to_arrow())
-                logs.event(
-                    f"{spec.name} write",
-                    run_id=ctx.run_id,
-                    entity=spec.name,
-                    phase="write",  # the writer's own time, not in the entity's seconds
-                    seconds=round(behind.seconds, 3),
-                )
-                _check_ratio(ctx, result)
-                fault_point("merge", spec.name)
-                rebuild_keys = deferred.pop_all()  # not on failure: the rollback undoes all
-            with phase(ctx, result, "merge"):
-                rebuild_keys.close()
-            landed = merge.Landed(plan, loaded, direct=True, into_empty=True)
-            _settle(ctx, spec, result, landed, _concat(rejected))
-            _commit(ctx, spec, result, stored, committing)
+                        behind.submit(partial(merge.append, wh, plan, valid, plan.target))
+                    loaded += valid.height
+                    del valid
+                with phase(ctx, result, "load"):
+                    behind.wait()
+                    for table, rows in members:
+                        wh.load_arrow(table, rows.to_arrow())
+            logs.event(
+                f"{spec.name} write",
+                run_id=ctx.run_id,
+                entity=spec.name,
+                phase="write",  # the writer's own time, not in the entity's seconds
+                seconds=round(behind.seconds, 3),
+            )
+            _check_ratio(ctx, result)
+            fault_point("merge", spec.name)
+            rebuild_keys = deferred.pop_all()  # not on failure: the rollback undoes all
+        with phase(ctx, result, "merge"):
+            rebuild_keys.close()
+        landed = merge.Landed(plan, loaded, direct=True, into_empty=True)
+        _settle(ctx, spec, result, landed, _concat(rejected))
+        _commit(ctx, spec, result, stored, committing)
 
 
 def _load_batches_staged(
@@ -284,31 +279,52 @@ def _load_batches_staged(
     """Batches through the staging table (into a target that has rows, or on a warehouse that
     holds uncommitted rows in memory; into an empty target, its twin where the warehouse swaps
     tables): each appended and committed, so that its rows leave memory; then moved (or
-    swapped in) or merged in the entity's one transaction."""
+    swapped in) or merged in the entity's one transaction. The dimensions' locks are held
+    throughout, so that the inferred members the batches need are written in that transaction,
+    before the rows that reference them (none is written, or read back, batch by batch)."""
     wh = ctx.wh
     rejected: list[pl.DataFrame] = []
+    members: list[tuple[str, pl.DataFrame]] = []
     staged = 0
     done = False
-    try:
-        with wh.transaction():
-            plan, swap = merge.create_batch_staging(wh, plan, ctx.run_id)
-        for valid in _valid_batches(ctx, spec, result, cs, reads, rejected, plan, None):
-            with phase(ctx, result, "load"), wh.transaction():
-                merge.append(wh, plan, valid)
-            staged += valid.height
-            del valid
-        _check_ratio(ctx, result)
-        quarantined = _concat(rejected)
-        del rejected
+    with _dimensions_held(ctx, spec):
+        held = lookups.HeldDimensions.of(
+            ctx, spec, lambda table, rows: members.append((table, rows))
+        )
+        try:
+            with wh.transaction():
+                plan, swap = merge.create_batch_staging(wh, plan, ctx.run_id)
+            for valid in _valid_batches(ctx, spec, result, cs, reads, rejected, plan, held):
+                with phase(ctx, result, "load"), wh.transaction():
+                    merge.append(wh, plan, valid)
+                staged += valid.height
+                del valid
+            _check_ratio(ctx, result)
+            quarantined = _concat(rejected)
+            del rejected
 
-        with ExitStack() as committing, wh.transaction():
-            fault_point("merge", spec.name)
-            _settle(ctx, spec, result, merge.staged(wh, plan, staged, swap), quarantined)
-            _commit(ctx, spec, result, stored, committing)
-        done = True
-    finally:
-        if not done:
-            _drop_staging_after_failure(ctx, plan)
+            with ExitStack() as committing, wh.transaction():
+                fault_point("merge", spec.name)
+                with phase(ctx, result, "load"):
+                    for table, rows in members:
+                        wh.load_arrow(table, rows.to_arrow())
+                _settle(ctx, spec, result, merge.staged(wh, plan, staged, swap), quarantined)
+                _commit(ctx, spec, result, stored, committing)
+            done = True
+        finally:
+            if not done:
+                _drop_staging_after_failure(ctx, plan)
+
+
+@contextmanager
+def _dimensions_held(ctx: RunContext, spec: EntitySpec) -> Iterator[None]:
+    """The entity locks of the dimensions `spec` may add inferred members to, for the block
+    (a fact loaded in batches writes its members in its own transaction: see
+    `lookups.HeldDimensions`); taken in `lookups.inferable`'s order, as every run takes them."""
+    with ExitStack() as locks:
+        for dimension in lookups.inferable(ctx, spec):
+            locks.enter_context(ctx.wh.entity_lock(dimension, ctx.settings.lock_timeout_s))
+        yield
 
 
 def _valid_batches(

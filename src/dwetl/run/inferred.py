@@ -4,9 +4,8 @@ A placeholder has a real surrogate key (max + 1 ...), its natural key, `inferido
 'Não informado' in the NOT NULL text columns (the `CK_*_obrigatorio` CHECKs exempt it from the
 other required attributes). It is committed before the fact, under the dimension's entity lock;
 when the real row arrives, the dimension's merge completes that same row (same sk, inferido
-FALSE). A fact loaded in batches straight into its empty target holds its dimensions' locks for
-its whole transaction instead (`lookups.HeldDimensions`): its placeholders are written in that
-transaction and commit with it.
+FALSE). A fact loaded in batches holds its dimensions' locks for its whole transaction instead
+(`lookups.HeldDimensions`): its placeholders are written in that transaction and commit with it.
 """
 
 from __future__ import annotations

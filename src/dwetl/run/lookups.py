@@ -82,7 +82,7 @@ def with_keys(
 
 @dataclass
 class HeldDimensions:
-    """The dimensions whose entity locks a fact holds for its whole transaction (a first load
+    """The dimensions whose entity locks a fact holds for its whole transaction (a fact loaded
     in batches): no other run adds to them meanwhile, so their inferred members are numbered
     from the key maps in memory and handed to `write` (table, rows: the fact's transaction
     writes them, when it chooses). `with_keys` grows the maps by them, and the parent keys are

@@ -435,8 +435,10 @@ def test_a_first_load_in_batches_goes_straight_into_the_target(etl, caplog):
     } == {summary.run_id}
 
 
-@pytest.mark.pairs("sqlite-postgresql")
+@pytest.mark.pairs("sqlite-duckdb", "sqlite-postgresql")
 def test_a_first_load_failing_after_its_batches_leaves_nothing_of_it(etl, monkeypatch):
+    """Into PostgreSQL the batches go straight into the target, into DuckDB into its twin: on
+    both the inferred members they need commit with the fact, or, as here, not at all."""
     etl.sample(2000, 3, 0.02)
     etl.init()
     _run(etl, 0, "dim_data", "dim_cliente", "dim_produto", "dim_loja", "dim_vendedor")
