@@ -15,9 +15,9 @@ target, in the entity's one transaction, its keys deferred until the last. Other
 batch is appended to the run-private staging table and committed, and the one entity
 transaction moves the staged rows into the target (or merges them). Either way the entity
 holds its dimensions' locks throughout and writes its inferred members in that transaction
-(they commit with it). The reject ratio is checked on the totals before anything commits; the same
-transaction writes the rejects and the control rows. A failure anywhere commits nothing of the
-target and leaves no staging table.
+(they commit with it). The reject ratio is checked on the totals before anything commits; the
+same transaction writes the rejects and the control rows. A failure anywhere commits nothing
+of the target and leaves no staging table.
 """
 
 from __future__ import annotations
