@@ -218,9 +218,13 @@ class DuckDBWarehouse(Warehouse):
         return bool(rows)
 
     def load_arrow(self, qualified_name: str, data: pa.Table) -> None:
-        """Bulk-append `data` through DuckDB's Arrow scan, columns matched by name."""
+        """Bulk-append `data` through DuckDB's Arrow scan, columns matched by name.
+
+        The columns go in one chunk each: validation hands its rows over in the morsels of
+        Polars' engine (ten per 1M rows), and DuckDB appended a 982k-row `fact_vendas` batch to
+        its table in 0.50-0.60 s from those, 0.37-0.40 s from one chunk, the copy included."""
         view = f"__dwetl_load_{os.getpid()}_{id(data)}"
-        self._con.register(view, data)
+        self._con.register(view, data.combine_chunks())
         try:
             self._con.execute(f"INSERT INTO {qualified_name} BY NAME SELECT * FROM {view}")
         finally:
