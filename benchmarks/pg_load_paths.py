@@ -1,7 +1,8 @@
 """PostgreSQL warehouse load paths, side by side in one run: how to stage, how to merge.
 
 Staging (N rows shaped like dw.fact_vendas into an empty table):
-  copy_csv        psycopg 3 COPY FROM STDIN (FORMAT csv), CSV written by Arrow (dwetl's load_arrow)
+  load_arrow      dwetl's load_arrow: psycopg 3 COPY FROM STDIN (FORMAT binary), encoded from
+                  Arrow by pgpq (results before 2026-12-04: CSV written by Arrow, `copy_csv`)
   copy_binary     psycopg 3 COPY (FORMAT binary), rows from Arrow through write_row
   adbc_ingest     adbc-driver-postgresql `adbc_ingest` (binary COPY in C; its own connection)
 each into a logged table, an UNLOGGED one and a TEMP one (copy paths; ADBC cannot see a table
@@ -189,7 +190,7 @@ def staging_paths(bench: Bench, data: pa.Table, repeat: int) -> dict[str, Any]:
     cases: list[tuple[str, str, Callable[[str], None]]] = []
     for kind in ("", "UNLOGGED", "TEMP"):
         label = kind.lower() or "logged"
-        cases.append((f"copy_csv/{label}", kind, lambda n: wh.load_arrow(n, data)))
+        cases.append((f"load_arrow/{label}", kind, lambda n: wh.load_arrow(n, data)))
         cases.append((f"copy_binary/{label}", kind, lambda n: copy_binary(wh, n, data)))
     for kind in ("", "UNLOGGED"):
         label = kind.lower() or "logged"

@@ -2,7 +2,7 @@
 
 What no client-side ETL can beat on this machine: the same bytes moved from the same source into
 the same warehouse by the fastest paths each end offers (DuckDB: CREATE TABLE AS from Arrow;
-PostgreSQL: COPY of Arrow-written CSV into a table without keys).
+PostgreSQL: binary COPY encoded from Arrow into a table without keys).
 
     python -m benchmarks.tools.floor --source URL --dw URL [--tables a,b]
 """
@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import time
 
 import connectorx as cx
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from benchmarks.databases import SOURCE_TABLES
 
@@ -94,46 +92,6 @@ def _sqlite_declared(source_url: str, table: str) -> dict[str, str]:
         con.close()
 
 
-def _pg_type(dtype: pa.DataType) -> str:
-    if pa.types.is_int64(dtype):
-        return "BIGINT"
-    if pa.types.is_integer(dtype):
-        return "INTEGER"
-    if pa.types.is_floating(dtype):
-        return "DOUBLE PRECISION"
-    if pa.types.is_decimal(dtype):
-        return f"NUMERIC({dtype.precision},{dtype.scale})"
-    if pa.types.is_timestamp(dtype):
-        return "TIMESTAMP"
-    if pa.types.is_date(dtype):
-        return "DATE"
-    if pa.types.is_boolean(dtype):
-        return "BOOLEAN"
-    if pa.types.is_binary(dtype) or pa.types.is_large_binary(dtype):
-        return "BYTEA"
-    return "TEXT"
-
-
-def _csv_ready(batch: pa.RecordBatch) -> pa.Table:
-    # CSV has no bytes: binary goes as PostgreSQL's bytea hex text (\\x...), vectorised.
-    import polars as pl
-
-    data = pa.Table.from_batches([batch])
-    binary = [
-        f.name
-        for f in data.schema
-        if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)
-    ]
-    if not binary:
-        return data
-    frame = pl.from_arrow(data)
-    assert isinstance(frame, pl.DataFrame)
-    frame = frame.with_columns(
-        (pl.lit("\\x") + pl.col(c).bin.encode("hex")).alias(c) for c in binary
-    )
-    return frame.to_arrow()
-
-
 def load_duckdb(path: str, tables: dict[str, pa.Table]) -> None:
     """CREATE TABLE raw.<t> AS SELECT * FROM <arrow> for every table, one transaction."""
     import duckdb
@@ -152,21 +110,28 @@ def load_duckdb(path: str, tables: dict[str, pa.Table]) -> None:
 
 
 def load_postgresql(url: str, tables: dict[str, pa.Table]) -> None:
-    """COPY every table (Arrow written as CSV in bounded batches) into raw.<t>, one transaction."""
+    """COPY every table in PostgreSQL's binary format (encoded from Arrow in bounded batches,
+    as dwetl loads) into raw.<t> of the types the encoder writes, one transaction. Binary
+    COPY is the faster raw path: 982k fact rows took the server 1.6 s against 2.1-3.0 s as
+    CSV."""
     import psycopg
+    from pgpq import ArrowToPostgresBinaryEncoder
 
     with psycopg.connect(url) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS raw")
         for name, data in tables.items():
-            columns = ", ".join(f'"{f.name}" {_pg_type(f.type)}' for f in data.schema)
+            encoder = ArrowToPostgresBinaryEncoder(data.schema)
+            wire = encoder.schema().columns
+            columns = ", ".join(
+                f'"{f.name}" {c.data_type.ddl()}' for f, c in zip(data.schema, wire, strict=True)
+            )
             con.execute(f"CREATE TABLE raw.{name} ({columns})".encode())
-            options = pacsv.WriteOptions(include_header=False)
-            copy_sql = f"COPY raw.{name} FROM STDIN (FORMAT csv)".encode()
+            copy_sql = f"COPY raw.{name} FROM STDIN (FORMAT binary)".encode()
             with con.cursor().copy(copy_sql) as copy:
+                copy.write(encoder.write_header())
                 for batch in data.to_batches(max_chunksize=COPY_BATCH_ROWS):
-                    buffer = io.BytesIO()
-                    pacsv.write_csv(_csv_ready(batch), buffer, options)
-                    copy.write(buffer.getbuffer())
+                    copy.write(encoder.write_batch(batch))
+                copy.write(encoder.finish())
         con.commit()
 
 

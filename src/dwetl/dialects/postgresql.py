@@ -7,7 +7,7 @@ import io
 import logging
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
@@ -122,9 +122,20 @@ class PostgreSQLWarehouse(Warehouse):
         return bool(row and row[0])
 
     def load_arrow(self, qualified_name: str, data: pa.Table) -> None:
-        """Bulk-append `data` with COPY (CSV written by Arrow), columns matched by name."""
+        """Bulk-append `data` with COPY, columns matched by name: in PostgreSQL's binary format
+        where every column's Arrow type is its column's wire type (`binary_copy_schema`), else
+        as CSV written by Arrow.
+
+        The binary form spares the server parsing text: 982k `fact_vendas` rows into a table
+        with its CHECKs took 1.6 s against 2.1-3.0 s from CSV (server-side COPY of the same
+        rows), and encoding them 0.4 s against 0.7 s for writing the CSV; a 5M-item full
+        reload's `fact_vendas` waited 4.2-4.5 s for its COPYs instead of 9.5-10.5 s."""
         target = _qualified(qualified_name)
         columns = pgsql.SQL(", ").join(pgsql.Identifier(name) for name in data.column_names)
+        wire = binary_copy_schema(self._column_types(qualified_name), data.schema)
+        if wire is not None:
+            self._copy_binary(target, columns, data.cast(wire))
+            return
         copy_sql = pgsql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(target, columns)
         options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
         with self._con.cursor() as cur, cur.copy(copy_sql) as copy:
@@ -132,6 +143,32 @@ class PostgreSQLWarehouse(Warehouse):
                 buffer = io.BytesIO()
                 pacsv.write_csv(batch, buffer, options)
                 copy.write(buffer.getbuffer())
+
+    def _copy_binary(
+        self, target: pgsql.Composable, columns: pgsql.Composable, data: pa.Table
+    ) -> None:
+        # imported here: only a PostgreSQL warehouse needs the encoder
+        from pgpq import ArrowToPostgresBinaryEncoder
+
+        encoder = ArrowToPostgresBinaryEncoder(data.schema)
+        copy_sql = pgsql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(target, columns)
+        with self._con.cursor() as cur, cur.copy(copy_sql) as copy:
+            copy.write(encoder.write_header())
+            # the encoder holds the GIL while it works: batches of _COPY_BATCH_ROWS keep each
+            # hold short when the COPY runs behind the loading thread (write_behind.py)
+            for batch in data.to_batches(max_chunksize=_COPY_BATCH_ROWS):
+                copy.write(encoder.write_batch(batch))
+            copy.write(encoder.finish())
+
+    def _column_types(self, qualified_name: str) -> dict[str, str]:
+        """Column name -> its type as `information_schema.columns.data_type` names it."""
+        schema, _, table = qualified_name.rpartition(".")
+        rows = self._con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = %s",
+            [schema or "public", table],
+        ).fetchall()
+        return {str(name): str(kind) for name, kind in rows}
 
     def apply_counted(self, statement: str, form: str) -> tuple[int, int] | None:
         """An upsert, counted from what it returns: a row it inserted is a new row version no
@@ -279,6 +316,62 @@ class PostgreSQLWarehouse(Warehouse):
     def close(self) -> None:
         """Close the connection."""
         self._con.close()
+
+
+def _is_text(dtype: pa.DataType) -> bool:
+    return (
+        pa.types.is_string(dtype)
+        or pa.types.is_large_string(dtype)
+        or pa.types.is_string_view(dtype)
+    )
+
+
+#: information_schema's name of a column type -> whether an Arrow type is that type's binary COPY
+#: form as it is (`pgpq` encodes each Arrow type as one PostgreSQL type); an integer of another
+#: width is cast to the column's first
+_WIRE: dict[str, Callable[[pa.DataType], bool]] = {
+    "bigint": pa.types.is_int64,
+    "integer": pa.types.is_int32,
+    "smallint": pa.types.is_int16,
+    "double precision": pa.types.is_float64,
+    "real": pa.types.is_float32,
+    # numeric_recv applies the column's precision and scale, rounding as it does for text
+    "numeric": pa.types.is_decimal128,
+    "character varying": _is_text,
+    "character": _is_text,
+    "text": _is_text,
+    "timestamp without time zone": lambda t: (
+        pa.types.is_timestamp(t) and t.unit in ("s", "ms", "us") and t.tz is None
+    ),
+    "date": pa.types.is_date32,
+    "boolean": pa.types.is_boolean,
+}
+_INTEGERS = {"bigint": pa.int64(), "integer": pa.int32(), "smallint": pa.int16()}
+
+
+def binary_copy_schema(columns: Mapping[str, str], schema: pa.Schema) -> pa.Schema | None:
+    """The Arrow schema in which `schema`'s columns are the binary COPY form of the target's
+    `columns` (name -> information_schema data type), or None where one is not (it goes as CSV,
+    which the server converts). An integer is narrowed to its column's width (a safe cast: a
+    value that does not fit is an error, never wrapped).
+
+    >>> wire = binary_copy_schema({"id": "bigint", "qtd": "integer", "nome": "text"},
+    ...     pa.schema([("id", pa.int64()), ("qtd", pa.int64()), ("nome", pa.large_string())]))
+    >>> [str(t) for t in wire.types]
+    ['int64', 'int32', 'large_string']
+    >>> binary_copy_schema({"valor": "numeric"}, pa.schema([("valor", pa.float64())])) is None
+    True
+    """
+    fields = []
+    for field in schema:
+        kind = columns.get(field.name)
+        if kind in _INTEGERS and pa.types.is_integer(field.type):
+            fields.append(field.with_type(_INTEGERS[kind]))
+        elif kind in _WIRE and _WIRE[kind](field.type):
+            fields.append(field)
+        else:
+            return None
+    return pa.schema(fields)
 
 
 def _qualified(name: str) -> pgsql.Identifier:
