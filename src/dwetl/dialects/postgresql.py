@@ -327,12 +327,8 @@ def _is_text(dtype: pa.DataType) -> bool:
 
 
 #: information_schema's name of a column type -> whether an Arrow type is that type's binary COPY
-#: form as it is (`pgpq` encodes each Arrow type as one PostgreSQL type); an integer of another
-#: width is cast to the column's first
+#: form as it is (`pgpq` encodes each Arrow type as one PostgreSQL type)
 _WIRE: dict[str, Callable[[pa.DataType], bool]] = {
-    "bigint": pa.types.is_int64,
-    "integer": pa.types.is_int32,
-    "smallint": pa.types.is_int16,
     "double precision": pa.types.is_float64,
     "real": pa.types.is_float32,
     # numeric_recv applies the column's precision and scale, rounding as it does for text
@@ -346,6 +342,7 @@ _WIRE: dict[str, Callable[[pa.DataType], bool]] = {
     "date": pa.types.is_date32,
     "boolean": pa.types.is_boolean,
 }
+#: an integer column's binary COPY form, which an integer of any width is cast to
 _INTEGERS = {"bigint": pa.int64(), "integer": pa.int32(), "smallint": pa.int16()}
 
 
