@@ -33,6 +33,7 @@ import polars as pl
 
 from dwetl import logs
 from dwetl.ddl import shipped_constraint_sets
+from dwetl.dialects.base import Warehouse
 from dwetl.entities.spec import EntitySpec
 from dwetl.errors import DwetlError
 from dwetl.run import control, lookups, merge, rejects
@@ -248,8 +249,7 @@ def _load_batches_into_empty(
                     del valid
                 with phase(ctx, result, "load"):
                     behind.wait()
-                    for table, rows in members:
-                        wh.load_arrow(table, rows.to_arrow())
+                    _write_members(wh, members)
             logs.event(
                 f"{spec.name} write",
                 run_id=ctx.run_id,
@@ -306,14 +306,19 @@ def _load_batches_staged(
             with ExitStack() as committing, wh.transaction():
                 fault_point("merge", spec.name)
                 with phase(ctx, result, "load"):
-                    for table, rows in members:
-                        wh.load_arrow(table, rows.to_arrow())
+                    _write_members(wh, members)
                 _settle(ctx, spec, result, merge.staged(wh, plan, staged, swap), quarantined)
                 _commit(ctx, spec, result, stored, committing)
             done = True
         finally:
             if not done:
                 _drop_staging_after_failure(ctx, plan)
+
+
+def _write_members(wh: Warehouse, members: list[tuple[str, pl.DataFrame]]) -> None:
+    """The inferred members a batched load collected (`lookups.HeldDimensions`), per table."""
+    for table, rows in members:
+        wh.load_arrow(table, rows.to_arrow())
 
 
 @contextmanager
