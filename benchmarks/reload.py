@@ -33,8 +33,10 @@ from benchmarks.databases import (
 from benchmarks.measure import Measurement, child_env, python_module, run_measured, warm_up
 from benchmarks.report import entity_breakdown, ratios, summarise, write
 
-ALL_TOOLS = ("dwetl", "floor", "dlt", "pandas")
+ALL_TOOLS = ("dwetl", "floor", "warehouse_floor", "dlt", "pandas")
 RESULTS = Path(__file__).parent / "results"
+#: folder (in the scratch folder) of the rows the warehouse floor loads
+WAREHOUSE_ROWS = "warehouse_rows"
 
 
 def _log(message: str) -> None:
@@ -88,6 +90,28 @@ def measure_dwetl(source: Database, dw: Database, work: Path, round_no: int) -> 
     return [full_record, inc_record]
 
 
+def export_warehouse_rows(args: argparse.Namespace, source: Database, work: Path) -> dict:
+    """The rows the warehouse floor loads: a dwetl full reload (not timed) into a reference
+    warehouse, its `dw.*` tables written to `work/WAREHOUSE_ROWS`; the reference is dropped."""
+    reference = create_database(args.dw, "bench_reference", work)
+    try:
+        dwetl_steps.init(source.url, reference.url, work)
+        dwetl_steps.run(source.url, reference.url, work, full=True)
+        done = run_measured(
+            python_module(
+                "benchmarks.tools.warehouse_floor",
+                "export",
+                "--dw",
+                reference.url,
+                "--rows",
+                str(work / WAREHOUSE_ROWS),
+            )
+        )
+        return dict(done.report["rows"])
+    finally:
+        drop_database(reference)
+
+
 def measure_child(
     tool: str, module: str, args: list[str], round_no: int, env: dict[str, str] | None = None
 ) -> dict[str, Any]:
@@ -111,6 +135,21 @@ def one_round(args: argparse.Namespace, source: Database, work: Path, round_no: 
                         "floor",
                         "benchmarks.tools.floor",
                         ["--source", source.url, "--dw", dw.url],
+                        round_no,
+                    )
+                ],
+            )
+        )
+    if "warehouse_floor" in args.tools:
+        rows = str(work / WAREHOUSE_ROWS)
+        jobs.append(
+            (
+                "warehouse_floor",
+                lambda dw: [
+                    measure_child(
+                        "warehouse_floor",
+                        "benchmarks.tools.warehouse_floor",
+                        ["load", "--dw", dw.url, "--rows", rows, "--source", source.url],
                         round_no,
                     )
                 ],
@@ -244,6 +283,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             dwetl_steps.sample(source.url, args.items, args.seed, args.damage, work)
             sample_s = time.perf_counter() - started
         counts = source_row_counts(source)
+        warehouse_rows = None
+        if "warehouse_floor" in args.tools:
+            _log("warehouse floor: a dwetl full reload (not timed) gives the rows it loads")
+            warehouse_rows = export_warehouse_rows(args, source, work)
         runs: list[dict] = []
         for round_no in range(args.repeat):
             if round_no and "dwetl" in args.tools and not args.existing_source:
@@ -270,6 +313,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         notes.append(
             f"dlt: sql_database, backend={args.dlt_backend}, write_disposition=merge on id, "
             "dedup_sort desc on atualizado_em; all source tables."
+        )
+    if warehouse_rows is not None:
+        notes.append(
+            f"warehouse floor: the {sum(warehouse_rows.values()):,} rows a dwetl full reload "
+            "wrote, loaded by dwetl's first-load path into a warehouse `dwetl init` created "
+            "(its types, CHECKs and keys), with no read and no transform."
         )
     if "dwetl" in args.tools:
         notes.append(
@@ -306,6 +355,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "warm_up_s": warm_up_s,
             "source_rows": counts,
             "source_rows_total": sum(counts.values()),
+            "warehouse_rows": warehouse_rows,
             "notes": notes,
         },
         "runs": runs,

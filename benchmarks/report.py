@@ -13,6 +13,7 @@ TOOLS = {
     "dwetl_full": "dwetl full reload",
     "dwetl_incremental": "dwetl incremental (1%)",
     "floor": "floor (connectorx + bulk insert)",
+    "warehouse_floor": "warehouse floor (dwetl's rows into keyed tables)",
     "dlt": "dlt sql_database (merge)",
     "dlt_parquet": "dlt sql_database (merge, parquet)",
     "pandas": "pandas + SQLAlchemy (fact only)",
@@ -88,9 +89,14 @@ def ratios(summary: dict[str, Any]) -> dict[str, float]:
 
     out: dict[str, float] = {}
     full, floor, inc = median("dwetl_full"), median("floor"), median("dwetl_incremental")
+    warehouse = median("warehouse_floor")
     dlts = [v for v in (median("dlt"), median("dlt_parquet")) if v is not None]
     if full and floor:
         out["dwetl_full / floor"] = full / floor
+    if warehouse and floor:
+        out["warehouse_floor / floor"] = warehouse / floor
+    if full and warehouse:
+        out["dwetl_full / warehouse_floor"] = full / warehouse
     if full and dlts:
         out["dwetl_full / dlt_fastest"] = full / min(dlts)
     if full and inc:
