@@ -59,3 +59,37 @@ def test_phase_seconds_sums_the_run_summary_over_entities() -> None:
         ],
     }
     assert phase_seconds(summary) == {"extract": 3.0, "load": 2.0}
+
+
+def test_the_warehouse_floor_loads_the_rows_a_dwetl_reload_wrote(tmp_path: Path) -> None:
+    result = reload.main(
+        [
+            "--items",
+            "2000",
+            "--dw",
+            "duckdb",
+            "--tools",
+            "floor,warehouse_floor",
+            "--out",
+            str(tmp_path / "results"),
+            "--name",
+            "smoke",
+            "--work",
+            str(tmp_path / "work"),
+            "--no-warm-up",
+        ]
+    )
+    exported = result["meta"]["warehouse_rows"]
+    assert set(exported) >= {"dim_cliente", "fact_vendas", "fact_descontos", "fact_metas"}
+    # every order item but the rejected and the folded ones reached fact_vendas
+    assert 1800 <= exported["fact_vendas"] <= 2000
+    entry = result["summary"]["warehouse_floor"]
+    assert entry["rows"] == sum(exported.values())
+    assert set(entry["phases"]) == {"init", "load"}
+    assert result["ratios"]["warehouse_floor / floor"] == (
+        entry["wall_s"]["median"] / result["summary"]["floor"]["wall_s"]["median"]
+    )
+    table = (tmp_path / "results" / "smoke.md").read_text()
+    assert "| warehouse floor (dwetl's rows into keyed tables) |" in table
+    # the reference warehouse the rows came from, and each run's, are dropped
+    assert not list((tmp_path / "work").glob("bench_*.duckdb"))
