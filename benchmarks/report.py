@@ -11,6 +11,7 @@ from typing import Any
 #: display order and labels of the measured tools
 TOOLS = {
     "dwetl_full": "dwetl full reload",
+    "dwetl_unchanged": "dwetl run, nothing changed",
     "dwetl_incremental": "dwetl incremental (1%)",
     "floor": "floor (connectorx + bulk insert)",
     "warehouse_floor": "warehouse floor (dwetl's rows into keyed tables)",
@@ -101,6 +102,8 @@ def ratios(summary: dict[str, Any]) -> dict[str, float]:
         out["dwetl_full / dlt_fastest"] = full / min(dlts)
     if full and inc:
         out["dwetl_incremental / dwetl_full"] = inc / full
+    if full and (unchanged := median("dwetl_unchanged")):
+        out["dwetl_unchanged / dwetl_full"] = unchanged / full
     return out
 
 

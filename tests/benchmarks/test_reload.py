@@ -93,3 +93,38 @@ def test_the_warehouse_floor_loads_the_rows_a_dwetl_reload_wrote(tmp_path: Path)
     assert "| warehouse floor (dwetl's rows into keyed tables) |" in table
     # the reference warehouse the rows came from, and each run's, are dropped
     assert not list((tmp_path / "work").glob("bench_*.duckdb"))
+
+
+def test_dwetl_rounds_time_a_run_with_nothing_changed_between_full_and_incremental(
+    tmp_path: Path,
+) -> None:
+    result = reload.main(
+        [
+            "--items",
+            "2000",
+            "--dw",
+            "duckdb",
+            "--tools",
+            "dwetl",
+            "--out",
+            str(tmp_path / "results"),
+            "--name",
+            "smoke",
+            "--work",
+            str(tmp_path / "work"),
+            "--no-warm-up",
+        ]
+    )
+    runs = {r["tool"]: r for r in result["runs"]}
+    assert list(runs) == ["dwetl_full", "dwetl_unchanged", "dwetl_incremental"]
+    full, unchanged, incremental = runs.values()
+    changes = [sum(e[k] for k in ("inserted", "updated")) for e in unchanged["summary"]["entities"]]
+    # nothing changed: nothing written, and far fewer rows read than the full reload's
+    assert changes == [0] * len(changes)
+    assert 0 < unchanged["rows"] < full["rows"] / 10
+    # the incremental after the 1% touch does write
+    assert sum(e["updated"] for e in incremental["summary"]["entities"]) > 0
+    assert result["ratios"]["dwetl_unchanged / dwetl_full"] == (
+        unchanged["wall_s"] / full["wall_s"]
+    )
+    assert "| dwetl run, nothing changed |" in (tmp_path / "results" / "smoke.md").read_text()
