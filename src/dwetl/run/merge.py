@@ -26,7 +26,7 @@ import logging
 import re
 from collections.abc import Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
@@ -46,6 +46,11 @@ class MergePlan:
     columns: tuple[str, ...]  # every target column, in the target's order
     key: tuple[str, ...]  # natural key: the MERGE condition
     fixed: tuple[str, ...] = ()  # never updated once inserted (the surrogate key)
+    #: compared columns that no staged row changes (`MergeCounts.changed` told): an update
+    #: leaves them out. DuckDB rewrites every column an UPDATE sets, a VARCHAR dearly: 2,517
+    #: customers whose atualizado_em changed, in a 252k-row dim_cliente, took 0.23 s with
+    #: every column set, 0.008 s with atualizado_em alone
+    kept: tuple[str, ...] = ()
 
     @property
     def compared(self) -> tuple[str, ...]:
@@ -55,8 +60,8 @@ class MergePlan:
 
     @property
     def updated_columns(self) -> tuple[str, ...]:
-        """Columns an update writes: the compared ones and the lineage."""
-        return tuple(c for c in self.columns if c not in {*self.key, *self.fixed})
+        """Columns an update writes: the compared ones (but those `kept`) and the lineage."""
+        return tuple(c for c in self.columns if c not in {*self.key, *self.fixed, *self.kept})
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,9 @@ class MergeCounts:
     inserted: int
     updated: int
     unchanged: int
+    #: the compared columns in which some staged row differs from its target row, where the
+    #: counting join told them (not part of what a merge did: equality ignores it)
+    changed: tuple[str, ...] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -280,21 +288,31 @@ def _on(plan: MergePlan) -> str:
 
 
 def count_sql(plan: MergePlan) -> str:
-    """The query counting the staged rows: all, new, and changed ones."""
+    """The query counting the staged rows: all, new, and changed ones; then, per compared
+    column, the staged rows that change it."""
     probe = plan.key[0]
+    per_column = "".join(
+        f", COALESCE(SUM(CASE WHEN t.{probe} IS NOT NULL AND t.{c} IS DISTINCT FROM s.{c} "
+        f"THEN 1 ELSE 0 END), 0)"
+        for c in plan.compared
+    )
     return (
         f"SELECT COUNT(*), "
         f"COALESCE(SUM(CASE WHEN t.{probe} IS NULL THEN 1 ELSE 0 END), 0), "
         f"COALESCE(SUM(CASE WHEN t.{probe} IS NOT NULL AND ({_changed(plan)}) "
-        f"THEN 1 ELSE 0 END), 0) "
+        f"THEN 1 ELSE 0 END), 0){per_column} "
         f"FROM {plan.staging} s LEFT JOIN {plan.target} t ON {_on(plan)}"
     )
 
 
 def count_changes(wh: Warehouse, plan: MergePlan) -> MergeCounts:
-    """Staged rows that are new, changed, or equal to their target row."""
-    (total, inserted, updated), *_ = wh.fetchall(wh.portable(count_sql(plan)))
-    return MergeCounts(int(inserted), int(updated), int(total) - int(inserted) - int(updated))
+    """Staged rows that are new, changed, or equal to their target row, and the columns
+    changed."""
+    (total, inserted, updated, *per_column), *_ = wh.fetchall(wh.portable(count_sql(plan)))
+    changed = tuple(c for c, n in zip(plan.compared, per_column, strict=True) if n)
+    return MergeCounts(
+        int(inserted), int(updated), int(total) - int(inserted) - int(updated), changed
+    )
 
 
 def insert_sql(plan: MergePlan) -> str:
@@ -431,6 +449,10 @@ def merge(
                 return MergeCounts(inserted, updated, staged - inserted - updated)
     counts = count_changes(wh, plan)
     if apply and counts.inserted + counts.updated:
+        # an update sets only the columns some staged row changes (and the lineage)
+        plan = replace(
+            plan, kept=tuple(c for c in plan.compared if c not in (counts.changed or ()))
+        )
         total = counts.inserted + counts.updated + counts.unchanged
         if target_rows is None or total != staged:
             target_rows = _rows(wh, plan.target, up_to=decisive_rows(total))

@@ -3,6 +3,8 @@ an inferred member completed in place."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 import pytest
 import sqlglot
@@ -135,6 +137,35 @@ def test_merge_of_a_known_number_of_staged_rows_counts_as_the_join(wh):
 
     assert counts == merge.MergeCounts(inserted=1, updated=2, unchanged=1)
     assert wh.fetchall("SELECT COUNT(*) FROM dw.dim_loja WHERE sk_loja > 0") == [(41,)]
+
+
+def test_an_update_sets_only_the_columns_some_staged_row_changes(wh):
+    _forty_stores(wh)
+    plan = _plan(wh, 2)
+    moved = lojas([(3, 30, "Loja 3", False, 2)]).with_columns(cidade=pl.lit("Olinda"))
+    batch = pl.concat([_small_batch().filter(pl.col("id_loja_origem") != 30), moved])
+    with wh.transaction():
+        merge.stage(wh, plan, batch)
+        counted = merge.count_changes(wh, plan)
+        counts = merge.merge(wh, plan)
+        merge.drop_staging(wh, plan)
+
+    # store 20 renamed, store 30 moved: only nome and cidade change in any row
+    assert counted.changed == ("nome", "cidade")
+    assert counts == merge.MergeCounts(inserted=1, updated=2, unchanged=1)
+    assert wh.fetchall(
+        "SELECT id_loja_origem, nome, cidade, id_execucao FROM dw.dim_loja "
+        "WHERE id_loja_origem IN (10, 20, 30, 410) ORDER BY id_loja_origem"
+    ) == [
+        (10, "Loja 1", "Recife", 1),
+        (20, "Renomeada", "Recife", 2),
+        (30, "Loja 3", "Olinda", 2),
+        (410, "N", "Recife", 2),
+    ]
+    kept = replace(plan, kept=("uf", "regiao", "data_abertura", "inferido", "atualizado_em"))
+    assert "UPDATE SET nome = s.nome, cidade = s.cidade, id_execucao = s.id_execucao " in (
+        merge.merge_sql(kept)
+    )
 
 
 def test_count_only_merge_writes_nothing(wh):
