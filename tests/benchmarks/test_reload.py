@@ -1,4 +1,4 @@
-"""Smoke test of the benchmark harness: a tiny source, the floor only, the JSON has its fields.
+"""Smoke tests of the benchmark harness: a tiny source, a few tools, the JSON has its fields.
 
 No timing is asserted (speed is compared side by side in benchmarks/, never in tests).
 """
@@ -12,26 +12,19 @@ from benchmarks import reload
 from benchmarks.dwetl_steps import phase_seconds
 
 
-def test_floor_on_2k_items_writes_a_complete_result(tmp_path: Path) -> None:
-    result = reload.main(
+def _smoke(tmp_path: Path, tools: str, repeat: int = 1) -> dict:
+    """The harness on 2,000 items into DuckDB, results in tmp_path/results/smoke.*."""
+    return reload.main(
         [
-            "--items",
-            "2000",
-            "--dw",
-            "duckdb",
-            "--tools",
-            "floor",
-            "--repeat",
-            "2",
-            "--out",
-            str(tmp_path / "results"),
-            "--name",
-            "smoke",
-            "--work",
-            str(tmp_path / "work"),
-            "--no-warm-up",
+            "--items", "2000", "--dw", "duckdb", "--tools", tools, "--repeat", str(repeat),
+            "--out", str(tmp_path / "results"), "--name", "smoke",
+            "--work", str(tmp_path / "work"), "--no-warm-up",
         ]
-    )
+    )  # fmt: skip
+
+
+def test_floor_on_2k_items_writes_a_complete_result(tmp_path: Path) -> None:
+    result = _smoke(tmp_path, "floor", repeat=2)
     written = json.loads((tmp_path / "results" / "smoke.json").read_text())
     assert written == json.loads(json.dumps(result, ensure_ascii=False))
     assert written["meta"]["items"] == 2000
@@ -62,23 +55,7 @@ def test_phase_seconds_sums_the_run_summary_over_entities() -> None:
 
 
 def test_the_warehouse_floor_loads_the_rows_a_dwetl_reload_wrote(tmp_path: Path) -> None:
-    result = reload.main(
-        [
-            "--items",
-            "2000",
-            "--dw",
-            "duckdb",
-            "--tools",
-            "floor,warehouse_floor",
-            "--out",
-            str(tmp_path / "results"),
-            "--name",
-            "smoke",
-            "--work",
-            str(tmp_path / "work"),
-            "--no-warm-up",
-        ]
-    )
+    result = _smoke(tmp_path, "floor,warehouse_floor")
     exported = result["meta"]["warehouse_rows"]
     assert set(exported) >= {"dim_cliente", "fact_vendas", "fact_descontos", "fact_metas"}
     # every order item but the rejected and the folded ones reached fact_vendas
@@ -98,23 +75,7 @@ def test_the_warehouse_floor_loads_the_rows_a_dwetl_reload_wrote(tmp_path: Path)
 def test_dwetl_rounds_time_a_run_with_nothing_changed_between_full_and_incremental(
     tmp_path: Path,
 ) -> None:
-    result = reload.main(
-        [
-            "--items",
-            "2000",
-            "--dw",
-            "duckdb",
-            "--tools",
-            "dwetl",
-            "--out",
-            str(tmp_path / "results"),
-            "--name",
-            "smoke",
-            "--work",
-            str(tmp_path / "work"),
-            "--no-warm-up",
-        ]
-    )
+    result = _smoke(tmp_path, "dwetl")
     runs = {r["tool"]: r for r in result["runs"]}
     assert list(runs) == ["dwetl_full", "dwetl_unchanged", "dwetl_incremental"]
     full, unchanged, incremental = runs.values()
