@@ -108,7 +108,11 @@ def export_warehouse_rows(args: argparse.Namespace, source: Database, work: Path
     reference = create_database(args.dw, "bench_reference", work)
     try:
         dwetl_steps.init(source.url, reference.url, work)
-        dwetl_steps.run(source.url, reference.url, work, full=True)
+        reloaded = dwetl_steps.run(source.url, reference.url, work, full=True)
+        # a failed entity would leave its rows out of the floor, making it look cheaper
+        failed = dwetl_steps.failed_entities(reloaded.report)
+        if failed:
+            raise RuntimeError(f"the warehouse floor's reference reload failed: {failed}")
         done = run_measured(
             python_module(
                 "benchmarks.tools.warehouse_floor",
