@@ -248,8 +248,9 @@ def _known_words(pieces: pl.DataFrame, vocabulary: Iterable[str] | None) -> pl.D
     )
 
 
-def _lost_accent_map(known: pl.DataFrame) -> pl.DataFrame:
-    """Key (word with every accented letter lost, one form at a time) → the one word it fits."""
+def _lost_accent_keys(known: pl.DataFrame) -> pl.DataFrame:
+    """Key (word with every accented letter lost, one form at a time) → how many known words it
+    fits (`n`) and, where it fits exactly one, that word's spelling (else null: ambiguous)."""
     accented = known.filter(pl.col("lower").str.contains(r"[^\x00-\x7F]"))
     lost = [pl.col("lower").str.replace_all(r"[^\x00-\x7F]", form) for form in LOST_LETTER_FORMS]
     lost.append(pl.col("lower").str.normalize("NFD").str.replace_all(r"\p{Mn}", _MARK_LOST))
@@ -259,11 +260,31 @@ def _lost_accent_map(known: pl.DataFrame) -> pl.DataFrame:
         for sequence, letters in AMBIGUOUS_LOWERED.items()
     ]
     keyed = pl.concat([accented.with_columns(key=key) for key in lost + lowered])
+    return keyed.group_by("key").agg(
+        n=pl.col("lower").n_unique(),
+        spelling=pl.when(pl.col("lower").n_unique() == 1).then(pl.col("spelling").first()),
+    )
+
+
+def _damaged_words(pieces: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
+    """The damaged words of `pieces`, each with the known words its key fits (`n`, 0: none)
+    and the spelling of the one it fits; `vem?` after a known `vem` is a question (n 0)."""
+    question = pl.col("piece").str.replace(r"\?+$", "").str.to_lowercase()
     return (
-        keyed.group_by("key")
-        .agg(pl.col("spelling").unique(), n=pl.col("lower").n_unique())
-        .filter(pl.col("n") == 1)
-        .select("key", spelling=pl.col("spelling").list.first())
+        pieces.filter(pl.col("is_word") & pl.col("damaged"))
+        .with_columns(key=pl.col("piece").str.to_lowercase(), question_word=question)
+        .join(_lost_accent_keys(known), on="key", how="left")
+        .join(
+            known.select(question_word="lower", is_question=pl.lit(True)),
+            on="question_word",
+            how="left",
+        )
+        .with_columns(
+            n=pl.when(pl.col("piece").str.ends_with("?") & pl.col("is_question").is_not_null())
+            .then(0)
+            .otherwise(pl.col("n").fill_null(0))
+        )
+        .drop("key", "question_word", "is_question")
     )
 
 
@@ -285,7 +306,8 @@ def _recased(piece: pl.Expr, spelling: pl.Expr) -> pl.Expr:
 
 
 def _restore_words(values: pl.Series, vocabulary: Iterable[str] | None) -> pl.Series:
-    """Restore lost-accent words in distinct normalised values, where exactly one word fits."""
+    """Restore lost-accent words in distinct normalised values, where exactly one known word
+    fits; a word that fits two or more (`Am?lia`: Amália, Amélia) is left as it was."""
     pieces = _pieces(values)
     damaged_rows = pieces.filter(pl.col("damaged") & pl.col("is_word")).select(
         pl.col("row").unique()
@@ -293,24 +315,15 @@ def _restore_words(values: pl.Series, vocabulary: Iterable[str] | None) -> pl.Se
     if damaged_rows.height == 0:
         return values
     known = _known_words(pieces, vocabulary)
-    question = pl.col("piece").str.replace(r"\?+$", "").str.to_lowercase()
+    pieces = pieces.join(damaged_rows, on="row", how="semi")
     fixed = (
-        pieces.join(damaged_rows, on="row", how="semi")
-        .with_columns(key=pl.col("piece").str.to_lowercase(), question_word=question)
-        .join(_lost_accent_map(known), on="key", how="left")
-        .join(
-            known.select(question_word="lower", is_question=pl.lit(True)),
-            on="question_word",
+        pieces.join(
+            _damaged_words(pieces, known).select("row", "pos", "n", "spelling"),
+            on=["row", "pos"],
             how="left",
         )
         .with_columns(
-            piece=pl.when(
-                pl.col("is_word")
-                & pl.col("damaged")
-                & pl.col("spelling").is_not_null()
-                # `vem?` where `vem` is a known word is a question, not a lost letter
-                & ~(pl.col("piece").str.ends_with("?") & pl.col("is_question").is_not_null())
-            )
+            piece=pl.when(pl.col("n") == 1)
             .then(_recased(pl.col("piece"), pl.col("spelling")))
             .otherwise(pl.col("piece"))
         )
@@ -336,6 +349,37 @@ def repair(series: pl.Series, vocabulary: Iterable[str] | None = None) -> pl.Ser
     return _map_back(text, distinct, restored).alias(series.name)
 
 
+def _ambiguous(values: pl.Series, column: pl.Series, vocabulary: Iterable[str] | None) -> pl.Series:
+    """Whether each of `values` holds a damaged word that fits two or more known words: the clean
+    words of `column` (its distinct values) and `vocabulary`, as `repair` learns them."""
+    pieces = _pieces(values)
+    words = pieces.filter(pl.col("is_word") & pl.col("damaged"))
+    flags = pl.repeat(False, values.len(), eager=True)
+    if words.height == 0:
+        return flags
+    # A word a damaged one can come from holds the damaged word's ASCII letters, save the one
+    # before a wildcard (`a?` is `á` in NFD with its accent lost): the longest such run of
+    # each picks the few values worth splitting into words (a name column has 100k+ of them).
+    runs = (
+        words.select(
+            pl.col("piece")
+            .str.to_lowercase()
+            .str.replace_all(rf"[a-z]?[{_WILDCARD_CLASS}]+|[^a-z]+", " ")
+            .str.split(" ")
+            .list.eval(pl.element().sort_by(pl.element().str.len_bytes()).last())
+            .list.first()
+        )
+        .to_series()
+        .unique()
+    )
+    distinct = column.unique().drop_nulls()
+    if not runs.eq("").any():
+        distinct = distinct.filter(distinct.str.to_lowercase().str.contains_any(runs.to_list()))
+    found = _damaged_words(pieces, _known_words(_pieces(distinct), vocabulary))
+    rows = found.filter(pl.col("n") >= 2)["row"].unique()
+    return flags.scatter(rows, True) if rows.len() else flags
+
+
 # `?` next to a letter, or U+FFFD: a letter that may have been lost.
 _LOST = r"\p{L}\?|\?\p{L}|\x{FFFD}"
 # What is still visibly damaged after repair (`vem?` at the end of a question is not).
@@ -354,8 +398,14 @@ def _markers_in(values: pl.Series) -> pl.Expr:
 _REPORT_REPEATS = 10
 
 
-def repair_report(before: pl.Series, after: pl.Series) -> dict[str, int]:
+def repair_report(
+    before: pl.Series, after: pl.Series, vocabulary: Iterable[str] | None = None
+) -> dict[str, int]:
     """Count rows per damage class repaired (a row can count in several), for the run log.
+
+    `unresolved`: rows still visibly damaged after repair; `ambiguous`, of those, rows with a
+    damaged word that fits two or more known words (the clean words of `after`, and the
+    `vocabulary` given to `repair`), which repair leaves as it was rather than guess.
 
     >>> report = repair_report(pl.Series(["PromoÃ§Ã£o"]), pl.Series(["Promoção"]))
     >>> report["mojibake"], report["changed"]
@@ -381,6 +431,12 @@ def repair_report(before: pl.Series, after: pl.Series) -> dict[str, int]:
         return pl.when(e).then(n).otherwise(0).sum().cast(pl.Int64)
 
     row = pairs.select(rows=n.sum(), unresolved=weighted(unresolved)).row(0, named=True)
+    wildcards = pairs.filter(
+        a.str.contains(rf"[{_WILDCARD_CLASS}]") | a.str.contains_any(list(AMBIGUOUS_LOWERED))
+    )
+    if wildcards.height:
+        ambiguous = _ambiguous(wildcards["after"], pairs["after"], vocabulary)
+        row["ambiguous"] = int(wildcards["n"].filter(ambiguous).sum())
     fewer_lost = b.str.count_matches(_LOST) > a.str.count_matches(_LOST)
     of_changed = {
         "changed": pl.lit(True),
@@ -393,5 +449,5 @@ def repair_report(before: pl.Series, after: pl.Series) -> dict[str, int]:
     if changed.height:
         sums = changed.select(**{k: weighted(e) for k, e in of_changed.items()})
         row |= sums.row(0, named=True)
-    row = {k: row.get(k) for k in ("rows", *of_changed, "unresolved")}
+    row = {k: row.get(k) for k in ("rows", *of_changed, "unresolved", "ambiguous")}
     return {name: int(value or 0) for name, value in row.items()}

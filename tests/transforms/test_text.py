@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import ftfy
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from transforms._mojibake import NARROW_BELOW_ROWS, mojibake_patterns, patterns_for
@@ -208,6 +209,32 @@ def test_ambiguous_and_unknown_words_are_left_as_they_were() -> None:
     ]  # fmt: skip
 
 
+def test_a_word_two_known_words_fit_is_left_and_counted_as_ambiguous() -> None:
+    # `Am?lia` is Amália or Amélia, `S?` Sá or Sé: the column cannot decide, so repair leaves
+    # them (validation decides on the row) and the report counts their rows
+    column = pl.Series(
+        "nome",
+        ["Amália Souza", "Amélia Lima", "Am?lia Silva", "AM?LIA", "Jos? S?", "José", "Sá", "Sé"],
+    )
+    repaired = repair(column)
+    assert repaired.to_list() == [
+        "Amália Souza", "Amélia Lima", "Am?lia Silva", "AM?LIA", "José S?", "José", "Sá", "Sé",
+    ]  # fmt: skip
+    report = repair_report(column, repaired)
+    assert (report["changed"], report["lost_accent"], report["ambiguous"]) == (1, 1, 3)
+    # repeated enough to be counted per distinct (before, after) pair: the same, per row
+    many = repair_report(pl.concat([column] * 200), pl.concat([repaired] * 200))
+    assert many["ambiguous"] == 3 * 200
+    # one known word: repaired, not ambiguous; a reference vocabulary counts as known words
+    alone = pl.Series(["Amália Souza", "Am?lia Silva"])
+    assert repair(alone).to_list() == ["Amália Souza", "Amália Silva"]
+    assert repair_report(alone, repair(alone))["ambiguous"] == 0
+    with_reference = repair(alone, vocabulary=["Amélia"])
+    assert with_reference.to_list() == ["Amália Souza", "Am?lia Silva"]
+    assert repair_report(alone, with_reference, vocabulary=["Amélia"])["ambiguous"] == 1
+    assert repair_report(alone, with_reference)["ambiguous"] == 0  # without it: unknown
+
+
 def test_question_mark_after_a_known_word_is_a_question() -> None:
     column = pl.Series(["Você vem?", "vem aqui", "Jos? vem?", "José", "Vai para Maca?"])
     assert repair(column, vocabulary=["Macaé"]).to_list() == [
@@ -312,6 +339,7 @@ def test_repair_report_counts_each_damage_class() -> None:
         "whitespace": 1,
         "case_or_accents": 1,
         "unresolved": 0,
+        "ambiguous": 0,
     }
     assert repair_report(pl.Series(["Promo??o"]), pl.Series(["Promo??o"]))["unresolved"] == 1
 
@@ -358,6 +386,7 @@ def test_repair_report_of_an_unchanged_column() -> None:
         "whitespace": 0,
         "case_or_accents": 0,
         "unresolved": 2,
+        "ambiguous": 0,
     }
 
 
@@ -406,6 +435,50 @@ def test_repair_to_domain_is_idempotent(texts: list[str | None]) -> None:
     once = _to_domain(texts, allowed)
     assert len(once) == len(texts)
     assert _to_domain(once, allowed) == once
+
+
+# Few letters, so that words collide under a `?`-wildcard key (`s?` fits `sá` and `sé`).
+_colliding_word = st.text(alphabet="alms\u00e1\u00e9\u00e3\u00e7", min_size=1, max_size=4)
+_lose = st.sampled_from(
+    [
+        *(lambda w, f=f: "".join(c if c.isascii() else f for c in w) for f in LOST_FORMS),
+        lambda w: "".join("?" if unicodedata.combining(c) else c for c in _nfd(w)),
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(_colliding_word, min_size=1, max_size=6, unique=True),
+    st.data(),
+    st.sampled_from([str, str.upper, str.capitalize]),
+    st.booleans(),
+)
+def test_a_word_is_repaired_only_where_exactly_one_known_word_fits(
+    vocabulary: list[str],
+    data: st.DataObject,
+    case: Callable[[str], str],
+    known_from_column: bool,
+) -> None:
+    word = data.draw(st.sampled_from([w for w in vocabulary if not w.isascii()] or [""]))
+    damaged = case(data.draw(_lose)(word))
+    assume(word and re.search(r"[a-zA-Z]", damaged))
+    fits = {w for w in vocabulary if damaged.lower() in _lost_keys(w)}
+    question = damaged.endswith("?") and damaged.rstrip("?").lower() in vocabulary
+    if known_from_column:
+        column = pl.Series([*vocabulary, damaged])
+        repaired, report = repair(column), repair_report(column, repair(column))
+    else:
+        column = pl.Series([damaged])
+        repaired = repair(column, vocabulary=vocabulary)
+        report = repair_report(column, repaired, vocabulary=vocabulary)
+    got = repaired[-1]
+    if len(fits) >= 2 or question:
+        assert got == damaged, (vocabulary, damaged, got)
+        assert report["ambiguous"] == (0 if question else 1)
+    else:
+        assert got.lower() == word, (vocabulary, damaged, got)
+        assert report["ambiguous"] == 0
 
 
 def test_repair_report_counts_the_same_grouped_or_row_by_row() -> None:

@@ -562,7 +562,9 @@ def _repairs(before: pl.DataFrame, after: pl.DataFrame) -> dict[str, dict[str, i
     for name, dtype in before.schema.items():
         if dtype == pl.String and after.schema.get(name) == pl.String:
             report = repair_report(before.get_column(name), after.get_column(name))
-            if report.get("changed"):
+            # a column nothing changed is logged where it holds words left as they were
+            # because two known words fit them (`ambiguous`): validation decides on those
+            if report.get("changed") or report.get("ambiguous"):
                 out[name] = {k: v for k, v in report.items() if v and k != "rows"}
     return out or None
 
