@@ -42,7 +42,9 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, list[dict[s
     def run(*args: str) -> Any:
         return _console_script(*args, cwd=tmp_path, env=env)
 
-    first = run("demo", "--rows", "400", "--damage", "0.05", "--json")
+    # the demo reads no configured URL: its files are named as options
+    urls = ("--source", env["DWETL_SOURCE_URL"], "--dw", env["DWETL_DW_URL"])
+    first = run("demo", "--rows", "400", "--damage", "0.05", "--json", *urls)
     assert first.returncode in (0, 3), first.stderr
     with sqlite3.connect(tmp_path / "oltp.sqlite") as con:
         # a new version of some customers, newer than the watermark

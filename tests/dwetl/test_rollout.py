@@ -85,7 +85,9 @@ def loaded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One demo (sample source, init, run) per module; each test works on a copy of its files."""
     folder = tmp_path_factory.mktemp("rollout_template")
     s = Scratch(folder, _console_script)
-    result = s.dwetl("demo", "--rows", "300", "--damage", "0", "--json")
+    # the demo reads no configured URL: its files are named as options
+    urls = ("--source", s.env["DWETL_SOURCE_URL"], "--dw", s.env["DWETL_DW_URL"])
+    result = s.dwetl("demo", "--rows", "300", "--damage", "0", "--json", *urls)
     # the demo's own run may end partial; what matters here is a loaded, initialised warehouse
     assert result.returncode in (0, 3), result.stderr
     assert s.query("SELECT COUNT(*) FROM dw.dim_desconto")[0][0] > 1

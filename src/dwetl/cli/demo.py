@@ -1,4 +1,10 @@
-"""`dwetl demo`: a sample source, the warehouse, and a full run — on embedded databases."""
+"""`dwetl demo`: a sample source, the warehouse, and a full run — on embedded databases only.
+
+The demo writes a sample source, which drops the sample's tables (`clientes`, `vendas`, ...) where
+it writes: so it never reads DWETL_SOURCE_URL, DWETL_DW_URL or dwetl.toml's URLs (the README
+tells users to point those at their ERP and warehouse), and `--source` / `--dw` may name
+other SQLite / DuckDB files, never a server.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +14,41 @@ from typing import Annotated
 import typer
 
 from dwetl.cli.app import app
-from dwetl.cli.options import DwOption, SourceOption
 from dwetl.cli.run import print_summary
-from dwetl.config import load_settings
-from dwetl.errors import DwetlError
+from dwetl.config import DEFAULT_DW_URL, DEFAULT_SOURCE_URL, Settings, load_settings
+from dwetl.errors import DwetlError, UsageError
 from dwetl.logs import setup_logging
 from dwetl.run.progress import live_progress
 from dwetl.run.runner import run
 
 DEFAULT_ROWS = 50_000
+_NOT_READ = "DWETL_SOURCE_URL, DWETL_DW_URL and dwetl.toml's URLs are not read"
 
 
-@app.command()
+def _embedded(source: str | None, dw: str | None) -> Settings:
+    """The demo's settings: its own files, whatever the environment and dwetl.toml say."""
+    settings = load_settings(source=source or DEFAULT_SOURCE_URL, dw=dw or DEFAULT_DW_URL)
+    for option, url, scheme in (
+        ("--source", settings.source, "sqlite"),
+        ("--dw", settings.dw, "duckdb"),
+    ):
+        if url.scheme != scheme:
+            raise UsageError(
+                f"demo {option}: {url.masked} is not a {scheme} file; the demo writes only "
+                f"embedded databases ({scheme}:///path): run `dwetl sample`, `init` and `run` "
+                "against a server"
+            )
+    return settings
+
+
+@app.command(
+    help="Write a sample source, `init` the warehouse, run every entity, print the summary."
+    "\n\nEmbedded databases only: data/oltp.sqlite and data/dw.duckdb unless --source / --dw "
+    f"name other files; {_NOT_READ}, so the demo never writes into a configured server. The "
+    "sample is written only into an empty file or one `dwetl sample` wrote.\n\nExits 0 when "
+    "the run loaded (success, or partial: the sample's unrepairable rows are quarantined on "
+    "purpose), 1 when it failed."
+)
 def demo(
     rows: Annotated[
         int, typer.Option("--rows", help="Order items in the sample source.")
@@ -28,25 +57,40 @@ def demo(
     damage: Annotated[
         float, typer.Option("--damage", help="Share of damaged values / rows in the sample.")
     ] = 0.02,
-    source: SourceOption = None,
-    dw: DwOption = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            help=f"SQLite file for the sample source (default {DEFAULT_SOURCE_URL}); "
+            f"never a server: {_NOT_READ}.",
+        ),
+    ] = None,
+    dw: Annotated[
+        str | None,
+        typer.Option(
+            "--dw",
+            help=f"DuckDB file for the warehouse (default {DEFAULT_DW_URL}); never a server.",
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the run summary as one JSON object.")
     ] = False,
 ) -> None:
-    """Write a sample source, `init` the warehouse, run every entity, print the summary.
-
-    Exits 0 when the run loaded (success, or partial: the sample's unrepairable rows are
-    quarantined on purpose), 1 when it failed.
-    """
+    """The demo (its help is the command's `help`)."""
     from dwetl.init import run_init
     from dwetl.sample import generate_sample
     from dwetl.sample.write import writer_for
 
     setup_logging()
-    settings = load_settings(source=source, dw=dw)
+    settings = _embedded(source, dw)
+    # in JSON mode stdout is the one summary object: the notice goes to stderr
+    typer.echo(
+        f"demo: embedded databases only: source {settings.source}, warehouse {settings.dw} "
+        f"({_NOT_READ})",
+        err=as_json,
+    )
     started = time.perf_counter()
-    writer = writer_for(settings.source)
+    writer = writer_for(settings.source, settings)
     writer.write(generate_sample(rows, seed, damage, legacy_bytes=writer.legacy_bytes))
     sample_s = time.perf_counter() - started
     say = (lambda _: None) if as_json else typer.echo

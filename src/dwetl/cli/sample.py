@@ -21,7 +21,11 @@ def sample(
     ),
     source: SourceOption = None,
 ) -> None:
-    """Write the OLTP source (N items, the rest in proportion) and its sample_damage table."""
+    """Write the OLTP source (N items, the rest in proportion) and its sample_damage table.
+
+    Only into an empty database or one `dwetl sample` wrote (its table sample_marker): a
+    database with other tables (an ERP) is refused with exit 2, nothing dropped.
+    """
     from dwetl.sample import generate_sample
     from dwetl.sample.writers import writer_for
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pymysql
 
 from dwetl.errors import DwetlError
+from dwetl.sample.writers import marker
 from dwetl.sample.writers.base import (
     SourceWriter,
     chunks,
@@ -65,7 +66,22 @@ class MysqlWriter(SourceWriter):
                 )
                 cur.execute(f"USE `{db}`")
                 ddl = transpiled_schema("mysql")
-                for name in table_names(";\n".join(ddl)):
+                tables = table_names(";\n".join(ddl))
+                cur.execute(
+                    "SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = DATABASE() ORDER BY 1"
+                )
+                existing = [str(r[0]) for r in cur.fetchall()]
+                marks = []
+                if marker.MARKER_TABLE in existing:
+                    cur.execute(marker.MARKER_READ)
+                    marks = [str(r[0]) for r in cur.fetchall()]
+                marker.refuse_unless_ours(self.url, existing, tables, marks)
+                # the mark is committed before anything is dropped (DDL commits on MariaDB)
+                cur.execute(marker.MARKER_DDL)
+                for statement in marker.MARKER_WRITES:
+                    cur.execute(statement)
+                for name in tables:
                     cur.execute(f"DROP TABLE IF EXISTS {name}")
                 for statement in ddl:
                     cur.execute(statement)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import psycopg
 
 from dwetl.errors import DwetlError
+from dwetl.sample.writers import marker
 from dwetl.sample.writers.base import (
     SourceWriter,
     chunks,
@@ -20,6 +21,18 @@ from dwetl.sample.writers.base import (
 
 if TYPE_CHECKING:
     from dwetl.sample import Sample
+
+# Every table and view a user can have made, in any schema; those of the schema the sample
+# writes to (the first of the search path) by their bare name.
+_TABLES = """
+SELECT CASE WHEN n.nspname = current_schema() THEN c.relname
+            ELSE n.nspname || '.' || c.relname END
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+ORDER BY 1
+"""
 
 
 class PostgresWriter(SourceWriter):
@@ -59,6 +72,14 @@ class PostgresWriter(SourceWriter):
             with conn.transaction(), conn.cursor() as cur:
                 ddl = transpiled_schema("postgres")
                 tables = table_names(";\n".join(ddl))
+                existing = [r[0] for r in cur.execute(_TABLES).fetchall()]
+                marks = []
+                if marker.MARKER_TABLE in existing:
+                    marks = [str(r[0]) for r in cur.execute(marker.MARKER_READ).fetchall()]
+                marker.refuse_unless_ours(self.url, existing, tables, marks)
+                cur.execute(marker.MARKER_DDL)
+                for statement in marker.MARKER_WRITES:
+                    cur.execute(statement)
                 for name in tables:
                     cur.execute(f"DROP TABLE IF EXISTS {name}")
                 for statement in ddl:

@@ -14,6 +14,7 @@ import polars as pl
 import pyarrow as pa
 
 from dwetl.errors import DwetlError
+from dwetl.sample.writers import marker
 from dwetl.sample.writers.base import (
     SourceWriter,
     arrow_ready,
@@ -55,8 +56,15 @@ class SqliteWriter(SourceWriter):
 
         path.parent.mkdir(parents=True, exist_ok=True)
         ddl = source_schema_sql()
-        self._reset(path, table_names(ddl))
+        ours = table_names(ddl)
+        existing = self._tables(path)
+        marker.refuse_unless_ours(self.url, existing, ours, self._marks(path, existing))
+        self._reset(path, ours, existing)
         with self._sqlite(path, page_size=65536) as conn:
+            # the mark first, in the transaction that creates the tables (see marker.py)
+            conn.execute(marker.MARKER_DDL)
+            for statement in marker.MARKER_WRITES:
+                conn.execute(statement)
             for statement in statements(ddl):
                 conn.execute(statement)
             conn.execute("COMMIT")
@@ -105,16 +113,31 @@ class SqliteWriter(SourceWriter):
         return seconds
 
     @staticmethod
-    def _reset(path: Path, ours: list[str]) -> None:
+    def _tables(path: Path) -> list[str]:
+        """Every table and view of the file (none where there is no file yet)."""
+        if not path.exists():
+            return []
+        with closing(sqlite3.connect(path)) as conn:
+            rows = conn.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    @staticmethod
+    def _marks(path: Path, tables: list[str]) -> list[str]:
+        if marker.MARKER_TABLE not in tables:
+            return []
+        with closing(sqlite3.connect(path)) as conn:
+            return [str(r[0]) for r in conn.execute(marker.MARKER_READ).fetchall()]
+
+    @staticmethod
+    def _reset(path: Path, ours: list[str], existing: list[str]) -> None:
         # dropping a 10M-row table costs seconds: when the file holds only sample tables,
         # start from a new file instead; otherwise drop only the sample's tables
         if not path.exists():
             return
-        with closing(sqlite3.connect(path)) as conn:
-            existing = {
-                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            }
-        if existing <= set(ours):
+        if set(existing) <= {*ours, marker.MARKER_TABLE}:
             path.unlink()
             return
         with SqliteWriter._sqlite(path) as conn:
