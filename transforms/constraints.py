@@ -13,7 +13,7 @@ DDL (`sql/ddl/*.sql`, PostgreSQL dialect) is parsed with sqlglot; no file is rea
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlglot
 from sqlglot import exp
@@ -119,8 +119,15 @@ class DdlError(ValueError):
 def constraint_sets_from_ddl(sql: str | Iterable[str]) -> dict[str, ConstraintSet]:
     """Parse CREATE TABLE statements (PostgreSQL dialect) into sets keyed by "schema.table".
 
-    `sql` is one SQL text or several (e.g. the contents of each `sql/ddl/*.sql` in order);
-    statements other than CREATE TABLE are ignored.
+    `sql` is one SQL text or several (e.g. the contents of each `sql/ddl/*.sql` in order); a
+    later `ALTER TABLE` that adds a column or sets / drops a column's NOT NULL changes the set
+    of its table (a script that upgrades a table applied earlier); other statements are ignored.
+
+    >>> sets = constraint_sets_from_ddl(["CREATE TABLE s.t (a INT)",
+    ...     "ALTER TABLE s.t ADD COLUMN IF NOT EXISTS b INT DEFAULT 1; "
+    ...     "ALTER TABLE s.t ALTER COLUMN b SET NOT NULL"])
+    >>> [(c.name, c.nullable, c.has_default) for c in sets["s.t"].columns]
+    [('a', True, False), ('b', False, True)]
     """
     texts = [sql] if isinstance(sql, str) else list(sql)
     sets: dict[str, ConstraintSet] = {}
@@ -133,7 +140,44 @@ def constraint_sets_from_ddl(sql: str | Iterable[str]) -> dict[str, ConstraintSe
             if isinstance(statement, exp.Create) and statement.kind == "TABLE":
                 cs = _table_from_create(statement)
                 sets[cs.table] = cs
+            elif isinstance(statement, exp.Alter) and statement.args.get("kind") == "TABLE":
+                _apply_alter(statement, sets)
     return sets
+
+
+def _apply_alter(alter: exp.Alter, sets: dict[str, ConstraintSet]) -> None:
+    """Columns added by an ALTER TABLE, and NOT NULL set or dropped, into the table's set."""
+    table = alter.this
+    full_name = f"{table.db}.{table.name}" if table.db else table.name
+    cs = sets.get(full_name)
+    if cs is None:
+        raise DdlError(f"ALTER TABLE {full_name}: no CREATE TABLE {full_name} before it")
+    columns = list(cs.columns)
+    for action in alter.args.get("actions") or []:
+        if isinstance(action, exp.ColumnDef):
+            if any(c.name == action.name for c in columns):
+                continue  # ADD COLUMN IF NOT EXISTS of a column the table has
+            columns.append(_column_from_def(full_name, action))
+        elif isinstance(action, exp.AlterColumn) and action.args.get("allow_null") is not None:
+            nullable = bool(action.args.get("drop"))  # DROP NOT NULL / SET NOT NULL
+            columns = [replace(c, nullable=nullable) if c.name == action.name else c
+                       for c in columns]  # fmt: skip
+    sets[full_name] = replace(cs, columns=tuple(columns))
+
+
+def _column_from_def(table: str, item: exp.ColumnDef) -> Column:
+    kinds = [c.kind for c in item.args.get("constraints") or []]
+    not_null = any(
+        isinstance(k, exp.NotNullColumnConstraint) and not k.args.get("allow_null") for k in kinds
+    )
+    has_default = any(isinstance(k, exp.DefaultColumnConstraint) for k in kinds)
+    is_pk = any(isinstance(k, exp.PrimaryKeyColumnConstraint) for k in kinds)
+    kind = item.args.get("kind")
+    if not isinstance(kind, exp.DataType):
+        raise DdlError(f"{table}.{item.name}: column without a type")
+    return column_from_type(
+        item.name, kind, nullable=not (not_null or is_pk), has_default=has_default
+    )
 
 
 def column_from_type(
@@ -164,22 +208,10 @@ def _table_from_create(create: exp.Create) -> ConstraintSet:
     short = table.name
     for item in schema.expressions:
         if isinstance(item, exp.ColumnDef):
+            column = _column_from_def(full_name, item)
+            columns.append(column)
             kinds = [c.kind for c in item.args.get("constraints") or []]
-            not_null = any(
-                isinstance(k, exp.NotNullColumnConstraint) and not k.args.get("allow_null")
-                for k in kinds
-            )
-            has_default = any(isinstance(k, exp.DefaultColumnConstraint) for k in kinds)
-            is_pk = any(isinstance(k, exp.PrimaryKeyColumnConstraint) for k in kinds)
-            kind = item.args.get("kind")
-            if not isinstance(kind, exp.DataType):
-                raise DdlError(f"{full_name}.{item.name}: column without a type")
-            columns.append(
-                column_from_type(
-                    item.name, kind, nullable=not (not_null or is_pk), has_default=has_default
-                )
-            )
-            if is_pk:
+            if any(isinstance(k, exp.PrimaryKeyColumnConstraint) for k in kinds):
                 primary_key = Key(f"PK_{short}", (item.name,))
             continue
         if not isinstance(item, exp.Constraint):
