@@ -24,7 +24,7 @@ WHERE run_id = %s;
 -- name: run_entities
 SELECT run_id, entity, status, started_at, finished_at, extracted, folded, rejected, inserted,
        updated, unchanged, inferred, watermark_from, watermark_to, seconds_extract,
-       seconds_transform, seconds_validate, seconds_load, seconds_merge, repairs, error
+       seconds_transform, seconds_validate, seconds_load, seconds_merge, repairs, error, blocked
 FROM ctl.etl_run_entity
 WHERE run_id BETWEEN %s AND %s
 ORDER BY run_id, started_at, entity;

@@ -20,9 +20,9 @@ WHERE entity = %s;
 -- name: insert_run_entity
 INSERT INTO ctl.etl_run_entity
     (run_id, entity, status, started_at, finished_at, extracted, folded, rejected, inserted,
-     updated, unchanged, inferred, watermark_from, watermark_to, seconds_extract,
+     updated, unchanged, inferred, blocked, watermark_from, watermark_to, seconds_extract,
      seconds_transform, seconds_validate, seconds_load, seconds_merge, repairs, error)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s);
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s);
 
 -- name: last_run_entities
 SELECT e.entity, e.run_id, e.status, e.finished_at, e.extracted, e.folded, e.rejected,
@@ -32,10 +32,28 @@ JOIN (SELECT entity, MAX(run_id) AS run_id FROM ctl.etl_run_entity GROUP BY enti
   ON m.entity = e.entity AND m.run_id = e.run_id;
 
 -- name: open_reject
--- Whether an entity has an open reject from an earlier run (one row, or none).
+-- Whether an entity has an open reject that an earlier run last read (one row, or none).
 SELECT 1 FROM ctl.etl_reject
-WHERE entity = %s AND resolved_run_id IS NULL AND run_id <> %s
+WHERE entity = %s AND resolved_run_id IS NULL AND applied AND run_id <> %s
 LIMIT 1;
+
+-- name: open_reject_of_entity
+-- Whether an entity has an open reject at all (one row, or none).
+SELECT 1 FROM ctl.etl_reject
+WHERE entity = %s AND resolved_run_id IS NULL AND applied
+LIMIT 1;
+
+-- name: close_blocked
+-- Close an entity's blocked rows (a failed run's, never applied) of earlier runs.
+UPDATE ctl.etl_reject SET resolved_run_id = %s, resolved_at = %s
+WHERE entity = %s AND NOT applied AND resolved_run_id IS NULL AND run_id <> %s;
 
 -- name: next_reject_id
 SELECT COALESCE(MAX(reject_id), 0) + 1 FROM ctl.etl_reject;
+
+-- name: upgraded_columns
+-- The control columns sql/ddl/005_reject_per_key.sql adds (four rows once it is applied).
+SELECT table_name, column_name FROM information_schema.columns
+WHERE table_schema = 'ctl' AND table_catalog = current_database()
+  AND ((table_name = 'etl_reject' AND column_name IN ('first_run_id', 'times_seen', 'applied'))
+       OR (table_name = 'etl_run_entity' AND column_name = 'blocked'));

@@ -16,7 +16,9 @@ PHASES = ("extract", "transform", "validate", "load", "merge")
 #: phases only the run's summary (`ctl.etl_run.details`) has: the commit ends after the
 #: entity's row is written, inside the transaction it times
 SUMMARY_PHASES = ("commit",)
-COUNTS = ("extracted", "folded", "rejected", "inserted", "updated", "unchanged", "inferred")
+COUNTS = (
+    "extracted", "folded", "rejected", "inserted", "updated", "unchanged", "inferred", "blocked",
+)  # fmt: skip
 
 
 def _q(name: str) -> str:
@@ -56,6 +58,8 @@ class EntityRun:
     seconds: dict[str, float | None]
     repairs: Any
     error: str | None
+    #: a failed entity's rows that were neither rejected nor folded (nothing of it was applied)
+    blocked: int = 0
     reasons: dict[str, int] = field(default_factory=dict)  # constraint -> rows rejected for it
 
 
@@ -145,6 +149,7 @@ def _entity(r: tuple[Any, ...]) -> EntityRun:
         updated=updated,
         unchanged=unchanged,
         inferred=inferred,
+        blocked=int(r[21] or 0),
     )
 
 
@@ -160,10 +165,11 @@ def _attach_entities(wh: Warehouse, runs: list[RunRecord]) -> list[RunRecord]:
         run_id = int(row[0])
         if run_id in by_run:
             entity = _entity(row)
-            # quarantined rows by reason; an entity that failed quarantined nothing, and its
-            # run's summary says which reasons made it fail
+            # rejected rows by reason: as the run's summary counted them (the quarantine holds
+            # one row per key, which a later run that read the key again took over), else
+            # from the quarantine
             summary = summarised.get((run_id, entity.entity))
-            found = reasons.get((run_id, entity.entity)) or (summary.reasons if summary else {})
+            found = summary.reasons if summary else reasons.get((run_id, entity.entity), {})
             if summary is not None:
                 entity.seconds.update({p: summary.seconds.get(p) for p in SUMMARY_PHASES})
             by_run[run_id].append(replace(entity, reasons=dict(sorted(found.items()))))
@@ -190,6 +196,7 @@ def _from_details(details: Any) -> list[EntityRun]:
                 updated=int(e.get("updated") or 0),
                 unchanged=int(e.get("unchanged") or 0),
                 inferred=int(e.get("inferred") or 0),
+                blocked=int(e.get("blocked") or 0),
                 watermark_from=e.get("watermark_from"),
                 watermark_to=e.get("watermark_to"),
                 seconds={p: seconds.get(p) for p in (*PHASES, *SUMMARY_PHASES)},

@@ -29,10 +29,19 @@ _KINDS = {
 
 def ddl_declarations() -> dict[str, dict[str, Any]]:
     """table -> {"columns": [...], "constraints": Counter(kind), "names": {name: kind},
-    "not_null": n}, read from the shipped DDL with sqlglot."""
+    "not_null": n}, read from the shipped DDL with sqlglot (a later ALTER TABLE's columns and
+    NOT NULLs included)."""
     tables: dict[str, dict[str, Any]] = {}
     for path in sorted(ddl_root().glob("*.sql")):
         for statement in sqlglot.parse(path.read_text(encoding="utf-8"), read="postgres"):
+            if isinstance(statement, exp.Alter):
+                altered = tables[f"{statement.this.db}.{statement.this.name}"]
+                for action in statement.args.get("actions") or []:
+                    if isinstance(action, exp.ColumnDef):
+                        altered["columns"].append(action.name)
+                    elif isinstance(action, exp.AlterColumn) and not action.args.get("drop"):
+                        altered["not_null"] += action.args.get("allow_null") is False
+                continue
             if not isinstance(statement, exp.Create) or statement.kind != "TABLE":
                 continue
             schema = statement.this
@@ -150,7 +159,7 @@ def test_second_init_changes_nothing_and_keeps_a_disabled_entity_off(
     before = snapshot(settings)
     second = run_init(settings)
     assert snapshot(settings) == before
-    assert [s.status for s in second.scripts] == ["already applied"] * 4
+    assert [s.status for s in second.scripts] == ["already applied"] * 5
     assert second.seeded == []
     assert "fact_metas" in second.inactive and "fact_metas" not in second.active
     assert "dw.fact_metas" not in second.required and "dw.fact_vendas" in second.required
@@ -176,6 +185,7 @@ def test_init_records_startup_times_in_the_run_log(tmp_path: Path) -> None:
         "002_control.sql",
         "003_dimensions.sql",
         "004_facts.sql",
+        "005_reject_per_key.sql",
     ]
     assert all(s["status"] == "applied" for s in details["scripts"])
     assert details["source_status"] == "not found"
@@ -208,30 +218,30 @@ def test_script_failing_half_way_leaves_nothing_and_init_finishes_after_the_fix(
     url = "duckdb:///dw.duckdb" if backend == "duckdb" else request.getfixturevalue("pg_url")
     ddl = tmp_path / "ddl"
     shutil.copytree(ddl_root(), ddl)
-    (ddl / "005_extra.sql").write_text(BROKEN, encoding="utf-8")
+    (ddl / "006_extra.sql").write_text(BROKEN, encoding="utf-8")
 
     result = dwetl("init", "--dw", url, "--ddl-dir", str(ddl), cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     (error,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert "005_extra.sql" in error and "statement 2" in error
+    assert "006_extra.sql" in error and "statement 2" in error
     assert "CREATE TABLE dw.extra_two" in error
     settings = settings_for(tmp_path, url, ddl_dir=str(ddl))
     with open_warehouse(settings.dw, settings) as wh:
         assert not wh.table_exists("dw.extra_one")
         assert wh.table_exists("dw.fact_metas")  # the scripts before it stay applied
         scripts = [r[0] for r in wh.fetchall("SELECT script FROM ctl.schema_version")]
-        assert "005_extra.sql" not in scripts and len(scripts) == 4
+        assert "006_extra.sql" not in scripts and len(scripts) == 5
         (failed,) = wh.fetchall("SELECT status, error FROM ctl.etl_run WHERE command = 'init'")
-        assert failed[0] == "failed" and "005_extra.sql failed at statement 2" in failed[1]
+        assert failed[0] == "failed" and "006_extra.sql failed at statement 2" in failed[1]
 
-    (ddl / "005_extra.sql").write_text(FIXED, encoding="utf-8")
+    (ddl / "006_extra.sql").write_text(FIXED, encoding="utf-8")
     result = dwetl("init", "--dw", url, "--ddl-dir", str(ddl), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "DDL 005_extra.sql: applied" in result.stdout
+    assert "DDL 006_extra.sql: applied" in result.stdout
     with open_warehouse(settings.dw, settings) as wh:
         assert all(wh.table_exists(f"dw.extra_{n}") for n in ("one", "two", "three"))
-        assert len(wh.fetchall("SELECT script FROM ctl.schema_version")) == 5
+        assert len(wh.fetchall("SELECT script FROM ctl.schema_version")) == 6
 
 
 def test_missing_table_fails_the_check_with_exit_1(tmp_path: Path, dwetl: Any) -> None:

@@ -35,6 +35,7 @@ def _counts(e: hist.EntityRun) -> str:
     return (
         f"extracted {e.extracted}, inserted {e.inserted}, updated {e.updated}, "
         f"unchanged {e.unchanged}, rejected {e.rejected}, folded {e.folded}, inferred {e.inferred}"
+        + (f", blocked {e.blocked}" if e.blocked else "")
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from dwetl.dialects.base import Warehouse
+from dwetl.errors import UsageError
 from dwetl.queries import named_queries
 from dwetl.run.summary import EntityResult
 
@@ -90,6 +91,7 @@ def insert_run_entity(wh: Warehouse, run_id: int, result: EntityResult) -> None:
             result.updated,
             result.unchanged,
             result.inferred,
+            result.blocked,
             result.watermark_from,
             result.watermark_to,
             s.get("extract"),
@@ -101,6 +103,28 @@ def insert_run_entity(wh: Warehouse, run_id: int, result: EntityResult) -> None:
             result.error,
         ],
     )
+
+
+#: the control columns this dwetl writes that a warehouse initialised by an older one lacks
+UPGRADED = {
+    ("etl_reject", "first_run_id"),
+    ("etl_reject", "times_seen"),
+    ("etl_reject", "applied"),
+    ("etl_run_entity", "blocked"),
+}
+
+
+def require_upgraded(wh: Warehouse) -> None:
+    """A warehouse whose control tables lack the columns this dwetl writes (initialised by an
+    older one) is an error that says to run `dwetl init`, which upgrades them."""
+    found = {(str(t).lower(), str(c).lower()) for t, c in wh.fetchall(_q("upgraded_columns"))}
+    missing = sorted(UPGRADED - found)
+    if missing:
+        columns = ", ".join(f"ctl.{t}.{c}" for t, c in missing)
+        raise UsageError(
+            f"the warehouse's control tables predate this dwetl (no {columns}): run "
+            "`dwetl init`, which upgrades them"
+        )
 
 
 def last_run_entities(wh: Warehouse) -> dict[str, tuple[object, ...]]:

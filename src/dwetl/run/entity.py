@@ -2,9 +2,10 @@
 
 Everything the entity writes (target rows, rejects, watermark, run-entity row) commits in one
 transaction; any error rolls it all back and the entity is then recorded as `failed` in a small
-transaction of its own. Inferred members of an entity read in one frame are the one exception
-by design: they commit first, under their dimension's lock, so the fact can reference them (a
-later failure of the fact leaves them, harmless placeholders the dimension completes).
+transaction of its own, its rejected rows kept as not applied (`rejects.write_blocked`) in
+another. Inferred members of an entity read in one frame are the one exception by design: they
+commit first, under their dimension's lock, so the fact can reference them (a later failure of
+the fact leaves them, harmless placeholders the dimension completes).
 
 A large entity that declares a `batch_key` (a fact whose only key is its natural key) is read
 in key-partitioned batches of about `batch_rows` source rows instead of one frame: each batch
@@ -63,9 +64,16 @@ def run_entity(ctx: RunContext, spec: EntitySpec) -> EntityResult:
     result = EntityResult(spec.name, started_at=control.now())
     read_ahead = ctx.read_ahead or ReadAhead([(spec.name, ctx.opener(spec))])
     reads = read_ahead.reads(spec.name)
+    quarantine: list[pl.DataFrame] = []  # the rejected rows, kept should the entity fail
     try:
         with ctx.wh.entity_lock(spec.name, ctx.settings.lock_timeout_s):
-            _load(ctx, spec, result, reads)
+            try:
+                _load(ctx, spec, result, reads, quarantine)
+            except _DryRunDone:
+                raise
+            except Exception:
+                _keep_blocked(ctx, spec, quarantine)
+                raise
     except _DryRunDone:
         pass
     except Exception as exc:  # one entity's failure must not stop the others
@@ -74,6 +82,8 @@ def run_entity(ctx: RunContext, spec: EntitySpec) -> EntityResult:
         log.error("%s failed: %s", spec.name, result.error)
         log.debug("%s failed", spec.name, exc_info=True)
         result.inserted = result.updated = result.unchanged = 0
+        # nothing was applied: every row read is blocked, rejected or folded
+        result.blocked = max(0, result.extracted - result.rejected - result.folded)
         result.finished_at = control.now()
         if not ctx.dry_run:
             _reconnect_if_lost(ctx)
@@ -96,8 +106,28 @@ def run_entity(ctx: RunContext, spec: EntitySpec) -> EntityResult:
     return result
 
 
+def _keep_blocked(ctx: RunContext, spec: EntitySpec, quarantine: list[pl.DataFrame]) -> None:
+    """A failed entity's rejected rows, kept as not applied in a transaction of their own (the
+    entity's rolled back), still under the entity's lock; a failure to keep them (the connection
+    was lost) is a warning, never a second error of the entity."""
+    rejected = _concat(quarantine)
+    if ctx.dry_run or not rejected.height:
+        return
+    try:
+        with ctx.wh.transaction():
+            rejects.write_blocked(
+                ctx.wh, rejected, spec.natural_key, run_id=ctx.run_id, entity=spec.name
+            )
+    except Exception as exc:
+        log.warning("%s: its %d rejected rows were not kept: %s", spec.name, rejected.height,
+                    _one_line(exc))  # fmt: skip
+
+
 def _counts(result: EntityResult) -> dict[str, int]:
-    names = ("extracted", "folded", "rejected", "inserted", "updated", "unchanged", "inferred")
+    names = (
+        "extracted", "folded", "rejected", "inserted", "updated", "unchanged", "inferred",
+        "blocked",
+    )  # fmt: skip
     return {name: getattr(result, name) for name in names} | {"batches": result.batches}
 
 
@@ -122,7 +152,14 @@ def _one_line(exc: BaseException) -> str:
     return text if isinstance(exc, DwetlError) else f"{type(exc).__name__}: {text}"
 
 
-def _load(ctx: RunContext, spec: EntitySpec, result: EntityResult, reads: EntityReads) -> None:
+def _load(
+    ctx: RunContext,
+    spec: EntitySpec,
+    result: EntityResult,
+    reads: EntityReads,
+    quarantine: list[pl.DataFrame],
+) -> None:
+    """The entity's load; its rejected rows are added to `quarantine` as they are found."""
     wh = ctx.wh
     stored = ctx.control[spec.name].watermark_value
     result.watermark_from = ctx.watermark_from(spec.name)
@@ -134,7 +171,7 @@ def _load(ctx: RunContext, spec: EntitySpec, result: EntityResult, reads: Entity
     with phase(ctx, result, "extract"):
         batches = reads.count()
     if batches > 1:
-        _load_batches(ctx, spec, result, cs, stored, reads)
+        _load_batches(ctx, spec, result, cs, stored, reads, quarantine)
         return
 
     with phase(ctx, result, "extract"):
@@ -157,6 +194,8 @@ def _load(ctx: RunContext, spec: EntitySpec, result: EntityResult, reads: Entity
             existing=lookups.held_tuples(ctx, spec, cs),
         )
         _count_rejects(result, rejected)
+        if rejected.height:
+            quarantine.append(rejected)
         _check_ratio(ctx, result)
 
     with ExitStack() as committing, wh.transaction():
@@ -195,16 +234,18 @@ def _load_batches(
     cs: ConstraintSet,
     stored: datetime | None,
     reads: EntityReads,
+    rejected: list[pl.DataFrame],
 ) -> None:
     """`_load` of an entity read in key-partitioned batches (never a dry run): straight into
     its target when that is empty (unless the warehouse would hold the uncommitted rows in
-    this process's memory), else through the staging table."""
+    this process's memory), else through the staging table. Each batch's rejected rows are
+    added to `rejected`."""
     result.batches = reads.count()
     plan = _plan(ctx, spec)
     if not ctx.wh.holds_uncommitted_rows and merge.is_empty(ctx.wh, plan.target):
-        _load_batches_into_empty(ctx, spec, result, cs, stored, reads, plan)
+        _load_batches_into_empty(ctx, spec, result, cs, stored, reads, plan, rejected)
     else:
-        _load_batches_staged(ctx, spec, result, cs, stored, reads, plan)
+        _load_batches_staged(ctx, spec, result, cs, stored, reads, plan, rejected)
 
 
 def _load_batches_into_empty(
@@ -215,6 +256,7 @@ def _load_batches_into_empty(
     stored: datetime | None,
     reads: EntityReads,
     plan: merge.MergePlan,
+    rejected: list[pl.DataFrame],
 ) -> None:
     """A first load in batches: every batch goes straight into the empty target, its keys
     deferred until the last, all in the entity's one transaction (the rows leave memory for the
@@ -223,7 +265,6 @@ def _load_batches_into_empty(
     that deferring the foreign keys takes on the dimensions)."""
     wh = ctx.wh
     log.debug("%s is empty: its %d batches go straight into it", plan.target, result.batches)
-    rejected: list[pl.DataFrame] = []
     members: list[tuple[str, pl.DataFrame]] = []
     loaded = 0
     with _dimensions_held(ctx, spec), ExitStack() as committing, wh.transaction():
@@ -275,6 +316,7 @@ def _load_batches_staged(
     stored: datetime | None,
     reads: EntityReads,
     plan: merge.MergePlan,
+    rejected: list[pl.DataFrame],
 ) -> None:
     """Batches through the staging table (into a target that has rows, or on a warehouse that
     holds uncommitted rows in memory; into an empty target, its twin where the warehouse swaps
@@ -283,7 +325,6 @@ def _load_batches_staged(
     throughout, so that the inferred members the batches need are written in that transaction,
     before the rows that reference them (none is written, or read back, batch by batch)."""
     wh = ctx.wh
-    rejected: list[pl.DataFrame] = []
     members: list[tuple[str, pl.DataFrame]] = []
     staged = 0
     done = False
@@ -301,7 +342,6 @@ def _load_batches_staged(
                 del valid
             _check_ratio(ctx, result)
             quarantined = _concat(rejected)
-            del rejected
 
             with ExitStack() as committing, wh.transaction():
                 fault_point("merge", spec.name)
@@ -597,5 +637,6 @@ def _check_ratio(ctx: RunContext, result: EntityResult) -> None:
     raise RejectRatioExceeded(
         f"{result.entity}: {result.rejected} of {candidates} rows rejected "
         f"({result.rejected / candidates:.1%}), above the limit of {ctx.max_reject_ratio:.1%} "
-        f"(--max-reject-ratio); nothing of it committed; top reasons: {top}"
+        f"(--max-reject-ratio); nothing of it committed; top reasons: {top}; the rejected "
+        f"rows are kept, not applied: dwetl rejects --run {ctx.run_id}"
     )

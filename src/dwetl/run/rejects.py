@@ -1,4 +1,15 @@
-"""Quarantine: rejected rows into `ctl.etl_reject`, earlier rejects resolved when a row loads."""
+"""Quarantine: rejected rows into `ctl.etl_reject`, one open reject per (entity, natural key).
+
+A run that reads a key still broken updates the key's open reject (its reasons and row become
+this run's, `run_id` the run that last read it, `times_seen` + 1) instead of adding another; a
+run that loads the key closes it (`resolved_run_id`). Every write happens in the entity's
+transaction, under its lock, so that two runs of one entity never both add the key.
+
+A failed entity's rejected rows are kept as well, with `applied` FALSE, in a transaction of
+their own after the entity's rolled back (`write_blocked`): they show what to fix, but never
+reached the quarantine, so they are no open reject of their key. The entity's next committed
+run, or its next failure that blocks rows, closes them.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +22,23 @@ from dwetl.queries import named_queries
 from dwetl.run.control import now
 
 REASONS = "reasons"
+#: the columns a run writes (the others take their defaults: open, not resolved)
+COLUMNS = (
+    "reject_id",
+    "run_id",
+    "entity",
+    "source_key",
+    "reasons",
+    "row_json",
+    "rejected_at",
+    "first_run_id",
+    "times_seen",
+    "applied",
+)
+
+
+def _q(name: str) -> str:
+    return named_queries("run/control.sql")[name]
 
 
 def source_key(key: Sequence[str]) -> pl.Expr:
@@ -19,12 +47,19 @@ def source_key(key: Sequence[str]) -> pl.Expr:
 
 
 def reject_rows(
-    rejected: pl.DataFrame, key: Sequence[str], *, run_id: int, entity: str, first_id: int
+    rejected: pl.DataFrame,
+    key: Sequence[str],
+    *,
+    run_id: int,
+    entity: str,
+    first_id: int,
+    applied: bool = True,
 ) -> pl.DataFrame:
-    """The `ctl.etl_reject` rows of a `split` result (`reasons` column: list of names)."""
+    """The `ctl.etl_reject` rows of a `split` result (`reasons` column: list of names): one per
+    key, the last row of a key that the frame holds more than once (a row without a key cannot
+    be told from another: each is its own)."""
     row = [c for c in rejected.columns if c != REASONS]
-    return rejected.select(
-        (pl.int_range(pl.len(), dtype=pl.Int64) + first_id).alias("reject_id"),
+    rows = rejected.select(
         pl.lit(run_id, dtype=pl.Int64).alias("run_id"),
         pl.lit(entity).alias("entity"),
         source_key(key).alias("source_key"),
@@ -36,26 +71,108 @@ def reject_rows(
         .alias("reasons"),
         pl.struct(row).struct.json_encode().alias("row_json"),
         pl.lit(now()).alias("rejected_at"),
-    )
+        pl.lit(run_id, dtype=pl.Int64).alias("first_run_id"),
+        pl.lit(1, dtype=pl.Int32).alias("times_seen"),
+        pl.lit(applied).alias("applied"),
+    ).filter(pl.col("source_key").is_null() | pl.col("source_key").is_last_distinct())
+    return rows.select(
+        (pl.int_range(pl.len(), dtype=pl.Int64) + first_id).alias("reject_id"), pl.all()
+    ).select(COLUMNS)
 
 
 def write_rejects(
     wh: Warehouse, rejected: pl.DataFrame, key: Sequence[str], *, run_id: int, entity: str
 ) -> None:
-    """Append the rejected rows to `ctl.etl_reject` (inside the entity's transaction)."""
+    """Quarantine the rejected rows (inside the entity's transaction): a key with an open
+    reject has it updated, any other gets one."""
     if not rejected.height:
         return
-    (first_id,), *_ = wh.fetchall(named_queries("run/control.sql")["next_reject_id"])
-    rows = reject_rows(rejected, key, run_id=run_id, entity=entity, first_id=int(first_id))
+    rows = _numbered(wh, rejected, key, run_id=run_id, entity=entity, applied=True)
+    if not wh.fetchall(_q("open_reject_of_entity"), [entity]):
+        wh.load_arrow("ctl.etl_reject", rows.to_arrow())  # no key to update: a plain append
+        return
+    staging = f"stg.etl_reject_{run_id}"
+    wh.execute(wh.portable(f"DROP TABLE IF EXISTS {staging}"))
+    wh.execute(
+        wh.portable(
+            f"CREATE {wh.staging_table} {staging} AS "
+            f"SELECT {', '.join(COLUMNS)} FROM ctl.etl_reject WHERE FALSE"
+        )
+    )
+    wh.load_arrow(staging, rows.to_arrow())
+    for sql in upsert_sql(staging):
+        wh.execute(wh.portable(sql))
+    wh.execute(wh.portable(f"DROP TABLE {staging}"))
+
+
+def upsert_sql(staging: str) -> tuple[str, str]:
+    """The UPDATE of the open rejects whose key is in `staging`, then the INSERT of the keys
+    that had none (a row without a key always goes in).
+
+    >>> print(upsert_sql("stg.r")[0])  # doctest: +NORMALIZE_WHITESPACE
+    UPDATE ctl.etl_reject AS r SET run_id = s.run_id, reasons = s.reasons,
+    row_json = s.row_json, rejected_at = s.rejected_at, times_seen = r.times_seen + 1
+    FROM stg.r AS s WHERE r.entity = s.entity AND r.source_key = s.source_key
+    AND r.resolved_run_id IS NULL AND r.applied
+    """
+    update = (
+        "UPDATE ctl.etl_reject AS r SET run_id = s.run_id, reasons = s.reasons, "
+        "row_json = s.row_json, rejected_at = s.rejected_at, times_seen = r.times_seen + 1 "
+        f"FROM {staging} AS s WHERE r.entity = s.entity AND r.source_key = s.source_key "
+        "AND r.resolved_run_id IS NULL AND r.applied"
+    )
+    columns = ", ".join(COLUMNS)
+    insert = (
+        f"INSERT INTO ctl.etl_reject ({columns}) SELECT {columns} FROM {staging} AS s "
+        "WHERE s.source_key IS NULL OR NOT EXISTS (SELECT 1 FROM ctl.etl_reject AS r "
+        "WHERE r.entity = s.entity AND r.source_key = s.source_key "
+        "AND r.resolved_run_id IS NULL AND r.applied)"
+    )
+    return update, insert
+
+
+def write_blocked(
+    wh: Warehouse, rejected: pl.DataFrame, key: Sequence[str], *, run_id: int, entity: str
+) -> None:
+    """Keep a failed entity's rejected rows, not applied (in a transaction of the caller's,
+    after the entity's rolled back): they replace the entity's earlier blocked rows, which
+    this failure supersedes."""
+    if not rejected.height:
+        return
+    close_blocked(wh, entity, run_id=run_id)
+    rows = _numbered(wh, rejected, key, run_id=run_id, entity=entity, applied=False)
     wh.load_arrow("ctl.etl_reject", rows.to_arrow())
+
+
+def close_blocked(wh: Warehouse, entity: str, *, run_id: int) -> None:
+    """Close the entity's blocked rows of earlier runs: a run that committed (or blocked rows
+    of its own) supersedes them."""
+    wh.execute(_q("close_blocked"), [run_id, now(), entity, run_id])
+
+
+def _numbered(
+    wh: Warehouse,
+    rejected: pl.DataFrame,
+    key: Sequence[str],
+    *,
+    run_id: int,
+    entity: str,
+    applied: bool,
+) -> pl.DataFrame:
+    (first_id,), *_ = wh.fetchall(_q("next_reject_id"))
+    return reject_rows(
+        rejected, key, run_id=run_id, entity=entity, first_id=int(first_id), applied=applied
+    )
 
 
 def resolve_rejects(
     wh: Warehouse, loaded: str, key: Sequence[str], *, run_id: int, entity: str
 ) -> None:
     """Mark this entity's open rejects whose key has now loaded (is in the table `loaded`: the
-    staging table, or the target a first load went straight into) as resolved."""
-    if not wh.fetchall(named_queries("run/control.sql")["open_reject"], [entity, run_id]):
+    staging table, or the target a first load went straight into) as resolved, and close its
+    blocked rows of earlier runs (this run committed)."""
+    close_blocked(wh, entity, run_id=run_id)
+    if not wh.fetchall(_q("open_reject"), [entity, run_id]):
         return  # nothing open to resolve: no need to read every loaded key
     with wh.without_nested_loops():  # the open rejects' statistics may be long out of date
         wh.execute(wh.portable(resolve_sql(loaded, key)), [run_id, now(), entity, run_id])
@@ -63,10 +180,11 @@ def resolve_rejects(
 
 def resolve_sql(loaded: str, key: Sequence[str]) -> str:
     """The UPDATE resolving the open rejects whose key is in `loaded`; parameters: run id,
-    time, entity, run id."""
+    time, entity, run id (a key this run rejected again is not resolved: its reject is this
+    run's now)."""
     key_text = " || '|' || ".join(f"CAST(s.{k} AS TEXT)" for k in key)
     return (
         "UPDATE ctl.etl_reject SET resolved_run_id = %s, resolved_at = %s "
-        "WHERE entity = %s AND resolved_run_id IS NULL AND run_id <> %s AND source_key IN "
-        f"(SELECT {key_text} FROM {loaded} s)"
+        "WHERE entity = %s AND resolved_run_id IS NULL AND applied AND run_id <> %s "
+        f"AND source_key IN (SELECT {key_text} FROM {loaded} s)"
     )

@@ -132,3 +132,4 @@ def _close_replacement(current: Warehouse, opened: Warehouse) -> None:
 def _require_init(wh: Warehouse) -> None:
     if not wh.table_exists("ctl.etl_control"):
         raise UsageError("the warehouse has no ctl.etl_control: run `dwetl init` first")
+    control.require_upgraded(wh)

@@ -33,6 +33,8 @@ class EntityResult:
     updated: int = 0
     unchanged: int = 0
     inferred: int = 0
+    #: rows of a failed entity that were neither rejected nor folded: nothing of them was applied
+    blocked: int = 0
     #: in how many key-partitioned batches the entity was read and validated (1: at once)
     batches: int = 1
     watermark_from: datetime | None = None
@@ -48,12 +50,13 @@ class EntityResult:
         return self.inserted + self.updated + self.unchanged
 
     def balance(self) -> int:
-        """extracted - (inserted + updated + unchanged + rejected + folded): 0 when nothing is lost.
+        """extracted - (inserted + updated + unchanged + blocked + rejected + folded): 0 when
+        nothing is lost (`blocked` is 0 unless the entity failed, `loaded` 0 when it did).
 
         >>> EntityResult("e", datetime(2026, 1, 1), extracted=3, inserted=1, folded=2).balance()
         0
         """
-        return self.extracted - (self.loaded + self.rejected + self.folded)
+        return self.extracted - (self.loaded + self.blocked + self.rejected + self.folded)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of one entity."""
@@ -67,6 +70,7 @@ class EntityResult:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "inferred": self.inferred,
+            "blocked": self.blocked,
             "batches": self.batches,
             "watermark_from": _iso(self.watermark_from),
             "watermark_to": _iso(self.watermark_to),

@@ -64,7 +64,12 @@ def test_failure_between_staging_and_merge_rolls_back_the_entity(etl, monkeypatc
     assert etl.dw("SELECT watermark_value FROM ctl.etl_control WHERE entity = 'dim_cliente'") == [
         (None,)
     ]
-    assert etl.dw("SELECT COUNT(*) FROM ctl.etl_reject WHERE entity = 'dim_cliente'") == [(0,)]
+    assert etl.dw(
+        "SELECT COUNT(*) FROM ctl.etl_reject WHERE entity = 'dim_cliente' AND applied"
+    ) == [(0,)]  # its rejects are kept, not applied
+    assert etl.dw(
+        "SELECT COUNT(*) FROM ctl.etl_reject WHERE entity = 'dim_cliente' AND NOT applied"
+    ) == [(cliente.rejected,)]
     # The facts still ran: their customers became inferred members.
     assert etl.dw("SELECT COUNT(*) FROM dw.dim_cliente WHERE NOT inferido") == [(0,)]
     assert etl.dw("SELECT COUNT(*) FROM dw.fact_vendas")[0][0] > 0

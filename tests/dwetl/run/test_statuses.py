@@ -48,7 +48,11 @@ def test_reject_ratio_above_limit_fails_and_commits_nothing(etl, dwetl):
     assert (summary["status"], cliente["status"]) == ("failed", "failed")
     assert "max-reject-ratio" in cliente["error"]
     assert etl.dw("SELECT COUNT(*) FROM dw.dim_cliente WHERE sk_cliente <> -1") == [(0,)]
-    assert etl.dw("SELECT COUNT(*) FROM ctl.etl_reject") == [(0,)]
+    # nothing quarantined: the rejected rows are kept, marked as not applied
+    assert etl.dw("SELECT COUNT(*) FROM ctl.etl_reject WHERE applied") == [(0,)]
+    assert etl.dw("SELECT COUNT(*) FROM ctl.etl_reject WHERE NOT applied") == [
+        (cliente["rejected"],)
+    ]
     assert etl.dw(
         "SELECT watermark_value, last_status FROM ctl.etl_control WHERE entity = 'dim_cliente'"
     ) == [(None, "failed")]
