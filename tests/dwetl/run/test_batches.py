@@ -82,11 +82,13 @@ def _canonical(etl: Any) -> dict[str, pl.DataFrame]:
 
 
 def _rejects(etl: Any) -> list[tuple[Any, ...]]:
-    """ctl.etl_reject, but ids and times; surrogate keys in a rejected row as natural keys."""
+    """The quarantine (ctl.etl_reject's applied rows), but ids and times; surrogate keys in a
+    rejected row as natural keys."""
     naturals = _naturals(etl)
     rows = []
     for entity, key, reasons, row_json, resolved in etl.dw(
-        "SELECT entity, source_key, reasons, row_json, resolved_run_id FROM ctl.etl_reject"
+        "SELECT entity, source_key, reasons, row_json, resolved_run_id FROM ctl.etl_reject "
+        "WHERE applied"
     ):
         row = json.loads(row_json)
         for column, mapping in naturals.items():
@@ -94,6 +96,14 @@ def _rejects(etl: Any) -> list[tuple[Any, ...]]:
                 row[column] = mapping.get(row[column], row[column])
         rows.append((entity, key, reasons, json.dumps(row, sort_keys=True), resolved))
     return sorted(rows, key=repr)
+
+
+def _blocked(etl: Any, run_id: int) -> int:
+    """The rows a failed run kept as not applied."""
+    (count,), *_ = etl.dw(
+        "SELECT COUNT(*) FROM ctl.etl_reject WHERE run_id = %s AND NOT applied", [run_id]
+    )
+    return int(count)
 
 
 def _equal(left: pl.DataFrame, right: pl.DataFrame, table: str) -> None:
@@ -287,6 +297,7 @@ def test_a_failure_in_batch_two_leaves_the_target_and_no_staging(etl, monkeypatc
         _equal(after["tables"][table], before["tables"][table], table)
     assert after["watermarks"] == before["watermarks"]
     assert after["rejects"] == before["rejects"]
+    assert _blocked(etl, failed.run_id) == vendas.rejected > 0  # kept, not applied
     assert after["stg"] == [(0,)]
     assert etl.dw(
         "SELECT status, inserted, updated, unchanged FROM ctl.etl_run_entity "
@@ -309,6 +320,7 @@ def test_too_many_rejects_over_all_batches_fail_the_entity_with_nothing_kept(etl
     after = _state(etl)
     assert after["tables"]["fact_vendas"].height == 0
     assert after["stg"] == [(0,)] and after["rejects"] == before["rejects"]
+    assert _blocked(etl, failed.run_id) == vendas.rejected > 0  # kept, not applied
 
 
 def test_a_run_killed_between_batches_leaves_staging_the_next_run_drops(etl, dwetl):
@@ -453,7 +465,7 @@ def test_a_first_load_failing_after_its_batches_leaves_nothing_of_it(etl, monkey
             "dims": {d: frame.sort(frame.columns) for d, frame in dims.items()},
             "facts": etl.dw("SELECT COUNT(*) FROM dw.fact_vendas"),
             "watermarks": etl.dw("SELECT entity, watermark_value FROM ctl.etl_control ORDER BY 1"),
-            "rejects": etl.dw("SELECT COUNT(*) FROM ctl.etl_reject"),
+            "rejects": etl.dw("SELECT COUNT(*) FROM ctl.etl_reject WHERE applied"),
             "constraints": etl.dw(constraints),
         }
 
@@ -470,6 +482,7 @@ def test_a_first_load_failing_after_its_batches_leaves_nothing_of_it(etl, monkey
     assert after["facts"] == before["facts"] == [(0,)]
     assert after["watermarks"] == before["watermarks"]
     assert after["rejects"] == before["rejects"]
+    assert _blocked(etl, failed.run_id) == vendas.rejected > 0  # kept, not applied
     assert after["constraints"] == before["constraints"]  # what PostgreSQL deferred is back
     assert len(before["constraints"]) > 1
     assert _inferred(etl) == 0
