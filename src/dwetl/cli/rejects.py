@@ -50,8 +50,8 @@ def describe(found: RejectList, limit: int) -> list[str]:
     lines = [f"{found.keys} key(s) quarantined, read {found.reads} time(s)"]
     if found.blocked:
         lines.append(
-            f"{found.blocked} row(s) rejected by a run whose entity failed: not applied, "
-            "nothing of that run's entity was (fix them at the source and run again)"
+            f"{found.blocked} row(s) not applied: rejected in a run where their entity failed "
+            "and loaded nothing (fix them at the source and run again)"
         )
     lines.append("keys per reason:")
     lines += [f"  {n:>7}  {reason}" for reason, n in found.by_reason.items()]
