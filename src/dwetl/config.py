@@ -32,6 +32,12 @@ SCHEMES: dict[str, str] = {
 FILE_SCHEMES = frozenset({"sqlite", "duckdb"})
 DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
 
+#: query keys that hold a secret: shown as `***`, remembered by `masking`
+SECRET_KEYS = frozenset({"password", "sslpassword"})
+#: query keys libpq reads that connectorx's PostgreSQL client refuses (it finds the password
+#: through `passwords.libpq_password` instead)
+_LIBPQ_ONLY = frozenset({"passfile", "sslpassword"})
+
 DEFAULT_SOURCE_URL = "sqlite:///data/oltp.sqlite"
 DEFAULT_DW_URL = "duckdb:///data/dw.duckdb"
 TOML_NAME = "dwetl.toml"
@@ -62,24 +68,50 @@ class DbUrl:
 
     @property
     def connectorx_url(self) -> str:
-        """The URL as connectorx wants it (absolute file path; canonical scheme)."""
+        """The URL as connectorx wants it (absolute file path; canonical scheme; the password
+        in the userinfo, also where libpq would find it: `PGPASSWORD`, a password file)."""
         if self.path is not None:
             return f"{self.scheme}://{self.path.as_posix()}"
-        return self._server_url(self.password)
+        if self.scheme != "postgresql":
+            return self._server_url(self.password)
+        from dwetl.passwords import libpq_password
 
-    def _server_url(self, password: str | None) -> str:
-        auth = ""
-        if self.user is not None:
-            auth = quote(self.user, safe="")
-            if password is not None:
-                auth += ":" + (password if password == masking.MASK else quote(password, safe=""))
+        options = dict(self.query)
+        user = self.user or os.environ.get("PGUSER") or _os_user()
+        password = self.password or libpq_password(
+            self.host, self.port, self.database, user, options.get("passfile")
+        )
+        query = tuple((k, v) for k, v in self.query if k not in _LIBPQ_ONLY)
+        return replace(self, user=user, query=query)._server_url(password)
+
+    def _server_url(self, password: str | None, *, masked: bool = False) -> str:
+        """The URL of a server; `masked`: every secret shown as `***`."""
+        if masked and password is not None:
+            password = masking.MASK
+        auth = quote(self.user, safe="") if self.user is not None else ""
+        if password is not None:
+            auth += ":" + (masking.MASK if masked else quote(password, safe=""))
+        if auth:
             auth += "@"
         host = f"[{self.host}]" if self.host and ":" in self.host else (self.host or "")
         port = f":{self.port}" if self.port is not None else ""
-        query = "&".join(f"{k}={quote(v, safe='')}" for k, v in self.query)
+        query = "&".join(
+            f"{k}={masking.MASK if masked and k in SECRET_KEYS else quote(v, safe='')}"
+            for k, v in self.query
+        )
         return f"{self.scheme}://{auth}{host}{port}/{self.database or ''}" + (
             f"?{query}" if query else ""
         )
+
+
+def _os_user() -> str | None:
+    """libpq's default user name: the operating-system user's."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
 
 
 def parse_url(text: str, *, setting: str, cwd: Path | None = None) -> DbUrl:
@@ -111,6 +143,10 @@ def parse_url(text: str, *, setting: str, cwd: Path | None = None) -> DbUrl:
     password = unquote(parts.password) if parts.password is not None else None
     masking.remember(password)
     query = tuple(parse_qsl(parts.query, keep_blank_values=True))
+    for key, value in query:
+        if key in SECRET_KEYS:
+            masking.remember(value)
+    shown = masking.scrub(text)
     if scheme in FILE_SCHEMES:
         return _file_url(text, scheme, parts.netloc, parts.path, query, setting, shown, cwd)
     if not parts.hostname:
@@ -121,19 +157,37 @@ def parse_url(text: str, *, setting: str, cwd: Path | None = None) -> DbUrl:
             f"{setting}: database URL {shown!r} must name one database after the host "
             f"(e.g. {scheme}://user@host/dw)"
         )
+    user = unquote(parts.username) if parts.username is not None else None
+    # `?user=` and `?password=` (libpq's URL forms) are the userinfo's, said elsewhere: kept
+    # in one place, they are never passed twice (to psycopg) nor shown (in the masked URL)
+    user = _from_query(query, "user", user, setting, shown)
+    password = _from_query(query, "password", password, setting, shown)
     url = DbUrl(
         scheme=scheme,
         raw=text,
         masked="",
         host=parts.hostname,
         port=port if port is not None else DEFAULT_PORTS[scheme],
-        user=unquote(parts.username) if parts.username is not None else None,
+        user=user,
         password=password,
         database=database,
-        query=query,
+        query=tuple((k, v) for k, v in query if k not in ("user", "password")),
     )
-    masked = url._server_url(masking.MASK if password is not None else None)
+    masked = url._server_url(password, masked=True)
     return replace(url, masked=masked)
+
+
+def _from_query(
+    query: tuple[tuple[str, str], ...], key: str, given: str | None, setting: str, shown: str
+) -> str | None:
+    """The URL's `key` (user or password): from the userinfo or from `?key=`, given once."""
+    values = {v for k, v in query if k == key} | ({given} if given is not None else set())
+    if len(values) > 1:
+        raise UsageError(
+            f"{setting}: database URL {shown!r} gives two different {key}s (in user:{key}@ "
+            f"and ?{key}=, or ?{key}= twice): give it once"
+        )
+    return next(iter(values), None)
 
 
 def _file_url(

@@ -46,6 +46,7 @@ class PostgresWriter(SourceWriter):
     def _conninfo(self, database: str | None = None) -> dict[str, object]:
         u = self.url
         return {
+            **dict(u.query),  # libpq's own options: passfile, sslmode, ...
             "host": u.host,
             "port": u.port,
             "user": u.user,
