@@ -241,6 +241,10 @@ class Settings:
     batch_rows: int = 1_000_000
     #: folder of the warehouse DDL scripts (the shipped sql/ddl unless DWETL_DDL_DIR says else)
     ddl_dir: Path = field(default_factory=ddl_root)
+    #: what a run does with an entity one of whose dimensions failed earlier in the same run:
+    #: "skip" it (nothing of it runs, its watermark stays), or "infer" (load it; the keys it
+    #: cannot find become inferred members, which the dimension completes when it loads)
+    on_failed_dimension: str = "skip"
 
 
 # (toml section, key) -> (Settings field, env variable or None, parser)
@@ -267,6 +271,15 @@ _PATHS: dict[tuple[str, str], tuple[str, str]] = {
     ("extract", "sql_dir"): ("sql_dir", "DWETL_SQL_DIR"),
     ("init", "ddl_dir"): ("ddl_dir", "DWETL_DDL_DIR"),
 }
+#: (toml section, key) -> (Settings field, env variable, command-line option, allowed values)
+_CHOICES: dict[tuple[str, str], tuple[str, str, str, tuple[str, ...]]] = {
+    ("run", "on_failed_dimension"): (
+        "on_failed_dimension",
+        "DWETL_ON_FAILED_DIMENSION",
+        "--on-failed-dimension",
+        ("skip", "infer"),
+    ),
+}
 _URLS: dict[tuple[str, str], tuple[str, str, str]] = {
     ("source", "url"): ("source", "DWETL_SOURCE_URL", "--source"),
     ("dw", "url"): ("dw", "DWETL_DW_URL", "--dw"),
@@ -291,6 +304,7 @@ def load_settings(
     *,
     ddl_dir: str | None = None,
     batch_rows: int | None = None,
+    on_failed_dimension: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     """Resolve the settings: option > env > dwetl.toml in `cwd` > defaults.
@@ -330,6 +344,15 @@ def load_settings(
         if raw is None:
             continue
         values[name] = _number(raw, kind, name, origin)
+
+    choices = {"on_failed_dimension": on_failed_dimension}
+    for (section, key), (name, choice_env, option, allowed) in _CHOICES.items():
+        raw, origin = _pick(choices[name], option, env, choice_env, toml, section, key)
+        if raw is None:
+            continue
+        if raw not in allowed:
+            raise UsageError(f"{origin}: expected one of {', '.join(allowed)}, got {raw!r}")
+        values[name] = raw
 
     return Settings(**values)
 
@@ -379,7 +402,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: not valid TOML: {exc}") from None
     known: dict[str, set[str]] = {}
-    for section, key in [*_NUMBERS, *_PATHS, *_URLS]:
+    for section, key in [*_NUMBERS, *_PATHS, *_URLS, *_CHOICES]:
         known.setdefault(section, set()).add(key)
     for section, keys in data.items():
         if section not in known or not isinstance(keys, dict):

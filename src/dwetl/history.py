@@ -10,6 +10,7 @@ from typing import Any
 from dwetl.dialects.base import Warehouse
 from dwetl.errors import UsageError
 from dwetl.queries import named_queries
+from dwetl.run.summary import SKIPPED_PREFIX
 
 #: phases with a column of their own in `ctl.etl_run_entity`, in the columns' order
 PHASES = ("extract", "transform", "validate", "load", "merge")
@@ -132,9 +133,10 @@ def _entity(r: tuple[Any, ...]) -> EntityRun:
     )
     seconds = {p: (None if r[14 + i] is None else float(r[14 + i])) for i, p in enumerate(PHASES)}
     seconds.update(dict.fromkeys(SUMMARY_PHASES))
+    skipped = r[2] == "failed" and str(r[20] or "").startswith(SKIPPED_PREFIX)
     return EntityRun(
         entity=r[1],
-        status=r[2],
+        status="skipped" if skipped else r[2],
         started_at=_iso(r[3]),
         finished_at=_iso(r[4]),
         watermark_from=_iso(r[12]),

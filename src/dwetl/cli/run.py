@@ -64,6 +64,14 @@ def run_command(
             "(default 1000000; 0 = never batch).",
         ),
     ] = None,
+    on_failed_dimension: Annotated[
+        str | None,
+        typer.Option(
+            "--on-failed-dimension",
+            help="What to do with a fact whose dimension failed earlier in this run: 'skip' it "
+            "(default) or 'infer' (load it; its missing keys become inferred members).",
+        ),
+    ] = None,
     source: SourceOption = None,
     dw: DwOption = None,
     sql_dir: Annotated[
@@ -73,7 +81,13 @@ def run_command(
 ) -> None:
     """Load the active entities (dims before facts); exit 0 success, 3 partial, 1 failed."""
     setup_logging()
-    settings = load_settings(source=source, dw=dw, sql_dir=sql_dir, batch_rows=batch_rows)
+    settings = load_settings(
+        source=source,
+        dw=dw,
+        sql_dir=sql_dir,
+        batch_rows=batch_rows,
+        on_failed_dimension=on_failed_dimension,
+    )
     with live_progress() as progress:
         summary = run_entities(
             settings,

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 
@@ -41,7 +41,7 @@ from dwetl.run import control, lookups, merge, rejects
 from dwetl.run.context import RunContext, phase, remember
 from dwetl.run.faults import fault_point
 from dwetl.run.read_ahead import EntityReads, Read, ReadAhead
-from dwetl.run.summary import EntityResult
+from dwetl.run.summary import SKIPPED_PREFIX, EntityResult
 from dwetl.run.write_behind import WriteBehind
 from transforms.constraints import ConstraintSet
 from transforms.keys import fold_versions
@@ -121,6 +121,32 @@ def _keep_blocked(ctx: RunContext, spec: EntitySpec, quarantine: list[pl.DataFra
     except Exception as exc:
         log.warning("%s: its %d rejected rows were not kept: %s", spec.name, rejected.height,
                     _one_line(exc))  # fmt: skip
+
+
+def skip_entity(ctx: RunContext, spec: EntitySpec, dimension: str) -> EntityResult:
+    """Record `spec` as skipped because `dimension` did not load earlier in this run: nothing
+    of it runs (its read ahead is dropped), its watermark stays. Its `ctl.etl_run_entity` row
+    says `failed` (the statuses that table's CHECK admits) with the error naming the dimension,
+    which is how `dwetl history` tells it from a failure."""
+    result = EntityResult(spec.name, started_at=control.now(), status="skipped")
+    result.error = f"{SKIPPED_PREFIX} dimension {dimension} failed in this run"
+    if ctx.read_ahead is not None:
+        ctx.read_ahead.reads(spec.name).close()
+    result.finished_at = control.now()
+    log.warning("%s %s", spec.name, result.error)
+    if not ctx.dry_run:
+        with ctx.wh.transaction():
+            control.insert_run_entity(ctx.wh, ctx.run_id, replace(result, status="failed"))
+    ctx.progress(spec.name, f"done:{result.status}")
+    logs.event(
+        f"{spec.name} {result.status}",
+        run_id=ctx.run_id,
+        entity=spec.name,
+        status=result.status,
+        counts=_counts(result),
+        seconds=0.0,
+    )
+    return result
 
 
 def _counts(result: EntityResult) -> dict[str, int]:

@@ -1,8 +1,11 @@
 """`dwetl run`: the active entities in dependency order, each loaded whole or not at all.
 
 Policies (see also DESIGN.md "Behaviour users rely on"):
-- A fact whose dimension failed earlier in the same run still runs: the keys it cannot find
-  become inferred members, which the dimension completes when it loads (same sk).
+- A fact whose dimension failed earlier in the same run is skipped (`skip_entity`): nothing of
+  it runs, its watermark stays, and its status names the dimension; the next run, once the
+  dimension loads, catches up. With `on_failed_dimension = "infer"` it runs instead, and the
+  keys it cannot find become inferred members, which the dimension completes when it loads
+  (same sk). Inferred members are for keys that arrive late, not for a dimension that failed.
 - A dry run does every step inside the entity's transaction, loads the run-private staging
   table and counts with the real merge's SQL what the MERGE would insert / update / leave —
   then rolls the transaction back: no target row, reject, watermark or staging table remains.
@@ -22,7 +25,7 @@ from dwetl.entities.spec import EntitySpec
 from dwetl.errors import UsageError
 from dwetl.run import control
 from dwetl.run.context import Progress, RunContext
-from dwetl.run.entity import run_entity
+from dwetl.run.entity import run_entity, skip_entity
 from dwetl.run.summary import RunSummary
 from dwetl.runlog import finish_run, start_run
 
@@ -103,7 +106,11 @@ def run(
         try:
             with ctx.start_reading(order):
                 for spec in order:
-                    summary.entities.append(run_entity(ctx, spec))
+                    failed = _failed_dimension(spec, summary, settings)
+                    if failed is None:
+                        summary.entities.append(run_entity(ctx, spec))
+                    else:
+                        summary.entities.append(skip_entity(ctx, spec, failed))
         except BaseException as exc:
             finish_run(ctx.wh, run_id, "failed", error=f"interrupted: {exc!r}")
             _close_replacement(ctx.wh, wh)
@@ -120,6 +127,15 @@ def run(
         _close_replacement(ctx.wh, wh)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _failed_dimension(spec: EntitySpec, summary: RunSummary, settings: Settings) -> str | None:
+    """The first of `spec`'s dimensions that did not load earlier in this run (failed, or was
+    itself skipped), where the settings skip such an entity; else None."""
+    if settings.on_failed_dimension != "skip":
+        return None
+    done = {e.entity: e.status for e in summary.entities}
+    return next((d for d in spec.depends_on if done.get(d) in ("failed", "skipped")), None)
 
 
 def _close_replacement(current: Warehouse, opened: Warehouse) -> None:

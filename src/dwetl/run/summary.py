@@ -1,8 +1,9 @@
 """What a run did: per-entity results, the run's status, as JSON or a rich table.
 
 The status rules are DESIGN.md's: an entity is `success` (all rows loaded), `partial` (valid
-rows loaded, some quarantined) or `failed` (nothing of it committed); the run is `success` if
-every entity is, `failed` if none loaded, else `partial`.
+rows loaded, some quarantined), `failed` (nothing of it committed) or `skipped` (a dimension it
+needs failed earlier in the run: nothing of it ran); the run is `success` if every entity is,
+`failed` if none loaded, else `partial`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from rich.table import Table
 
 PHASES = ("extract", "transform", "validate", "load", "merge", "commit")
 EXIT_CODES = {"success": 0, "partial": 3, "failed": 1}
+#: the start of a skipped entity's error (`ctl.etl_run_entity` stores it as failed with it)
+SKIPPED_PREFIX = "skipped:"
+#: entity statuses of an entity that loaded nothing
+NOT_LOADED = ("failed", "skipped")
 
 
 @dataclass
@@ -102,11 +107,14 @@ class RunSummary:
         >>> s.entities[1].status = "failed"
         >>> s.status
         'partial'
+        >>> s.entities[0].status = "skipped"
+        >>> s.status
+        'failed'
         """
         statuses = [e.status for e in self.entities]
         if all(s == "success" for s in statuses):
             return "success"
-        if all(s == "failed" for s in statuses):
+        if all(s in NOT_LOADED for s in statuses):
             return "failed"
         return "partial"
 
@@ -144,7 +152,9 @@ def summary_table(summary: RunSummary) -> Table:
     table.add_column("seconds", justify="right")
     table.add_column("error / reasons", overflow="fold")
     for e in summary.entities:
-        style = {"success": "green", "partial": "yellow", "failed": "red"}[e.status]
+        style = {"success": "green", "partial": "yellow", "failed": "red", "skipped": "red"}[
+            e.status
+        ]
         reasons = ", ".join(f"{k} ×{v}" for k, v in sorted(e.reject_reasons.items()))
         note = (e.error or "")[:160] or reasons
         table.add_row(

@@ -70,14 +70,16 @@ def test_failure_between_staging_and_merge_rolls_back_the_entity(etl, monkeypatc
     assert etl.dw(
         "SELECT COUNT(*) FROM ctl.etl_reject WHERE entity = 'dim_cliente' AND NOT applied"
     ) == [(cliente.rejected,)]
-    # The facts still ran: their customers became inferred members.
-    assert etl.dw("SELECT COUNT(*) FROM dw.dim_cliente WHERE NOT inferido") == [(0,)]
-    assert etl.dw("SELECT COUNT(*) FROM dw.fact_vendas")[0][0] > 0
+    # The facts that need customers were skipped: no placeholders stand in for them.
+    assert {e.entity: e.status for e in failed.entities}["fact_vendas"] == "skipped"
+    assert etl.dw("SELECT COUNT(*) FROM dw.dim_cliente WHERE sk_cliente <> -1") == [(0,)]
+    assert etl.dw("SELECT COUNT(*) FROM dw.fact_vendas") == [(0,)]
 
     again = etl.run("all", max_reject_ratio=0.5)
 
     cliente = next(e for e in again.entities if e.entity == "dim_cliente")
-    assert cliente.status == "partial" and cliente.updated > 0  # inferred members completed
+    assert cliente.status == "partial" and cliente.inserted > 0
+    assert {e.entity: e.status for e in again.entities}["fact_vendas"] != "skipped"
     expected = etl.src(
         "SELECT COUNT(DISTINCT id) FROM clientes WHERE id NOT IN (SELECT id FROM sample_damage "
         "WHERE tabela = 'clientes' AND NOT recuperavel)"
