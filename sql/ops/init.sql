@@ -6,6 +6,15 @@ SELECT script, checksum FROM ctl.schema_version ORDER BY script;
 -- name: record_script
 INSERT INTO ctl.schema_version (script, checksum, applied_at, seconds) VALUES (%s, %s, %s, %s);
 
+-- name: script_texts
+SELECT script, checksum, script_text FROM ctl.schema_script;
+
+-- name: forget_script_text
+DELETE FROM ctl.schema_script WHERE script = %s;
+
+-- name: record_script_text
+INSERT INTO ctl.schema_script (script, checksum, script_text) VALUES (%s, %s, %s);
+
 -- name: control_entities
 SELECT entity FROM ctl.etl_control;
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -42,13 +44,79 @@ class ScriptResult:
     seconds: float
 
 
+#: the table holding the applied scripts' text (sql/ddl/006_schema_text.sql)
+SCRIPT_TEXTS = "ctl.schema_script"
+
+#: parsed constraint sets by the (script, checksum) pairs they were parsed from: sqlglot's parse
+#: of the whole DDL takes ~0.15 s, and every entity of a run (and every run of a process) needs it
+_PARSED: dict[tuple[tuple[str, str], ...], dict[str, ConstraintSet]] = {}
+
+
+def constraint_sets_of(scripts: Sequence[tuple[str, str, str]]) -> dict[str, ConstraintSet]:
+    """The constraint sets of `scripts` ((name, checksum, text), in order), parsed once per
+    process for the same names and checksums."""
+    key = tuple((name, checksum) for name, checksum, _ in scripts)
+    if key not in _PARSED:
+        _PARSED[key] = constraint_sets_from_ddl([text for _, _, text in scripts])
+    return _PARSED[key]
+
+
 @cache
 def shipped_constraint_sets() -> dict[str, ConstraintSet]:
     """The shipped DDL's constraint sets by "schema.table", parsed once per process (sqlglot
     parsing of the whole DDL costs tenths of a second; every entity of a run needs it)."""
     from dwetl.paths import ddl_root
 
-    return constraint_sets_from_ddl([s.text for s in list_scripts(ddl_root())])
+    return constraint_sets_of([(s.name, s.checksum, s.text) for s in list_scripts(ddl_root())])
+
+
+def applied_constraint_sets(wh: Warehouse, ddl_dir: Path | None = None) -> dict[str, ConstraintSet]:
+    """The constraint sets of the DDL `init` applied to this warehouse: the scripts that
+    `ctl.schema_version` records, each read from `ctl.schema_script`, else from the file of the
+    same name and checksum in `ddl_dir` or the shipped folder (a warehouse initialised before
+    the texts were kept). A recorded script found nowhere is an error naming it; a warehouse
+    that records no script at all is validated against the shipped DDL."""
+    from dwetl.paths import ddl_root
+
+    applied = applied_checksums(wh)
+    if not applied:
+        return shipped_constraint_sets()
+    texts: dict[str, str] = {}
+    if wh.table_exists(SCRIPT_TEXTS):
+        for name, checksum, text in wh.fetchall(_q("script_texts")):
+            if applied.get(name) == checksum:
+                texts[name] = text
+    for folder in dict.fromkeys(f for f in (ddl_dir, ddl_root()) if f is not None):
+        if len(texts) == len(applied) or not folder.is_dir():
+            break
+        with suppress(UsageError):
+            for script in list_scripts(folder):
+                if script.name not in texts and applied.get(script.name) == script.checksum:
+                    texts[script.name] = script.text
+    missing = [name for name in applied if name not in texts]
+    if missing:
+        raise DwetlError(
+            f"cannot read the DDL this warehouse was initialised with: ctl.schema_version "
+            f"records {', '.join(missing)}, whose text is neither in {SCRIPT_TEXTS} nor, with the "
+            f"same checksum, in the DDL folder ({ddl_dir or ddl_root()}); run `dwetl init "
+            f"--ddl-dir <the folder it was applied from>` once to record it"
+        )
+    return constraint_sets_of([(name, applied[name], texts[name]) for name in applied])
+
+
+def record_texts(wh: Warehouse, scripts: Sequence[Script]) -> None:
+    """Keep in `ctl.schema_script` the text of each of `scripts` that `ctl.schema_version`
+    records as applied with the same checksum (where the table exists: a DDL folder without
+    sql/ddl/006_schema_text.sql has none)."""
+    if not wh.table_exists(SCRIPT_TEXTS):
+        return
+    with wh.transaction():
+        applied = applied_checksums(wh)
+        kept = {name: checksum for name, checksum, _ in wh.fetchall(_q("script_texts"))}
+        for script in scripts:
+            if applied.get(script.name) == script.checksum != kept.get(script.name):
+                wh.execute(_q("forget_script_text"), [script.name])
+                wh.execute(_q("record_script_text"), [script.name, script.checksum, script.text])
 
 
 def list_scripts(ddl_dir: Path) -> list[Script]:
@@ -108,6 +176,7 @@ def apply_pending(wh: Warehouse, scripts: list[Script]) -> list[ScriptResult]:
             results.append(ScriptResult(script.name, "already applied", 0.0))
             continue
         results.append(apply_script(wh, script))
+    record_texts(wh, scripts)
     return results
 
 

@@ -13,11 +13,14 @@ import sqlglot
 from sqlglot import exp
 
 from dwetl.config import Settings, load_settings
+from dwetl.ddl import list_scripts
 from dwetl.dialects import open_warehouse
 from dwetl.dialects.duckdb import CATALOG
 from dwetl.errors import DwetlError
 from dwetl.init import run_init
 from dwetl.paths import ddl_root
+
+SHIPPED = len(list_scripts(ddl_root()))
 
 _KINDS = {
     exp.PrimaryKey: "PRIMARY KEY",
@@ -96,7 +99,7 @@ def test_init_duckdb_creates_every_table_and_constraint_of_the_ddl_but_its_forei
     assert report.ok and not report.missing
     assert settings.dw.path is not None and settings.dw.path.is_file()
     declared = ddl_declarations()
-    assert len(declared) == 16
+    assert len(declared) == 17
     with open_warehouse(settings.dw, settings) as wh:
         rows = wh.fetchall(
             "SELECT schema_name, table_name, constraint_type, count(*) FROM duckdb_constraints() "
@@ -159,7 +162,7 @@ def test_second_init_changes_nothing_and_keeps_a_disabled_entity_off(
     before = snapshot(settings)
     second = run_init(settings)
     assert snapshot(settings) == before
-    assert [s.status for s in second.scripts] == ["already applied"] * 5
+    assert [s.status for s in second.scripts] == ["already applied"] * SHIPPED
     assert second.seeded == []
     assert "fact_metas" in second.inactive and "fact_metas" not in second.active
     assert "dw.fact_metas" not in second.required and "dw.fact_vendas" in second.required
@@ -180,13 +183,7 @@ def test_init_records_startup_times_in_the_run_log(tmp_path: Path) -> None:
     assert startup == pytest.approx(report.total_seconds)
     details = json.loads(details_text)
     assert details["connect_seconds"]["warehouse"] >= 0
-    assert [s["name"] for s in details["scripts"]] == [
-        "001_schemas.sql",
-        "002_control.sql",
-        "003_dimensions.sql",
-        "004_facts.sql",
-        "005_reject_per_key.sql",
-    ]
+    assert [s["name"] for s in details["scripts"]] == [s.name for s in list_scripts(ddl_root())]
     assert all(s["status"] == "applied" for s in details["scripts"])
     assert details["source_status"] == "not found"
     assert (dw_url, source_url) == ("duckdb:///dw.duckdb", "sqlite:///data/oltp.sqlite")
@@ -218,30 +215,30 @@ def test_script_failing_half_way_leaves_nothing_and_init_finishes_after_the_fix(
     url = "duckdb:///dw.duckdb" if backend == "duckdb" else request.getfixturevalue("pg_url")
     ddl = tmp_path / "ddl"
     shutil.copytree(ddl_root(), ddl)
-    (ddl / "006_extra.sql").write_text(BROKEN, encoding="utf-8")
+    (ddl / "900_extra.sql").write_text(BROKEN, encoding="utf-8")
 
     result = dwetl("init", "--dw", url, "--ddl-dir", str(ddl), cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     (error,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert "006_extra.sql" in error and "statement 2" in error
+    assert "900_extra.sql" in error and "statement 2" in error
     assert "CREATE TABLE dw.extra_two" in error
     settings = settings_for(tmp_path, url, ddl_dir=str(ddl))
     with open_warehouse(settings.dw, settings) as wh:
         assert not wh.table_exists("dw.extra_one")
         assert wh.table_exists("dw.fact_metas")  # the scripts before it stay applied
         scripts = [r[0] for r in wh.fetchall("SELECT script FROM ctl.schema_version")]
-        assert "006_extra.sql" not in scripts and len(scripts) == 5
+        assert "900_extra.sql" not in scripts and len(scripts) == SHIPPED
         (failed,) = wh.fetchall("SELECT status, error FROM ctl.etl_run WHERE command = 'init'")
-        assert failed[0] == "failed" and "006_extra.sql failed at statement 2" in failed[1]
+        assert failed[0] == "failed" and "900_extra.sql failed at statement 2" in failed[1]
 
-    (ddl / "006_extra.sql").write_text(FIXED, encoding="utf-8")
+    (ddl / "900_extra.sql").write_text(FIXED, encoding="utf-8")
     result = dwetl("init", "--dw", url, "--ddl-dir", str(ddl), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "DDL 006_extra.sql: applied" in result.stdout
+    assert "DDL 900_extra.sql: applied" in result.stdout
     with open_warehouse(settings.dw, settings) as wh:
         assert all(wh.table_exists(f"dw.extra_{n}") for n in ("one", "two", "three"))
-        assert len(wh.fetchall("SELECT script FROM ctl.schema_version")) == 6
+        assert len(wh.fetchall("SELECT script FROM ctl.schema_version")) == SHIPPED + 1
 
 
 def test_missing_table_fails_the_check_with_exit_1(tmp_path: Path, dwetl: Any) -> None:

@@ -1,12 +1,15 @@
 """The nine entities of the rollout, declared once, and their dependency order.
 
 Categorical columns are repaired to the allowed values of the warehouse's own CHECKs, read from
-the shipped DDL once (`domains`), so a transform can never drift from what the DW accepts.
+the DDL applied to the warehouse being loaded (`domains`), so a transform can never drift from
+what the DW accepts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from types import ModuleType
 
@@ -25,15 +28,37 @@ from transforms import (
     fact_metas,
     fact_vendas,
 )
+from transforms.constraints import ConstraintSet
 from transforms.domains import allowed_values
+
+#: the constraint sets of the warehouse being loaded (`applied_ddl`); unset: the shipped DDL's
+_APPLIED: ContextVar[Mapping[str, ConstraintSet] | None] = ContextVar("applied_ddl", default=None)
+
+
+@contextmanager
+def applied_ddl(sets: Mapping[str, ConstraintSet]) -> Iterator[None]:
+    """Within the block, the transforms repair categorical columns to the allowed values of
+    `sets` (the DDL `init` applied to the warehouse being loaded)."""
+    token = _APPLIED.set(sets)
+    try:
+        yield
+    finally:
+        _APPLIED.reset(token)
+
+
+def domains(table: str) -> Mapping[str, Sequence[str]]:
+    """Allowed values per categorical column of `schema.table`: from the DDL of the warehouse
+    being loaded (`applied_ddl`), else from the shipped DDL."""
+    from dwetl.ddl import shipped_constraint_sets
+
+    sets = _APPLIED.get()
+    cs = sets.get(table) if sets is not None else None
+    return _allowed(cs if cs is not None else shipped_constraint_sets()[table])
 
 
 @cache
-def domains(table: str) -> Mapping[str, Sequence[str]]:
-    """Allowed values per categorical column of `schema.table`, from the shipped DDL."""
-    from dwetl.ddl import shipped_constraint_sets
-
-    return allowed_values(shipped_constraint_sets()[table])
+def _allowed(cs: ConstraintSet) -> Mapping[str, Sequence[str]]:
+    return allowed_values(cs)
 
 
 def _with_domains(module: ModuleType, table: str) -> Callable[..., pl.DataFrame]:

@@ -7,16 +7,19 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 import polars as pl
 
 from dwetl import logs
 from dwetl.config import Settings
+from dwetl.ddl import applied_constraint_sets
 from dwetl.dialects.base import Warehouse
 from dwetl.entities.spec import EntitySpec
 from dwetl.run import control
 from dwetl.run.read_ahead import Opener, ReadAhead, opener
 from dwetl.run.summary import EntityResult
+from transforms.constraints import ConstraintSet
 
 Progress = Callable[[str, str], None]
 
@@ -38,6 +41,12 @@ class RunContext:
     pending: dict[str, pl.DataFrame] = field(default_factory=dict)
     #: the entities' extracts, read in the background ahead of their load (`start_reading`)
     read_ahead: ReadAhead | None = None
+
+    @cached_property
+    def constraint_sets(self) -> Mapping[str, ConstraintSet]:
+        """The constraint sets of the DDL this warehouse's `init` applied, by "schema.table":
+        what every row is validated against (read once per run)."""
+        return applied_constraint_sets(self.wh, self.settings.ddl_dir)
 
     def watermark_from(self, entity: str) -> datetime | None:
         """Where the entity's extract starts: its stored watermark; None on a full run."""

@@ -33,11 +33,11 @@ from functools import partial
 import polars as pl
 
 from dwetl import logs
-from dwetl.ddl import shipped_constraint_sets
 from dwetl.dialects.base import Warehouse
+from dwetl.entities.registry import applied_ddl
 from dwetl.entities.spec import EntitySpec
 from dwetl.errors import DwetlError
-from dwetl.run import control, lookups, merge, rejects
+from dwetl.run import control, inferred, lookups, merge, rejects
 from dwetl.run.context import RunContext, phase, remember
 from dwetl.run.faults import fault_point
 from dwetl.run.read_ahead import EntityReads, Read, ReadAhead
@@ -153,6 +153,7 @@ def _counts(result: EntityResult) -> dict[str, int]:
     names = (
         "extracted", "folded", "rejected", "inserted", "updated", "unchanged", "inferred",
         "blocked",
+        "withdrawn",
     )  # fmt: skip
     return {name: getattr(result, name) for name in names} | {"batches": result.batches}
 
@@ -189,7 +190,12 @@ def _load(
     wh = ctx.wh
     stored = ctx.control[spec.name].watermark_value
     result.watermark_from = ctx.watermark_from(spec.name)
-    cs = shipped_constraint_sets()[spec.target_table]
+    cs = ctx.constraint_sets.get(spec.target_table)
+    if cs is None:
+        raise DwetlError(
+            f"{spec.name}: the DDL applied to this warehouse (ctl.schema_version) declares no "
+            f"table {spec.target_table}"
+        )
     if spec.batch_key is not None:
         _require_batchable(spec, cs)
     if not ctx.dry_run:
@@ -534,7 +540,8 @@ def _transformed(
     folded into the newest, surrogate keys, lineage; counts added to `result`. `maps`, `held`
     and `whole`: as `lookups.with_keys`."""
     source = frame
-    frame = spec.transform(frame)
+    with applied_ddl(ctx.constraint_sets):  # categories repaired to the warehouse's own CHECKs
+        frame = spec.transform(frame)
     result.repairs = _merged_repairs(result.repairs, _repairs(source, frame))
     del source
     if spec.kind == "calendar":
@@ -580,6 +587,7 @@ def _settle(
             counts.updated,
             counts.unchanged,
         )
+        result.withdrawn = _withdraw(ctx, spec, landed, rejected)
         if not ctx.dry_run:
             rejects.write_rejects(
                 wh, rejected, spec.natural_key, run_id=ctx.run_id, entity=spec.name
@@ -590,14 +598,48 @@ def _settle(
         merge.clean_up(wh, landed)
 
 
+def _withdraw(
+    ctx: RunContext, spec: EntitySpec, landed: merge.Landed, rejected: pl.DataFrame
+) -> int:
+    """The newest source version of a key decides: where it was rejected, the key's row leaves
+    the target (a fact's is deleted; a dimension's too, unless a fact row references it: then
+    it becomes an inferred member, sk kept), as a full reload of the same source would leave
+    it. Its reject stays open. Returns the target rows withdrawn (a subset of the rejects)."""
+    plan = landed.plan
+    if (
+        landed.into_empty
+        or spec.kind not in ("fact", "dimension")
+        or not rejected.height
+        or any(k not in rejected.columns for k in plan.key)
+    ):
+        return 0
+    keys = merge.withdrawn_keys_name(spec.name, ctx.run_id)
+    loaded = None if landed.direct else plan.staging
+    if spec.kind == "fact":
+        withdrawal = merge.Withdrawal(plan, keys, loaded)
+        return merge.withdraw(ctx.wh, withdrawal, rejected, apply=not ctx.dry_run)
+    sets, params = inferred.placeholder_sets(ctx.wh, spec, plan.columns, ctx.run_id)
+    references = tuple(
+        (cs.table, fk.columns[0])
+        for cs in ctx.constraint_sets.values()
+        for fk in cs.foreign_keys
+        if fk.ref_table == plan.target and fk.ref_columns == plan.fixed
+    )
+    withdrawal = merge.Withdrawal(
+        plan, keys, loaded, references, sets, inferred_flag=inferred.INFERRED_FLAG
+    )
+    return merge.withdraw(ctx.wh, withdrawal, rejected, params, apply=not ctx.dry_run)
+
+
 def _finish(ctx: RunContext, spec: EntitySpec, result: EntityResult) -> None:
     """Status and the balance of the counts (an error when rows do not add up)."""
     result.status = "partial" if result.rejected else "success"
-    if result.balance() != 0:
+    if result.balance() != 0 or result.withdrawn > result.rejected:
         raise DwetlError(
             f"{spec.name}: rows do not add up (extracted {result.extracted} != inserted "
             f"{result.inserted} + updated {result.updated} + unchanged {result.unchanged} "
-            f"+ rejected {result.rejected} + folded {result.folded}); nothing committed"
+            f"+ rejected {result.rejected} + folded {result.folded}, withdrawn "
+            f"{result.withdrawn} <= rejected); nothing committed"
         )
     fault_point("commit", spec.name)
     result.finished_at = control.now()

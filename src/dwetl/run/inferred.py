@@ -78,6 +78,34 @@ def placeholders(
     ).select(sk, natural, INFERRED_FLAG, "id_execucao", *fill)
 
 
+def placeholder_sets(
+    wh: Warehouse, dim: EntitySpec, columns: Sequence[str], run_id: int
+) -> tuple[tuple[str, ...], list[object]]:
+    """The SET list (and its parameters) of an UPDATE that turns a row of `dim` (whose target
+    has `columns`) into the placeholder `placeholders` would insert for its key: its surrogate
+    and natural key kept, `inferido` TRUE, the lineage this run, the required text columns
+    `PLACEHOLDER`, every other column its default (NULL where it has none) — what a full reload
+    leaves for a key that a fact references and the dimension rejected."""
+    assert dim.surrogate_key is not None, f"{dim.name} has no surrogate key"
+    fill = set(fill_columns(wh, dim))
+    sets: list[str] = []
+    params: list[object] = []
+    for column in columns:
+        if column in (dim.surrogate_key, *dim.natural_key):
+            continue
+        if column == INFERRED_FLAG:
+            sets.append(f"{column} = TRUE")
+        elif column == "id_execucao":
+            sets.append(f"{column} = %s")
+            params.append(run_id)
+        elif column in fill:
+            sets.append(f"{column} = %s")
+            params.append(PLACEHOLDER)
+        else:
+            sets.append(f"{column} = DEFAULT")
+    return tuple(sets), params
+
+
 def add_inferred(
     wh: Warehouse,
     dim: EntitySpec,

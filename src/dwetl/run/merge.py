@@ -478,3 +478,122 @@ def plan_for(
     columns = tuple(target_schema(wh, target).names())
     fixed = (surrogate_key,) if surrogate_key and surrogate_key not in key else ()
     return MergePlan(target, staging, columns, tuple(key), fixed)
+
+
+def withdrawn_keys_name(entity: str, run_id: int) -> str:
+    """The run-private table of the keys whose newest version an entity's run rejected.
+
+    >>> withdrawn_keys_name("dim_cliente", 42)
+    'stg.dim_cliente_withdrawn_42'
+    """
+    return f"stg.{entity}_withdrawn_{run_id}"
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """How the target rows of keys whose newest source version was rejected leave the target
+    (`withdraw`): a fact's are deleted; a dimension's are deleted where no fact row references
+    their surrogate key, else turned into an inferred member (`placeholder`), as a full reload
+    of the same source would leave them."""
+
+    plan: MergePlan
+    #: the table of the rejected keys (`withdrawn_keys_name`)
+    keys: str
+    #: the table holding the keys that loaded in this run (the staging table): never withdrawn
+    loaded: str | None = None
+    #: (table, column) of every foreign key referencing the dimension's surrogate key; a
+    #: dimension's rows are kept (as placeholders) where one of them refers to it
+    references: tuple[tuple[str, str], ...] = ()
+    #: a dimension's placeholder, as the SET list of an UPDATE (`inferred.placeholder_sets`)
+    #: and its parameters; empty for a fact
+    placeholder: tuple[str, ...] = ()
+    #: whether the row is an inferred member already (a dimension's column)
+    inferred_flag: str | None = None
+
+    @property
+    def is_dimension(self) -> bool:
+        """Whether the rows referenced by facts become placeholders (else all are deleted)."""
+        return bool(self.plan.fixed and self.placeholder)
+
+    def _rejected(self) -> str:
+        """The target rows (alias t) whose key is among the rejected ones and did not load."""
+        on = " AND ".join(f"w.{c} = t.{c}" for c in self.plan.key)
+        sql = f"EXISTS (SELECT 1 FROM {self.keys} w WHERE {on})"
+        if self.loaded:
+            loaded = " AND ".join(f"s.{c} = t.{c}" for c in self.plan.key)
+            sql += f" AND NOT EXISTS (SELECT 1 FROM {self.loaded} s WHERE {loaded})"
+        if self.plan.fixed:
+            sql += f" AND t.{self.plan.fixed[0]} >= 0"  # never an unknown member
+        return sql
+
+    def _referenced(self) -> str:
+        sk = self.plan.fixed[0]
+        return (
+            " OR ".join(
+                f"EXISTS (SELECT 1 FROM {table} f WHERE f.{column} = t.{sk})"
+                for table, column in self.references
+            )
+            or "FALSE"
+        )
+
+    def count_sql(self) -> str:
+        """Rows to delete, and rows to turn into placeholders (0 for a fact).
+
+        >>> plan = MergePlan("dw.f", "stg.f_1", ("k", "v"), ("k",))
+        >>> Withdrawal(plan, "stg.w_1").count_sql()
+        'SELECT COUNT(*), 0 FROM dw.f t WHERE EXISTS (SELECT 1 FROM stg.w_1 w WHERE w.k = t.k)'
+        """
+        if not self.is_dimension:
+            return f"SELECT COUNT(*), 0 FROM {self.plan.target} t WHERE {self._rejected()}"
+        return (
+            f"SELECT COALESCE(SUM(CASE WHEN {self._referenced()} THEN 0 ELSE 1 END), 0), "
+            f"COALESCE(SUM(CASE WHEN ({self._referenced()}) AND NOT t.{self.inferred_flag} "
+            f"THEN 1 ELSE 0 END), 0) FROM {self.plan.target} t WHERE {self._rejected()}"
+        )
+
+    def delete_sql(self) -> str:
+        """The DELETE of the rows that leave the target (for a dimension: those no fact refers
+        to)."""
+        where = self._rejected()
+        if self.is_dimension:
+            where += f" AND NOT ({self._referenced()})"
+        return f"DELETE FROM {self.plan.target} AS t WHERE {where}"
+
+    def placeholder_sql(self) -> str:
+        """A dimension's UPDATE turning the referenced rows into placeholders, sk kept."""
+        return (
+            f"UPDATE {self.plan.target} AS t SET {', '.join(self.placeholder)} "
+            f"WHERE {self._rejected()} AND ({self._referenced()}) AND NOT t.{self.inferred_flag}"
+        )
+
+
+def withdraw(
+    wh: Warehouse,
+    withdrawal: Withdrawal,
+    keys: pl.DataFrame,
+    params: Sequence[object] = (),
+    *,
+    apply: bool = True,
+) -> int:
+    """Take out of the target the rows of `keys` (natural keys whose newest version was
+    rejected), in the caller's transaction: count them, then (unless `apply` is False: a dry
+    run) delete them, or, a dimension's rows that facts reference, turn them into inferred
+    members (`params`: the placeholder's). Returns the rows withdrawn."""
+    plan = withdrawal.plan
+    keys = keys.select(plan.key).drop_nulls().unique()
+    if not keys.height:
+        return 0
+    _run(wh, f"DROP TABLE IF EXISTS {withdrawal.keys}")
+    _run(
+        wh,
+        f"CREATE {wh.staging_table} {withdrawal.keys} AS "
+        f"SELECT {', '.join(plan.key)} FROM {plan.target} WHERE FALSE",
+    )
+    wh.load_arrow(withdrawal.keys, keys.to_arrow())
+    (deleted, placeholders), *_ = wh.fetchall(wh.portable(withdrawal.count_sql()))
+    if apply and placeholders:
+        wh.execute(wh.portable(withdrawal.placeholder_sql()), list(params))
+    if apply and deleted:
+        _run(wh, withdrawal.delete_sql())
+    _run(wh, f"DROP TABLE IF EXISTS {withdrawal.keys}")
+    return int(deleted) + int(placeholders)

@@ -40,6 +40,10 @@ class EntityResult:
     inferred: int = 0
     #: rows of a failed entity that were neither rejected nor folded: nothing of them was applied
     blocked: int = 0
+    #: target rows taken out because their key's newest source version was rejected (deleted,
+    #: or a dimension's row turned into an inferred member): a subset of `rejected`, so not a
+    #: term of `balance`
+    withdrawn: int = 0
     #: in how many key-partitioned batches the entity was read and validated (1: at once)
     batches: int = 1
     watermark_from: datetime | None = None
@@ -57,6 +61,7 @@ class EntityResult:
     def balance(self) -> int:
         """extracted - (inserted + updated + unchanged + blocked + rejected + folded): 0 when
         nothing is lost (`blocked` is 0 unless the entity failed, `loaded` 0 when it did).
+        (`withdrawn` rows are target rows of rejected keys, already counted in `rejected`.)
 
         >>> EntityResult("e", datetime(2026, 1, 1), extracted=3, inserted=1, folded=2).balance()
         0
@@ -76,6 +81,7 @@ class EntityResult:
             "unchanged": self.unchanged,
             "inferred": self.inferred,
             "blocked": self.blocked,
+            "withdrawn": self.withdrawn,
             "batches": self.batches,
             "watermark_from": _iso(self.watermark_from),
             "watermark_to": _iso(self.watermark_to),
