@@ -81,6 +81,9 @@ def applied_constraint_sets(wh: Warehouse, ddl_dir: Path | None = None) -> dict[
     applied = applied_checksums(wh)
     if not applied:
         return shipped_constraint_sets()
+    parsed = _PARSED.get(tuple(applied.items()))
+    if parsed is not None:  # the same scripts as an earlier run of this process: no text read
+        return parsed
     texts: dict[str, str] = {}
     if wh.table_exists(SCRIPT_TEXTS):
         for name, checksum, text in wh.fetchall(_q("script_texts")):
