@@ -25,7 +25,8 @@ TABLES = (
     "fact_metas",
 )
 OPEN_REJECTS = (
-    "SELECT DISTINCT entity, source_key FROM ctl.etl_reject WHERE resolved_run_id IS NULL"
+    "SELECT DISTINCT entity, source_key FROM ctl.etl_reject "
+    "WHERE resolved_run_id IS NULL AND applied"
 )
 
 
