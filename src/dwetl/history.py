@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from dwetl import masking
 from dwetl.dialects.base import Warehouse
 from dwetl.errors import UsageError
 from dwetl.queries import named_queries
@@ -117,8 +118,9 @@ def _run(r: tuple[Any, ...]) -> RunRecord:
         duration_seconds=_seconds(r[3], r[4]),
         os_user=r[5],
         hostname=r[6],
-        source_url=r[7],
-        dw_url=r[8],
+        # rows an earlier dwetl wrote may hold a `?password=` it did not mask
+        source_url=None if r[7] is None else masking.scrub(r[7]),
+        dw_url=None if r[8] is None else masking.scrub(r[8]),
         full_reload=bool(r[9]),
         dry_run=bool(r[10]),
         startup_seconds=None if r[11] is None else float(r[11]),

@@ -302,3 +302,15 @@ def test_a_password_given_twice_is_one_line_without_it(tmp_path: Path, dwetl: An
     assert result.returncode == 2
     assert SECRET not in result.stdout + result.stderr
     assert "gives two different passwords" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_history_masks_a_password_an_earlier_dwetl_stored(etl: Any, dwetl: Any) -> None:
+    etl.init()
+    leaked = f"postgresql://etl@erp:5432/erp?password={SECRET}&sslmode=require"
+    etl.dw_execute("UPDATE ctl.etl_run SET source_url = %s", [leaked])
+    for args in (["history"], ["history", "--json"], ["history", "1"], ["history", "1", "--json"]):
+        result = dwetl(*args, "--dw", etl.dw_url, cwd=etl.folder)
+        assert result.returncode == 0, result.stderr
+        assert SECRET not in result.stdout + result.stderr, args
+        if args != ["history"]:  # the table of runs shows no URL
+            assert "postgresql://etl@erp:5432/erp?password=***" in result.stdout, args
