@@ -14,7 +14,7 @@ import pytest
 import typer
 
 from dwetl.cli.app import _register, app
-from dwetl.config import load_settings
+from dwetl.config import load_settings, parse_url
 from dwetl.dialects import open_warehouse
 from dwetl.logs import setup_logging
 
@@ -206,6 +206,11 @@ def test_password_in_the_query_connects_and_is_never_shown_or_stored(
     # MariaDB checks the password: a wrong one fails, so the right one is what connects
     wrong = dwetl("init", cwd=tmp_path, env={**env, "DWETL_SOURCE_URL": source + "x"})
     assert wrong.returncode == 1 and "Access denied" in wrong.stderr, wrong.stderr
+    assert SECRET not in wrong.stdout + wrong.stderr
+    userinfo = f"mysql://{user}:{SECRET}@127.0.0.1:3306/{database}"
+    assert parse_url(userinfo, setting="test").connectorx_url == (
+        parse_url(source, setting="test").connectorx_url
+    )
 
     results = _commands(dwetl, tmp_path, env)
 
@@ -267,7 +272,6 @@ def test_every_postgresql_password_form_connects_source_and_warehouse(
 def test_the_source_reader_gets_the_password_libpq_would_use(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dwetl.config import parse_url
 
     monkeypatch.delenv("PGPASSWORD", raising=False)
     monkeypatch.setenv("PGPASSFILE", str(tmp_path / "none"))
