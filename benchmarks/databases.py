@@ -7,7 +7,6 @@ figures differ only by the tool.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,17 +117,23 @@ def source_row_counts(db: Database) -> dict[str, int]:
         con.close()
 
 
+#: the source's clock as its rows' `atualizado_em` (what dwetl's `SourceDialect.clock` reads)
+_SOURCE_NOW = {
+    "sqlite": "strftime('%Y-%m-%d %H:%M:%f', 'now')",
+    "postgresql": "LOCALTIMESTAMP",
+    "mysql": "NOW(6)",
+}
+
+
 def touch_one_percent(db: Database, round_no: int) -> int:
     """Give 1% of every source table's rows a newer `atualizado_em` (by SQL on the source).
 
-    Rows whose `id` is `round_no` modulo 100 get a timestamp later than anything in the source,
-    so an incremental run must pick up these rows (and the fact rows whose order header changed).
+    Rows whose `id` is `round_no` modulo 100 are stamped with the source's own clock, as an
+    ERP's change would be: later than the watermark the runs before stored (dwetl caps it at that
+    clock), so an incremental run must pick up these rows (and the fact rows whose order header
+    changed), and none is dated in the future.
     """
-    # Rounds a day apart: further than dwetl's watermark overlap, so a round's incremental run
-    # does not re-read the rows an earlier round touched.
-    stamp = (dt.datetime(2099, 1, 1) + dt.timedelta(days=round_no + 1)).strftime(
-        "%Y-%m-%d %H:%M:%S"
-    )
+    stamp = _SOURCE_NOW[db.kind]
     remainder = round_no % 100
     con = _source_connection(db)
     touched = 0
@@ -136,9 +141,7 @@ def touch_one_percent(db: Database, round_no: int) -> int:
         cur = con.cursor()
         for table in SOURCE_TABLES:
             # No bind parameters, so no driver reads the % as a placeholder.
-            cur.execute(
-                f"UPDATE {table} SET atualizado_em = '{stamp}' WHERE id % 100 = {remainder}"
-            )
+            cur.execute(f"UPDATE {table} SET atualizado_em = {stamp} WHERE id % 100 = {remainder}")
             touched += max(cur.rowcount, 0)
         con.commit()
     finally:

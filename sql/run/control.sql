@@ -20,13 +20,15 @@ WHERE entity = %s;
 -- name: insert_run_entity
 INSERT INTO ctl.etl_run_entity
     (run_id, entity, status, started_at, finished_at, extracted, folded, rejected, inserted,
-     updated, unchanged, inferred, blocked, watermark_from, watermark_to, seconds_extract,
-     seconds_transform, seconds_validate, seconds_load, seconds_merge, repairs, error)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s);
+     updated, unchanged, inferred, blocked, future, ties, watermark_from, watermark_to,
+     seconds_extract, seconds_transform, seconds_validate, seconds_load, seconds_merge, repairs,
+     error)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+        %s, %s);
 
 -- name: last_run_entities
 SELECT e.entity, e.run_id, e.status, e.finished_at, e.extracted, e.folded, e.rejected,
-       e.inserted, e.updated, e.unchanged, e.inferred, e.error
+       e.inserted, e.updated, e.unchanged, e.inferred, e.future, e.ties, e.error
 FROM ctl.etl_run_entity e
 JOIN (SELECT entity, MAX(run_id) AS run_id FROM ctl.etl_run_entity GROUP BY entity) m
   ON m.entity = e.entity AND m.run_id = e.run_id;
@@ -52,8 +54,9 @@ WHERE entity = %s AND NOT applied AND resolved_run_id IS NULL AND run_id <> %s;
 SELECT COALESCE(MAX(reject_id), 0) + 1 FROM ctl.etl_reject;
 
 -- name: upgraded_columns
--- The control columns sql/ddl/005_reject_per_key.sql adds (four rows once it is applied).
+-- The control columns sql/ddl/005_reject_per_key.sql and 007_run_entity_future_ties.sql add
+-- (six rows once both are applied).
 SELECT table_name, column_name FROM information_schema.columns
 WHERE table_schema = 'ctl' AND table_catalog = current_database()
   AND ((table_name = 'etl_reject' AND column_name IN ('first_run_id', 'times_seen', 'applied'))
-       OR (table_name = 'etl_run_entity' AND column_name = 'blocked'));
+       OR (table_name = 'etl_run_entity' AND column_name IN ('blocked', 'future', 'ties')));

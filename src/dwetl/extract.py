@@ -31,6 +31,7 @@ source is read lives in `source_dialects`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from pathlib import Path
 import connectorx as cx
 import polars as pl
 import pyarrow as pa
+from sqlglot.errors import TokenError
 
 from dwetl.config import DbUrl, Settings
 from dwetl.connect import describe
@@ -56,16 +58,24 @@ from dwetl.source_dialects import (
     uses_since,
 )
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Extracted:
     """What one extract read: the rows, and the watermark to store once they are loaded."""
 
     frame: pl.DataFrame
-    #: newest watermark-column value read; the watermark given when nothing was read
+    #: newest watermark-column value read, never after `clock`; the watermark given when
+    #: nothing was read
     watermark_to: datetime | None
     #: distinct text values that were not UTF-8 and were decoded as cp1252/latin-1
     legacy_decoded: int = 0
+    #: the source's clock when the extract began (`SourceDialect.clock`): the watermark's cap
+    clock: datetime | None = None
+    #: rows whose watermark column is after `clock` (dated in the future): loaded, and read
+    #: again by every run until their time comes
+    future: int = 0
 
 
 def extract(
@@ -91,7 +101,7 @@ def extract(
             frames.append(part)
             legacy += decoded
         frame = _combined(spec, frames, reading.schema, reading.since)
-    return Extracted(frame, _watermark_to(frame, spec.watermark_column, watermark), legacy)
+    return _extracted(frame, spec.watermark_column, reading, legacy)
 
 
 @dataclass(frozen=True)
@@ -182,7 +192,7 @@ def _batched_query(
     watermark filter still to wrap it with (column and bound; None where it filters itself)."""
     path, _, sql = reading.files[0]
     column = None if reading.parts else spec.watermark_column
-    return (path, *_bound(sql, column, reading.since))
+    return (path, *_bound(reading.dialect, path, sql, column, reading.since))
 
 
 def _ask(reading: _Reading, path: Path, query: str, doing: str) -> pa.Table:
@@ -240,7 +250,7 @@ def extract_batches(plan: BatchPlan) -> Iterator[Extracted]:
     read once (the first batch counts their legacy-decoded texts). Together the batches hold
     `extract`'s rows.
     """
-    spec, reading, watermark = plan.spec, plan.reading, plan.watermark
+    spec, reading = plan.spec, plan.reading
     key = spec.batch_key
     if key is None or reading is None:
         raise DwetlError(f"{spec.name}: no batch_key, it cannot be read in batches")
@@ -248,7 +258,7 @@ def extract_batches(plan: BatchPlan) -> Iterator[Extracted]:
     for partition in plan.partitions:
         # yielded straight from the call: no local name keeps a batch alive while the caller
         # works on it
-        yield _batch(spec, reading, partition, plan.rest, watermark, legacy)
+        yield _batch(spec, reading, partition, plan.rest, legacy)
         legacy = 0
 
 
@@ -257,7 +267,6 @@ def _batch(
     reading: _Reading,
     partition: Partition,
     rest: Sequence[_Part],
-    watermark: datetime | None,
     legacy: int,
 ) -> Extracted:
     """One batch of `extract_batches`: its slice of the first file, combined with the rows of
@@ -271,8 +280,7 @@ def _batch(
         frame = _combined(
             spec, [frame, *(part.rows_for(frame) for part in rest)], reading.schema, reading.since
         )
-    newest = _watermark_to(frame, spec.watermark_column, watermark)
-    return Extracted(frame, newest, legacy + decoded)
+    return _extracted(frame, spec.watermark_column, reading, legacy + decoded)
 
 
 @dataclass(frozen=True)
@@ -317,6 +325,8 @@ class _Reading:
     parts: bool  # read in parts, joined by the entity's `combine`
     schema: Schema  # the entity's SOURCE_SCHEMA
     since: datetime | None
+    clock: datetime  # the source's clock before the first read
+    watermark: datetime | None  # the stored watermark, never after `clock`
 
 
 def _prepare(
@@ -333,11 +343,28 @@ def _prepare(
     except KeyError:
         raise UsageError(f"source {url.masked}: dwetl cannot read a {url.scheme} source") from None
     reach_source(settings)
+    clock = _clock(dialect, url)
     since = None
     if watermark is not None:
+        if watermark > clock:
+            log.warning(
+                "%s: the stored watermark %s is after the source's clock %s (a row dated in "
+                "the future set it, before dwetl capped the watermark): read from the clock "
+                "on; rows it hid meanwhile are read by a --full run",
+                spec.name, watermark, clock,
+            )  # fmt: skip
+            watermark = clock
         since = watermark - timedelta(seconds=settings.watermark_overlap_s)
     read = [(path, part, sql) for (path, part), sql in zip(files.items(), texts, strict=True)]
-    return _Reading(dialect, url, read, bool(parts), schema, since)
+    return _Reading(dialect, url, read, bool(parts), schema, since, clock, watermark)
+
+
+def _clock(dialect: SourceDialect, url: DbUrl) -> datetime:
+    """The source's clock (`SourceDialect.clock`); a failure is a DwetlError naming the source."""
+    try:
+        return dialect.clock(url)
+    except Exception as exc:
+        raise DwetlError(f"source {url.masked}: cannot read its clock: {describe(exc)}") from None
 
 
 def _check_batch_key(column: str, schema: Schema, path: Path) -> None:
@@ -364,11 +391,21 @@ def _single(spec: EntitySpec, folder: Path) -> Path:
 
 
 def _bound(
-    sql: str, watermark_column: str | None, since: datetime | None
+    dialect: SourceDialect,
+    path: Path,
+    sql: str,
+    watermark_column: str | None,
+    since: datetime | None,
 ) -> tuple[str, str | None, datetime | None]:
-    """A query using `:since` gets it bound and no wrapping filter; any other keeps both."""
-    if uses_since(sql):
-        return bind_since(sql, since), None, None
+    """A query using `:since` gets it bound and no wrapping filter; any other keeps both. The
+    placeholder is found by the source dialect's SQL tokenizer (never in a comment or a string
+    literal); a file it cannot read is a UsageError naming it."""
+    where = dialect.sqlglot_dialect
+    try:
+        if uses_since(sql, where):
+            return bind_since(sql, since, where), None, None
+    except TokenError as exc:
+        raise UsageError(f"{path}: cannot be read as {where or 'SQL'}: {exc}") from None
     return sql, watermark_column, since
 
 
@@ -384,7 +421,7 @@ def _read(
 ) -> tuple[pl.DataFrame, int]:
     """One file's rows, typed as `schema`; `watermark_column`: wrap it with the filter;
     `partition`: only that batch's rows."""
-    sql, watermark_column, since = _bound(sql, watermark_column, since)
+    sql, watermark_column, since = _bound(dialect, path, sql, watermark_column, since)
     try:
         columns = dialect.output_columns(url, sql)
     except Exception as exc:
@@ -512,12 +549,22 @@ def _parse_any(series: pl.Series) -> pl.Series:
     return stamp
 
 
-def _watermark_to(
-    frame: pl.DataFrame, column: str | None, watermark: datetime | None
-) -> datetime | None:
+def _extracted(
+    frame: pl.DataFrame, column: str | None, reading: _Reading, legacy: int
+) -> Extracted:
+    """The rows read, with the watermark to store after them: the newest stamp read, never
+    after the source's clock at the start of the extract nor before the stored watermark; and
+    how many rows are dated after that clock (they stay after the watermark: the next runs read
+    them again, and the merge leaves them as they are, until their time comes)."""
+    watermark, clock = reading.watermark, reading.clock
     if column is None or column not in frame.columns or frame.height == 0:
-        return watermark
-    newest = frame.get_column(column).max()
+        return Extracted(frame, watermark, legacy, clock)
+    stamps = frame.get_column(column)
+    newest = stamps.max()
     if not isinstance(newest, datetime):
-        return watermark
-    return newest if watermark is None or newest > watermark else watermark
+        return Extracted(frame, watermark, legacy, clock)
+    future = int((stamps > clock).sum())
+    newest = min(newest, clock)
+    if watermark is not None and watermark > newest:
+        newest = watermark
+    return Extracted(frame, newest, legacy, clock, future)

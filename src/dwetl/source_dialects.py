@@ -3,26 +3,30 @@
 A dialect wraps an extract query (watermark filter, value carriers), may learn the query's
 output columns before reading, and turns what connectorx returned back into plain columns.
 A query that filters itself with the `:since` placeholder gets it bound (`bind_since`) instead
-of the wrapping filter. A large extract may be read in batches of key ranges: the wrapper then
-also keeps one `Partition` of the rows, and `count_query` tells how many rows there are and the
-span of their keys.
+of the wrapping filter; the placeholder is found by sqlglot's tokenizer for the source's
+dialect, so a `:since` in a comment or a string literal is never one. `SourceDialect.clock`
+reads the source's own clock, which caps the watermark (`extract`). A large extract may be
+read in batches of key ranges: the wrapper then also keeps one `Partition` of the rows, and
+`count_query` tells how many rows there are and the span of their keys.
 Nothing else in dwetl asks which kind of source it reads.
 """
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Callable, Mapping
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import pairwise
 from typing import ClassVar
 
+import connectorx as cx
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.tokens import TokenType
 
 from dwetl.config import DbUrl
 
@@ -40,31 +44,65 @@ def watermark_literal(since: datetime) -> str:
 
 
 #: the incremental bound an extract file may use instead of dwetl's wrapping filter
-_SINCE = re.compile(r"(?<![\w:]):since\b")
-_LINE_COMMENT = re.compile(r"--[^\n]*")
+SINCE = ":since"
 
 
-def uses_since(sql: str) -> bool:
-    """Whether an extract query (outside its `--` comments) filters itself with `:since`.
+def since_spans(sql: str, dialect: str | None = None) -> list[tuple[int, int]]:
+    """Where `sql` has the `:since` bind parameter: (start, end) of each, as sqlglot's tokenizer
+    for `dialect` (a sqlglot dialect name; None: its default) reads the text. A `:since` in a
+    comment, a string literal or a quoted name is no parameter, nor is `x::since` (a cast) or
+    `:since_x`. A text the tokenizer cannot read (an unterminated string) raises
+    `sqlglot.errors.TokenError`.
+
+    >>> since_spans("SELECT ':since' /* :since */ WHERE :since IS NULL")
+    [(35, 41)]
+    """
+    tokens = Dialect.get_or_raise(dialect).tokenize(sql)
+    spans = []
+    for colon, name in pairwise(tokens):
+        if (
+            colon.token_type == TokenType.COLON
+            and name.token_type == TokenType.VAR
+            and name.text == "since"
+            and name.start == colon.end + 1  # `: since` is not the parameter
+            and not _glued(sql, colon.start)
+        ):
+            spans.append((colon.start, name.end + 1))
+    return spans
+
+
+def _glued(sql: str, at: int) -> bool:
+    """Whether the character before `at` joins a name or a colon to it (`x:since`, `x::since`)."""
+    return at > 0 and (sql[at - 1].isalnum() or sql[at - 1] in "_:")
+
+
+def uses_since(sql: str, dialect: str | None = None) -> bool:
+    """Whether an extract query filters itself with the `:since` bind parameter (never one in a
+    comment or a string literal: `since_spans`).
 
     >>> uses_since("SELECT * FROM t WHERE :since IS NULL OR t.atualizado_em > :since")
     True
-    >>> uses_since("-- no :since here\\nSELECT x::since_type FROM t")
+    >>> uses_since("/* :since */ SELECT x::since_type, ':since' FROM t -- :since")
     False
     """
-    return _SINCE.search(_LINE_COMMENT.sub("", sql)) is not None
+    return bool(since_spans(sql, dialect))
 
 
-def bind_since(sql: str, since: datetime | None) -> str:
-    """`sql` with every `:since` replaced by the bound as a literal, or NULL (read everything).
+def bind_since(sql: str, since: datetime | None, dialect: str | None = None) -> str:
+    """`sql` with every `:since` bind parameter replaced by the bound as a literal, or NULL (read
+    everything); comments and string literals are left as written.
 
     >>> bind_since("WHERE :since IS NULL OR a > :since", datetime(2024, 1, 2))
     "WHERE '2024-01-02 00:00:00' IS NULL OR a > '2024-01-02 00:00:00'"
-    >>> bind_since("WHERE :since IS NULL OR a > :since", None)
-    'WHERE NULL IS NULL OR a > NULL'
+    >>> bind_since("WHERE :since IS NULL /* :since */ OR a > ':since'", None)
+    "WHERE NULL IS NULL /* :since */ OR a > ':since'"
     """
     literal = "NULL" if since is None else watermark_literal(since)
-    return _SINCE.sub(lambda _: literal, sql)
+    out, at = [], 0
+    for start, end in since_spans(sql, dialect):
+        out += [sql[at:start], literal]
+        at = end
+    return "".join(out) + sql[at:]
 
 
 def _body(sql: str) -> str:
@@ -152,6 +190,17 @@ class SourceDialect:
     """A server source (PostgreSQL, MariaDB/MySQL, SQL Server): connectorx types are reliable."""
 
     scheme: ClassVar[str] = "server"
+    #: the sqlglot dialect that reads its extract files (finds their `:since`)
+    sqlglot_dialect: ClassVar[str | None] = None
+    #: the source's wall clock now, as its own `CURRENT_TIMESTAMP` stamps a TIMESTAMP column
+    #: without a time zone (`clock`)
+    clock_sql: ClassVar[str] = "SELECT CURRENT_TIMESTAMP AS now"
+
+    def clock(self, url: DbUrl) -> datetime:
+        """The source's clock now, without a zone: the newest `atualizado_em` a row written now
+        by the source's own clock would have. Naive watermark stamps are compared with it."""
+        table = cx.read_sql(url.connectorx_url, self.clock_sql, return_type="arrow")
+        return _naive(table.column(0)[0].as_py())
 
     def output_columns(self, url: DbUrl, sql: str) -> list[str] | None:
         """The query's columns, learnt before reading; None: learn them from the result."""
@@ -206,6 +255,35 @@ class SourceDialect:
         return frame, 0
 
 
+class PostgresSource(SourceDialect):
+    """PostgreSQL: `LOCALTIMESTAMP` is the wall clock of the session's `TimeZone` (the server's
+    `timezone` setting, or the database's or role's), what `now()` stores into a `timestamp`
+    column; connectorx keeps that zone."""
+
+    scheme: ClassVar[str] = "postgresql"
+    sqlglot_dialect: ClassVar[str | None] = "postgres"
+    clock_sql: ClassVar[str] = "SELECT LOCALTIMESTAMP AS now"
+
+
+class MysqlSource(SourceDialect):
+    """MariaDB/MySQL: `NOW(6)` is the wall clock of the session's `time_zone` (the server's
+    `@@global.time_zone`, SYSTEM: its host's zone), what `CURRENT_TIMESTAMP` stores into a
+    DATETIME column."""
+
+    scheme: ClassVar[str] = "mysql"
+    sqlglot_dialect: ClassVar[str | None] = "mysql"
+    clock_sql: ClassVar[str] = "SELECT NOW(6) AS now"
+
+
+class MssqlSource(SourceDialect):
+    """SQL Server: `SYSDATETIME()` is the server's local wall clock, as `GETDATE()` stamps a
+    `datetime2` column."""
+
+    scheme: ClassVar[str] = "mssql"
+    sqlglot_dialect: ClassVar[str | None] = "tsql"
+    clock_sql: ClassVar[str] = "SELECT SYSDATETIME() AS now"
+
+
 class SqliteSource(SourceDialect):
     """SQLite: columns have no fixed types, and TEXT may hold bytes that are not UTF-8.
 
@@ -218,6 +296,15 @@ class SqliteSource(SourceDialect):
     """
 
     scheme: ClassVar[str] = "sqlite"
+    sqlglot_dialect: ClassVar[str | None] = "sqlite"
+    #: what SQLite's own `CURRENT_TIMESTAMP` writes (UTC: SQLite has no session zone), with
+    #: microseconds
+    clock_sql: ClassVar[str] = "SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"
+
+    def clock(self, url: DbUrl) -> datetime:
+        with closing(_connect_sqlite(url)) as conn:
+            (text,) = conn.execute(self.clock_sql).fetchone()
+        return datetime.fromisoformat(text)
 
     def output_columns(self, url: DbUrl, sql: str) -> list[str] | None:
         with closing(_connect_sqlite(url)) as conn:
@@ -396,10 +483,22 @@ def _decode(value: bytes) -> str:
 
 _DIALECTS: dict[str, Callable[[], SourceDialect]] = {
     "sqlite": SqliteSource,
-    "postgresql": SourceDialect,
-    "mysql": SourceDialect,
-    "mssql": SourceDialect,
+    "postgresql": PostgresSource,
+    "mysql": MysqlSource,
+    "mssql": MssqlSource,
 }
+
+
+def _naive(value: object) -> datetime:
+    """A clock value as a naive timestamp (one with a zone: its wall time in UTC, as
+    `extract.conform` reads a zoned column)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise TypeError(f"the source's clock came as {value!r}, not a timestamp")
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
 
 
 def source_dialect(scheme: str) -> SourceDialect:

@@ -22,6 +22,7 @@ def test_shipped_scripts_in_order_with_sha256() -> None:
         "004_facts.sql",
         "005_reject_per_key.sql",
         "006_schema_text.sql",
+        "007_run_entity_future_ties.sql",
     ]
     for script in scripts:
         assert script.checksum == hashlib.sha256(script.path.read_bytes()).hexdigest()

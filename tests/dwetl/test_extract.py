@@ -18,6 +18,7 @@ from dwetl.entities.registry import get_entity
 from dwetl.errors import ConnectionFailed, DwetlError, UsageError
 from dwetl.extract import extract
 from dwetl.paths import extract_root, sql_root
+from dwetl.source_dialects import bind_since, since_spans, source_dialect, uses_since
 
 
 def _source(path: Path) -> Path:
@@ -423,3 +424,63 @@ def test_a_file_with_since_filters_itself(tmp_path: Path, source: Path) -> None:
         2,
         3,
     ]
+
+
+@pytest.mark.parametrize("scheme", ["sqlite", "postgresql", "mysql", "mssql"])
+def test_since_in_a_comment_or_a_string_is_no_placeholder(scheme: str) -> None:
+    dialect = source_dialect(scheme).sqlglot_dialect
+    for text in (
+        "/* :since */ SELECT 1",
+        "SELECT 1 -- filtered by :since\n",
+        "SELECT ':since' AS note",
+        "SELECT x::since_type FROM t",  # a cast, not the parameter
+        "SELECT 1 FROM t WHERE a = :since_x",
+    ):
+        assert not uses_since(text, dialect), (scheme, text)
+        assert bind_since(text, datetime(2024, 1, 2), dialect) == text  # never rewritten
+    text = "/* :since */ SELECT ':since' FROM t WHERE :since IS NULL OR t.a > :since -- :since\n"
+    assert uses_since(text, dialect)
+    assert bind_since(text, None, dialect) == (
+        "/* :since */ SELECT ':since' FROM t WHERE NULL IS NULL OR t.a > NULL -- :since\n"
+    )
+
+
+@pytest.mark.parametrize("scheme", ["sqlite", "postgresql", "mysql", "mssql"])
+def test_the_shipped_parts_bind_every_since_outside_their_comments(scheme: str) -> None:
+    dialect = source_dialect(scheme).sqlglot_dialect
+    for name in ("fact_vendas.itens.sql", "fact_vendas.vendas.sql", "fact_descontos.itens.sql"):
+        text = (extract_root() / name).read_text(encoding="utf-8")
+        code = "\n".join(line.split("--")[0] for line in text.splitlines())
+        bound = bind_since(text, datetime(2024, 1, 2), dialect)
+        assert len(since_spans(text, dialect)) == code.count(":since") > 0, name
+        comments = [line for line in bound.splitlines() if line.startswith("--")]
+        assert comments == [line for line in text.splitlines() if line.startswith("--")]
+        assert ":since" not in "\n".join(line.split("--")[0] for line in bound.splitlines())
+
+
+def test_a_file_that_names_since_only_in_comments_and_strings_is_wrapped(
+    tmp_path: Path, source: Path
+) -> None:
+    with sqlite3.connect(source) as conn:
+        conn.executemany(
+            "INSERT INTO lojas (id, nome, atualizado_em) VALUES (?, ?, ?)",
+            [(1, "L", "2024-01-01 00:00:00"), (2, ":since", "2024-02-01 00:00:00")],
+        )
+    shipped = (extract_root() / "dim_loja.sql").read_text(encoding="utf-8")
+    folder = _sql_dir(
+        tmp_path,
+        "dim_loja.sql",
+        "/* not filtered by :since here: dwetl wraps it */\n"
+        + shipped
+        + "\nWHERE l.nome <> ':since -- x' OR l.id > 0\n",
+    )
+    settings = _settings(tmp_path, source, watermark_overlap_s=0.0)
+    got = extract(get_entity("dim_loja"), settings, datetime(2024, 1, 15), sql_dir=folder)
+    assert got.frame["id_loja_origem"].to_list() == [2]  # wrapped: only the row after `since`
+    assert got.frame["nome"].to_list() == [":since"]  # the literal was not rewritten
+
+
+def test_an_unreadable_extract_file_names_it(tmp_path: Path, source: Path) -> None:
+    folder = _sql_dir(tmp_path, "dim_loja.sql", "SELECT 'never closed FROM lojas")
+    with pytest.raises(UsageError, match=r"dim_loja\.sql: cannot be read as sqlite"):
+        extract(get_entity("dim_loja"), _settings(tmp_path, source), None, sql_dir=folder)

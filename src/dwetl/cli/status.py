@@ -15,8 +15,9 @@ from dwetl.config import Settings, load_settings
 from dwetl.dialects import open_warehouse
 from dwetl.errors import UsageError
 from dwetl.run import control
+from dwetl.run.summary import COUNTS
 
-_COUNTS = ("extracted", "folded", "rejected", "inserted", "updated", "unchanged", "inferred")
+_COUNTS = COUNTS
 
 
 def entity_status(settings: Settings) -> list[dict[str, Any]]:
@@ -39,8 +40,8 @@ def entity_status(settings: Settings) -> list[dict[str, Any]]:
             "last_run_at": None if row.last_run_at is None else str(row.last_run_at),
         }
         if run is not None:
-            item.update(dict(zip(_COUNTS, run[4:11], strict=True)))
-            item["error"] = run[11]
+            item.update(dict(zip(_COUNTS, run[4:13], strict=True)))
+            item["error"] = run[13]
         out.append(item)
     return out
 

@@ -42,19 +42,29 @@ def read_control(wh: Warehouse) -> dict[str, ControlRow]:
     return {row[0]: ControlRow(*row) for row in wh.fetchall(_q("control"))}
 
 
-def next_watermark(old: datetime | None, new: datetime | None) -> datetime | None:
-    """The watermark after a load: never moves back, and stays when nothing was read.
+def next_watermark(
+    old: datetime | None, new: datetime | None, clock: datetime | None = None
+) -> datetime | None:
+    """The watermark after a load: never moves back, and stays when nothing was read; but never
+    after the source's `clock` (a future-dated row must not hide the changes made before its
+    date: a watermark stored after the clock, by a version that did not cap it, comes back to it).
 
     >>> next_watermark(datetime(2026, 1, 2), None)
     datetime.datetime(2026, 1, 2, 0, 0)
     >>> next_watermark(datetime(2026, 1, 2), datetime(2026, 1, 1))
     datetime.datetime(2026, 1, 2, 0, 0)
+    >>> next_watermark(datetime(9999, 12, 31), datetime(2026, 1, 1), clock=datetime(2026, 1, 3))
+    datetime.datetime(2026, 1, 3, 0, 0)
     """
     if new is None:
-        return old
-    if old is None:
-        return new
-    return max(old, new)
+        watermark = old
+    elif old is None:
+        watermark = new
+    else:
+        watermark = max(old, new)
+    if clock is not None and watermark is not None and watermark > clock:
+        return clock
+    return watermark
 
 
 def record_loaded(
@@ -62,7 +72,7 @@ def record_loaded(
 ) -> None:
     """Advance the watermark and write the run-entity row (inside the entity's transaction)."""
     finished = result.finished_at or now()
-    watermark = next_watermark(stored_watermark, result.watermark_to)
+    watermark = next_watermark(stored_watermark, result.watermark_to, result.source_clock)
     wh.execute(_q("advance_control"), [watermark, run_id, result.status, finished, result.entity])
     insert_run_entity(wh, run_id, result)
 
@@ -92,6 +102,8 @@ def insert_run_entity(wh: Warehouse, run_id: int, result: EntityResult) -> None:
             result.unchanged,
             result.inferred,
             result.blocked,
+            result.future,
+            result.ties,
             result.watermark_from,
             result.watermark_to,
             s.get("extract"),
@@ -111,6 +123,8 @@ UPGRADED = {
     ("etl_reject", "times_seen"),
     ("etl_reject", "applied"),
     ("etl_run_entity", "blocked"),
+    ("etl_run_entity", "future"),
+    ("etl_run_entity", "ties"),
 }
 
 

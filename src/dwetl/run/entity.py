@@ -41,7 +41,7 @@ from dwetl.run import control, inferred, lookups, merge, rejects
 from dwetl.run.context import RunContext, phase, remember
 from dwetl.run.faults import fault_point
 from dwetl.run.read_ahead import EntityReads, Read, ReadAhead
-from dwetl.run.summary import SKIPPED_PREFIX, EntityResult
+from dwetl.run.summary import COUNTS, SKIPPED_PREFIX, EntityResult
 from dwetl.run.write_behind import WriteBehind
 from transforms.constraints import ConstraintSet
 from transforms.keys import fold_versions
@@ -150,11 +150,7 @@ def skip_entity(ctx: RunContext, spec: EntitySpec, dimension: str) -> EntityResu
 
 
 def _counts(result: EntityResult) -> dict[str, int]:
-    names = (
-        "extracted", "folded", "rejected", "inserted", "updated", "unchanged", "inferred",
-        "blocked",
-        "withdrawn",
-    )  # fmt: skip
+    names = (*COUNTS, "blocked", "withdrawn")
     return {name: getattr(result, name) for name in names} | {"batches": result.batches}
 
 
@@ -211,6 +207,7 @@ def _load(
     frame = extracted.frame
     result.extracted = frame.height
     result.watermark_to = extracted.watermark_to
+    result.source_clock, result.future = extracted.clock, extracted.future
     del extracted
 
     maps: dict[str, pl.DataFrame] = {}
@@ -430,7 +427,10 @@ def _valid_batches(
         del read
         frame = extracted.frame
         result.extracted += frame.height
+        # every batch is capped at the clock its plan read before the first (`plan_batches`)
         result.watermark_to = control.next_watermark(result.watermark_to, extracted.watermark_to)
+        result.source_clock = result.source_clock or extracted.clock
+        result.future += extracted.future
         del extracted
 
         with phase(ctx, result, "transform"):

@@ -21,6 +21,11 @@ EXIT_CODES = {"success": 0, "partial": 3, "failed": 1}
 SKIPPED_PREFIX = "skipped:"
 #: entity statuses of an entity that loaded nothing
 NOT_LOADED = ("failed", "skipped")
+#: the per-entity counts of the summary table (and of `dwetl status`)
+COUNTS = (
+    "extracted", "folded", "rejected", "inserted", "updated", "unchanged", "inferred", "future",
+    "ties",
+)  # fmt: skip
 
 
 @dataclass
@@ -44,10 +49,18 @@ class EntityResult:
     #: or a dimension's row turned into an inferred member): a subset of `rejected`, so not a
     #: term of `balance`
     withdrawn: int = 0
+    #: rows read dated after the source's clock (`source_clock`): counted among the extracted
+    #: rows like any other (not a term of `balance`), and read again by later runs
+    future: int = 0
+    #: keys whose newest version tied, on the watermark column, with another version read
+    #: (one of them kept by `transforms.keys.fold_versions`' rule; the others are `folded`)
+    ties: int = 0
     #: in how many key-partitioned batches the entity was read and validated (1: at once)
     batches: int = 1
     watermark_from: datetime | None = None
     watermark_to: datetime | None = None
+    #: the source's clock when the extract began: the watermark never passes it
+    source_clock: datetime | None = None
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
     reject_reasons: dict[str, int] = field(default_factory=dict)
     repairs: dict[str, Any] | None = None
@@ -82,9 +95,12 @@ class EntityResult:
             "inferred": self.inferred,
             "blocked": self.blocked,
             "withdrawn": self.withdrawn,
+            "future": self.future,
+            "ties": self.ties,
             "batches": self.batches,
             "watermark_from": _iso(self.watermark_from),
             "watermark_to": _iso(self.watermark_to),
+            "source_clock": _iso(self.source_clock),
             "seconds": {p: round(self.seconds.get(p, 0.0), 4) for p in PHASES},
             "reasons": dict(sorted(self.reject_reasons.items())),
             "repairs": self.repairs,
@@ -153,7 +169,7 @@ def summary_table(summary: RunSummary) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("entity")
     table.add_column("status")
-    for name in ("extracted", "folded", "rejected", "inserted", "updated", "unchanged", "inferred"):
+    for name in COUNTS:
         table.add_column(name, justify="right")
     table.add_column("seconds", justify="right")
     table.add_column("error / reasons", overflow="fold")
@@ -166,18 +182,7 @@ def summary_table(summary: RunSummary) -> Table:
         table.add_row(
             e.entity,
             f"[{style}]{e.status}[/]",
-            *(
-                str(v)
-                for v in (
-                    e.extracted,
-                    e.folded,
-                    e.rejected,
-                    e.inserted,
-                    e.updated,
-                    e.unchanged,
-                    e.inferred,
-                )
-            ),
+            *(str(getattr(e, name)) for name in COUNTS),
             f"{sum(e.seconds.values()):.2f}",
             note,
         )
