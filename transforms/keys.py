@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Protocol, cast
+from typing import NamedTuple, Protocol, cast
 
 import polars as pl
 
@@ -32,14 +32,49 @@ def _columns(key: str | Sequence[str]) -> list[str]:
     return [key] if isinstance(key, str) else list(key)
 
 
-def fold_versions(
-    frame: pl.DataFrame, key: str | Sequence[str], order_by: str
-) -> tuple[pl.DataFrame, int]:
-    """Keep the latest version (greatest `order_by`) of each key; return it and how many folded.
+class Folded(NamedTuple):
+    """What `fold_newest` returns: the newest version of each key, how many older versions it
+    folded away, and for how many keys the newest version tied with another on `order_by`."""
 
-    Ties on `order_by` are broken by the other columns' values, so the same input always keeps
-    the same row. Rows with a NULL key are kept as they are (validation rejects them; folding
-    them together would lose rows). Example: two versions of id 1 -> one row, folded == 1.
+    frame: pl.DataFrame
+    folded: int
+    ties: int
+
+
+def fold_versions(
+    frame: pl.DataFrame,
+    key: str | Sequence[str],
+    order_by: str,
+    *,
+    tie_break: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, int]:
+    """Keep the latest version (greatest `order_by`) of each key; return it and how many folded
+    (`fold_newest`, whose rule breaks ties, without the count of ties)."""
+    folded = fold_newest(frame, key, order_by, tie_break=tie_break)
+    return folded.frame, folded.folded
+
+
+def fold_newest(
+    frame: pl.DataFrame,
+    key: str | Sequence[str],
+    order_by: str,
+    *,
+    tie_break: pl.DataFrame | None = None,
+) -> Folded:
+    """Keep the newest version of each key: the greatest `order_by` (NULL is the oldest).
+
+    Versions whose `order_by` ties are told apart by the values of `tie_break` (a frame with the
+    rows of `frame`, in the same order: the rows as the source gave them, before a transform
+    that may depend on the other rows read), compared column by column in its column order, the
+    greatest kept (NULL lowest; nested columns left out); without `tie_break`, by `frame`'s
+    other columns. So the kept version depends only on the versions themselves: the same in a
+    full reload as in any run that reads them again. Rows with a NULL key are kept as they are
+    (validation rejects them; folding them together would lose rows).
+
+    >>> f = pl.DataFrame({"id": [1, 1, 1, 2], "v": ["b", "c", "a", "x"], "at": [5, 5, 4, 1]})
+    >>> kept = fold_newest(f, "id", "at")
+    >>> kept.frame.rows(), kept.folded, kept.ties
+    ([(1, 'c', 5), (2, 'x', 1)], 2, 1)
     """
     keys = _columns(key)
     key_expr = pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)
@@ -50,25 +85,41 @@ def fold_versions(
     if len(keys) == 1:
         twice = repeated(frame.get_column(keys[0]))
         if not twice.len():
-            return frame, 0
+            return Folded(frame, 0, 0)
         versioned = frame.select(key_expr.is_in(twice.implode()).fill_null(False)).to_series()
     else:
         has_null_key = pl.any_horizontal(pl.col(keys).is_null())
         versioned = frame.select(~has_null_key & key_expr.is_duplicated()).to_series()
         if not versioned.any():
-            return frame, 0
+            return Folded(frame, 0, 0)
     at = versioned.arg_true()
-    tie_breakers = [c for c in frame.columns if c not in keys and c != order_by]
-    sortable = [c for c in tie_breakers if frame.schema[c].is_nested() is False]
-    older = (
+    if tie_break is None:
+        tie_break = frame.select(c for c in frame.columns if c not in keys and c != order_by)
+    elif tie_break.height != frame.height:
+        raise ValueError(
+            f"tie_break has {tie_break.height} rows, the frame {frame.height}: they must align"
+        )
+    ties = [c for c in tie_break.columns if not tie_break.schema[c].is_nested()]
+    by = [f"{_TIE}{i}" for i in range(len(ties))]
+    ordered = (
         frame[at]
-        .with_columns(at.alias(_ROW))
-        .sort([*keys, order_by, *sortable], nulls_last=False, maintain_order=True)
-        .filter(~key_expr.is_last_distinct())
-        .get_column(_ROW)
+        .select(*keys, order_by)
+        .with_columns(
+            at.alias(_ROW),
+            *(tie_break.get_column(c).gather(at).alias(b) for c, b in zip(ties, by, strict=True)),
+        )
+        .sort([*keys, order_by, *by], nulls_last=False, maintain_order=True)
     )
+    newest = key_expr.is_last_distinct()
+    tied = (
+        newest
+        & (key_expr == key_expr.shift(1))
+        & pl.col(order_by).eq_missing(pl.col(order_by).shift(1))
+    )
+    older = ordered.filter(~newest).get_column(_ROW)
+    tie_count = int(ordered.select(tied.sum()).item())
     kept = pl.repeat(True, frame.height, eager=True).scatter(older, False)
-    return frame.filter(kept), older.len()
+    return Folded(frame.filter(kept), older.len(), tie_count)
 
 
 def repeated(values: pl.Series) -> pl.Series:
@@ -88,6 +139,7 @@ def repeated(values: pl.Series) -> pl.Series:
 
 
 _ROW = "__dwetl_row"  # a versioned row's number in the frame, while its versions are sorted
+_TIE = "__dwetl_tie"  # the tie-break columns, by position (their names may be the frame's)
 
 
 def attach_surrogate_keys(

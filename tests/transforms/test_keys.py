@@ -5,9 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 import polars as pl
+import pytest
 
 from dwetl.entities.spec import Lookup
-from transforms.keys import assign_surrogate_keys, attach_surrogate_keys, fold_versions
+from transforms.keys import (
+    assign_surrogate_keys,
+    attach_surrogate_keys,
+    fold_newest,
+    fold_versions,
+)
 
 
 def test_fold_keeps_latest_version_and_counts_the_rest() -> None:
@@ -30,6 +36,43 @@ def test_fold_breaks_ties_the_same_way_whatever_the_input_order() -> None:
     other = fold_versions(pl.DataFrame(rows).reverse(), "id", "atualizado_em")[0]
     assert one.equals(other)
     assert one.height == 1
+
+
+def test_a_tie_is_broken_by_the_source_values_and_counted() -> None:
+    # after a repair that depends on the other rows read, "Jo?o" may or may not be "João":
+    # the tie is decided on the rows as read, so either way the same version is kept
+    source = pl.DataFrame({"id": [7, 7, 8], "nome": ["Jo?o", "Joana", "x"], "at": [5, 5, 1]})
+    for repaired in ("João", "Jo?o"):
+        frame = source.with_columns(pl.Series("nome", [repaired, "Joana", "x"]))
+        for order in (frame, frame.reverse()):
+            tie_break = source if order is frame else source.reverse()
+            kept = fold_newest(order, "id", "at", tie_break=tie_break)
+            assert dict(kept.frame.select("id", "nome").iter_rows()) == {7: "Joana", 8: "x"}
+            assert (kept.folded, kept.ties) == (1, 1)
+    # without a tie_break the frame's own values decide, and they differ after the repair
+    assert fold_newest(source.with_columns(nome=pl.Series(["João", "Joana", "x"])), "id", "at")[0][
+        "nome"
+    ].to_list() == ["João", "x"]
+
+
+def test_ties_count_keys_whose_newest_versions_tie_only() -> None:
+    frame = pl.DataFrame(
+        {
+            "id": [1, 1, 2, 2, 3, 3, 3, 4, None, None],
+            "v": list("abcdefghij"),
+            "at": [1, 1, 1, 2, 3, 3, 3, None, 1, 1],
+        }
+    )
+    kept = fold_newest(frame, "id", "at")
+    # 1 ties; 2's newest is alone; 3 has three at its newest (one key); NULL keys never fold
+    assert (kept.folded, kept.ties) == (1 + 1 + 2, 2)
+    assert sorted(kept.frame["v"].to_list()) == ["b", "d", "g", "h", "i", "j"]
+
+
+def test_a_tie_break_must_line_up_with_the_frame() -> None:
+    frame = pl.DataFrame({"id": [1, 1], "at": [1, 1]})
+    with pytest.raises(ValueError, match="must align"):
+        fold_newest(frame, "id", "at", tie_break=frame.head(1))
 
 
 def test_fold_never_merges_rows_without_a_key() -> None:

@@ -44,7 +44,7 @@ from dwetl.run.read_ahead import EntityReads, Read, ReadAhead
 from dwetl.run.summary import COUNTS, SKIPPED_PREFIX, EntityResult
 from dwetl.run.write_behind import WriteBehind
 from transforms.constraints import ConstraintSet
-from transforms.keys import fold_versions
+from transforms.keys import fold_newest
 from transforms.text import repair_report
 from transforms.validate import REASONS, split
 
@@ -543,15 +543,23 @@ def _transformed(
     with applied_ddl(ctx.constraint_sets):  # categories repaired to the warehouse's own CHECKs
         frame = spec.transform(frame)
     result.repairs = _merged_repairs(result.repairs, _repairs(source, frame))
-    del source
     if spec.kind == "calendar":
         # The calendar's extract is the span of the source's dates; its rows are the days
         # the transform generates, and those are what the run accounts for.
         result.extracted = frame.height
     order_by = spec.watermark_column
     if order_by and order_by in frame.columns:
-        frame, folded = fold_versions(frame, list(spec.natural_key), order_by)
-        result.folded += folded
+        # Versions that tie on the watermark column are told apart by their source values
+        # (the transform's rows line up with them), not the transformed ones: a repair
+        # depends on the other rows read, which differ between a full and an incremental run.
+        tie_break = source if source.height == frame.height else None
+        folded = fold_newest(frame, list(spec.natural_key), order_by, tie_break=tie_break)
+        frame, result.folded, result.ties = (
+            folded.frame,
+            result.folded + folded.folded,
+            result.ties + folded.ties,
+        )
+    del source
     frame = lookups.with_keys(ctx, spec, frame, result, maps, held, whole=whole)
     return frame.with_columns(pl.lit(ctx.run_id, dtype=pl.Int64).alias(merge.LINEAGE))
 
