@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,28 @@ def test_a_future_dated_row_does_not_hide_a_later_change(etl: Any) -> None:
     assert logged == [(1,)]
     status = {item["entity"]: item for item in entity_status(etl.settings)}
     assert status["dim_cliente"]["future"] == 1
+
+
+@pytest.mark.pairs("postgresql-postgresql")
+def test_a_postgresql_source_is_compared_by_its_own_wall_clock(etl: Any) -> None:
+    import psycopg
+
+    etl.sample(300, 5, 0.0)
+    etl.init()
+    assert etl.run("dim_cliente").status == "success"
+    # the ERP's database runs 5 h behind UTC: now() stores its wall clock in a timestamp column
+    name = etl.settings.source.database
+    with psycopg.connect(etl.settings.dw.raw, autocommit=True) as con:
+        con.execute(f"ALTER DATABASE {name} SET timezone = 'Etc/GMT+5'")  # type: ignore[arg-type]
+    utc = datetime.now(UTC).replace(tzinfo=None)
+    assert abs(utc - source_clock(etl) - timedelta(hours=5)) < timedelta(minutes=5)
+    ((first,),) = etl.src("SELECT id FROM clientes ORDER BY id LIMIT 1")
+    # a row stamped in UTC is 5 h ahead of that clock: in the future for this source
+    etl.src("UPDATE clientes SET atualizado_em = ? WHERE id = ?", [utc.isoformat(" "), first])
+
+    (cliente,) = etl.run("dim_cliente").entities
+    assert (cliente.updated, cliente.future) == (1, 1)
+    assert watermark(etl, "dim_cliente") < utc - timedelta(hours=4)
 
 
 def test_a_batched_first_load_caps_the_watermark_too(etl: Any) -> None:
