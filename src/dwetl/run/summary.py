@@ -53,7 +53,7 @@ class EntityResult:
     #: rows like any other (not a term of `balance`), and read again by later runs
     future: int = 0
     #: keys whose newest version tied, on the watermark column, with another version read
-    #: (one of them kept by `transforms.keys.fold_versions`' rule; the others are `folded`)
+    #: (one of them kept by `transforms.keys.fold_newest`'s rule; the others are `folded`)
     ties: int = 0
     #: in how many key-partitioned batches the entity was read and validated (1: at once)
     batches: int = 1
