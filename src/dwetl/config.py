@@ -223,6 +223,33 @@ def _file_url(
     )
 
 
+def missing_file(what: str, url: DbUrl, todo: str) -> str:
+    """The one line for a database file that does not exist: the URL, the file, what to do, or,
+    when `scheme:///path` (relative) is missing but `/path` exists, the URL meant."""
+    meant = absolute_alternative(url)
+    if meant is not None:
+        todo = f"{url.scheme}:/// is relative to the working folder: did you mean {meant}?"
+    return f"{what} {url.masked}: {url.path} does not exist ({todo})"
+
+
+def absolute_alternative(url: DbUrl) -> str | None:
+    """`scheme:////path` when `url` is `scheme:///path`, a relative path that does not exist,
+    while the absolute `/path` does; else None.
+
+    >>> absolute_alternative(parse_url("duckdb:///tmp", setting="--dw", cwd=Path("/nowhere")))
+    'duckdb:////tmp'
+    """
+    if url.path is None or url.path.exists():
+        return None
+    rest = url.raw.split("://", 1)[1].split("?", 1)[0]
+    if not rest.startswith("/") or rest.startswith("//"):
+        return None
+    absolute = Path("/" + unquote(rest[1:]))
+    if not absolute.exists():
+        return None
+    return f"{url.scheme}:///{absolute.as_posix()}"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a command needs to know about where and how to run."""

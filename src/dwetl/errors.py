@@ -19,3 +19,8 @@ class ConnectionFailed(DwetlError):
     """A database could not be reached after every retry."""
 
     exit_code = 1
+
+
+class CannotConnect(UsageError):
+    """A database answered in a way no retry can change (a missing file, no such database, a
+    wrong password): the configuration must change first."""

@@ -48,7 +48,6 @@ from dwetl.connect import describe
 from dwetl.entities.registry import source_schema
 from dwetl.entities.spec import EntitySpec, ExtractPart
 from dwetl.errors import DwetlError, UsageError
-from dwetl.probe import reach_source
 from dwetl.source_dialects import (
     Partition,
     Schema,
@@ -342,7 +341,6 @@ def _prepare(
         dialect = source_dialect(url.scheme)
     except KeyError:
         raise UsageError(f"source {url.masked}: dwetl cannot read a {url.scheme} source") from None
-    reach_source(settings)
     clock = _clock(dialect, url)
     since = None
     if watermark is not None:

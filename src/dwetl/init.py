@@ -103,7 +103,7 @@ def run_init(
             None if probe.seconds is None else round(probe.seconds, 4)
         )
         report.source_status, report.source_detail = probe.status, probe.detail
-        if probe.status == "unreachable":
+        if probe.status in ("unreachable", "refused"):
             report.problems.append(probe.detail)
 
         ddl_started = time.perf_counter()

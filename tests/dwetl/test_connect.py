@@ -17,7 +17,7 @@ import pytest
 
 from dwetl.config import parse_url
 from dwetl.connect import describe, with_retry
-from dwetl.errors import ConnectionFailed, UsageError
+from dwetl.errors import CannotConnect, ConnectionFailed, UsageError
 
 DWETL = Path(sys.executable).with_name("dwetl")
 
@@ -99,6 +99,65 @@ def test_a_usage_error_is_not_retried() -> None:
     with pytest.raises(UsageError):
         with_retry(bad, what="warehouse", url=url, attempts=5, backoff_s=0, backoff_max_s=0)
     assert calls == [1]
+
+
+#: what the drivers said, copied from real failures (psycopg, PyMySQL, DuckDB, sqlite3)
+TRANSIENT = [
+    'connection failed: connection to server at "127.0.0.1", port 1 failed: Connection refused'
+    "\n\tIs the server running on that host and accepting TCP/IP connections?",
+    'connection failed: connection to server at "10.0.0.9", port 5432 failed: timeout expired',
+    'connection failed: connection to server at "127.0.0.1", port 5432 failed: FATAL:  '
+    "the database system is starting up",
+    "(2003, \"Can't connect to MySQL server on '127.0.0.1' ([Errno 111] Connection refused)\")",
+    "(2013, \"Lost connection to MySQL server at 'reading initial communication packet'\")",
+    'IO Error: Could not set lock on file "/srv/dw.duckdb": Conflicting lock is held',
+]
+PERMANENT = [
+    ('connection failed: connection to server at "127.0.0.1", port 5432 failed: FATAL:  '
+     'database "nodb" does not exist', "create it"),
+    ('connection failed: connection to server at "127.0.0.1", port 5432 failed: FATAL:  '
+     'password authentication failed for user "etl"', "user and password"),
+    ("(1049, \"Unknown database 'nodb'\")", "create it"),
+    ("(1045, \"Access denied for user 'etl'@'127.0.0.1' (using password: YES)\")", "grants"),
+    ("(2003, \"Can't connect to MySQL server on 'db.invalid' ([Errno -2] Name or service not "
+     'known)")', "host name"),
+    ('IO Error: The file "/srv/notes.duckdb" exists, but it is not a valid DuckDB database file!',
+     "DuckDB warehouse file"),
+    ("unable to open database file", "not retried"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("message", TRANSIENT)
+def test_refusals_timeouts_and_starting_servers_are_retried(message: str) -> None:
+    url = parse_url("postgresql://etl:s3cret@db:5432/dw", setting="--dw")
+    slept: list[float] = []
+
+    def fails() -> None:
+        raise OSError(message)
+
+    with pytest.raises(ConnectionFailed, match="unreachable after 3 attempts"):
+        with_retry(
+            fails, what="warehouse", url=url, attempts=3, backoff_s=1, backoff_max_s=1,
+            sleep=slept.append,
+        )  # fmt: skip
+    assert slept == [1, 1]
+
+
+@pytest.mark.parametrize(("message", "advice"), PERMANENT)
+def test_anything_else_fails_at_once_with_what_to_do(message: str, advice: str) -> None:
+    url = parse_url("postgresql://etl:s3cret@db:5432/dw", setting="--dw")
+    calls: list[int] = []
+
+    def fails() -> None:
+        calls.append(1)
+        raise OSError(message)
+
+    with pytest.raises(CannotConnect) as info:
+        with_retry(fails, what="warehouse", url=url, attempts=5, backoff_s=60, backoff_max_s=60)
+    assert calls == [1] and info.value.exit_code == 2
+    text = str(info.value)
+    assert text.startswith("warehouse postgresql://etl:***@db:5432/dw: ") and "\n" not in text
+    assert advice in text and "failed:" not in text
 
 
 def test_describe_keeps_the_reason_of_a_psycopg_message() -> None:

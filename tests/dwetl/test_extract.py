@@ -15,7 +15,7 @@ import pytest
 
 from dwetl.config import Settings, load_settings
 from dwetl.entities.registry import get_entity
-from dwetl.errors import ConnectionFailed, DwetlError, UsageError
+from dwetl.errors import DwetlError, UsageError
 from dwetl.extract import extract
 from dwetl.paths import extract_root, sql_root
 from dwetl.source_dialects import bind_since, since_spans, source_dialect, uses_since
@@ -267,28 +267,6 @@ def test_a_value_that_is_no_date_names_file_and_column(tmp_path: Path, source: P
         )
     with pytest.raises(DwetlError, match=r"dim_loja\.sql: column data_abertura: value 'ontem'"):
         extract(get_entity("dim_loja"), _settings(tmp_path, source), None)
-
-
-def test_an_unreachable_source_is_one_line_after_the_retries(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, tmp_path / "nowhere.sqlite", connect_attempts=2)
-    with pytest.raises(ConnectionFailed, match=r"source .*nowhere\.sqlite unreachable after 2"):
-        extract(get_entity("dim_loja"), settings, None)
-
-
-def test_an_unreachable_server_is_one_line_without_the_password(tmp_path: Path) -> None:
-    settings = load_settings(
-        source="postgresql://etl:segredo@127.0.0.1:1/erp",
-        dw=f"duckdb:///{tmp_path / 'dw.duckdb'}",
-        cwd=tmp_path,
-        env={},
-    )
-    settings = dataclasses.replace(settings, connect_attempts=2, connect_backoff_s=0)
-    with pytest.raises(ConnectionFailed) as error:
-        extract(get_entity("dim_loja"), settings, None)
-    message = str(error.value)
-    assert "unreachable after 2 attempts" in message
-    assert "segredo" not in message and "***" in message
-    assert "\n" not in message
 
 
 def _shipped_into(folder: Path, *names: str) -> None:

@@ -22,7 +22,7 @@ from sqlglot.errors import ErrorLevel
 
 from dwetl.config import DbUrl
 from dwetl.dialects.base import TableSwap, Warehouse
-from dwetl.errors import DwetlError
+from dwetl.errors import CannotConnect, DwetlError
 from dwetl.queries import named_queries
 
 _LOCK_POLL_S = 0.1
@@ -36,10 +36,20 @@ _shared_guard = threading.Lock()
 _shared: dict[Path, tuple[duckdb.DuckDBPyConnection, list[int]]] = {}
 
 
+#: DuckDB loads and even downloads an extension when it meets a file it needs one for (a SQLite
+#: file given as the warehouse: five tries to download `sqlite_scanner`, 30 s). dwetl needs
+#: none: a file that is not DuckDB's own is an error at once, and nothing is ever downloaded.
+NO_EXTENSIONS: dict[str, str | bool | int | float | list[str]] = {
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+}
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
 def _open_shared(path: Path) -> duckdb.DuckDBPyConnection:
     with _shared_guard:
         if path not in _shared:
-            base = duckdb.connect(":memory:")
+            base = duckdb.connect(":memory:", config=NO_EXTENSIONS)
             try:
                 base.execute(f"ATTACH ? AS {CATALOG}", [str(path)])
             except duckdb.Error:
@@ -61,6 +71,23 @@ def _close_shared(path: Path, con: duckdb.DuckDBPyConnection) -> None:
         if users[0] == 0:
             del _shared[path]
             base.close()
+
+
+def _require_duckdb_file(url: DbUrl) -> None:
+    """A SQLite file given as the warehouse is refused before DuckDB sees it (DuckDB would
+    want its SQLite extension for it)."""
+    assert url.path is not None
+    try:
+        with url.path.open("rb") as file:
+            head = file.read(len(_SQLITE_MAGIC))
+    except OSError:
+        return  # missing, a folder, unreadable: DuckDB's own error says which
+    if head == _SQLITE_MAGIC:
+        raise CannotConnect(
+            f"warehouse {url.masked}: {url.path} is a SQLite database, not a DuckDB one; "
+            "point --dw / DWETL_DW_URL at the DuckDB warehouse (a new path: `dwetl init` "
+            "creates it)"
+        )
 
 
 def qmark(sql: str) -> str:
@@ -152,6 +179,7 @@ class DuckDBWarehouse(Warehouse):
     def connect(cls, url: DbUrl) -> DuckDBWarehouse:
         """Open (creating if missing, with its folder) the DuckDB file of `url`."""
         assert url.path is not None, "a duckdb URL always names a file"
+        _require_duckdb_file(url)
         url.path.parent.mkdir(parents=True, exist_ok=True)
         return cls(_open_shared(url.path), url.path)
 

@@ -22,7 +22,8 @@ from dwetl.config import Settings
 from dwetl.dialects import open_warehouse
 from dwetl.dialects.base import Warehouse
 from dwetl.entities.spec import EntitySpec
-from dwetl.errors import UsageError
+from dwetl.errors import DwetlError, UsageError
+from dwetl.probe import reach_source
 from dwetl.run import control
 from dwetl.run.context import Progress, RunContext
 from dwetl.run.entity import run_entity, skip_entity
@@ -85,7 +86,7 @@ def run(
     progress: Progress | None = None,
 ) -> RunSummary:
     """Run `entities` (names, or ["all"]) and return what happened (raises only on bad usage or
-    an unreachable warehouse; an entity's failure is in the summary)."""
+    an unreachable warehouse or source; an entity's failure is in the summary)."""
     started = time.perf_counter()
     ratio = settings.max_reject_ratio if max_reject_ratio is None else max_reject_ratio
     if not 0 <= ratio <= 1:
@@ -97,6 +98,7 @@ def run(
         names = select_entities(entities, specs, rows, ignore_scope=ignore_scope)
         order = _ordered(names)
         run_id = start_run(wh, "run", settings, full=full, dry_run=dry_run)
+        _reach_source(wh, run_id, settings)
         summary = RunSummary(run_id, control.now(), full=full, dry_run=dry_run)
         ctx = RunContext(
             wh, settings, run_id, specs, rows, full=full, dry_run=dry_run, max_reject_ratio=ratio
@@ -136,6 +138,16 @@ def _failed_dimension(spec: EntitySpec, summary: RunSummary, settings: Settings)
         return None
     done = {e.entity: e.status for e in summary.entities}
     return next((d for d in spec.depends_on if done.get(d) in ("failed", "skipped")), None)
+
+
+def _reach_source(wh: Warehouse, run_id: int, settings: Settings) -> None:
+    """The source is reached once, before any entity (not by each entity's extract): a source
+    that cannot be read fails the run, recorded as failed, with the error of `reach_source`."""
+    try:
+        reach_source(settings)
+    except DwetlError as exc:
+        finish_run(wh, run_id, "failed", error=str(exc), startup_seconds=wh.connect_seconds)
+        raise
 
 
 def _close_replacement(current: Warehouse, opened: Warehouse) -> None:
