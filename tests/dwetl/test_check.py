@@ -204,9 +204,10 @@ def test_an_active_entity_without_its_table_is_reported(tmp_path: Path) -> None:
 
 def test_check_on_a_missing_warehouse_file_is_one_clear_line(tmp_path: Path, dwetl: Any) -> None:
     result = dwetl("check", "--dw", f"duckdb:///{tmp_path / 'none.duckdb'}", cwd=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 2  # nothing to check: a missing file is bad configuration
     assert result.stderr.startswith("error: ") and "dwetl init" in result.stderr
     assert "Traceback" not in result.stderr
+    assert not (tmp_path / "none.duckdb").exists()
 
 
 @pytest.mark.servers

@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from dwetl.ddl import apply_pending, list_scripts
@@ -93,6 +94,7 @@ def test_rejects_filters_by_run_and_counts_every_reason(tmp_path: Path, dwetl: A
 def test_rejects_on_a_warehouse_without_control_tables_is_one_clear_line(
     tmp_path: Path, dwetl: Any
 ) -> None:
+    duckdb.connect(str(tmp_path / "empty.duckdb")).close()
     result = dwetl("rejects", "--dw", f"duckdb:///{tmp_path / 'empty.duckdb'}", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.startswith("error: ") and "dwetl init" in result.stderr

@@ -12,7 +12,6 @@ from dwetl.cli.app import app
 from dwetl.cli.options import DwOption
 from dwetl.config import load_settings
 from dwetl.dialects import open_warehouse
-from dwetl.errors import DwetlError
 
 
 @app.command()
@@ -31,9 +30,7 @@ def check(
     Exit 0 when they match, 1 with one line per difference.
     """
     settings = load_settings(dw=dw, ddl_dir=ddl_dir)
-    if settings.dw.is_file and settings.dw.path is not None and not settings.dw.path.exists():
-        raise DwetlError(f"warehouse {settings.dw.masked} does not exist: run dwetl init first")
-    with open_warehouse(settings.dw, settings) as wh:
+    with open_warehouse(settings.dw, settings, read_only=True) as wh:
         report = check_warehouse(wh, settings)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), default=str, ensure_ascii=False))

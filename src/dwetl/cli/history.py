@@ -97,7 +97,7 @@ def history(
 ) -> None:
     """List past runs (status, counts, phases, watermarks, errors), or one run in full."""
     settings = load_settings(dw=dw)
-    with open_warehouse(settings.dw, settings) as wh:
+    with open_warehouse(settings.dw, settings, read_only=True) as wh:
         if run_id is not None:
             one = hist.one_run(wh, run_id)
             if as_json:

@@ -34,7 +34,7 @@ def rejects(
     """List quarantined rows, one per key (open ones unless --all), with every reason, counts of
     keys per reason, and the rows a failed entity did not apply."""
     settings = load_settings(dw=dw)
-    with open_warehouse(settings.dw, settings) as wh:
+    with open_warehouse(settings.dw, settings, read_only=True) as wh:
         found = list_rejects(wh, run_id=run, entity=entity, include_resolved=include_resolved)
     if as_json:
         typer.echo(json.dumps(found.as_dict(limit), default=str, ensure_ascii=False))

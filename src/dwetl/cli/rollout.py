@@ -115,7 +115,7 @@ def status(
 ) -> None:
     """Show the active scope, the expected scope and the recent changes."""
     settings = load_settings(dw=dw)
-    with open_warehouse(settings.dw, settings) as wh:
+    with open_warehouse(settings.dw, settings, read_only=True) as wh:
         rows = rollout.scope(wh)
         changes = rollout.recent_changes(wh, last)
     if as_json:

@@ -22,7 +22,7 @@ _COUNTS = COUNTS
 
 def entity_status(settings: Settings) -> list[dict[str, Any]]:
     """One dict per entity of ctl.etl_control with its last run's counts."""
-    with open_warehouse(settings.dw, settings) as wh:
+    with open_warehouse(settings.dw, settings, read_only=True) as wh:
         if not wh.table_exists("ctl.etl_control"):
             raise UsageError(f"{settings.dw}: no ctl.etl_control: run `dwetl init` first")
         rows = control.read_control(wh)

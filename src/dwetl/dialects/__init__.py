@@ -38,8 +38,9 @@ def warehouse_class(url: DbUrl) -> type[Warehouse]:
     return loader()
 
 
-def open_warehouse(url: DbUrl, settings: Settings) -> Warehouse:
-    """Connect to the warehouse at `url`, retrying with backoff per `settings`.
+def open_warehouse(url: DbUrl, settings: Settings, *, read_only: bool = False) -> Warehouse:
+    """Connect to the warehouse at `url`, retrying with backoff per `settings`; `read_only`
+    for a command that only reads (a DuckDB file must exist, and is opened read-only).
 
     The seconds the connection took are kept in `.connect_seconds`.
     """
@@ -47,7 +48,7 @@ def open_warehouse(url: DbUrl, settings: Settings) -> Warehouse:
 
     cls = warehouse_class(url)
     wh, seconds = with_retry(
-        lambda: cls.connect(url),
+        lambda: cls.connect(url, read_only=read_only),
         what="warehouse",
         url=url,
         attempts=settings.connect_attempts,

@@ -61,8 +61,10 @@ class Warehouse(ABC):
 
     @classmethod
     @abstractmethod
-    def connect(cls, url: DbUrl) -> Warehouse:
-        """Open one connection (no retry: `dwetl.dialects.open_warehouse` retries)."""
+    def connect(cls, url: DbUrl, *, read_only: bool = False) -> Warehouse:
+        """Open one connection (no retry: `dwetl.dialects.open_warehouse` retries).
+
+        `read_only`: for a command that only reads; opening must then create nothing."""
 
     @abstractmethod
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:

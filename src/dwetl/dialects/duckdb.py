@@ -20,9 +20,9 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
-from dwetl.config import DbUrl
+from dwetl.config import DbUrl, missing_file
 from dwetl.dialects.base import TableSwap, Warehouse
-from dwetl.errors import CannotConnect, DwetlError
+from dwetl.errors import CannotConnect, DwetlError, UsageError
 from dwetl.queries import named_queries
 
 _LOCK_POLL_S = 0.1
@@ -33,7 +33,7 @@ CATALOG = "dwetl_dw"
 # A file can be attached once per process: every Warehouse on the same file is a cursor of one
 # shared in-memory database holding the attachment, closed when its last user closes.
 _shared_guard = threading.Lock()
-_shared: dict[Path, tuple[duckdb.DuckDBPyConnection, list[int]]] = {}
+_shared: dict[Path, tuple[duckdb.DuckDBPyConnection, list[int], bool]] = {}
 
 
 #: DuckDB loads and even downloads an extension when it meets a file it needs one for (a SQLite
@@ -46,17 +46,20 @@ NO_EXTENSIONS: dict[str, str | bool | int | float | list[str]] = {
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-def _open_shared(path: Path) -> duckdb.DuckDBPyConnection:
+def _open_shared(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     with _shared_guard:
         if path not in _shared:
             base = duckdb.connect(":memory:", config=NO_EXTENSIONS)
             try:
-                base.execute(f"ATTACH ? AS {CATALOG}", [str(path)])
+                mode = " (READ_ONLY)" if read_only else ""
+                base.execute(f"ATTACH ? AS {CATALOG}{mode}", [str(path)])
             except duckdb.Error:
                 base.close()
                 raise
-            _shared[path] = (base, [0])
-        base, users = _shared[path]
+            _shared[path] = (base, [0], read_only)
+        base, users, attached_read_only = _shared[path]
+        if attached_read_only and not read_only:
+            raise RuntimeError(f"{path} is open read-only in this process: cannot write it too")
         con = base.cursor()
         users[0] += 1
     con.execute(f"USE {CATALOG}")
@@ -66,7 +69,7 @@ def _open_shared(path: Path) -> duckdb.DuckDBPyConnection:
 def _close_shared(path: Path, con: duckdb.DuckDBPyConnection) -> None:
     con.close()
     with _shared_guard:
-        base, users = _shared[path]
+        base, users, _ = _shared[path]
         users[0] -= 1
         if users[0] == 0:
             del _shared[path]
@@ -176,12 +179,16 @@ class DuckDBWarehouse(Warehouse):
         self._closed = False
 
     @classmethod
-    def connect(cls, url: DbUrl) -> DuckDBWarehouse:
-        """Open (creating if missing, with its folder) the DuckDB file of `url`."""
+    def connect(cls, url: DbUrl, *, read_only: bool = False) -> DuckDBWarehouse:
+        """Open the DuckDB file of `url`: creating it (and its folder) when missing; or, for
+        `read_only`, only an existing file, opened so that nothing can be written."""
         assert url.path is not None, "a duckdb URL always names a file"
+        if read_only and not url.path.exists():
+            raise UsageError(missing_file("warehouse", url, "run `dwetl init` first to create it"))
         _require_duckdb_file(url)
-        url.path.parent.mkdir(parents=True, exist_ok=True)
-        return cls(_open_shared(url.path), url.path)
+        if not read_only:
+            url.path.parent.mkdir(parents=True, exist_ok=True)
+        return cls(_open_shared(url.path, read_only=read_only), url.path)
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         """Run one statement (placeholders are `%s` style for every dialect)."""

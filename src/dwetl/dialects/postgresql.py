@@ -63,8 +63,9 @@ class PostgreSQLWarehouse(Warehouse):
         self._told_not_owner = False
 
     @classmethod
-    def connect(cls, url: DbUrl) -> PostgreSQLWarehouse:
-        """Open one autocommit connection (transactions are explicit, see `transaction`)."""
+    def connect(cls, url: DbUrl, *, read_only: bool = False) -> PostgreSQLWarehouse:
+        """Open one autocommit connection (transactions are explicit, see `transaction`).
+        Connecting to a server creates nothing, so `read_only` changes nothing here."""
         options: dict[str, Any] = {
             "connect_timeout": _CONNECT_TIMEOUT_S,
             "application_name": "dwetl",
