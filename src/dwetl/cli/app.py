@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from dwetl import logs
+from dwetl import diskspace, logs
 from dwetl.errors import DwetlError
 
 app = typer.Typer(
@@ -54,10 +54,17 @@ def _register() -> None:
 
 
 def main() -> None:
-    """Entry point: runs the app; a DwetlError becomes one line on stderr and its exit code."""
+    """Entry point: runs the app; a DwetlError becomes one line on stderr and its exit code, and
+    so does a full disk wherever it is met (exit 1)."""
     _register()
     try:
         app()
     except DwetlError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except Exception as exc:
+        full = diskspace.describe(exc, "a file dwetl writes")
+        if full is None:
+            raise
+        typer.echo(f"error: {full}; free space there and run again", err=True)
+        sys.exit(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
@@ -11,6 +12,7 @@ from dwetl.cli.app import app
 from dwetl.cli.options import DwOption, SourceOption
 from dwetl.config import load_settings
 from dwetl.logs import setup_logging
+from dwetl.run.entity import DiskFull
 from dwetl.run.progress import live_progress
 from dwetl.run.runner import run as run_entities
 from dwetl.run.summary import RunSummary, summary_table
@@ -88,14 +90,20 @@ def run_command(
         batch_rows=batch_rows,
         on_failed_dimension=on_failed_dimension,
     )
-    with live_progress() as progress:
-        summary = run_entities(
-            settings,
-            entity or ["all"],
-            full=full,
-            dry_run=dry_run,
-            max_reject_ratio=max_reject_ratio,
-            progress=None if as_json else progress,
-        )
+    try:
+        with live_progress() as progress:
+            summary = run_entities(
+                settings,
+                entity or ["all"],
+                full=full,
+                dry_run=dry_run,
+                max_reject_ratio=max_reject_ratio,
+                progress=None if as_json else progress,
+            )
+    except DiskFull as exc:  # stopped: the summary so far, failed, then the one-line error
+        if as_json and exc.summary is not None:
+            stopped = exc.summary.to_dict() | {"status": "failed", "error": str(exc)}
+            typer.echo(json.dumps(stopped, ensure_ascii=False))
+        raise
     print_summary(summary, as_json=as_json)
     raise typer.Exit(summary.exit_code)

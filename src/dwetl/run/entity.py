@@ -32,7 +32,7 @@ from functools import partial
 
 import polars as pl
 
-from dwetl import logs
+from dwetl import diskspace, logs
 from dwetl.dialects.base import Warehouse
 from dwetl.entities.registry import applied_ddl
 from dwetl.entities.spec import EntitySpec
@@ -41,7 +41,7 @@ from dwetl.run import control, inferred, lookups, merge, rejects
 from dwetl.run.context import RunContext, phase, remember
 from dwetl.run.faults import fault_point
 from dwetl.run.read_ahead import EntityReads, Read, ReadAhead
-from dwetl.run.summary import COUNTS, SKIPPED_PREFIX, EntityResult
+from dwetl.run.summary import COUNTS, SKIPPED_PREFIX, EntityResult, RunSummary
 from dwetl.run.write_behind import WriteBehind
 from transforms.constraints import ConstraintSet
 from transforms.keys import fold_newest
@@ -53,6 +53,18 @@ log = logging.getLogger(__name__)
 
 class RejectRatioExceeded(DwetlError):
     """More rows rejected than --max-reject-ratio allows: the entity fails."""
+
+
+class DiskFull(DwetlError):
+    """The warehouse's disk, quota or file size limit is full: the run stops at this entity
+    (nothing of it committed). The runner records the run as failed where it still can."""
+
+    def __init__(self, message: str, result: EntityResult | None = None) -> None:
+        super().__init__(message)
+        #: the entity it stopped at (None: the run's own record could not be written)
+        self.result = result
+        #: the run so far, this entity last (set by the runner)
+        self.summary: RunSummary | None = None
 
 
 class _DryRunDone(Exception):
@@ -79,12 +91,16 @@ def run_entity(ctx: RunContext, spec: EntitySpec) -> EntityResult:
     except Exception as exc:  # one entity's failure must not stop the others
         result.status = "failed"
         result.error = _one_line(exc)
-        log.error("%s failed: %s", spec.name, result.error)
+        full = diskspace.describe(exc, f"warehouse {ctx.settings.dw.masked}")
         log.debug("%s failed", spec.name, exc_info=True)
         result.inserted = result.updated = result.unchanged = 0
         # nothing was applied: every row read is blocked, rejected or folded
         result.blocked = max(0, result.extracted - result.rejected - result.folded)
         result.finished_at = control.now()
+        if full is not None:  # ... but a full disk stops them all: each would fail the same way
+            result.error = full
+            raise DiskFull(full, result) from None
+        log.error("%s failed: %s", spec.name, result.error)
         if not ctx.dry_run:
             _reconnect_if_lost(ctx)
             with ctx.wh.transaction():

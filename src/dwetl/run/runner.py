@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from dwetl import diskspace
 from dwetl.config import Settings
 from dwetl.dialects import open_warehouse
 from dwetl.dialects.base import Warehouse
@@ -26,7 +27,7 @@ from dwetl.errors import DwetlError, UsageError
 from dwetl.probe import reach_source
 from dwetl.run import control
 from dwetl.run.context import Progress, RunContext
-from dwetl.run.entity import run_entity, skip_entity
+from dwetl.run.entity import DiskFull, run_entity, skip_entity
 from dwetl.run.summary import RunSummary
 from dwetl.runlog import finish_run, start_run
 
@@ -85,8 +86,8 @@ def run(
     ignore_scope: bool = False,
     progress: Progress | None = None,
 ) -> RunSummary:
-    """Run `entities` (names, or ["all"]) and return what happened (raises only on bad usage or
-    an unreachable warehouse or source; an entity's failure is in the summary)."""
+    """Run `entities` (names, or ["all"]) and return what happened (raises only on bad usage, an
+    unreachable warehouse or source, or a full disk; an entity's failure is in the summary)."""
     started = time.perf_counter()
     ratio = settings.max_reject_ratio if max_reject_ratio is None else max_reject_ratio
     if not 0 <= ratio <= 1:
@@ -113,20 +114,37 @@ def run(
                         summary.entities.append(run_entity(ctx, spec))
                     else:
                         summary.entities.append(skip_entity(ctx, spec, failed))
+        except DiskFull as exc:
+            summary.seconds = time.perf_counter() - started
+            _close_replacement(ctx.wh, wh)
+            raise _stopped(ctx.wh, summary, exc, dry_run) from None
         except BaseException as exc:
             finish_run(ctx.wh, run_id, "failed", error=f"interrupted: {exc!r}")
             _close_replacement(ctx.wh, wh)
             raise
         summary.finished_at = control.now()
-        finish_run(
-            ctx.wh,
-            run_id,
-            summary.status,
-            details=summary.to_dict(),
-            error="; ".join(f"{e.entity}: {e.error}" for e in summary.entities if e.error) or None,
-            startup_seconds=round(wh.connect_seconds, 4),
-        )
-        _close_replacement(ctx.wh, wh)
+        try:
+            finish_run(
+                ctx.wh,
+                run_id,
+                summary.status,
+                details=summary.to_dict(),
+                error="; ".join(f"{e.entity}: {e.error}" for e in summary.entities if e.error)
+                or None,
+                startup_seconds=round(wh.connect_seconds, 4),
+            )
+        except Exception as exc:
+            no_room = diskspace.describe(exc, f"warehouse {settings.dw.masked}")
+            if no_room is None:
+                raise
+            stopped = DiskFull(
+                f"{no_room}: run {run_id} loaded its entities, but could not be recorded as "
+                "finished (it shows as running); free space there"
+            )
+            stopped.summary = summary
+            raise stopped from None
+        finally:
+            _close_replacement(ctx.wh, wh)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -138,6 +156,31 @@ def _failed_dimension(spec: EntitySpec, summary: RunSummary, settings: Settings)
         return None
     done = {e.entity: e.status for e in summary.entities}
     return next((d for d in spec.depends_on if done.get(d) in ("failed", "skipped")), None)
+
+
+def _stopped(wh: Warehouse, summary: RunSummary, exc: DiskFull, dry_run: bool) -> DiskFull:
+    """The run stopped by a full disk at `exc.result`'s entity, recorded as failed where the
+    warehouse still takes that (else the message says it shows as running)."""
+    assert exc.result is not None
+    summary.entities.append(exc.result)
+    summary.finished_at = control.now()
+    message = (
+        f"{exc}: the run stopped at {exc.result.entity} (nothing of it committed); "
+        "free space there and run again"
+    )
+    try:
+        if not dry_run:
+            with wh.transaction():
+                control.record_failed(wh, summary.run_id, exc.result)
+        details = summary.to_dict() | {"status": "failed", "error": message}
+        finish_run(wh, summary.run_id, "failed", details=details, error=message)
+    except Exception as again:
+        if diskspace.out_of_space(again) is None:
+            raise
+        message += f"; run {summary.run_id} could not be recorded as failed (it shows as running)"
+    stopped = DiskFull(message, exc.result)
+    stopped.summary = summary
+    return stopped
 
 
 def _reach_source(wh: Warehouse, run_id: int, settings: Settings) -> None:
