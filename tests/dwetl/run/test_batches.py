@@ -47,9 +47,12 @@ def check(settings: Any) -> Any:
 
 
 def _counts(summary: Any) -> dict[str, dict[str, Any]]:
-    """Per entity, everything the summary says but its seconds and how many batches."""
+    """Per entity, everything the summary says but its seconds, how many batches and the
+    source's clock when it was read."""
     return {
-        e.entity: {k: v for k, v in e.to_dict().items() if k not in ("seconds", "batches")}
+        e.entity: {
+            k: v for k, v in e.to_dict().items() if k not in ("seconds", "batches", "source_clock")
+        }
         for e in summary.entities
     }
 
