@@ -2,7 +2,10 @@
 -- the first and last month (yyyymm) with a sales target. atualizado_em is the later of the two
 -- tables' newest change, so the calendar is rebuilt only when either changed.
 -- Targets outside CK_FACT_METAS_ano / _mes are left out: they are rejected, and must not
--- stretch the calendar over centuries.
+-- stretch the calendar over centuries. So are sales dated before 1900 or from 3000 on, and
+-- what is no date at all but sorts first or last among them (MariaDB's zero date
+-- '0000-00-00', text such as '31/02/2020' in a text column): those items are rejected (a
+-- TYPE_ reason, or no calendar day), and the calendar of every other sale is built.
 SELECT
     v.data_venda_min  AS data_venda_min,
     v.data_venda_max  AS data_venda_max,
@@ -15,8 +18,10 @@ SELECT
 FROM (
     -- one scalar subquery per bound: each is then one look-up in an index (on data_venda, on
     -- atualizado_em), not a scan of every order header on every run
-    SELECT (SELECT MIN(data_venda) FROM vendas)     AS data_venda_min,
-           (SELECT MAX(data_venda) FROM vendas)     AS data_venda_max,
+    SELECT (SELECT MIN(data_venda) FROM vendas
+            WHERE data_venda >= '1900-01-01' AND data_venda < '3000-01-01') AS data_venda_min,
+           (SELECT MAX(data_venda) FROM vendas
+            WHERE data_venda >= '1900-01-01' AND data_venda < '3000-01-01') AS data_venda_max,
            (SELECT MAX(atualizado_em) FROM vendas)  AS atualizado_em
 ) v
 CROSS JOIN (

@@ -44,6 +44,7 @@ import pyarrow as pa
 from sqlglot.errors import TokenError
 
 from dwetl.config import DbUrl, Settings
+from dwetl.conform import ORIGINAL, broken_rows, conform, fold_typed, merge_originals
 from dwetl.connect import describe
 from dwetl.entities.registry import source_schema
 from dwetl.entities.spec import EntitySpec, ExtractPart
@@ -438,22 +439,83 @@ def _read(
     frame, legacy = dialect.restore(frame, schema)
     if columns is None:
         check_columns(frame.columns, schema, path)
-    return conform(frame, schema, path), legacy
+    return conform(frame, schema), legacy
 
 
 def _combined(
     spec: EntitySpec, frames: list[pl.DataFrame], schema: Schema, since: datetime | None
 ) -> pl.DataFrame:
-    """The parts joined by the entity's `combine`, only the rows changed after `since`."""
+    """The parts joined by the entity's `combine`, only the rows changed after `since`.
+
+    A cell that did not fit its type (`conform.ORIGINAL`) follows its row: the first part's
+    rows are the combined rows, one each, in order; a later part's row (an order header)
+    passes its cells to every row that joins it by the part's `batch_join`, when it is the
+    version `combine` takes (the newest: the part is folded here first, by `fold_typed`)."""
     assert spec.combine is not None
     where = f"{spec.name}: {spec.combine.__module__}.{spec.combine.__name__}"
-    frame = spec.combine(*frames)
+    first, *rest = frames
+    carried = [first.get_column(ORIGINAL)] if ORIGINAL in first.columns else []
+    joined: list[tuple[str, pl.DataFrame]] = []
+    parts = list(spec.extract_parts[1:])
+    for at, (part, frame) in enumerate(zip(parts, rest, strict=True)):
+        if ORIGINAL not in frame.columns:
+            continue
+        if part.batch_join is None or spec.watermark_column is None:
+            _fail_on_first(frame, f"{where} ({part.sql})")
+        assert part.batch_join is not None and spec.watermark_column is not None
+        newest = fold_typed(frame, part.batch_join, spec.watermark_column).frame
+        bad = newest.filter(broken_rows(newest.get_column(ORIGINAL)))
+        joined.append(
+            (part.batch_join, bad.select(part.batch_join, ORIGINAL).drop_nulls(part.batch_join))
+        )
+        rest[at] = newest.drop(ORIGINAL)
+    frame = spec.combine(first.drop(ORIGINAL, strict=False), *rest)
     check_columns(frame.columns, schema, where)
-    frame = conform(frame, schema, where)
+    frame = conform(frame, schema)
+    if carried or joined:
+        frame = _with_originals(spec, frame, first, carried, joined, where)
     column = spec.watermark_column
     if since is not None and column is not None:
-        frame = frame.filter(pl.col(column) > since.replace(tzinfo=None))  # as its literal
+        after = pl.col(column) > since.replace(tzinfo=None)  # as its literal
+        if ORIGINAL in frame.columns:  # a row that cannot be dated is kept: it is rejected
+            after = after.fill_null(False) | pl.lit(broken_rows(frame.get_column(ORIGINAL)))
+        frame = frame.filter(after)
     return frame
+
+
+def _with_originals(
+    spec: EntitySpec,
+    frame: pl.DataFrame,
+    first: pl.DataFrame,
+    carried: list[pl.Series],
+    joined: list[tuple[str, pl.DataFrame]],
+    where: str,
+) -> pl.DataFrame:
+    """The combined rows with the cells of their parts that did not fit (`_combined`)."""
+    key = spec.batch_key or spec.natural_key[0]
+    if frame.height != first.height or not frame.get_column(key).equals(first.get_column(key)):
+        raise DwetlError(
+            f"{where}: must return one row per row of its first part, in its order, so that "
+            "the values that did not fit their type follow their rows"
+        )
+    structs: list[pl.Series | None] = list(carried)
+    for join, bad in joined:
+        struct = frame.select(join).join(bad, on=join, how="left", maintain_order="left")
+        structs.append(struct.get_column(ORIGINAL))
+    merged = merge_originals(*structs)
+    return frame if merged is None else frame.with_columns(merged)
+
+
+def _fail_on_first(frame: pl.DataFrame, where: str) -> None:
+    """A part whose rows cannot be told to the combined rows: its first value that did not fit
+    its type fails the entity (the old way), naming it."""
+    fields = frame.get_column(ORIGINAL).struct.unnest()
+    for column in fields.iter_columns():
+        values = column.drop_nulls()
+        if values.len():
+            raise DwetlError(
+                f"{where}: column {column.name}: value {values[0]!r} does not fit its type"
+            )
 
 
 def read_extract_sql(path: Path) -> str:
@@ -484,67 +546,6 @@ def check_columns(columns: list[str], schema: Schema, path: Path | str) -> None:
     if extra:
         problems.append("unexpected column(s) " + ", ".join(extra))
     raise UsageError(f"{path}: {'; '.join(problems)} (expected: {', '.join(schema)})")
-
-
-def conform(frame: pl.DataFrame, schema: Schema, path: Path | str) -> pl.DataFrame:
-    """Cast every column to its schema type; a value that cannot be cast is a DwetlError."""
-    columns = []
-    for name, target in schema.items():
-        raw = frame.get_column(name)
-        cast = _to_type(raw, target)
-        lost = raw.is_not_null() & cast.is_null()
-        if lost.any():
-            value = raw.filter(lost)[0]
-            raise DwetlError(f"{path}: column {name}: value {value!r} is not a valid {target}")
-        columns.append(cast.alias(name))
-    return pl.DataFrame(columns)
-
-
-# How SQLite (and text exports) spell timestamps; `%.f` also accepts no fraction. The exact
-# whole-second spelling is parsed first (a fixed-width format: several times faster than
-# `%.f`); only the values it leaves are cleaned and tried with the others, each a pass. That
-# first pass keeps no cache of parsed texts: an ERP's timestamps are nearly all distinct, and
-# looking each up cost more than parsing it (1.67M order stamps: 0.19 s cached, 0.11 s not).
-_WHOLE_SECONDS = "%Y-%m-%d %H:%M:%S"
-_TIMESTAMP_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d")
-
-
-def _to_type(series: pl.Series, target: pl.DataType) -> pl.Series:
-    source = series.dtype
-    if source == target:
-        return series
-    if isinstance(source, pl.Datetime) and source.time_zone is not None:
-        series = series.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-    if isinstance(target, pl.Decimal):
-        if source.is_float():  # a float's shortest text is the decimal the user wrote
-            series = series.cast(pl.String)
-        if series.dtype == pl.String:
-            series = series.str.strip_chars()
-        return series.cast(target, strict=False)
-    if source == pl.String and target in (pl.Date, pl.Datetime):
-        stamp = _parse_timestamps(series)
-        return stamp.dt.date() if target == pl.Date else stamp
-    if isinstance(source, pl.Datetime) and target == pl.Date:
-        return series.dt.date()
-    return series.cast(target, strict=False)
-
-
-def _parse_timestamps(series: pl.Series) -> pl.Series:
-    stamp = series.str.to_datetime(_WHOLE_SECONDS, time_unit="us", strict=False, cache=False)
-    left = stamp.is_null() & series.is_not_null()
-    if left.any():
-        at = left.arg_true()
-        stamp = stamp.scatter(at, _parse_any(series.gather(at)))
-    return stamp
-
-
-def _parse_any(series: pl.Series) -> pl.Series:
-    text = series.str.strip_chars().str.replace("T", " ", literal=True)
-    stamp = text.str.to_datetime(_TIMESTAMP_FORMATS[0], time_unit="us", strict=False)
-    if (stamp.is_null() & text.is_not_null()).any():
-        tries = [text.str.to_datetime(f, time_unit="us", strict=False) for f in _TIMESTAMP_FORMATS]
-        stamp = pl.select(pl.coalesce(tries)).to_series()
-    return stamp
 
 
 def _extracted(

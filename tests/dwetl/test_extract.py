@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 
 from dwetl.config import Settings, load_settings
+from dwetl.conform import ORIGINAL
 from dwetl.entities.registry import get_entity
 from dwetl.errors import DwetlError, UsageError
 from dwetl.extract import extract
@@ -90,8 +91,10 @@ def test_decimals_stay_exact_at_the_warehouse_scale(tmp_path: Path, source: Path
 def test_decimals_come_out_as_sqlites_own_text_of_them(tmp_path: Path, source: Path) -> None:
     """SQLite keeps a DECIMAL column's numbers as doubles; dwetl reads them as doubles (cheaper
     than text) and must get the decimal that SQLite's CAST(... AS TEXT) prints: 15 significant
-    digits, so the double just below 1.015 is 1.02 (SQLite prints 1.015, rounded half to even),
-    not 1.01 (its shortest text is 1.0149999999999997)."""
+    digits, so 0.7 + 0.1 is 0.80. A value whose text has more decimals than the warehouse's
+    scale (the double just below 1.015 prints 1.015) would be rounded: it is quarantined, NULL
+    in the frame and its text in `ORIGINAL`, never 1.01 (its shortest text is
+    1.0149999999999997) nor 1.02."""
     rng = random.Random(5)
     values: list[object] = [0.7 + 0.1, 0.1 + 0.2, 1.005, 2.675, 0.015, 12, -3, 0.0, -0.0]
     values += [math.nextafter(half, 0) for half in (1.015, 3.035, 10.105, -0.045)]
@@ -106,31 +109,45 @@ def test_decimals_come_out_as_sqlites_own_text_of_them(tmp_path: Path, source: P
             list(enumerate(values, start=1)),
         )
         printed = conn.execute("SELECT id, CAST(valor_meta AS TEXT) FROM metas ORDER BY id")
-        expected = pl.DataFrame(printed.fetchall(), schema=["id", "text"], orient="row")
+        texts = [text for _, text in printed.fetchall()]
 
     frame = extract(get_entity("fact_metas"), _settings(tmp_path, source), None).frame
 
-    got = frame.sort("id_meta_origem").get_column("valor_meta")
-    want = expected.get_column("text").cast(pl.Decimal(38, 2), strict=False)
-    assert got.to_list() == want.to_list()
-    assert got[9] == Decimal("1.02") and got.null_count() == 0
+    frame = frame.sort("id_meta_origem")
+    exact = [Decimal(t) == Decimal(t).quantize(Decimal("0.01")) for t in texts]
+    want = [
+        Decimal(t).quantize(Decimal("0.01")) if ok else None
+        for t, ok in zip(texts, exact, strict=True)
+    ]
+    assert frame["valor_meta"].to_list() == want
+    kept = frame[ORIGINAL].struct.field("valor_meta").to_list()
+    assert [k is None for k in kept] == exact
+    for text, held in zip(texts, kept, strict=True):  # SQLite's 15 digits (the last may be 1 off)
+        if held is not None:
+            digit = Decimal(1).scaleb(Decimal(text).adjusted() - 14)
+            assert abs(Decimal(held) - Decimal(text)) <= digit, (held, text)
+    assert want[0] == Decimal("0.80") and want[9] is None and kept[9] == "1.015"
+    assert 100 < sum(exact) < len(exact)  # both kinds are there
 
 
 def test_a_decimal_that_is_text_in_sqlite_is_read_as_its_text(tmp_path: Path, source: Path) -> None:
     """'12,50' is not a number SQLite converts: as a double it would be 12.0 and load as 12.00;
-    read as its text it cannot be a decimal, and the extract says so."""
+    read as its text it cannot be a decimal: that row's value is NULL and its text kept in
+    `ORIGINAL` (the run quarantines the row); the other row reads as it is."""
     with sqlite3.connect(source) as conn:
         conn.execute("INSERT INTO metas VALUES (1, 2024, 1, 1, NULL, '12,50', '2024-01-01')")
         conn.execute("INSERT INTO metas VALUES (2, 2024, 1, 1, NULL, 7, '2024-01-01')")
 
-    with pytest.raises(DwetlError, match=r"valor_meta: value '12,50' is not a valid Decimal"):
-        extract(get_entity("fact_metas"), _settings(tmp_path, source), None)
+    frame = extract(get_entity("fact_metas"), _settings(tmp_path, source), None).frame
+    frame = frame.sort("id_meta_origem")
+    assert frame["valor_meta"].to_list() == [None, Decimal("7.00")]
+    assert frame[ORIGINAL].struct.field("valor_meta").to_list() == ["12,50", None]
 
 
 def test_money_kept_as_text_in_the_erp_is_read_as_its_text(tmp_path: Path, source: Path) -> None:
     """An ERP that keeps money in a TEXT column: '1,5' must not be compared with the bounds of
-    a double as text (where it sorts below '1.0e+15' and would load as 1.00): it is text, and
-    the extract says so; '10.05' as text is read as 10.05."""
+    a double as text (where it sorts below '1.0e+15' and would load as 1.00): it is text, no
+    decimal, and kept as such; '10.05' as text is read as 10.05."""
     with sqlite3.connect(source) as conn:
         conn.executescript(
             """
@@ -145,8 +162,10 @@ def test_money_kept_as_text_in_the_erp_is_read_as_its_text(tmp_path: Path, sourc
 
     with sqlite3.connect(source) as conn:
         conn.execute("INSERT INTO metas VALUES (2, 2024, 1, 1, NULL, '1,5', '2024-01-01')")
-    with pytest.raises(DwetlError, match=r"valor_meta: value '1,5' is not a valid Decimal"):
-        extract(get_entity("fact_metas"), _settings(tmp_path, source), None)
+    frame = extract(get_entity("fact_metas"), _settings(tmp_path, source), None).frame
+    frame = frame.sort("id_meta_origem")
+    assert frame["valor_meta"].to_list() == [Decimal("10.05"), None]
+    assert frame[ORIGINAL].struct.field("valor_meta").to_list() == [None, "1,5"]
 
 
 def test_watermark_filter_reads_back_the_overlap_window(tmp_path: Path, source: Path) -> None:
@@ -260,13 +279,18 @@ def test_a_broken_query_names_the_file(tmp_path: Path, source: Path) -> None:
         extract(get_entity("dim_loja"), _settings(tmp_path, source), None, sql_dir=folder)
 
 
-def test_a_value_that_is_no_date_names_file_and_column(tmp_path: Path, source: Path) -> None:
+def test_a_value_that_is_no_date_is_kept_as_text_for_its_row(tmp_path: Path, source: Path) -> None:
     with sqlite3.connect(source) as conn:
         conn.execute(
             "INSERT INTO lojas VALUES (1, 'L', 'C', 'SP', 'Sudeste', 'ontem', '2024-01-01')"
         )
-    with pytest.raises(DwetlError, match=r"dim_loja\.sql: column data_abertura: value 'ontem'"):
-        extract(get_entity("dim_loja"), _settings(tmp_path, source), None)
+        conn.execute(
+            "INSERT INTO lojas VALUES (2, 'L', 'C', 'SP', 'Sudeste', '2020-02-03', '2024-01-01')"
+        )
+    frame = extract(get_entity("dim_loja"), _settings(tmp_path, source), None).frame
+    frame = frame.sort("id_loja_origem")
+    assert frame["data_abertura"].to_list() == [None, date(2020, 2, 3)]
+    assert frame[ORIGINAL].struct.field("data_abertura").to_list() == ["ontem", None]
 
 
 def _shipped_into(folder: Path, *names: str) -> None:
@@ -462,3 +486,23 @@ def test_an_unreadable_extract_file_names_it(tmp_path: Path, source: Path) -> No
     folder = _sql_dir(tmp_path, "dim_loja.sql", "SELECT 'never closed FROM lojas")
     with pytest.raises(UsageError, match=r"dim_loja\.sql: cannot be read as sqlite"):
         extract(get_entity("dim_loja"), _settings(tmp_path, source), None, sql_dir=folder)
+
+
+def test_sqlite_integers_that_are_not_integers_keep_their_text(
+    tmp_path: Path, source: Path
+) -> None:
+    """SQLite's CAST to INTEGER reads 'xyz' as 0, 17.5 as 17 and '12abc' as 12: those are NULL
+    with their text in `ORIGINAL` (the run quarantines them); 17.0 and '18' are integers."""
+    with sqlite3.connect(source) as conn:
+        conn.executemany(
+            "INSERT INTO venda_itens VALUES (?, 1, ?, ?, 1, 0, '2024-03-06 00:00:00')",
+            [(10, 3, 2), (11, "xyz", 17.5), (12, 3, 17.0), (13, "12abc", "18"), (14, None, None)],
+        )
+        conn.execute("INSERT INTO vendas VALUES (1, 4, 2, 9, '2024-03-05', 'Loja', '2024-03-05')")
+    frame = extract(get_entity("fact_vendas"), _settings(tmp_path, source), None).frame
+    frame = frame.sort("id_item_origem")
+    assert frame["id_produto"].to_list() == [3, None, 3, None, None]
+    assert frame["quantidade"].to_list() == [2, None, 17, 18, None]
+    texts = frame[ORIGINAL].struct.unnest().select("id_produto", "quantidade").rows()
+    assert texts == [(None, None), ("xyz", "17.5"), (None, None), ("12abc", None), (None, None)]
+    assert frame.schema["quantidade"] == pl.Int32

@@ -8,6 +8,7 @@ import secrets
 import sqlite3
 from collections.abc import Iterator
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -16,6 +17,7 @@ import pymysql
 import pytest
 
 from dwetl.config import Settings, load_settings
+from dwetl.conform import ORIGINAL
 from dwetl.entities.registry import all_entities, get_entity
 from dwetl.errors import UsageError
 from dwetl.extract import extract
@@ -199,3 +201,24 @@ def test_fact_parts_read_the_same_changes_as_on_sqlite(
             sizes.append(expected.height)
     # full; after 03-05 12:00 (item 10, and item 11 by its header); after 03-07 12:00 (101)
     assert sizes == [2, 2, 2, 2, 0, 1]
+
+
+def test_postgresql_numeric_past_ten_decimals_is_kept_as_its_text(
+    postgresql_url: str, tmp_path: Path
+) -> None:
+    """connectorx rounds a `numeric` past its 10th decimal (and fails past 28 integer digits):
+    such a value comes as its text, so 17.50000000001 is quarantined, not loaded as 17.50."""
+    with psycopg.connect(postgresql_url) as conn:
+        conn.execute("ALTER TABLE metas ALTER COLUMN valor_meta TYPE numeric")
+        conn.execute(
+            "INSERT INTO metas VALUES (3, 2024, 4, 2, NULL, 17.50000000001, '2024-01-01'), "
+            "(4, 2024, 5, 2, NULL, 1e30, '2024-01-01'), (5, 2024, 6, 2, NULL, 17.500, '2024-01-01')"
+        )
+    frame = extract(get_entity("fact_metas"), _settings(postgresql_url, tmp_path), None).frame
+    frame = frame.sort("id_meta_origem")
+    assert frame["valor_meta"].to_list()[2:] == [None, Decimal(10**30), Decimal("17.50")]
+    assert frame[ORIGINAL].struct.field("valor_meta").to_list()[2:] == [
+        "17.50000000001",
+        None,
+        None,
+    ]

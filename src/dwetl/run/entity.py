@@ -33,18 +33,18 @@ from functools import partial
 import polars as pl
 
 from dwetl import diskspace, logs
+from dwetl.conform import ORIGINAL, fold_typed
 from dwetl.dialects.base import Warehouse
 from dwetl.entities.registry import applied_ddl
 from dwetl.entities.spec import EntitySpec
 from dwetl.errors import DwetlError
-from dwetl.run import control, inferred, lookups, merge, rejects
+from dwetl.run import control, inferred, lookups, merge, rejects, type_rejects
 from dwetl.run.context import RunContext, phase, remember
 from dwetl.run.faults import fault_point
 from dwetl.run.read_ahead import EntityReads, Read, ReadAhead
 from dwetl.run.summary import COUNTS, SKIPPED_PREFIX, EntityResult, RunSummary
 from dwetl.run.write_behind import WriteBehind
 from transforms.constraints import ConstraintSet
-from transforms.keys import fold_newest
 from transforms.text import repair_report
 from transforms.validate import REASONS, split
 
@@ -228,7 +228,7 @@ def _load(
 
     maps: dict[str, pl.DataFrame] = {}
     with phase(ctx, result, "transform"):
-        frame = _transformed(ctx, spec, frame, result, maps, whole=True)
+        frame, mistyped = _transformed(ctx, spec, frame, result, maps, whole=True)
 
     with phase(ctx, result, "validate"):
         valid, rejected = split(
@@ -238,6 +238,7 @@ def _load(
             references=lookups.references(ctx, cs, maps=maps),
             existing=lookups.held_tuples(ctx, spec, cs),
         )
+        rejected = _with_mistyped(mistyped, rejected)
         _count_rejects(result, rejected)
         if rejected.height:
             quarantine.append(rejected)
@@ -451,7 +452,7 @@ def _valid_batches(
 
         with phase(ctx, result, "transform"):
             before = dict(shared.maps)
-            frame = _transformed(ctx, spec, frame, result, shared.maps, held)
+            frame, mistyped = _transformed(ctx, spec, frame, result, shared.maps, held)
             # a dimension that got inferred members has a new map (re-read, or grown in memory
             # where the dimensions are held): its parent keys are taken from it again
             grown = {
@@ -463,6 +464,8 @@ def _valid_batches(
             shared.references = lookups.references(ctx, cs, shared.references, grown, shared.maps)
             valid, bad = split(frame, cs, key=list(spec.natural_key), references=shared.references)
             del frame
+            bad = _with_mistyped(mistyped, bad)
+            del mistyped
             _count_rejects(result, bad)
             if bad.height:
                 rejected.append(bad)
@@ -551,14 +554,18 @@ def _transformed(
     held: lookups.HeldDimensions | None = None,
     *,
     whole: bool = False,
-) -> pl.DataFrame:
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """The transform phase of one frame: transform (repairs counted), the versions of a key
     folded into the newest, surrogate keys, lineage; counts added to `result`. `maps`, `held`
-    and `whole`: as `lookups.with_keys`."""
-    source = frame
+    and `whole`: as `lookups.with_keys`. Also the rows with a source value that did not fit
+    its type (`type_rejects`): taken out after the folding, as rejects (None: there were none)."""
+    originals = frame.get_column(ORIGINAL) if ORIGINAL in frame.columns else None
+    source = frame.drop(ORIGINAL, strict=False)
     with applied_ddl(ctx.constraint_sets):  # categories repaired to the warehouse's own CHECKs
-        frame = spec.transform(frame)
+        frame = spec.transform(source)
     result.repairs = _merged_repairs(result.repairs, _repairs(source, frame))
+    frame = type_rejects.attach(frame, originals, spec.name)
+    del originals
     if spec.kind == "calendar":
         # The calendar's extract is the span of the source's dates; its rows are the days
         # the transform generates, and those are what the run accounts for.
@@ -568,16 +575,28 @@ def _transformed(
         # Versions that tie on the watermark column are told apart by their source values
         # (the transform's rows line up with them), not the transformed ones: a repair
         # depends on the other rows read, which differ between a full and an incremental run.
+        # A version with a value that did not fit its type takes part, its value NULL (and
+        # counts as the newest where its watermark column is that value: `fold_typed`).
         tie_break = source if source.height == frame.height else None
-        folded = fold_newest(frame, list(spec.natural_key), order_by, tie_break=tie_break)
+        folded = fold_typed(frame, list(spec.natural_key), order_by, tie_break=tie_break)
         frame, result.folded, result.ties = (
             folded.frame,
             result.folded + folded.folded,
             result.ties + folded.ties,
         )
     del source
+    frame, mistyped = type_rejects.split_off(frame, spec.target_table, spec.natural_key)
     frame = lookups.with_keys(ctx, spec, frame, result, maps, held, whole=whole)
-    return frame.with_columns(pl.lit(ctx.run_id, dtype=pl.Int64).alias(merge.LINEAGE))
+    return frame.with_columns(pl.lit(ctx.run_id, dtype=pl.Int64).alias(merge.LINEAGE)), mistyped
+
+
+def _with_mistyped(mistyped: pl.DataFrame | None, rejected: pl.DataFrame) -> pl.DataFrame:
+    """The rows `split` rejected and those whose values did not fit their types, as one."""
+    if mistyped is None:
+        return rejected
+    if not rejected.height:
+        return mistyped
+    return pl.concat([rejected, mistyped], how="diagonal_relaxed")
 
 
 def _count_rejects(result: EntityResult, rejected: pl.DataFrame) -> None:

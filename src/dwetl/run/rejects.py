@@ -41,6 +41,13 @@ def _q(name: str) -> str:
     return named_queries("run/control.sql")[name]
 
 
+#: optional columns of a rejected frame: the row's JSON and source key where they are not the
+#: row's own columns (a value that did not fit its type: `type_rejects`); NULL: computed
+ROW_JSON = "__dwetl_row_json"
+SOURCE_KEY = "__dwetl_source_key"
+SOURCE_KEY_LENGTH = 200  # ctl.etl_reject.source_key VARCHAR(200)
+
+
 def source_key(key: Sequence[str]) -> pl.Expr:
     """The natural key as one text value ("7", or "2026|3|7" for a compound key)."""
     return pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator="|")
@@ -57,19 +64,26 @@ def reject_rows(
 ) -> pl.DataFrame:
     """The `ctl.etl_reject` rows of a `split` result (`reasons` column: list of names): one per
     key, the last row of a key that the frame holds more than once (a row without a key cannot
-    be told from another: each is its own)."""
-    row = [c for c in rejected.columns if c != REASONS]
+    be told from another: each is its own). A row's `ROW_JSON` and `SOURCE_KEY`, where set,
+    are its JSON and key (a value that did not fit its type: `type_rejects`)."""
+    row = [c for c in rejected.columns if c not in (REASONS, ROW_JSON, SOURCE_KEY)]
+    row_json = pl.struct(row).struct.json_encode()
+    key_text = source_key(key)
+    if ROW_JSON in rejected.columns:
+        row_json = pl.coalesce(pl.col(ROW_JSON), row_json)
+    if SOURCE_KEY in rejected.columns:
+        key_text = pl.coalesce(pl.col(SOURCE_KEY), key_text)
     rows = rejected.select(
         pl.lit(run_id, dtype=pl.Int64).alias("run_id"),
         pl.lit(entity).alias("entity"),
-        source_key(key).alias("source_key"),
+        key_text.alias("source_key"),
         # A JSON list: encode {"reasons": [...]} and keep the list part.
         pl.struct(REASONS)
         .struct.json_encode()
         .str.strip_prefix('{"reasons":')
         .str.strip_suffix("}")
         .alias("reasons"),
-        pl.struct(row).struct.json_encode().alias("row_json"),
+        row_json.alias("row_json"),
         pl.lit(now()).alias("rejected_at"),
         pl.lit(run_id, dtype=pl.Int64).alias("first_run_id"),
         pl.lit(1, dtype=pl.Int32).alias("times_seen"),
