@@ -166,8 +166,6 @@ def test_init_collapses_the_open_rejects_an_older_dwetl_piled_up(etl: Any, dwetl
         "SELECT reject_id, run_id, first_run_id, times_seen, applied, resolved_run_id "
         "FROM ctl.etl_reject ORDER BY reject_id"
     ) == [(1, 1, 1, 1, True, 1), (4, 2, 2, 1, True, None), (5, 3, 1, 3, True, None)]
-    assert etl.dw("SELECT script FROM ctl.schema_version ORDER BY script")[-1] == (
-        "005_reject_per_key.sql",
-    )
+    assert ("005_reject_per_key.sql",) in etl.dw("SELECT script FROM ctl.schema_version")
     checked = dwetl("check", cwd=etl.folder, env=etl.env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
