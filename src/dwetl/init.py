@@ -11,7 +11,7 @@ from typing import Any
 from dwetl.check import CheckReport, check_warehouse
 from dwetl.config import Settings
 from dwetl.ddl import ScriptResult, apply_pending, list_scripts
-from dwetl.dialects import open_warehouse
+from dwetl.dialects import open_warehouse, write_lock
 from dwetl.dialects.base import Warehouse
 from dwetl.errors import DwetlError
 from dwetl.probe import probe_source
@@ -96,7 +96,7 @@ def run_init(
     started = time.perf_counter()
     report = InitReport(warehouse=settings.dw.masked, source=settings.source.masked)
     scripts = list_scripts(settings.ddl_dir)
-    with open_warehouse(settings.dw, settings) as wh:
+    with write_lock(settings), open_warehouse(settings.dw, settings) as wh:
         report.connect_seconds["warehouse"] = round(wh.connect_seconds, 4)
         probe = probe_source(settings)
         report.connect_seconds["source"] = (

@@ -12,7 +12,7 @@ from dwetl import logs, rollout
 from dwetl.cli.app import app
 from dwetl.cli.options import DwOption, JsonOption, SourceOption
 from dwetl.config import Settings, load_settings
-from dwetl.dialects import open_warehouse
+from dwetl.dialects import open_warehouse, write_lock
 from dwetl.errors import DwetlError
 
 rollout_app = typer.Typer(
@@ -164,7 +164,7 @@ def enable(
 ) -> None:
     """Switch an entity on, after a dry run shows it would load within the reject limit."""
     settings = load_settings(source=source, dw=dw)
-    with open_warehouse(settings.dw, settings) as wh:
+    with write_lock(settings), open_warehouse(settings.dw, settings) as wh:
         try:
             outcome = rollout.enable(
                 wh,
@@ -191,6 +191,6 @@ def disable(
 ) -> None:
     """Switch an entity off; its rows and watermark stay, so enabling it again resumes."""
     settings = load_settings(source=source, dw=dw)
-    with open_warehouse(settings.dw, settings) as wh:
+    with write_lock(settings), open_warehouse(settings.dw, settings) as wh:
         outcome = rollout.disable(wh, name, depends_on=_depends_on(), force=force, reason=reason)
     _print_change(outcome.change, outcome.note)

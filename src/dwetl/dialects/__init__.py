@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from dwetl.errors import UsageError
@@ -36,6 +37,12 @@ def warehouse_class(url: DbUrl) -> type[Warehouse]:
             f"(supported: {', '.join(sorted(DIALECTS))})"
         )
     return loader()
+
+
+def write_lock(settings: Settings) -> AbstractContextManager[None]:
+    """The warehouse's write lock for a command that writes it (`Warehouse.write_lock`), with
+    the settings' lock timeout."""
+    return warehouse_class(settings.dw).write_lock(settings.dw, settings.lock_timeout_s)
 
 
 def open_warehouse(url: DbUrl, settings: Settings, *, read_only: bool = False) -> Warehouse:

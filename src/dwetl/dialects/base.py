@@ -66,6 +66,16 @@ class Warehouse(ABC):
 
         `read_only`: for a command that only reads; opening must then create nothing."""
 
+    @classmethod
+    @contextmanager
+    def write_lock(cls, url: DbUrl, timeout_s: float) -> Iterator[None]:
+        """Around a command that writes the warehouse (`run`, `init`, `rollout`), before it
+        connects and until its connections close: where the database lets one process at a
+        time open it (DuckDB), the right to do so, waiting up to `timeout_s` for another
+        process, then raising DwetlError naming it. The default holds nothing: a server
+        serves many sessions, and `entity_lock` keeps two runs off one entity."""
+        yield
+
     @abstractmethod
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         """Run one statement (placeholders are `%s` style for every dialect)."""

@@ -1,9 +1,9 @@
-"""The DuckDB file warehouse: Arrow scans for bulk loads, file locks per entity."""
+"""The DuckDB file warehouse: Arrow scans for bulk loads; one process at a time on the file."""
 
 from __future__ import annotations
 
-import fcntl
 import os
+import re
 import socket
 import threading
 import time
@@ -21,6 +21,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
 from dwetl.config import DbUrl, missing_file
+from dwetl.dialects import duckdb_lock
 from dwetl.dialects.base import TableSwap, Warehouse
 from dwetl.errors import CannotConnect, DwetlError, UsageError
 from dwetl.queries import named_queries
@@ -34,6 +35,10 @@ CATALOG = "dwetl_dw"
 # shared in-memory database holding the attachment, closed when its last user closes.
 _shared_guard = threading.Lock()
 _shared: dict[Path, tuple[duckdb.DuckDBPyConnection, list[int], bool]] = {}
+# Entity locks of this process, (file, entity) -> who holds it: only this process can have
+# the file open, so they need not leave it
+_entities_free = threading.Condition()
+_entities: dict[tuple[Path, str], str] = {}
 
 
 #: DuckDB loads and even downloads an extension when it meets a file it needs one for (a SQLite
@@ -53,6 +58,9 @@ def _open_shared(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConne
             try:
                 mode = " (READ_ONLY)" if read_only else ""
                 base.execute(f"ATTACH ? AS {CATALOG}{mode}", [str(path)])
+            except duckdb.IOException as exc:
+                base.close()
+                raise _held_elsewhere(path, exc) from None
             except duckdb.Error:
                 base.close()
                 raise
@@ -91,6 +99,18 @@ def _require_duckdb_file(url: DbUrl) -> None:
             "point --dw / DWETL_DW_URL at the DuckDB warehouse (a new path: `dwetl init` "
             "creates it)"
         )
+
+
+def _held_elsewhere(path: Path, exc: duckdb.IOException) -> Exception:
+    """DuckDB's lock conflict with a process that is not dwetl (the DuckDB CLI, a notebook) as
+    one line naming it; any other I/O error as it is."""
+    found = re.search(r"Conflicting lock is held in (.+?) \(PID (\d+)\)", str(exc))
+    if found is None:
+        return exc
+    return duckdb_lock.WarehouseBusy(
+        f"warehouse {path} is open in another program ({found[1]}, pid {found[2]}); DuckDB "
+        "lets one process open the file at a time: close it there and try again"
+    )
 
 
 def qmark(sql: str) -> str:
@@ -177,18 +197,47 @@ class DuckDBWarehouse(Warehouse):
         self.path = path
         self._in_transaction = False
         self._closed = False
+        self._run_id: int | None = None
 
     @classmethod
     def connect(cls, url: DbUrl, *, read_only: bool = False) -> DuckDBWarehouse:
         """Open the DuckDB file of `url`: creating it (and its folder) when missing; or, for
-        `read_only`, only an existing file, opened so that nothing can be written."""
+        `read_only`, only an existing file, opened so that nothing can be written. Another
+        process holding it (`duckdb_lock`) is a WarehouseBusy naming it, at once: a run waits
+        for the file in `write_lock`, before it connects."""
         assert url.path is not None, "a duckdb URL always names a file"
         if read_only and not url.path.exists():
             raise UsageError(missing_file("warehouse", url, "run `dwetl init` first to create it"))
         _require_duckdb_file(url)
         if not read_only:
             url.path.parent.mkdir(parents=True, exist_ok=True)
-        return cls(_open_shared(url.path, read_only=read_only), url.path)
+        duckdb_lock.acquire(url.path, wait_s=0)
+        try:
+            return cls(_open_shared(url.path, read_only=read_only), url.path)
+        except BaseException:
+            duckdb_lock.release(url.path)
+            raise
+
+    @classmethod
+    @contextmanager
+    def write_lock(cls, url: DbUrl, timeout_s: float) -> Iterator[None]:
+        """The file's lock (`duckdb_lock`) for the block: DuckDB lets one process at a time
+        open the file, so a second run waits here up to `timeout_s` for the first to end,
+        then raises WarehouseBusy naming it (run id, pid, since when, the entity it loads)."""
+        assert url.path is not None, "a duckdb URL always names a file"
+        url.path.parent.mkdir(parents=True, exist_ok=True)
+        with duckdb_lock.held(url.path, wait_s=timeout_s):
+            yield
+
+    @property
+    def run_id(self) -> int | None:
+        """The run using this connection; setting it records it in the file's lock."""
+        return self._run_id
+
+    @run_id.setter
+    def run_id(self, value: int | None) -> None:
+        self._run_id = value
+        duckdb_lock.note(self.path, run_id=value)
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         """Run one statement (placeholders are `%s` style for every dialect)."""
@@ -296,39 +345,36 @@ class DuckDBWarehouse(Warehouse):
 
     @contextmanager
     def entity_lock(self, entity: str, timeout_s: float) -> Iterator[None]:
-        """An exclusive file lock `<dw file>.<entity>.lock`; waits up to `timeout_s`."""
-        lock_path = self.path.with_name(f"{self.path.name}.{entity}.lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            deadline = time.monotonic() + timeout_s
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        holder = lock_path.read_text(encoding="utf-8").strip() or "unknown"
-                        raise DwetlError(
-                            f"entity {entity} is being loaded by another dwetl ({holder}); "
-                            f"gave up after waiting {timeout_s:g} s"
-                        ) from None
-                    time.sleep(_LOCK_POLL_S)
+        """The right to load `entity` among this process's connections (waits up to
+        `timeout_s`); no other process can have the file open (`duckdb_lock`). The entity is
+        recorded in the file's lock, so that whoever waits for the file sees what loads."""
+        key = (self.path, entity)
+        deadline = time.monotonic() + timeout_s
+        with _entities_free:
+            while key in _entities:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise DwetlError(
+                        f"entity {entity} is being loaded by another dwetl "
+                        f"({_entities[key]}); gave up after waiting {timeout_s:g} s"
+                    )
+                _entities_free.wait(min(left, _LOCK_POLL_S))
             run = f"run {self.run_id}, " if self.run_id is not None else ""
             since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-            os.ftruncate(fd, 0)
-            os.pwrite(
-                fd, f"{run}pid {os.getpid()} on {socket.gethostname()}, since {since}".encode(), 0
-            )
-            try:
+            _entities[key] = f"{run}pid {os.getpid()} on {socket.gethostname()}, since {since}"
+        try:
+            with duckdb_lock.loading(self.path, entity):
                 yield
-            finally:
-                os.ftruncate(fd, 0)
-                fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
-            os.close(fd)
+            with _entities_free:
+                del _entities[key]
+                _entities_free.notify_all()
 
     def close(self) -> None:
         """Close the connection (and the file, when no other Warehouse of this process uses it)."""
         if not self._closed:
             self._closed = True
-            _close_shared(self.path, self._con)
+            try:
+                _close_shared(self.path, self._con)
+            finally:
+                duckdb_lock.release(self.path)

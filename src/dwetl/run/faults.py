@@ -7,13 +7,17 @@ the n-th batch of an entity loaded in batches is loaded: into the target on a fi
 staged and committed to its staging table) —
 for every entity, or only `<entity>`. Plain: it raises `InjectedFault` (the entity fails and rolls
 back like any error). With `:kill`: the process kills itself with SIGKILL, as a crash would.
-Unset (the normal case), `fault_point` does nothing.
+With `:pause=<seconds>`: it waits there that long and goes on; with `:hold=<file>`: it waits
+there while `<file>` exists (a run held in the middle of an entity, for drills and tests of two
+processes at once). Unset (the normal case), `fault_point` does
+nothing.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 
 from dwetl.errors import DwetlError
 
@@ -34,10 +38,23 @@ def fault_point(point: str, entity: str) -> None:
         return
     parts = wanted.split(":")
     kill = parts[-1] == "kill"
-    if kill:
-        parts = parts[:-1]
+    wait = parts[-1].startswith(("pause=", "hold="))
+    if kill or wait:
+        parts, last = parts[:-1], parts[-1]
     if parts[0] != point or (len(parts) > 1 and parts[1] != entity):
+        return
+    if wait:
+        _wait(last)
         return
     if kill:
         os.kill(os.getpid(), signal.SIGKILL)
     raise InjectedFault(f"{FAULT_ENV}={wanted}: injected failure at {point} of {entity}")
+
+
+def _wait(how: str) -> None:
+    kind, _, value = how.partition("=")
+    if kind == "pause":
+        time.sleep(float(value))
+        return
+    while os.path.exists(value):
+        time.sleep(0.05)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from dwetl import diskspace
 from dwetl.config import Settings
-from dwetl.dialects import open_warehouse
+from dwetl.dialects import open_warehouse, write_lock
 from dwetl.dialects.base import Warehouse
 from dwetl.entities.spec import EntitySpec
 from dwetl.errors import DwetlError, UsageError
@@ -93,7 +93,7 @@ def run(
     if not 0 <= ratio <= 1:
         raise UsageError(f"--max-reject-ratio must be between 0 and 1, got {ratio:g}")
     specs = _registry()
-    with open_warehouse(settings.dw, settings) as wh:
+    with write_lock(settings), open_warehouse(settings.dw, settings) as wh:
         _require_init(wh)
         rows = control.read_control(wh)
         names = select_entities(entities, specs, rows, ignore_scope=ignore_scope)
