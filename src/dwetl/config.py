@@ -6,6 +6,7 @@ built-in default. Every bad value is a one-line UsageError (exit 2) naming where
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -39,7 +40,11 @@ SECRET_KEYS = frozenset({"password", "sslpassword"})
 _LIBPQ_ONLY = frozenset({"passfile", "sslpassword"})
 
 DEFAULT_SOURCE_URL = "sqlite:///data/oltp.sqlite"
-DEFAULT_DW_URL = "duckdb:///data/dw.duckdb"
+DEFAULT_DW_URL = "duckdb:///data/warehouse.duckdb"
+#: the default warehouse file of earlier releases: opened in DuckDB it becomes catalog `dw`,
+#: which clashes with its schema `dw` ("Ambiguous reference"). Still used where it exists and
+#: the new default does not, with a notice
+LEGACY_DW_URL = "duckdb:///data/dw.duckdb"
 TOML_NAME = "dwetl.toml"
 
 
@@ -348,7 +353,7 @@ def load_settings(
     for (section, key), (name, env_var, option) in _URLS.items():
         text, origin = _pick(options[name], option, env, env_var, toml, section, key)
         if text is None:
-            text, origin = (DEFAULT_SOURCE_URL if name == "source" else DEFAULT_DW_URL), "default"
+            text, origin = (DEFAULT_SOURCE_URL if name == "source" else _default_dw(cwd)), "default"
         values[name] = parse_url(str(text), setting=origin, cwd=cwd)
 
     for (section, key), (name, env_var) in _PATHS.items():
@@ -382,6 +387,28 @@ def load_settings(
         values[name] = raw
 
     return Settings(**values)
+
+
+def _default_dw(cwd: Path) -> str:
+    """The default warehouse URL: data/warehouse.duckdb, unless only the earlier default
+    data/dw.duckdb exists (then that one, with a one-line notice)."""
+    new, old = (parse_url(url, setting="default", cwd=cwd).path for url in _DEFAULT_DWS)
+    assert new is not None and old is not None
+    if new.exists() or not old.is_file():
+        return DEFAULT_DW_URL
+    if old not in _noticed:
+        _noticed.add(old)
+        logging.getLogger("dwetl").warning(
+            "using the existing warehouse data/dw.duckdb, the earlier default; the default is "
+            "now data/warehouse.duckdb, whose name does not clash with its schema dw in DuckDB "
+            "(rename the file to use it)"
+        )
+    return LEGACY_DW_URL
+
+
+_DEFAULT_DWS = (DEFAULT_DW_URL, LEGACY_DW_URL)
+#: earlier-default warehouse files already noticed in this process (one notice each)
+_noticed: set[Path] = set()
 
 
 def _pick(

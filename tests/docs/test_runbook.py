@@ -103,7 +103,7 @@ def _environment(home: Path) -> dict[str, str]:
         # the files the runbook's working folder uses by default, named explicitly so that a
         # stray dwetl.toml can never point the test at a real warehouse
         DWETL_SOURCE_URL=f"sqlite:///{work}/data/oltp.sqlite",
-        DWETL_DW_URL=f"duckdb:///{work}/data/dw.duckdb",
+        DWETL_DW_URL=f"duckdb:///{work}/data/warehouse.duckdb",
         NO_COLOR="1",
         COLUMNS="120",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,34 @@ from dwetl.paths import sql_root
 def test_defaults_are_embedded_files_under_cwd(tmp_path: Path) -> None:
     s = load_settings(cwd=tmp_path, env={})
     assert s.source.scheme == "sqlite" and s.source.path == tmp_path / "data" / "oltp.sqlite"
-    assert s.dw.scheme == "duckdb" and s.dw.path == tmp_path / "data" / "dw.duckdb"
+    assert s.dw.scheme == "duckdb" and s.dw.path == tmp_path / "data" / "warehouse.duckdb"
     assert s.sql_dir == sql_root() / "extract"
     assert s.ddl_dir == sql_root() / "ddl"
     assert (s.connect_attempts, s.connect_backoff_s, s.connect_backoff_max_s) == (5, 0.5, 8.0)
     assert (s.watermark_overlap_s, s.max_reject_ratio, s.lock_timeout_s) == (300, 0.05, 60)
+
+
+def test_an_existing_earlier_default_warehouse_is_kept_with_one_notice(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "dw.duckdb").touch()
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger("dwetl").addHandler(handler)
+    try:
+        for _ in range(2):
+            settings = load_settings(cwd=tmp_path, env={})
+            assert settings.dw.path == tmp_path / "data" / "dw.duckdb"
+    finally:
+        logging.getLogger("dwetl").removeHandler(handler)
+    (notice,) = [r.getMessage() for r in records]
+    assert "using the existing warehouse data/dw.duckdb" in notice
+    assert "the default is now data/warehouse.duckdb" in notice
+    # an explicit URL is never second-guessed, and once the new default exists it wins
+    env = {"DWETL_DW_URL": "duckdb:///data/other.duckdb"}
+    assert load_settings(cwd=tmp_path, env=env).dw.path == tmp_path / "data" / "other.duckdb"
+    (tmp_path / "data" / "warehouse.duckdb").touch()
+    assert load_settings(cwd=tmp_path, env={}).dw.path == tmp_path / "data" / "warehouse.duckdb"
 
 
 def test_option_beats_env_beats_toml(tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ def test_demo_loads_everything_and_status_shows_it(tmp_path, dwetl):
     demo = dwetl("demo", "--rows", "600", "--seed", "3", cwd=tmp_path)
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert (tmp_path / "data" / "oltp.sqlite").exists()
-    assert (tmp_path / "data" / "dw.duckdb").exists()
+    assert (tmp_path / "data" / "warehouse.duckdb").exists()
+    assert not (tmp_path / "data" / "dw.duckdb").exists()
     assert "demo: run" in demo.stdout and "fact_vendas" in demo.stdout
 
     status = dwetl("status", "--json", cwd=tmp_path)
