@@ -1,5 +1,6 @@
 """`dwetl check`: the live warehouse against the shipped DDL, and the active scope against the
-expected one (what `init` and `dwetl rollout` recorded in ctl.etl_scope).
+expected one (what `init` and `dwetl rollout` recorded in ctl.etl_scope), every entity dwetl
+declares being recorded (an `init` that stopped half-way did not record them).
 
 Compared per table of the DDL: columns (type as the dialect shows it, nullability), primary
 key, UNIQUE keys, foreign keys, and CHECKs *by meaning* (normalised sqlglot trees: DuckDB drops
@@ -205,6 +206,13 @@ def _compare_scope(wh: Warehouse, live: Mapping[str, ConstraintSet], report: Che
     control = {row[0]: row for row in wh.fetchall(queries["control"])}
     scope = {row[0]: row for row in wh.fetchall(queries["scope"])}
     report.entities_checked = len(set(control) | set(scope))
+    # a warehouse whose init stopped half-way (a failed DDL script) has the tables but not the
+    # entities: every entity dwetl declares must be in ctl.etl_control
+    for entity in _declared():
+        if entity not in control:
+            report.problems.append(
+                f"entity {entity}: declared by dwetl, but not in ctl.etl_control: run `dwetl init`"
+            )
     for entity, (_, active, target) in control.items():
         expected = scope.get(entity)
         state = "active" if active else "inactive"
@@ -225,3 +233,9 @@ def _compare_scope(wh: Warehouse, live: Mapping[str, ConstraintSet], report: Che
         report.problems.append(
             f"entity {entity}: expected in ctl.etl_scope, but missing from ctl.etl_control"
         )
+
+
+def _declared() -> list[str]:
+    from dwetl.entities.registry import all_entities
+
+    return [spec.name for spec in all_entities()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlglot import exp
 from dwetl.check import FOREIGN_KEYS_BY_DWETL, check_warehouse, shipped_sets
 from dwetl.config import Settings, load_settings
 from dwetl.dialects import open_warehouse
+from dwetl.entities.registry import all_entities
 from dwetl.init import run_init
 from dwetl.paths import ddl_root
 
@@ -84,6 +86,30 @@ def test_a_fresh_init_matches_and_the_cli_exits_0(etl: Any, dwetl: Any) -> None:
     else:
         assert report["notes"] == [] and "foreign keys" not in result.stdout
         assert report["constraints_checked"] == declared
+
+
+def test_a_half_initialised_warehouse_fails_the_check_naming_what_is_missing(
+    tmp_path: Path, dwetl: Any
+) -> None:
+    # init stops at a broken script: the shipped tables are there, the entities were never seeded
+    ddl = tmp_path / "ddl-next"
+    shutil.copytree(ddl_root(), ddl)
+    (ddl / "099_broken.sql").write_text("CREATE TABLE dw.x (id INTEGER REFERENCES dw.nada (id));")
+    url = f"duckdb:///{tmp_path / 'drill' / 'warehouse.duckdb'}"
+    assert dwetl("init", "--dw", url, "--ddl-dir", str(ddl), cwd=tmp_path).returncode == 1
+
+    result = dwetl("check", "--dw", url, cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    missing = sorted(
+        line.split(":")[0].removeprefix("  entity ")
+        for line in result.stdout.splitlines()
+        if line.endswith("declared by dwetl, but not in ctl.etl_control: run `dwetl init`")
+    )
+    assert missing == sorted(spec.name for spec in all_entities())
+    assert "table missing" not in result.stdout  # 001-004 are all there
+
+    assert dwetl("init", "--dw", url, cwd=tmp_path).returncode == 0
+    assert dwetl("check", "--dw", url, cwd=tmp_path).returncode == 0
 
 
 def test_init_runs_the_check(tmp_path: Path) -> None:
