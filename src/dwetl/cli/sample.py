@@ -27,6 +27,7 @@ def sample(
     database with other tables (an ERP) is refused with exit 2, nothing dropped.
     """
     from dwetl.sample import generate_sample
+    from dwetl.sample.expected import expected_counts
     from dwetl.sample.writers import writer_for
 
     if rows < 1:
@@ -43,9 +44,12 @@ def sample(
     info = data.info()
     counts = ", ".join(f"{t} {n:,}" for t, n in zip(info["tabela"], info["linhas"], strict=True))
     typer.echo(f"sample: {counts}")
+    # every source row a full load quarantines, as the run counts them (an order's damage
+    # rejects each of its items too), not the damages that cannot be repaired
+    rejected = sum(e.rejected for e in expected_counts(data.tables, data.truth).values())
     typer.echo(
-        f"sample: {data.truth.height:,} damages recorded in sample_damage "
-        f"({int((~data.truth['recuperavel']).sum()):,} rows expected to be rejected)"
+        f"sample: {data.truth.height:,} damages recorded in sample_damage; "
+        f"a full load quarantines exactly {rejected:,} rows"
     )
     typer.echo(
         f"sample: wrote {settings.source} (seed {seed}, damage {damage}) in {total:.1f} s "

@@ -70,10 +70,14 @@ def test_a_full_run_reports_exactly_the_expected_counts(tmp_path: Path) -> None:
             check=False,
         )
 
-    assert dwetl("sample", "--rows", "4000", "--seed", "3", "--damage", "0.05").returncode == 0
+    sample = dwetl("sample", "--rows", "4000", "--seed", "3", "--damage", "0.05")
+    assert sample.returncode == 0, sample.stderr
     assert dwetl("init").returncode == 0
     run = dwetl("run", "--entity", "all", "--json")
     assert run.returncode == 3, run.stderr  # partial: the damage quarantines rows
+    # what `sample` announces is what the run quarantines, to the row
+    quarantined = sum(e["rejected"] for e in json.loads(run.stdout)["entities"])
+    assert f"a full load quarantines exactly {quarantined:,} rows" in sample.stdout
     s = generate_sample(4_000, 3, 0.05)
     expected = expected_counts(s.tables, s.truth)
     reported = {e["entity"]: e for e in json.loads(run.stdout)["entities"]}
