@@ -353,7 +353,10 @@ def load_settings(
     for (section, key), (name, env_var, option) in _URLS.items():
         text, origin = _pick(options[name], option, env, env_var, toml, section, key)
         if text is None:
-            text, origin = (DEFAULT_SOURCE_URL if name == "source" else _default_dw(cwd)), "default"
+            text, origin = (
+                (DEFAULT_SOURCE_URL if name == "source" else default_dw_url(cwd)),
+                "default",
+            )
         values[name] = parse_url(str(text), setting=origin, cwd=cwd)
 
     for (section, key), (name, env_var) in _PATHS.items():
@@ -389,7 +392,7 @@ def load_settings(
     return Settings(**values)
 
 
-def _default_dw(cwd: Path) -> str:
+def default_dw_url(cwd: Path) -> str:
     """The default warehouse URL: data/warehouse.duckdb, unless only the earlier default
     data/dw.duckdb exists (then that one, with a one-line notice)."""
     new, old = (parse_url(url, setting="default", cwd=cwd).path for url in _DEFAULT_DWS)

@@ -9,13 +9,14 @@ other SQLite / DuckDB files, never a server.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from dwetl.cli.app import app
 from dwetl.cli.run import print_summary
-from dwetl.config import DEFAULT_DW_URL, DEFAULT_SOURCE_URL, Settings, load_settings
+from dwetl.config import DEFAULT_DW_URL, DEFAULT_SOURCE_URL, Settings, default_dw_url, load_settings
 from dwetl.errors import DwetlError, UsageError
 from dwetl.logs import setup_logging
 from dwetl.run.progress import live_progress
@@ -27,7 +28,8 @@ _NOT_READ = "DWETL_SOURCE_URL, DWETL_DW_URL and dwetl.toml's URLs are not read"
 
 def _embedded(source: str | None, dw: str | None) -> Settings:
     """The demo's settings: its own files, whatever the environment and dwetl.toml say."""
-    settings = load_settings(source=source or DEFAULT_SOURCE_URL, dw=dw or DEFAULT_DW_URL)
+    dw = dw or default_dw_url(Path.cwd())  # an earlier demo's data/dw.duckdb, if only it exists
+    settings = load_settings(source=source or DEFAULT_SOURCE_URL, dw=dw)
     for option, url, scheme in (
         ("--source", settings.source, "sqlite"),
         ("--dw", settings.dw, "duckdb"),
@@ -43,8 +45,8 @@ def _embedded(source: str | None, dw: str | None) -> Settings:
 
 @app.command(
     help="Write a sample source, `init` the warehouse, run every entity, print the summary."
-    "\n\nEmbedded databases only: data/oltp.sqlite and data/dw.duckdb unless --source / --dw "
-    f"name other files; {_NOT_READ}, so the demo never writes into a configured server. The "
+    "\n\nEmbedded databases only: data/oltp.sqlite and data/warehouse.duckdb unless --source "
+    f"/ --dw name other files; {_NOT_READ}, so the demo never writes into a configured server. The "
     "sample is written only into an empty file or one `dwetl sample` wrote.\n\nExits 0 when "
     "the run loaded (success, or partial: the sample's unrepairable rows are quarantined on "
     "purpose), 1 when it failed."

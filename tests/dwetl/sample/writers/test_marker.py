@@ -160,7 +160,7 @@ def test_demo_never_touches_the_configured_databases(
     assert "embedded databases only" in result.stdout
     assert "DWETL_SOURCE_URL, DWETL_DW_URL and dwetl.toml's URLs are not read" in result.stdout
     assert (tmp_path / "data" / "oltp.sqlite").exists()
-    assert (tmp_path / "data" / "dw.duckdb").exists()
+    assert (tmp_path / "data" / "warehouse.duckdb").exists()
     assert _query(source)("SELECT id, nome FROM clientes") == [(7, "Produção")]
     tables = (
         "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()"
