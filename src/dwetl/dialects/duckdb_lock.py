@@ -170,8 +170,11 @@ def _write(hold: _Hold) -> None:
     if hold.entities:
         record["loading"] = hold.entities[0]
     data = (json.dumps(record) + "\n").encode()
-    os.pwrite(hold.fd, data, 0)
-    os.ftruncate(hold.fd, len(data))
+    try:
+        os.pwrite(hold.fd, data, 0)
+        os.ftruncate(hold.fd, len(data))
+    except OSError:  # a full disk: the record only informs whoever waits, the flock is the lock
+        pass
 
 
 def _take(path: Path, wait_s: float) -> int:
