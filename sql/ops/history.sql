@@ -35,3 +35,9 @@ FROM ctl.etl_reject
 WHERE run_id BETWEEN %s AND %s
 GROUP BY run_id, entity, reasons
 ORDER BY run_id, entity, reasons;
+
+-- name: run_processes
+-- The columns of 008_run_process.sql: where each run ran, and when it was found abandoned.
+SELECT run_id, pid, abandoned_at
+FROM ctl.etl_run
+WHERE run_id BETWEEN %s AND %s;

@@ -33,6 +33,12 @@ FROM ctl.etl_run_entity e
 JOIN (SELECT entity, MAX(run_id) AS run_id FROM ctl.etl_run_entity GROUP BY entity) m
   ON m.entity = e.entity AND m.run_id = e.run_id;
 
+-- name: open_rejects_by_entity
+-- Per entity, its open rejects: rows quarantined that no later run has loaded.
+SELECT entity, COUNT(*) FROM ctl.etl_reject
+WHERE resolved_run_id IS NULL
+GROUP BY entity;
+
 -- name: open_reject
 -- Whether an entity has an open reject that an earlier run last read (one row, or none).
 SELECT 1 FROM ctl.etl_reject
@@ -54,9 +60,10 @@ WHERE entity = %s AND NOT applied AND resolved_run_id IS NULL AND run_id <> %s;
 SELECT COALESCE(MAX(reject_id), 0) + 1 FROM ctl.etl_reject;
 
 -- name: upgraded_columns
--- The control columns sql/ddl/005_reject_per_key.sql and 007_run_entity_future_ties.sql add
--- (six rows once both are applied).
+-- The control columns sql/ddl/005_reject_per_key.sql, 007_run_entity_future_ties.sql and
+-- 008_run_process.sql add (eight rows once they are applied).
 SELECT table_name, column_name FROM information_schema.columns
 WHERE table_schema = 'ctl' AND table_catalog = current_database()
   AND ((table_name = 'etl_reject' AND column_name IN ('first_run_id', 'times_seen', 'applied'))
-       OR (table_name = 'etl_run_entity' AND column_name IN ('blocked', 'future', 'ties')));
+       OR (table_name = 'etl_run_entity' AND column_name IN ('blocked', 'future', 'ties'))
+       OR (table_name = 'etl_run' AND column_name IN ('pid', 'abandoned_at')));

@@ -1,4 +1,14 @@
-"""Past runs as the run log recorded them: `ctl.etl_run`, `ctl.etl_run_entity`, `ctl.etl_reject`."""
+"""Past runs as the run log recorded them: `ctl.etl_run`, `ctl.etl_run_entity`, `ctl.etl_reject`.
+
+Read only, with two readings of what is stored:
+- a run still `running` whose process is gone and whose locks are free is shown `abandoned`
+  (`dwetl.abandoned`), with a note that it is not recorded: `dwetl run` records it (status
+  `failed`, `abandoned_at` set), and it then reads as `abandoned` too;
+- what earlier versions recorded as an entity `partial` (it loaded, some rows quarantined) is
+  shown `success`, as this version records it, and a run `partial` of theirs gets the status
+  its entities give it now (`dwetl.run.summary.run_status`): one whose every entity loaded is
+  `success`.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +18,12 @@ from datetime import datetime
 from typing import Any
 
 from dwetl import masking
+from dwetl.abandoned import find_abandoned
 from dwetl.dialects.base import Warehouse
 from dwetl.errors import UsageError
 from dwetl.queries import named_queries
-from dwetl.run.summary import SKIPPED_PREFIX
+from dwetl.run.summary import SKIPPED_PREFIX, entity_status, run_status
+from dwetl.runlog import records_pid
 
 #: phases with a column of their own in `ctl.etl_run_entity`, in the columns' order
 PHASES = ("extract", "transform", "validate", "load", "merge")
@@ -84,13 +96,23 @@ class RunRecord:
     startup_seconds: float | None
     error: str | None
     entities: list[EntityRun] = field(default_factory=list)
+    #: the run's process on `hostname` (None: recorded before 008_run_process.sql)
+    pid: int | None = None
+    #: when the run was found abandoned (status `abandoned`)
+    abandoned_at: str | None = None
     #: ctl.etl_run.details: the run's own summary (a dry run's only record of its entities)
     details: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def quarantined(self) -> int:
+        """Rows the run's loaded entities quarantined (as `dwetl run --json` counts them)."""
+        return sum(e.rejected for e in self.entities if e.status == "success")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data, entities shaped as in `dwetl run --json`."""
         data = asdict(self)
         del data["details"]
+        data["quarantined"] = self.quarantined
         return data
 
 
@@ -138,7 +160,7 @@ def _entity(r: tuple[Any, ...]) -> EntityRun:
     skipped = r[2] == "failed" and str(r[20] or "").startswith(SKIPPED_PREFIX)
     return EntityRun(
         entity=r[1],
-        status="skipped" if skipped else r[2],
+        status="skipped" if skipped else entity_status(r[2]),
         started_at=_iso(r[3]),
         finished_at=_iso(r[4]),
         watermark_from=_iso(r[12]),
@@ -177,7 +199,41 @@ def _attach_entities(wh: Warehouse, runs: list[RunRecord]) -> list[RunRecord]:
             if summary is not None:
                 entity.seconds.update({p: summary.seconds.get(p) for p in SUMMARY_PHASES})
             by_run[run_id].append(replace(entity, reasons=dict(sorted(found.items()))))
-    return [replace(r, entities=by_run[r.run_id] or _from_details(r.details)) for r in runs]
+    processes = _processes(wh, span)
+    out = []
+    for r in runs:
+        entities = by_run[r.run_id] or _from_details(r.details)
+        status = r.status
+        if status == "partial" and entities:  # an earlier version's partial: read anew
+            status = run_status([e.status for e in entities])
+        pid, abandoned_at = processes.get(r.run_id, (None, None))
+        if abandoned_at is not None:  # recorded `failed` when found abandoned
+            status = "abandoned"
+        out.append(replace(r, entities=entities, status=status, pid=pid, abandoned_at=abandoned_at))
+    return _found_abandoned(wh, out) if any(r.status == "running" for r in out) else out
+
+
+def _processes(wh: Warehouse, span: list[int]) -> dict[int, tuple[int | None, str | None]]:
+    """run -> (pid, abandoned_at), where the warehouse records them (008_run_process.sql)."""
+    if not records_pid(wh):
+        return {}
+    return {
+        int(run_id): (None if pid is None else int(pid), _iso(abandoned_at))
+        for run_id, pid, abandoned_at in wh.fetchall(_q("run_processes"), span)
+    }
+
+
+def _found_abandoned(wh: Warehouse, runs: list[RunRecord]) -> list[RunRecord]:
+    """`running` runs that are abandoned, shown so (not recorded: this only reads)."""
+    found = {a.run_id: a for a in find_abandoned(wh, found_by="dwetl history")}
+    out = []
+    for r in runs:
+        a = found.get(r.run_id)
+        if r.status == "running" and a is not None:
+            note = f"{a.how} (not recorded: the next `dwetl run` records it)"
+            r = replace(r, status="abandoned", abandoned_at=_iso(a.found_at), error=note)
+        out.append(r)
+    return out
 
 
 def _from_details(details: Any) -> list[EntityRun]:
@@ -190,7 +246,7 @@ def _from_details(details: Any) -> list[EntityRun]:
         out.append(
             EntityRun(
                 entity=str(e.get("entity")),
-                status=str(e.get("status")),
+                status=entity_status(str(e.get("status"))),
                 started_at=e.get("started_at"),
                 finished_at=e.get("finished_at"),
                 extracted=int(e.get("extracted") or 0),

@@ -62,7 +62,7 @@ class GateResult:
     """What a dry run of one entity says about switching it on."""
 
     entity: str
-    status: str  # success | partial | failed
+    status: str  # success | failed (a loaded entity with rows quarantined is success)
     extracted: int
     rejected: int
     limit: float  # the largest reject ratio that passes

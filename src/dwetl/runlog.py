@@ -22,20 +22,25 @@ def start_run(
 ) -> int:
     """Insert a `running` row for `command` and return its run_id (max + 1).
 
-    The URLs are stored masked; the run id is also set on `wh` so its entity locks name it.
+    The URLs are stored masked; the host and process id are stored so that the run, killed,
+    can be found abandoned (`dwetl.abandoned`). The run id is also set on `wh` (and, where the
+    dialect names sessions, on its connection) so its entity locks name it.
     """
+    with_pid = records_pid(wh)
     for attempt in range(1, _ID_ATTEMPTS + 1):
         try:
             with wh.transaction():
                 run_id = int(wh.fetchall(_q("next_run_id"))[0][0])
+                wh.name_session(run_id)
+                where = [socket.gethostname(), os.getpid()] if with_pid else [socket.gethostname()]
                 wh.execute(
-                    _q("insert_run"),
+                    _q("insert_run" if with_pid else "insert_run_without_pid"),
                     [
                         run_id,
                         command,
                         now_utc(),
                         os_user(),
-                        socket.gethostname(),
+                        *where,
                         settings.source.masked,
                         settings.dw.masked,
                         full,
@@ -60,7 +65,8 @@ def finish_run(
     error: str | None = None,
     startup_seconds: float | None = None,
 ) -> None:
-    """Close the run: status (`success` | `partial` | `failed`), details as JSON, error text."""
+    """Close the run: status (`success` | `partial` | `failed`), details as JSON, error text.
+    A run found abandoned meanwhile (wrongly: it was alive) gets its real end recorded."""
     text = json.dumps(details, default=str, ensure_ascii=False) if details is not None else None
     with wh.transaction():
         wh.execute(
@@ -74,6 +80,12 @@ def finish_run(
                 run_id,
             ],
         )
+
+
+def records_pid(wh: Warehouse) -> bool:
+    """Whether ctl.etl_run has the columns of 008_run_process.sql (`pid`, `abandoned_at`): a
+    warehouse `init` has not upgraded yet has not."""
+    return bool(wh.fetchall(_q("has_pid")))
 
 
 def now_utc() -> datetime:

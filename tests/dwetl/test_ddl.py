@@ -23,6 +23,7 @@ def test_shipped_scripts_in_order_with_sha256() -> None:
         "005_reject_per_key.sql",
         "006_schema_text.sql",
         "007_run_entity_future_ties.sql",
+        "008_run_process.sql",
     ]
     for script in scripts:
         assert script.checksum == hashlib.sha256(script.path.read_bytes()).hexdigest()

@@ -59,7 +59,7 @@ def test_a_reject_is_listed_then_resolved_once_fixed_at_the_source(
         dw,
     )
     new_version(tmp_path, 7, "XX", "2099-01-01 00:00:00")
-    assert dwetl(*run_args, cwd=tmp_path).returncode == 3  # partial: the row is quarantined
+    assert dwetl(*run_args, cwd=tmp_path).returncode == 0  # loaded: the row is quarantined
     listed = rejects_json(dwetl, tmp_path, "--dw", dw, "--entity", "dim_cliente")
     reject = next(r for r in listed["rejects"] if r["source_key"] == "7")
     assert reject["reasons"] == ["CK_DIM_CLIENTE_uf"]

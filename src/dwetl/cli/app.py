@@ -18,6 +18,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: rich help shows every flag as `--json <bool>` (which takes no value) and
+    # reads `[...]` in help text as markup
+    rich_markup_mode=None,
 )
 
 

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from dwetl.cli.app import app
-from dwetl.cli.run import print_summary
+from dwetl.cli.run import print_summary, quarantine_line
 from dwetl.config import DEFAULT_DW_URL, DEFAULT_SOURCE_URL, Settings, default_dw_url, load_settings
 from dwetl.errors import DwetlError, UsageError
 from dwetl.logs import setup_logging
@@ -47,9 +47,9 @@ def _embedded(source: str | None, dw: str | None) -> Settings:
     help="Write a sample source, `init` the warehouse, run every entity, print the summary."
     "\n\nEmbedded databases only: data/oltp.sqlite and data/warehouse.duckdb unless --source "
     f"/ --dw name other files; {_NOT_READ}, so the demo never writes into a configured server. The "
-    "sample is written only into an empty file or one `dwetl sample` wrote.\n\nExits 0 when "
-    "the run loaded (success, or partial: the sample's unrepairable rows are quarantined on "
-    "purpose), 1 when it failed."
+    "sample is written only into an empty file or one `dwetl sample` wrote.\n\nExits as "
+    "`dwetl run` does: 0 when every entity loaded (the sample's unrepairable rows are "
+    "quarantined on purpose, and counted), 3 when some entity did not, 1 when none did."
 )
 def demo(
     rows: Annotated[
@@ -106,9 +106,11 @@ def demo(
     say(f"init: {settings.dw} ready (run {report.run_id})")
     with live_progress() as progress:
         summary = run(settings, ["all"], progress=None if as_json else progress)
-    print_summary(summary, as_json=as_json)
+    print_summary(summary, as_json=as_json, quarantine=False)
     say(
         f"demo: run {summary.run_id} {summary.status} in {summary.seconds:.1f} s "
         f"(total {time.perf_counter() - started:.1f} s); `dwetl status` shows the warehouse"
     )
-    raise typer.Exit(1 if summary.status == "failed" else 0)
+    if summary.quarantined:
+        say(quarantine_line(summary, dw))
+    raise typer.Exit(summary.exit_code)

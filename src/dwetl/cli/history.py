@@ -13,6 +13,7 @@ from dwetl.cli.app import app
 from dwetl.cli.options import DwOption
 from dwetl.config import load_settings
 from dwetl.dialects import open_warehouse
+from dwetl.entities.registry import get_entity
 
 
 def _num(value: float | None, digits: int = 2) -> str:
@@ -43,18 +44,22 @@ def _print_list(runs: list[hist.RunRecord]) -> None:
     if not runs:
         typer.echo("no runs recorded")
         return
-    typer.echo(f"{'RUN':>6}  {'COMMAND':<8} {'STATUS':<8} {'STARTED':<19} {'SECONDS':>8}  USER")
+    typer.echo(f"{'RUN':>6}  {'COMMAND':<8} {'STATUS':<9} {'STARTED':<19} {'SECONDS':>8}  USER")
     for r in runs:
         flags = "".join([" full" if r.full_reload else "", " dry-run" if r.dry_run else ""])
+        if r.quarantined:
+            flags += f" ({r.quarantined:,} rows quarantined)"
         typer.echo(
-            f"{r.run_id:>6}  {r.command:<8} {r.status:<8} {_when(r.started_at):<19} "
+            f"{r.run_id:>6}  {r.command:<8} {r.status:<9} {_when(r.started_at):<19} "
             f"{_num(r.duration_seconds, 1):>8}  {r.os_user or '-'}{flags}"
         )
         for e in r.entities:
-            typer.echo(f"{'':>8}{e.entity:<16} {e.status:<8} {_counts(e)}")
+            typer.echo(f"{'':>8}{e.entity:<16} {e.status:<9} {_counts(e)}")
             if e.error:
-                typer.echo(f"{'':>25}error: {_short(e.error)}")
-        if r.error and not r.entities:
+                typer.echo(f"{'':>26}error: {_short(e.error)}")
+        if r.status == "abandoned" and r.error:  # how it was found: "abandoned: ..."
+            typer.echo(f"{'':>8}{_short(r.error)}")
+        elif r.error and not r.entities:
             typer.echo(f"{'':>8}error: {_short(r.error)}")
 
 
@@ -65,11 +70,16 @@ def _print_one(r: hist.RunRecord) -> None:
         f"  seconds   {_num(r.duration_seconds)} (start-up {_num(r.startup_seconds)})"
         f"  full reload: {_yn(r.full_reload)}  dry run: {_yn(r.dry_run)}"
     )
-    typer.echo(f"  by        {r.os_user or '-'} on {r.hostname or '-'}")
+    pid = "" if r.pid is None else f" (pid {r.pid})"
+    typer.echo(f"  by        {r.os_user or '-'} on {r.hostname or '-'}{pid}")
     typer.echo(f"  source    {r.source_url or '-'}")
     typer.echo(f"  warehouse {r.dw_url or '-'}")
+    if r.abandoned_at:
+        typer.echo(f"  abandoned found {_when(r.abandoned_at)}")
     if r.error:
         typer.echo(f"  error     {r.error}")
+    if r.quarantined:
+        typer.echo(f"  quarantined {r.quarantined:,} rows: dwetl rejects --run {r.run_id}")
     for e in r.entities:
         typer.echo("")
         typer.echo(f"  {e.entity}: {e.status}")
@@ -96,6 +106,8 @@ def history(
     dw: DwOption = None,
 ) -> None:
     """List past runs (status, counts, phases, watermarks, errors), or one run in full."""
+    if entity is not None:
+        get_entity(entity)  # an unknown name is a usage error listing the known ones
     settings = load_settings(dw=dw)
     with open_warehouse(settings.dw, settings, read_only=True) as wh:
         if run_id is not None:

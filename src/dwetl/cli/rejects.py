@@ -11,6 +11,7 @@ from dwetl.cli.app import app
 from dwetl.cli.options import DwOption, JsonOption
 from dwetl.config import load_settings
 from dwetl.dialects import open_warehouse
+from dwetl.entities.registry import get_entity
 from dwetl.rejects import RejectList, list_rejects
 
 
@@ -33,6 +34,8 @@ def rejects(
 ) -> None:
     """List quarantined rows, one per key (open ones unless --all), with every reason, counts of
     keys per reason, and the rows a failed entity did not apply."""
+    if entity is not None:
+        get_entity(entity)  # an unknown name is a usage error listing the known ones
     settings = load_settings(dw=dw)
     with open_warehouse(settings.dw, settings, read_only=True) as wh:
         found = list_rejects(wh, run_id=run, entity=entity, include_resolved=include_resolved)

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from dwetl.cli.app import app
-from dwetl.cli.options import DwOption, SourceOption
+from dwetl.cli.options import DwOption, SourceOption, dw_argument
 from dwetl.config import load_settings
 from dwetl.logs import setup_logging
 from dwetl.run.entity import DiskFull
@@ -18,8 +18,11 @@ from dwetl.run.runner import run as run_entities
 from dwetl.run.summary import RunSummary, summary_table
 
 
-def print_summary(summary: RunSummary, *, as_json: bool) -> None:
-    """The run summary on stdout: one JSON object, or a table."""
+def print_summary(
+    summary: RunSummary, *, as_json: bool, dw: str | None = None, quarantine: bool = True
+) -> None:
+    """The run summary on stdout: one JSON object, or a table and (`quarantine`), when rows
+    were quarantined, how many and the command that lists them (`dw`: the command's --dw)."""
     if as_json:
         typer.echo(summary.to_json())
         return
@@ -29,6 +32,24 @@ def print_summary(summary: RunSummary, *, as_json: bool) -> None:
     console.print(summary_table(summary))
     if summary.dry_run:
         typer.echo("dry run: nothing was written to the warehouse")
+    elif summary.quarantined and quarantine:
+        typer.echo(quarantine_line(summary, dw))
+
+
+def quarantine_line(summary: RunSummary, dw: str | None = None) -> str:
+    """How many rows the run quarantined and the command that lists them.
+
+    >>> from datetime import datetime
+    >>> from dwetl.run.summary import EntityResult
+    >>> s = RunSummary(7, datetime(2026, 1, 1))
+    >>> s.entities = [EntityResult("dim_loja", s.started_at, rejected=1021)]
+    >>> quarantine_line(s)
+    '1,021 rows quarantined in ctl.etl_reject; list them with: dwetl rejects --run 7'
+    """
+    return (
+        f"{summary.quarantined:,} rows quarantined in ctl.etl_reject; list them with: "
+        f"dwetl rejects --run {summary.run_id}{dw_argument(dw)}"
+    )
 
 
 @app.command("run")
@@ -81,7 +102,11 @@ def run_command(
         typer.Option("--sql-dir", help="Folder of extract SQL files (else DWETL_SQL_DIR)."),
     ] = None,
 ) -> None:
-    """Load the active entities (dims before facts); exit 0 success, 3 partial, 1 failed."""
+    """Load the active entities (dims before facts).
+
+    Exit 0: every entity loaded (quarantined rows are counted, not a failure); 3 partial:
+    some entity failed or was skipped; 1: none loaded; 2: bad usage or configuration.
+    """
     setup_logging()
     settings = load_settings(
         source=source,
@@ -105,5 +130,5 @@ def run_command(
             stopped = exc.summary.to_dict() | {"status": "failed", "error": str(exc)}
             typer.echo(json.dumps(stopped, ensure_ascii=False))
         raise
-    print_summary(summary, as_json=as_json)
+    print_summary(summary, as_json=as_json, dw=dw)
     raise typer.Exit(summary.exit_code)

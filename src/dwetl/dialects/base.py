@@ -53,6 +53,10 @@ class Warehouse(ABC):
     #: entity's one transaction; where they do, each batch is staged and committed instead, so
     #: that memory stays bounded by the batch (`dwetl.run.entity`)
     holds_uncommitted_rows: ClassVar[bool] = False
+    #: whether a run's connection carries its name from the run's start to its end (PostgreSQL:
+    #: application_name `dwetl run N pid P`, seen by any session), so that a run with no
+    #: session left is known to be gone wherever its process ran (`dwetl.abandoned`)
+    sessions_name_runs: ClassVar[bool] = False
 
     #: seconds the (retried) connection took; set by `dwetl.dialects.open_warehouse`
     connect_seconds: float = 0.0
@@ -156,6 +160,17 @@ class Warehouse(ABC):
     def entity_lock(self, entity: str, timeout_s: float) -> AbstractContextManager[None]:
         """Hold the exclusive right to load `entity` (a second holder waits up to `timeout_s`,
         then raises DwetlError naming the entity and, where known, the other run)."""
+
+    def name_session(self, run_id: int) -> None:
+        """Mark this connection as run `run_id`'s (where `sessions_name_runs`); inside the
+        transaction that records the run, so that both commit or neither. The default does
+        nothing."""
+        return None
+
+    @abstractmethod
+    def run_holds_locks(self, run_id: int) -> bool:
+        """Whether run `run_id` still holds a lock (or, where `sessions_name_runs`, a session)
+        in this warehouse. Reads only: it creates and changes nothing."""
 
     @abstractmethod
     def close(self) -> None:

@@ -370,6 +370,13 @@ class DuckDBWarehouse(Warehouse):
                 del _entities[key]
                 _entities_free.notify_all()
 
+    def run_holds_locks(self, run_id: int) -> bool:
+        """Whether run `run_id` holds this warehouse file's lock (`duckdb_lock`). A run holds it
+        from before it connects until it has closed, and this process took it to open the file:
+        so only a run of this very process can (a killed holder's lock went with it)."""
+        record = duckdb_lock.holder(self.path) or {}
+        return record.get("run_id") == run_id and record.get("pid") == os.getpid()
+
     def close(self) -> None:
         """Close the connection (and the file, when no other Warehouse of this process uses it)."""
         if not self._closed:

@@ -56,6 +56,7 @@ class PostgreSQLWarehouse(Warehouse):
     dialect: ClassVar[str] = "postgresql"
     sqlglot_dialect: ClassVar[str] = "postgres"
     staging_table: ClassVar[str] = "UNLOGGED TABLE"
+    sessions_name_runs: ClassVar[bool] = True
 
     def __init__(self, con: psycopg.Connection[Any]) -> None:
         self._con = con
@@ -292,13 +293,29 @@ class PostgreSQLWarehouse(Warehouse):
                 )
             time.sleep(_LOCK_POLL_S)
         run = f"run {self.run_id} " if self.run_id is not None else ""
-        label = f"dwetl {run}pid {os.getpid()}"
-        self._con.execute("SELECT set_config('application_name', %s, false)", [label])
+        self._set_name(f"dwetl {run}pid {os.getpid()}")
         try:
             yield
         finally:
             if not self._con.closed:  # a lost session's locks went with it
                 self._con.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+    def name_session(self, run_id: int) -> None:
+        """application_name `dwetl run N pid P` (as the entity locks name their holder)."""
+        self._set_name(f"dwetl run {run_id} pid {os.getpid()}")
+
+    def _set_name(self, label: str) -> None:
+        self._con.execute("SELECT set_config('application_name', %s, false)", [label])
+
+    def run_holds_locks(self, run_id: int) -> bool:
+        """Whether a session named for run `run_id` is connected (it holds the run's advisory
+        locks; a run's connection carries the name from its start)."""
+        row = self._con.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE application_name LIKE %s "
+            "AND datname = current_database() AND pid <> pg_backend_pid() LIMIT 1",
+            [f"dwetl run {run_id} pid %"],
+        ).fetchone()
+        return row is not None
 
     def _holder(self, key: int) -> str:
         # A bigint advisory key is stored as classid (high 32 bits) and objid (low 32 bits).
@@ -306,7 +323,9 @@ class PostgreSQLWarehouse(Warehouse):
             "SELECT a.application_name, a.pid, a.client_addr::text FROM pg_locks l "
             "JOIN pg_stat_activity a ON a.pid = l.pid "
             "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
-            "AND l.classid = %s AND l.objid = %s",
+            "AND l.classid = %s AND l.objid = %s "
+            # advisory locks are per database: another database's holder is not this one's
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             [(key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF],
         ).fetchone()
         if row is None:

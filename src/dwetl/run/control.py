@@ -125,6 +125,8 @@ UPGRADED = {
     ("etl_run_entity", "blocked"),
     ("etl_run_entity", "future"),
     ("etl_run_entity", "ties"),
+    ("etl_run", "pid"),
+    ("etl_run", "abandoned_at"),
 }
 
 
@@ -144,3 +146,8 @@ def require_upgraded(wh: Warehouse) -> None:
 def last_run_entities(wh: Warehouse) -> dict[str, tuple[object, ...]]:
     """Per entity, its latest `ctl.etl_run_entity` row (entity, run_id, status, ...counts)."""
     return {row[0]: row for row in wh.fetchall(_q("last_run_entities"))}
+
+
+def open_rejects(wh: Warehouse) -> dict[str, int]:
+    """Per entity, how many rows are quarantined and still open (no later run loaded them)."""
+    return {entity: int(n) for entity, n in wh.fetchall(_q("open_rejects_by_entity"))}

@@ -675,8 +675,9 @@ def _withdraw(
 
 
 def _finish(ctx: RunContext, spec: EntitySpec, result: EntityResult) -> None:
-    """Status and the balance of the counts (an error when rows do not add up)."""
-    result.status = "partial" if result.rejected else "success"
+    """Status and the balance of the counts (an error when rows do not add up). An entity
+    that loads is `success`, quarantined rows or not: `rejected` counts them."""
+    result.status = "success"
     if result.balance() != 0 or result.withdrawn > result.rejected:
         raise DwetlError(
             f"{spec.name}: rows do not add up (extracted {result.extracted} != inserted "

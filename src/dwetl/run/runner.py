@@ -15,10 +15,12 @@ Policies (see also DESIGN.md "Behaviour users rely on"):
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 
 from dwetl import diskspace
+from dwetl.abandoned import find_abandoned, record_abandoned
 from dwetl.config import Settings
 from dwetl.dialects import open_warehouse, write_lock
 from dwetl.dialects.base import Warehouse
@@ -32,6 +34,8 @@ from dwetl.run.summary import RunSummary
 from dwetl.runlog import finish_run, start_run
 
 ALL = "all"
+
+log = logging.getLogger(__name__)
 
 
 def _registry() -> dict[str, EntitySpec]:
@@ -99,6 +103,7 @@ def run(
         names = select_entities(entities, specs, rows, ignore_scope=ignore_scope)
         order = _ordered(names)
         run_id = start_run(wh, "run", settings, full=full, dry_run=dry_run)
+        _close_abandoned(wh, run_id)
         _reach_source(wh, run_id, settings)
         summary = RunSummary(run_id, control.now(), full=full, dry_run=dry_run)
         ctx = RunContext(
@@ -204,3 +209,16 @@ def _require_init(wh: Warehouse) -> None:
     if not wh.table_exists("ctl.etl_control"):
         raise UsageError("the warehouse has no ctl.etl_control: run `dwetl init` first")
     control.require_upgraded(wh)
+
+
+def _close_abandoned(wh: Warehouse, run_id: int) -> None:
+    """Record the runs a killed process left `running` as abandoned (`dwetl.abandoned`); a
+    failure to do so is a warning, never the run's failure."""
+    try:
+        found = find_abandoned(wh, found_by=f"dwetl run {run_id}", own_run_id=run_id)
+        record_abandoned(wh, found)
+    except Exception as exc:
+        log.warning("could not look for abandoned runs: %s", exc)
+        return
+    for run in found:
+        log.warning("run %s (%s) was left running: %s", run.run_id, run.command, run.how)

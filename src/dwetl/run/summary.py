@@ -1,9 +1,14 @@
 """What a run did: per-entity results, the run's status, as JSON or a rich table.
 
-The status rules are DESIGN.md's: an entity is `success` (all rows loaded), `partial` (valid
-rows loaded, some quarantined), `failed` (nothing of it committed) or `skipped` (a dimension it
-needs failed earlier in the run: nothing of it ran); the run is `success` if every entity is,
-`failed` if none loaded, else `partial`.
+The status rules are DESIGN.md's. An entity is `success` (it loaded: its valid rows committed,
+`rejected` of them quarantined, 0 or more), `failed` (nothing of it committed) or `skipped` (not
+tried: a dimension it needs failed in this run). Quarantined rows do not change an entity's
+status: the load did what it was designed to do, and the count says how many rows need a look
+at the source. So the run is `success` (exit 0) when every entity loaded, `failed` (exit 1)
+when none did, else `partial` (exit 3): a scheduler can trust exit 0.
+
+Earlier versions recorded an entity that loaded with quarantined rows as `partial`; what they
+wrote is read with `entity_status` (as `success`) and `run_status`.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 PHASES = ("extract", "transform", "validate", "load", "merge", "commit")
@@ -26,6 +32,44 @@ COUNTS = (
     "extracted", "folded", "rejected", "inserted", "updated", "unchanged", "inferred", "future",
     "ties",
 )  # fmt: skip
+#: the entity statuses of a loaded entity, as earlier versions wrote them too
+_LOADED = frozenset({"success", "partial"})
+#: how a console shows each status (rich style); unknown ones are shown plain
+STYLES = {
+    "success": "green",
+    "partial": "yellow",
+    "skipped": "yellow",
+    "failed": "red",
+    "abandoned": "red",
+    "running": "cyan",
+}
+
+
+def entity_status(recorded: str) -> str:
+    """An entity status as this version names it: `partial` (an entity that loaded with
+    quarantined rows, as earlier versions recorded it) is `success`.
+
+    >>> entity_status("partial"), entity_status("failed")
+    ('success', 'failed')
+    """
+    return "success" if recorded == "partial" else recorded
+
+
+def run_status(entity_statuses: list[str]) -> str:
+    """The run's status from its entities': success if every one loaded, failed if none did
+    (each failed or was skipped), else partial.
+
+    >>> run_status(["success", "success"]), run_status(["success", "skipped"])
+    ('success', 'partial')
+    >>> run_status(["failed", "skipped"]), run_status(["partial"])
+    ('failed', 'success')
+    """
+    loaded = [s in _LOADED for s in entity_statuses]
+    if all(loaded):
+        return "success"
+    if not any(loaded):
+        return "failed"
+    return "partial"
 
 
 @dataclass
@@ -122,10 +166,13 @@ class RunSummary:
 
     @property
     def status(self) -> str:
-        """success if every entity is, failed if none loaded, else partial.
+        """success if every entity loaded, failed if none did, else partial.
 
         >>> s = RunSummary(1, datetime(2026, 1, 1))
         >>> s.entities = [EntityResult("a", s.started_at), EntityResult("b", s.started_at)]
+        >>> s.entities[0].rejected = 5  # quarantined rows: still loaded
+        >>> s.status
+        'success'
         >>> s.entities[1].status = "failed"
         >>> s.status
         'partial'
@@ -133,12 +180,13 @@ class RunSummary:
         >>> s.status
         'failed'
         """
-        statuses = [e.status for e in self.entities]
-        if all(s == "success" for s in statuses):
-            return "success"
-        if all(s in NOT_LOADED for s in statuses):
-            return "failed"
-        return "partial"
+        return run_status([e.status for e in self.entities])
+
+    @property
+    def quarantined(self) -> int:
+        """Rows quarantined in `ctl.etl_reject` by the entities that loaded (a failed entity's
+        rejects rolled back with it)."""
+        return sum(e.rejected for e in self.entities if e.status in _LOADED)
 
     @property
     def exit_code(self) -> int:
@@ -155,6 +203,7 @@ class RunSummary:
             "started_at": _iso(self.started_at),
             "finished_at": _iso(self.finished_at),
             "seconds": round(self.seconds, 4),
+            "quarantined": self.quarantined,
             "entities": [e.to_dict() for e in self.entities],
         }
 
@@ -164,9 +213,12 @@ class RunSummary:
 
 
 def summary_table(summary: RunSummary) -> Table:
-    """A rich table of the run: one line per entity, counts and seconds per phase."""
+    """A rich table of the run: one line per entity, counts and seconds per phase. Every text
+    from outside (errors, reasons) is escaped: `[extract] sql_dir` is text, not rich markup."""
     title = f"run {summary.run_id}: {summary.status}" + (" (dry run)" if summary.dry_run else "")
-    table = Table(title=title, title_justify="left")
+    if summary.quarantined:
+        title += f", {summary.quarantined:,} rows quarantined"
+    table = Table(title=escape(title), title_justify="left")
     table.add_column("entity")
     table.add_column("status")
     for name in COUNTS:
@@ -174,19 +226,26 @@ def summary_table(summary: RunSummary) -> Table:
     table.add_column("seconds", justify="right")
     table.add_column("error / reasons", overflow="fold")
     for e in summary.entities:
-        style = {"success": "green", "partial": "yellow", "failed": "red", "skipped": "red"}[
-            e.status
-        ]
         reasons = ", ".join(f"{k} ×{v}" for k, v in sorted(e.reject_reasons.items()))
         note = (e.error or "")[:160] or reasons
         table.add_row(
-            e.entity,
-            f"[{style}]{e.status}[/]",
+            escape(e.entity),
+            styled(e.status),
             *(str(getattr(e, name)) for name in COUNTS),
             f"{sum(e.seconds.values()):.2f}",
-            note,
+            escape(note),
         )
     return table
+
+
+def styled(status: str) -> str:
+    """`status` as rich markup in its colour (escaped: any text is safe).
+
+    >>> print(styled("failed"), styled("[odd]"))
+    [red]failed[/] \\[odd]
+    """
+    style = STYLES.get(status)
+    return f"[{style}]{escape(status)}[/]" if style else escape(status)
 
 
 def _iso(value: datetime | None) -> str | None:

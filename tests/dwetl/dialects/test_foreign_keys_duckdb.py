@@ -150,7 +150,7 @@ def test_a_fresh_warehouse_has_no_foreign_key_and_validation_quarantines_an_orph
     facts = etl.run("fact_vendas", max_reject_ratio=1.0)
 
     vendas = entity(facts, "fact_vendas")
-    assert vendas.status == "partial" and vendas.reject_reasons == {"FK_fact_vendas_data": items}
+    assert vendas.status == "success" and vendas.reject_reasons == {"FK_fact_vendas_data": items}
     assert etl.dw("SELECT COUNT(*) FROM dw.fact_vendas WHERE sk_data = %s", [sk_data]) == [(0,)]
     assert etl.dw(
         "SELECT COUNT(*) FROM ctl.etl_reject WHERE entity = 'fact_vendas' "
@@ -215,8 +215,8 @@ def test_a_warehouse_created_with_foreign_keys_keeps_working(etl: Any, dwetl: An
     assert FOREIGN_KEYS_BY_DWETL.format(dialect="duckdb") in result.stdout
 
     first = etl.run("all")
-    assert first.status in ("success", "partial"), first.to_dict()
-    assert all(e.status in ("success", "partial") for e in first.entities), first.to_dict()
+    assert first.status == "success", first.to_dict()
+    assert all(e.status == "success" for e in first.entities), first.to_dict()
     loaded = etl.dw("SELECT COUNT(*) FROM dw.fact_vendas")[0][0]
     assert loaded == entity(first, "fact_vendas").inserted > 0
     (changed,), *_ = etl.src("SELECT MIN(id) FROM produtos")

@@ -44,12 +44,12 @@ def test_dry_run_writes_nothing_and_predicts_the_real_run(etl, dwetl):
     done = dwetl("run", "--dry-run", "--json", "--max-reject-ratio", "0.5",
                  cwd=etl.folder, env=etl.env)  # fmt: skip
 
-    assert done.returncode == 3, done.stderr  # the damaged sample: partial
+    assert done.returncode == 0, done.stderr  # the damaged sample: rows quarantined
     dry = json.loads(done.stdout)
     assert dry["dry_run"] is True
     assert warehouse_state(etl) == before
     assert etl.dw("SELECT dry_run, status FROM ctl.etl_run WHERE command = 'run'") == [
-        (True, "partial")
+        (True, "success")
     ]
 
     real = etl.run("all", max_reject_ratio=0.5)

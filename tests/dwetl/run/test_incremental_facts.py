@@ -168,7 +168,7 @@ def test_an_item_without_header_is_rejected_not_dropped(etl):
 
     second = etl.run("all", max_reject_ratio=1.0)
 
-    assert second.status == "partial", second.to_dict()
+    assert second.status == "success" and second.quarantined > 0, second.to_dict()
     _accounted(etl, second.run_id)
     fact = next(e for e in second.entities if e.entity == "fact_vendas")
     assert fact.rejected == 1

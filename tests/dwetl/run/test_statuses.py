@@ -1,5 +1,6 @@
-"""Statuses and exit codes through the real console script: success 0, partial 3 (rejects
-listed), failed 1 (nothing of it committed), bad usage 2."""
+"""Statuses and exit codes through the real console script: success 0 (rows quarantined or
+not, reasons listed), partial 3 (some entity did not load), failed 1 (nothing of it
+committed), bad usage 2. More in test_exit_codes.py."""
 
 from __future__ import annotations
 
@@ -18,12 +19,12 @@ def test_clean_source_is_success_exit_0(etl, dwetl):
         assert set(e["seconds"]) == {"extract", "transform", "validate", "load", "merge", "commit"}
 
 
-def test_unrepairable_rows_end_partial_exit_3_with_rejects_listed(etl, dwetl):
+def test_unrepairable_rows_are_quarantined_exit_0_with_rejects_listed(etl, dwetl):
     etl.sample(1000, 13, 0.05)
     etl.init()
     done = dwetl("run", "--max-reject-ratio", "0.5", cwd=etl.folder, env=etl.env)
-    assert done.returncode == 3, done.stdout + done.stderr
-    assert "partial" in done.stdout
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "success" in done.stdout and "rows quarantined" in done.stdout
     assert "CK_DIM_DESCONTO" in done.stdout  # reasons in the table
     listed = json.loads(
         dwetl(
@@ -31,7 +32,7 @@ def test_unrepairable_rows_end_partial_exit_3_with_rejects_listed(etl, dwetl):
         ).stdout
     )
     desconto = next(e for e in listed["entities"] if e["entity"] == "dim_desconto")
-    assert desconto["status"] == "partial"
+    assert desconto["status"] == "success"
     assert sum(desconto["reasons"].values()) >= desconto["rejected"] > 0
 
 

@@ -35,10 +35,10 @@ def test_a_new_target_on_a_loaded_grain_is_rejected_and_the_others_load(etl):
     second = etl.run("fact_metas", max_reject_ratio=1.0)
 
     (metas,) = second.entities
-    assert (metas.status, metas.error) == ("partial", None)
+    assert (metas.status, metas.error) == ("success", None)
     assert (metas.rejected, metas.updated, metas.inserted) == (1, 1, 0)
     assert metas.reject_reasons == {"UQ_fact_metas_grao": 1}
-    assert (second.status, second.exit_code) == ("partial", 3)
+    assert (second.status, second.exit_code, second.quarantined) == ("success", 0, 1)
     (reasons,), *_ = etl.dw(
         "SELECT reasons FROM ctl.etl_reject WHERE entity = 'fact_metas' AND source_key = %s",
         [str(new_id)],
