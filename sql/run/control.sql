@@ -34,9 +34,10 @@ JOIN (SELECT entity, MAX(run_id) AS run_id FROM ctl.etl_run_entity GROUP BY enti
   ON m.entity = e.entity AND m.run_id = e.run_id;
 
 -- name: open_rejects_by_entity
--- Per entity, its open rejects: rows quarantined that no later run has loaded.
+-- Per entity, its open rejects: keys quarantined that no later run has loaded (a failed
+-- entity's rows, kept not applied, are none).
 SELECT entity, COUNT(*) FROM ctl.etl_reject
-WHERE resolved_run_id IS NULL
+WHERE resolved_run_id IS NULL AND applied
 GROUP BY entity;
 
 -- name: open_reject

@@ -51,7 +51,7 @@ def test_status_shows_open_rejects_per_entity(etl, dwetl):
     stored = dict(
         etl.dw(
             "SELECT entity, COUNT(*) FROM ctl.etl_reject WHERE resolved_run_id IS NULL "
-            "GROUP BY entity"
+            "AND applied GROUP BY entity"
         )
     )
     assert sum(stored.values()) > 0
