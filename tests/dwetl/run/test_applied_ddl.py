@@ -62,7 +62,7 @@ def test_the_shipped_ddl_rejects_what_the_custom_one_allows(etl):
 
     (result,) = etl.run("dim_desconto").entities
 
-    assert (result.status, result.rejected) == ("partial", 1)
+    assert (result.status, result.rejected) == ("success", 1)
     assert result.reject_reasons == {"CK_DIM_DESCONTO_tipo": 1}
     assert etl.dw(
         "SELECT COUNT(*) FROM dw.dim_desconto WHERE id_desconto_origem = %s", [desconto]
