@@ -110,6 +110,12 @@ def run_entity(ctx: RunContext, spec: EntitySpec) -> EntityResult:
         if read_ahead is not ctx.read_ahead:
             read_ahead.close()
     result.finished_at = result.finished_at or control.now()
+    _announce(ctx, spec, result)
+    return result
+
+
+def _announce(ctx: RunContext, spec: EntitySpec, result: EntityResult) -> None:
+    """The entity's end, to the progress display and the run log."""
     ctx.progress(spec.name, f"done:{result.status}")
     logs.event(
         f"{spec.name} {result.status}",
@@ -119,7 +125,6 @@ def run_entity(ctx: RunContext, spec: EntitySpec) -> EntityResult:
         counts=_counts(result),
         seconds=round(sum(result.seconds.values()), 3),
     )
-    return result
 
 
 def _keep_blocked(ctx: RunContext, spec: EntitySpec, quarantine: list[pl.DataFrame]) -> None:
@@ -153,15 +158,7 @@ def skip_entity(ctx: RunContext, spec: EntitySpec, dimension: str) -> EntityResu
     if not ctx.dry_run:
         with ctx.wh.transaction():
             control.insert_run_entity(ctx.wh, ctx.run_id, replace(result, status="failed"))
-    ctx.progress(spec.name, f"done:{result.status}")
-    logs.event(
-        f"{spec.name} {result.status}",
-        run_id=ctx.run_id,
-        entity=spec.name,
-        status=result.status,
-        counts=_counts(result),
-        seconds=0.0,
-    )
+    _announce(ctx, spec, result)
     return result
 
 
