@@ -19,13 +19,17 @@ EVENT_FIELDS = ("run_id", "entity", "phase", "status", "counts", "seconds")
 
 # Set once per process by the global --log-format / --log-file options (the app callback);
 # a command's own `setup_logging()` call then keeps them.
-_defaults: dict[str, Any] = {"fmt": "human", "log_file": None}
+_defaults: dict[str, Any] = {"fmt": "human", "log_file": None, "verbose": False}
 
 
-def configure(fmt: LogFormat = "human", log_file: str | Path | None = None) -> None:
-    """Choose the format and log file every later `setup_logging()` uses (the global options)."""
+def configure(
+    fmt: LogFormat = "human", log_file: str | Path | None = None, verbose: bool = False
+) -> None:
+    """Choose the format, log file and verbosity every later `setup_logging()` uses (the
+    global options)."""
     _defaults["fmt"] = fmt
     _defaults["log_file"] = None if log_file is None else Path(log_file)
+    _defaults["verbose"] = verbose
 
 
 def event(message: str, /, *, level: int = logging.INFO, **fields: Any) -> None:
@@ -101,7 +105,9 @@ def setup_logging(
     log_file: str | Path | None = None,
 ) -> logging.Logger:
     """Send the `dwetl` logger to `stream` (stderr), and to `log_file` if given, in `fmt`
-    (default: what `configure` chose); calling it again replaces the setup.
+    (default: what `configure` chose); calling it again replaces the setup. A human console
+    gets warnings and errors only, unless `configure(verbose=True)` (`dwetl -v`): INFO events
+    would print over the progress display; the log file and JSON logs keep every level.
 
     >>> setup_logging(fmt="json").name
     'dwetl'
@@ -117,6 +123,8 @@ def setup_logging(
     console = _handler(logging.StreamHandler(out), fmt, out.isatty())
     if fmt != "json":
         console.addFilter(_without_phase_events)
+        if not _defaults["verbose"]:
+            console.setLevel(logging.WARNING)
     handlers: list[logging.Handler] = [console]
     if log_file is not None:
         path = Path(log_file)

@@ -45,9 +45,15 @@ def _root(
             "--log-file", envvar="DWETL_LOG_FILE", help="Also append the log to this file."
         ),
     ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Show the INFO log lines on the console too (else warnings)."
+        ),
+    ] = False,
 ) -> None:
     """Batch ETL from the retail ERP into the sales data warehouse."""
-    logs.configure("json" if log_format is LogFormat.json else "human", log_file)
+    logs.configure("json" if log_format is LogFormat.json else "human", log_file, verbose)
     logs.setup_logging()
 
 

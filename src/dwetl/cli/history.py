@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Annotated
 
 import typer
@@ -12,6 +12,7 @@ from dwetl import history as hist
 from dwetl.cli.app import app
 from dwetl.cli.options import DwOption
 from dwetl.config import load_settings
+from dwetl.console import WIDE, counts_text, fit, one_line, width
 from dwetl.dialects import open_warehouse
 from dwetl.entities.registry import get_entity
 
@@ -28,10 +29,6 @@ def _when(value: str | None) -> str:
     return "-" if value is None else value.replace("T", " ")[:19]
 
 
-def _short(text: str, width: int = 140) -> str:
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
 def _counts(e: hist.EntityRun) -> str:
     return (
         f"extracted {e.extracted}, inserted {e.inserted}, updated {e.updated}, "
@@ -44,6 +41,7 @@ def _print_list(runs: list[hist.RunRecord]) -> None:
     if not runs:
         typer.echo("no runs recorded")
         return
+    columns = width()
     typer.echo(f"{'RUN':>6}  {'COMMAND':<8} {'STATUS':<9} {'STARTED':<19} {'SECONDS':>8}  USER")
     for r in runs:
         flags = "".join([" full" if r.full_reload else "", " dry-run" if r.dry_run else ""])
@@ -54,13 +52,14 @@ def _print_list(runs: list[hist.RunRecord]) -> None:
             f"{_num(r.duration_seconds, 1):>8}  {r.os_user or '-'}{flags}"
         )
         for e in r.entities:
-            typer.echo(f"{'':>8}{e.entity:<16} {e.status:<9} {_counts(e)}")
+            counts = counts_text(asdict(e), wide=columns >= WIDE)
+            typer.echo(fit(f"{'':>8}{e.entity:<16} {e.status:<9} {counts}", columns))
             if e.error:
-                typer.echo(f"{'':>26}error: {_short(e.error)}")
+                typer.echo(fit(f"{'':>26}error: {one_line(e.error)}", columns))
         if r.status == "abandoned" and r.error:  # how it was found: "abandoned: ..."
-            typer.echo(f"{'':>8}{_short(r.error)}")
+            typer.echo(fit(f"{'':>8}{one_line(r.error)}", columns))
         elif r.error and not r.entities:
-            typer.echo(f"{'':>8}error: {_short(r.error)}")
+            typer.echo(fit(f"{'':>8}error: {one_line(r.error)}", columns))
 
 
 def _print_one(r: hist.RunRecord) -> None:

@@ -6,33 +6,30 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from dwetl.cli.app import app
 from dwetl.cli.options import DwOption, SourceOption, dw_argument
 from dwetl.config import load_settings
+from dwetl.console import summary_lines
 from dwetl.logs import setup_logging
 from dwetl.run.entity import DiskFull
 from dwetl.run.progress import live_progress
 from dwetl.run.runner import run as run_entities
-from dwetl.run.summary import RunSummary, summary_table
+from dwetl.run.summary import RunSummary
 
 
 def print_summary(
     summary: RunSummary, *, as_json: bool, dw: str | None = None, quarantine: bool = True
 ) -> None:
-    """The run summary on stdout: one JSON object, or a table and (`quarantine`), when rows
-    were quarantined, how many and the command that lists them (`dw`: the command's --dw)."""
+    """The run summary on stdout: one JSON object, or one line per entity, the run's status and
+    totals, and (`quarantine`), when rows were quarantined, how many and the command that lists
+    them (`dw`: the command's --dw)."""
     if as_json:
         typer.echo(summary.to_json())
         return
-    console = Console(soft_wrap=False)
-    if not console.is_terminal:
-        console.width = 200  # a log file or pipe: no reason to wrap at 80 columns
-    console.print(summary_table(summary))
-    if summary.dry_run:
-        typer.echo("dry run: nothing was written to the warehouse")
-    elif summary.quarantined and quarantine:
+    for line in summary_lines(summary):
+        typer.echo(line)
+    if summary.quarantined and quarantine and not summary.dry_run:
         typer.echo(quarantine_line(summary, dw))
 
 

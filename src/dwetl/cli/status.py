@@ -7,19 +7,17 @@ import json
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from dwetl.abandoned import find_abandoned, running_runs
 from dwetl.cli.app import app
 from dwetl.cli.options import DwOption, JsonOption, dw_argument
 from dwetl.config import Settings, load_settings
+from dwetl.console import status_lines
 from dwetl.dialects import open_warehouse
 from dwetl.dialects.base import Warehouse
 from dwetl.errors import UsageError
 from dwetl.run import control
-from dwetl.run.summary import COUNTS, entity_status, styled
+from dwetl.run.summary import COUNTS, entity_status
 
 _COUNTS = COUNTS
 
@@ -88,28 +86,8 @@ def status(
     if as_json:
         typer.echo(json.dumps({"dw": settings.dw.masked, **found}, ensure_ascii=False))
         return
-    table = Table(title=escape(f"status of {settings.dw}"), title_justify="left")
-    columns = ("entity", "active", "watermark", "last run", "status", *_COUNTS, "open rejects")
-    for col in (*columns, "error"):
-        numeric = col in _COUNTS or col == "open rejects"
-        table.add_column(col, justify="right" if numeric else "left", overflow="fold")
-    for i in items:
-        table.add_row(
-            escape(i["entity"]),
-            "yes" if i["active"] else "no",
-            (i["watermark"] or "-")[:19],
-            "-"
-            if i["last_run_id"] is None
-            else f"{i['last_run_id']} {(i['last_run_at'] or '')[:19]}",
-            styled(i["last_status"] or "-"),
-            *(str(i.get(c, "-")) for c in _COUNTS),
-            f"{i['open_rejects']:,}",
-            escape(i.get("error") or ""),
-        )
-    console = Console(soft_wrap=False)
-    if not console.is_terminal:
-        console.width = 200
-    console.print(table)
+    for line in status_lines(items):
+        typer.echo(line)
     total = sum(i["open_rejects"] for i in items)
     if total:
         typer.echo(
