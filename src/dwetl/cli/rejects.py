@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import textwrap
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -10,9 +14,18 @@ import typer
 from dwetl.cli.app import app
 from dwetl.cli.options import DwOption, JsonOption
 from dwetl.config import load_settings
+from dwetl.console import fit, width
+from dwetl.ddl import applied_constraint_sets
 from dwetl.dialects import open_warehouse
 from dwetl.entities.registry import get_entity
+from dwetl.reject_rules import ReasonRule, culprits, offending, reason_rules
 from dwetl.rejects import RejectList, list_rejects
+
+
+class Format(StrEnum):
+    text = "text"
+    csv = "csv"
+    json = "json"
 
 
 @app.command()
@@ -31,6 +44,13 @@ def rejects(
     ] = None,
     dw: DwOption = None,
     as_json: JsonOption = False,
+    fmt: Annotated[
+        Format,
+        typer.Option(
+            "--format",
+            help="text (default); csv: one row per reject, for a spreadsheet; json: as --json.",
+        ),
+    ] = Format.text,
 ) -> None:
     """List quarantined rows, one per key (open ones unless --all), with every reason, counts of
     keys per reason, and the rows a failed entity did not apply."""
@@ -39,15 +59,24 @@ def rejects(
     settings = load_settings(dw=dw)
     with open_warehouse(settings.dw, settings, read_only=True) as wh:
         found = list_rejects(wh, run_id=run, entity=entity, include_resolved=include_resolved)
-    if as_json:
+        explained = (
+            {} if as_json or fmt is Format.json else reason_rules(applied_constraint_sets(wh))
+        )
+    if as_json or fmt is Format.json:
         typer.echo(json.dumps(found.as_dict(limit), default=str, ensure_ascii=False))
         return
-    for line in describe(found, 50 if limit is None else limit):
+    if fmt is Format.csv:
+        typer.echo(as_csv(found, explained, limit), nl=False)
+        return
+    for line in describe(found, 50 if limit is None else limit, explained, width()):
         typer.echo(line)
 
 
-def describe(found: RejectList, limit: int) -> list[str]:
-    """The rejects as lines for a person."""
+def describe(
+    found: RejectList, limit: int, explained: dict[str, ReasonRule], columns: int = 100
+) -> list[str]:
+    """The rejects as lines for a person: per reason its keys, rule and an offending value;
+    then per key its reasons with the offending values. Lines are cut to `columns`."""
     if not found.rows.height:
         return ["no rejects"]
     lines = [f"{found.keys} key(s) quarantined, read {found.reads} time(s)"]
@@ -56,15 +85,73 @@ def describe(found: RejectList, limit: int) -> list[str]:
             f"{found.blocked} row(s) not applied: rejected in a run where their entity failed "
             "and loaded nothing (fix them at the source and run again)"
         )
-    lines.append("keys per reason:")
-    lines += [f"  {n:>7}  {reason}" for reason, n in found.by_reason.items()]
-    lines.append("run  entity  source key  reasons")
-    for r in found.rows.head(limit).iter_rows(named=True):
-        reasons = ", ".join(r["reasons"] or [])
-        lines.append(f"{r['run_id']}  {r['entity']}  {r['source_key']}  {reasons}{_state(r)}")
+    rows = [(r, json.loads(r["row_json"] or "{}")) for r in found.rows.iter_rows(named=True)]
+    lines.append("keys  reason, an offending value and the rule (fix the source, then run again)")
+    for reason, n in found.by_reason.items():
+        rule = explained.get(reason)
+        text = f"{n:>5}  {reason}"
+        if rule is None:
+            lines.append(fit(text, columns))
+            continue
+        example = next((row for r, row in rows if reason in (r["reasons"] or [])), None)
+        if example is not None and rule.columns:
+            text += f"  e.g. {offending(example, culprits(example, rule))}"
+        lines.append(fit(text, columns))
+        lines += textwrap.wrap(
+            f"rule: {rule.rule}", columns, initial_indent=" " * 7, subsequent_indent=" " * 13
+        )
+    lines.append("run  entity  source key  reason: offending value")
+    for r, row in rows[:limit]:
+        reasons = "; ".join(_with_value(reason, row, explained) for reason in r["reasons"] or [])
+        lines.append(
+            fit(f"{r['run_id']}  {r['entity']}  {r['source_key']}  {reasons}{_state(r)}", columns)
+        )
     if found.rows.height > limit:
         lines.append(f"... {found.rows.height - limit} more (--limit)")
     return lines
+
+
+def _with_value(reason: str, row: dict[str, Any], explained: dict[str, ReasonRule]) -> str:
+    rule = explained.get(reason)
+    if rule is None or not rule.columns:
+        return reason
+    return f"{reason}: {offending(row, culprits(row, rule))}"
+
+
+#: the columns of `--format csv`, before the row's own (as JSON text)
+CSV_COLUMNS = (
+    "run_id", "entity", "source_key", "reasons", "values", "rules", "times_seen", "first_run_id",
+    "resolved_run_id", "applied", "row_json",
+)  # fmt: skip
+
+
+def as_csv(found: RejectList, explained: dict[str, ReasonRule], limit: int | None) -> str:
+    """One CSV row per listed reject (per key): its reasons, their offending values and rules
+    (`; `-separated), and the source row as JSON text."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    shown = found.rows if limit is None else found.rows.head(limit)
+    for r in shown.iter_rows(named=True):
+        row = json.loads(r["row_json"] or "{}")
+        reasons = r["reasons"] or []
+        rules = [explained[x] for x in reasons if x in explained]
+        writer.writerow(
+            [
+                r["run_id"],
+                r["entity"],
+                r["source_key"],
+                "; ".join(reasons),
+                "; ".join(offending(row, culprits(row, x)) for x in rules if x.columns),
+                "; ".join(x.rule for x in rules),
+                r["times_seen"],
+                r["first_run_id"],
+                r["resolved_run_id"],
+                r["applied"],
+                r["row_json"],
+            ]
+        )
+    return out.getvalue()
 
 
 def _state(r: dict[str, Any]) -> str:
