@@ -8,6 +8,7 @@ terminals get more of the detail; the full detail is in `--json`.
 from __future__ import annotations
 
 import shutil
+import textwrap
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -73,8 +74,9 @@ def summary_lines(summary: RunSummary, columns: int | None = None) -> list[str]:
     name_width = max((len(e.entity) for e in summary.entities), default=0)
     lines = []
     for e in summary.entities:
+        more: list[str] = []
         if e.status in ("failed", "skipped"):
-            detail = one_line(e.error or e.status)
+            detail, more = _error_lines(e.error or e.status, columns - name_width - 8)
         else:
             detail = counts_text(e.to_dict(), wide=wide)
             if wide and e.reject_reasons:
@@ -85,8 +87,23 @@ def summary_lines(summary: RunSummary, columns: int | None = None) -> list[str]:
         lines.append(
             entity_line(label, e.entity, detail, seconds, name_width=name_width, columns=columns)
         )
+        lines += [" " * (name_width + 8) + line for line in more]
     lines += [fit(line, columns) for line in run_footer(summary)]
     return lines
+
+
+def _error_lines(error: str, room: int, most: int = 4) -> tuple[str, list[str]]:
+    """A failed entity's error in lines of `room` characters (what to fix must be read whole):
+    the first for the entity's line (its seconds after it), up to `most` in all.
+
+    >>> _error_lines("extract file missing: x.sql", 16)
+    ('extract file', ['missing: x.sql'])
+    """
+    room = max(room - 8, 20)  # the first line shares its row with the seconds
+    wrapped = textwrap.wrap(one_line(error), room) or [""]
+    if len(wrapped) > most:
+        wrapped = [*wrapped[: most - 1], fit(" ".join(wrapped[most - 1 :]), room)]
+    return wrapped[0], wrapped[1:]
 
 
 def run_footer(summary: RunSummary) -> list[str]:

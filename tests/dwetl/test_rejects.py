@@ -77,7 +77,7 @@ def test_a_reject_is_listed_then_resolved_once_fixed_at_the_source(
     assert fixed["resolved_run_id"] is not None and fixed["resolved_run_id"] > reject["run_id"]
 
     text = dwetl("rejects", "--dw", dw, "--all", "--entity", "dim_cliente", cwd=tmp_path).stdout
-    assert f"7  CK_DIM_CLIENTE_uf  (resolved by run {fixed['resolved_run_id']})" in text
+    assert f"7  CK_DIM_CLIENTE_uf: uf='XX'  (resolved by run {fixed['resolved_run_id']})" in text
 
 
 def test_rejects_filters_by_run_and_counts_every_reason(tmp_path: Path, dwetl: Any) -> None:

@@ -46,11 +46,12 @@ def _print_list(runs: list[hist.RunRecord]) -> None:
     for r in runs:
         flags = "".join([" full" if r.full_reload else "", " dry-run" if r.dry_run else ""])
         if r.quarantined:
-            flags += f" ({r.quarantined:,} rows quarantined)"
-        typer.echo(
+            flags += f" ({r.quarantined:,} quarantined)"
+        line = (
             f"{r.run_id:>6}  {r.command:<8} {r.status:<9} {_when(r.started_at):<19} "
             f"{_num(r.duration_seconds, 1):>8}  {r.os_user or '-'}{flags}"
         )
+        typer.echo(fit(line, columns))
         for e in r.entities:
             counts = counts_text(asdict(e), wide=columns >= WIDE)
             typer.echo(fit(f"{'':>8}{e.entity:<16} {e.status:<9} {counts}", columns))

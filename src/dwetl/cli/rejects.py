@@ -17,7 +17,9 @@ from dwetl.config import load_settings
 from dwetl.console import fit, width
 from dwetl.ddl import applied_constraint_sets
 from dwetl.dialects import open_warehouse
+from dwetl.dialects.base import Warehouse
 from dwetl.entities.registry import get_entity
+from dwetl.errors import DwetlError
 from dwetl.reject_rules import ReasonRule, culprits, offending, reason_rules
 from dwetl.rejects import RejectList, list_rejects
 
@@ -59,9 +61,7 @@ def rejects(
     settings = load_settings(dw=dw)
     with open_warehouse(settings.dw, settings, read_only=True) as wh:
         found = list_rejects(wh, run_id=run, entity=entity, include_resolved=include_resolved)
-        explained = (
-            {} if as_json or fmt is Format.json else reason_rules(applied_constraint_sets(wh))
-        )
+        explained = {} if as_json or fmt is Format.json else _explained(wh)
     if as_json or fmt is Format.json:
         typer.echo(json.dumps(found.as_dict(limit), default=str, ensure_ascii=False))
         return
@@ -72,11 +72,21 @@ def rejects(
         typer.echo(line)
 
 
+def _explained(wh: Warehouse) -> dict[str, ReasonRule]:
+    """The reasons' rules from the DDL applied to `wh`; none when that DDL cannot be read (the
+    list still shows reasons and values)."""
+    try:
+        return reason_rules(applied_constraint_sets(wh))
+    except DwetlError:
+        return {}
+
+
 def describe(
     found: RejectList, limit: int, explained: dict[str, ReasonRule], columns: int = 100
 ) -> list[str]:
     """The rejects as lines for a person: per reason its keys, rule and an offending value;
-    then per key its reasons with the offending values. Lines are cut to `columns`."""
+    then per key its reasons with the offending values. Lines fit `columns` (a reason's line is
+    cut, its rule and a key's line wrap)."""
     if not found.rows.height:
         return ["no rejects"]
     lines = [f"{found.keys} key(s) quarantined, read {found.reads} time(s)"]
@@ -103,9 +113,14 @@ def describe(
     lines.append("run  entity  source key  reason: offending value")
     for r, row in rows[:limit]:
         reasons = "; ".join(_with_value(reason, row, explained) for reason in r["reasons"] or [])
-        lines.append(
-            fit(f"{r['run_id']}  {r['entity']}  {r['source_key']}  {reasons}{_state(r)}", columns)
-        )
+        key = f"{r['run_id']}  {r['entity']}  {r['source_key']}  {reasons}"
+        wrapped = textwrap.wrap(key, columns, subsequent_indent="    ")
+        for note in _state(r):  # each note whole: on the line, or on one of its own
+            if len(wrapped[-1]) + 2 + len(note) <= columns:
+                wrapped[-1] += f"  {note}"
+            else:
+                wrapped.append(fit(f"    {note}", columns))
+        lines += wrapped
     if found.rows.height > limit:
         lines.append(f"... {found.rows.height - limit} more (--limit)")
     return lines
@@ -154,14 +169,15 @@ def as_csv(found: RejectList, explained: dict[str, ReasonRule], limit: int | Non
     return out.getvalue()
 
 
-def _state(r: dict[str, Any]) -> str:
+def _state(r: dict[str, Any]) -> list[str]:
     """How often the key was read, and whether it is open, resolved or was never applied."""
-    seen = f"  (read {r['times_seen']} times since run {r['first_run_id']})"
-    text = seen if (r["times_seen"] or 1) > 1 else ""
+    notes = []
+    if (r["times_seen"] or 1) > 1:
+        notes.append(f"(read {r['times_seen']} times since run {r['first_run_id']})")
     if not r["applied"]:
-        text += f"  (not applied: {r['entity']} failed in run {r['run_id']})"
+        notes.append(f"(not applied: {r['entity']} failed in run {r['run_id']})")
         if r["resolved_run_id"]:
-            text += f"  (superseded by run {r['resolved_run_id']})"
+            notes.append(f"(superseded by run {r['resolved_run_id']})")
     elif r["resolved_run_id"]:
-        text += f"  (resolved by run {r['resolved_run_id']})"
-    return text
+        notes.append(f"(resolved by run {r['resolved_run_id']})")
+    return notes
