@@ -111,8 +111,8 @@ def with_retry(
             delay = max(delay * 2, 0.001)
             continue
         seconds = time.perf_counter() - started
-        if attempt > 1:
-            log.info(
+        if attempt > 1:  # a warning, as the retries were: the console shows warnings only
+            log.warning(
                 "%s %s: connected after %d attempts (%.2f s)", what, url.masked, attempt, seconds
             )
         return conn, seconds

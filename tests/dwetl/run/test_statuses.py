@@ -22,10 +22,11 @@ def test_clean_source_is_success_exit_0(etl, dwetl):
 def test_unrepairable_rows_are_quarantined_exit_0_with_rejects_listed(etl, dwetl):
     etl.sample(1000, 13, 0.05)
     etl.init()
-    done = dwetl("run", "--max-reject-ratio", "0.5", cwd=etl.folder, env=etl.env)
+    wide = {**etl.env, "COLUMNS": "160"}  # the reasons show from 140 columns on
+    done = dwetl("run", "--max-reject-ratio", "0.5", cwd=etl.folder, env=wide)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "success" in done.stdout and "rows quarantined" in done.stdout
-    assert "CK_DIM_DESCONTO" in done.stdout  # reasons in the table
+    assert "CK_DIM_DESCONTO" in done.stdout  # reasons in the summary
     listed = json.loads(
         dwetl(
             "run", "--json", "--full", "--max-reject-ratio", "0.5", cwd=etl.folder, env=etl.env
