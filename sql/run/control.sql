@@ -46,6 +46,11 @@ SELECT 1 FROM ctl.etl_reject
 WHERE entity = %s AND resolved_run_id IS NULL AND applied AND run_id <> %s
 LIMIT 1;
 
+-- name: open_reject_keys
+-- The keys an entity has open in the quarantine.
+SELECT source_key FROM ctl.etl_reject
+WHERE entity = %s AND resolved_run_id IS NULL AND applied AND source_key IS NOT NULL;
+
 -- name: open_reject_of_entity
 -- Whether an entity has an open reject at all (one row, or none).
 SELECT 1 FROM ctl.etl_reject

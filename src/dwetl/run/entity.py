@@ -239,7 +239,7 @@ def _load(
         _count_rejects(result, rejected)
         if rejected.height:
             quarantine.append(rejected)
-        _check_ratio(ctx, result)
+        _check_ratio(ctx, spec, result, [rejected])
 
     with ExitStack() as committing, wh.transaction():
         plan = _plan(ctx, spec)
@@ -341,7 +341,7 @@ def _load_batches_into_empty(
                 phase="write",  # the writer's own time, not in the entity's seconds
                 seconds=round(behind.seconds, 3),
             )
-            _check_ratio(ctx, result)
+            _check_ratio(ctx, spec, result, rejected)
             fault_point("merge", spec.name)
             rebuild_keys = deferred.pop_all()  # not on failure: the rollback undoes all
         with phase(ctx, result, "merge"):
@@ -383,7 +383,7 @@ def _load_batches_staged(
                     merge.append(wh, plan, valid)
                 staged += valid.height
                 del valid
-            _check_ratio(ctx, result)
+            _check_ratio(ctx, spec, result, rejected)
             quarantined = _concat(rejected)
 
             with ExitStack() as committing, wh.transaction():
@@ -736,12 +736,28 @@ def _merged_repairs(
     return out
 
 
-def _check_ratio(ctx: RunContext, result: EntityResult) -> None:
+def _check_ratio(
+    ctx: RunContext, spec: EntitySpec, result: EntityResult, rejected: list[pl.DataFrame]
+) -> None:
+    """Fail the entity when its share of rejected rows is above `max_reject_ratio`. Rows whose
+    key is already open in the quarantine are a re-read (the watermark's overlap, a row dated
+    after the source's clock), not news from upstream: they do not count, so that a run that
+    re-reads one broken row, and nothing else, does not fail on 1 of 1."""
     candidates = result.extracted - result.folded
     if not candidates or result.rejected / candidates <= ctx.max_reject_ratio:
         return
+    new = result.rejected - rejects.already_open(ctx.wh, _concat(rejected), spec.natural_key,
+                                                 entity=spec.name)  # fmt: skip
+    if new / candidates <= ctx.max_reject_ratio:
+        return
     top = ", ".join(
         f"{r} ×{n}" for r, n in sorted(result.reject_reasons.items(), key=lambda x: -x[1])[:3]
+    )
+    raise RejectRatioExceeded(
+        f"{result.entity}: {result.rejected} of {candidates} rows rejected "
+        f"({result.rejected / candidates:.1%}), above the limit of {ctx.max_reject_ratio:.1%} "
+        f"(--max-reject-ratio); nothing of it committed; top reasons: {top}; the rejected "
+        f"rows are kept, not applied: dwetl rejects --run {ctx.run_id}"
     )
     raise RejectRatioExceeded(
         f"{result.entity}: {result.rejected} of {candidates} rows rejected "

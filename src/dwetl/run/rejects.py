@@ -94,6 +94,17 @@ def reject_rows(
     ).select(COLUMNS)
 
 
+def already_open(wh: Warehouse, rejected: pl.DataFrame, key: Sequence[str], *, entity: str) -> int:
+    """How many of the `rejected` rows have a key already open in the quarantine (a re-read)."""
+    if not rejected.height or not wh.fetchall(_q("open_reject_of_entity"), [entity]):
+        return 0
+    keys = reject_rows(rejected, key, run_id=0, entity=entity, first_id=0).get_column("source_key")
+    open_keys = pl.Series(
+        [k for (k,) in wh.fetchall(_q("open_reject_keys"), [entity])], dtype=pl.String
+    )
+    return int(keys.is_in(open_keys.implode()).sum())
+
+
 def write_rejects(
     wh: Warehouse, rejected: pl.DataFrame, key: Sequence[str], *, run_id: int, entity: str
 ) -> None:

@@ -1,4 +1,4 @@
-"""What a run did: per-entity results, the run's status, as JSON or a rich table.
+"""What a run did: per-entity results and the run's status, as JSON (lines: `dwetl.console`).
 
 The status rules are DESIGN.md's. An entity is `success` (it loaded: its valid rows committed,
 `rejected` of them quarantined, 0 or more), `failed` (nothing of it committed) or `skipped` (not
@@ -18,31 +18,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from rich.markup import escape
-from rich.table import Table
-
 PHASES = ("extract", "transform", "validate", "load", "merge", "commit")
 EXIT_CODES = {"success": 0, "partial": 3, "failed": 1}
 #: the start of a skipped entity's error (`ctl.etl_run_entity` stores it as failed with it)
 SKIPPED_PREFIX = "skipped:"
 #: entity statuses of an entity that loaded nothing
 NOT_LOADED = ("failed", "skipped")
-#: the per-entity counts of the summary table (and of `dwetl status`)
+#: the per-entity counts of the summary (and of `dwetl status`)
 COUNTS = (
     "extracted", "folded", "rejected", "inserted", "updated", "unchanged", "inferred", "future",
     "ties",
 )  # fmt: skip
 #: the entity statuses of a loaded entity, as earlier versions wrote them too
 _LOADED = frozenset({"success", "partial"})
-#: how a console shows each status (rich style); unknown ones are shown plain
-STYLES = {
-    "success": "green",
-    "partial": "yellow",
-    "skipped": "yellow",
-    "failed": "red",
-    "abandoned": "red",
-    "running": "cyan",
-}
 
 
 def entity_status(recorded: str) -> str:
@@ -210,42 +198,6 @@ class RunSummary:
     def to_json(self) -> str:
         """One JSON object on one line."""
         return json.dumps(self.to_dict(), ensure_ascii=False)
-
-
-def summary_table(summary: RunSummary) -> Table:
-    """A rich table of the run: one line per entity, counts and seconds per phase. Every text
-    from outside (errors, reasons) is escaped: `[extract] sql_dir` is text, not rich markup."""
-    title = f"run {summary.run_id}: {summary.status}" + (" (dry run)" if summary.dry_run else "")
-    if summary.quarantined:
-        title += f", {summary.quarantined:,} rows quarantined"
-    table = Table(title=escape(title), title_justify="left")
-    table.add_column("entity")
-    table.add_column("status")
-    for name in COUNTS:
-        table.add_column(name, justify="right")
-    table.add_column("seconds", justify="right")
-    table.add_column("error / reasons", overflow="fold")
-    for e in summary.entities:
-        reasons = ", ".join(f"{k} ×{v}" for k, v in sorted(e.reject_reasons.items()))
-        note = (e.error or "")[:160] or reasons
-        table.add_row(
-            escape(e.entity),
-            styled(e.status),
-            *(str(getattr(e, name)) for name in COUNTS),
-            f"{sum(e.seconds.values()):.2f}",
-            escape(note),
-        )
-    return table
-
-
-def styled(status: str) -> str:
-    """`status` as rich markup in its colour (escaped: any text is safe).
-
-    >>> print(styled("failed"), styled("[odd]"))
-    [red]failed[/] \\[odd]
-    """
-    style = STYLES.get(status)
-    return f"[{style}]{escape(status)}[/]" if style else escape(status)
 
 
 def _iso(value: datetime | None) -> str | None:

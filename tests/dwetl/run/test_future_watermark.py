@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from dwetl.check import check_warehouse
-from dwetl.cli.status import entity_status
+from dwetl.cli.status import warehouse_status
 from dwetl.dialects import open_warehouse
 from dwetl.errors import UsageError
 from dwetl.init import run_init
@@ -78,7 +78,7 @@ def test_a_future_dated_row_does_not_hide_a_later_change(etl: Any) -> None:
         [summary.run_id],
     )
     assert logged == [(1,)]
-    status = {item["entity"]: item for item in entity_status(etl.settings)}
+    status = {item["entity"]: item for item in warehouse_status(etl.settings)["entities"]}
     assert status["dim_cliente"]["future"] == 1
 
 
@@ -167,3 +167,25 @@ def test_a_warehouse_initialised_before_the_counts_gets_them_and_still_checks(
         assert wh.fetchall("SELECT future, ties FROM ctl.etl_run_entity") == [(0, 0)]
     assert etl.run("dim_loja").status == "success"
     assert run_init(etl.settings).ok  # and again: nothing left to apply
+
+
+def test_a_broken_row_read_again_alone_does_not_fail_its_entity(etl: Any) -> None:
+    """A broken row dated in the future is read by every run until its time comes; a run that
+    reads it and nothing else rejects 1 of 1 rows, but its key is already quarantined: a re-read,
+    not a mass rejection, so the entity loads (and its facts are not skipped)."""
+    etl.sample(300, 5, 0.0)
+    etl.init()
+    assert etl.run("dim_cliente").status == "success"
+    (broken_id,), *_ = etl.src("SELECT id FROM clientes ORDER BY id LIMIT 1")
+    etl.src("UPDATE clientes SET nome = NULL, atualizado_em = ? WHERE id = ?", [FUTURE, broken_id])
+
+    (first,) = etl.run("dim_cliente").entities  # the new reject: 1 of 1 rows, a mass rejection
+    assert first.status == "failed" and "max-reject-ratio" in (first.error or "")
+    etl.run("dim_cliente", max_reject_ratio=1.0)  # accepted once: the key is quarantined
+
+    (again,) = etl.run("dim_cliente").entities
+    assert (again.status, again.extracted, again.rejected, again.future) == ("success", 1, 1, 1)
+    assert etl.dw(
+        "SELECT COUNT(*) FROM ctl.etl_reject WHERE entity = 'dim_cliente' "
+        "AND resolved_run_id IS NULL AND applied"
+    ) == [(1,)]
