@@ -100,7 +100,8 @@ def test_event_fields_become_json_keys_and_secrets_are_masked(restore_logging: N
 
 def test_event_fields_on_a_human_line_and_unknown_fields_refused(restore_logging: None) -> None:
     stream = io.StringIO()
-    logs.setup_logging(fmt="human", stream=stream)
+    logs.configure("human", verbose=True)  # `dwetl -v`: INFO events on the console too
+    logs.setup_logging(stream=stream)
     logs.event("merged", entity="dim_loja", counts={"inserted": 3})
     assert stream.getvalue().rstrip().endswith('merged entity="dim_loja" counts={"inserted": 3}')
     with pytest.raises(TypeError, match="colour"):
