@@ -40,9 +40,9 @@ import polars as pl
 import psycopg
 import pyarrow as pa
 
-from dwetl.config import parse_url
-from dwetl.dialects.postgresql import PostgreSQLWarehouse
+from dwetl.core.config import parse_url
 from dwetl.run.merge import MergePlan, merge_sql, upsert_sql
+from dwetl.warehouse.postgresql import PostgreSQLWarehouse
 
 ADMIN = "host=localhost port=5432 user=postgres dbname=postgres"
 RESULTS = Path(__file__).parent / "results"

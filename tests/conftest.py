@@ -3,7 +3,7 @@
 `etl` (function scope) is a small harness over real databases, private to the test:
 
     etl.sample(rows=1000, seed=3, damage=0.02)   # the sample source (cached per params)
-    etl.init()                                   # dwetl.init.run_init on the warehouse
+    etl.init()                                   # dwetl.ops.init.run_init on the warehouse
     summary = etl.run("all")                     # dwetl.run.runner.run, a RunSummary
     etl.dw("SELECT COUNT(*) FROM dw.dim_cliente")  # rows from the warehouse
     etl.src("SELECT COUNT(*) FROM clientes")       # rows from the source (SQLite's dialect)
@@ -29,7 +29,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from dwetl.config import Settings, load_settings
+from dwetl.core.config import Settings, load_settings
 
 SampleFile = Callable[[int, int, float], Path]
 
@@ -233,7 +233,7 @@ class Etl:
 
     def init(self) -> None:
         """`dwetl init` on this harness's warehouse."""
-        from dwetl.init import run_init
+        from dwetl.ops.init import run_init
 
         report = run_init(self.settings)
         assert report.ok, report.as_dict()
@@ -246,21 +246,21 @@ class Etl:
 
     def dw(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Rows of a query on the warehouse."""
-        from dwetl.dialects import open_warehouse
+        from dwetl.warehouse import open_warehouse
 
         with open_warehouse(self.settings.dw, self.settings) as wh:
             return wh.fetchall(sql, params)
 
     def dw_execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         """Run one statement on the warehouse (committed)."""
-        from dwetl.dialects import open_warehouse
+        from dwetl.warehouse import open_warehouse
 
         with open_warehouse(self.settings.dw, self.settings) as wh:
             wh.execute(sql, params)
 
     def dw_frame(self, sql: str) -> pl.DataFrame:
         """A query on the warehouse as a Polars frame."""
-        from dwetl.dialects import open_warehouse
+        from dwetl.warehouse import open_warehouse
 
         with open_warehouse(self.settings.dw, self.settings) as wh:
             return wh.fetch_polars(sql)

@@ -26,13 +26,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from dwetl.config import Settings, load_settings
-from dwetl.dialects import open_warehouse
-from dwetl.dialects.base import Warehouse
+from dwetl.core.config import Settings, load_settings
 from dwetl.entities.registry import all_entities, resolve_order
 from dwetl.entities.spec import EntitySpec
-from dwetl.init import run_init
+from dwetl.ops.init import run_init
 from dwetl.run import merge
+from dwetl.warehouse import open_warehouse
+from dwetl.warehouse.base import Warehouse
 
 
 def _entities() -> list[EntitySpec]:

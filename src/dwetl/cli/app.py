@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from dwetl import diskspace, logs
-from dwetl.errors import DwetlError
+from dwetl.core import diskspace, logs
+from dwetl.core.errors import DwetlError
 
 app = typer.Typer(
     name="dwetl",

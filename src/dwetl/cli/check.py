@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from dwetl.check import check_warehouse
 from dwetl.cli.app import app
 from dwetl.cli.options import DwOption
-from dwetl.config import load_settings
-from dwetl.dialects import open_warehouse
+from dwetl.core.config import load_settings
+from dwetl.ops.check import check_warehouse
+from dwetl.warehouse import open_warehouse
 
 
 @app.command()

@@ -16,9 +16,15 @@ import typer
 
 from dwetl.cli.app import app
 from dwetl.cli.run import print_summary, quarantine_line
-from dwetl.config import DEFAULT_DW_URL, DEFAULT_SOURCE_URL, Settings, default_dw_url, load_settings
-from dwetl.errors import DwetlError, UsageError
-from dwetl.logs import setup_logging
+from dwetl.core.config import (
+    DEFAULT_DW_URL,
+    DEFAULT_SOURCE_URL,
+    Settings,
+    default_dw_url,
+    load_settings,
+)
+from dwetl.core.errors import DwetlError, UsageError
+from dwetl.core.logs import setup_logging
 from dwetl.run.progress import live_progress
 from dwetl.run.runner import run
 
@@ -79,7 +85,7 @@ def demo(
     ] = False,
 ) -> None:
     """The demo (its help is the command's `help`)."""
-    from dwetl.init import run_init
+    from dwetl.ops.init import run_init
     from dwetl.sample import generate_sample
     from dwetl.sample.write import writer_for
 

@@ -8,13 +8,13 @@ from typing import Annotated
 
 import typer
 
-from dwetl import history as hist
 from dwetl.cli.app import app
+from dwetl.cli.console import WIDE, counts_text, fit, one_line, width
 from dwetl.cli.options import DwOption
-from dwetl.config import load_settings
-from dwetl.console import WIDE, counts_text, fit, one_line, width
-from dwetl.dialects import open_warehouse
+from dwetl.core.config import load_settings
 from dwetl.entities.registry import get_entity
+from dwetl.ops import history as hist
+from dwetl.warehouse import open_warehouse
 
 
 def _num(value: float | None, digits: int = 2) -> str:

@@ -9,10 +9,10 @@ import typer
 
 from dwetl.cli.app import app
 from dwetl.cli.options import DwOption, SourceOption
-from dwetl.config import load_settings
-from dwetl.errors import DwetlError
-from dwetl.init import InitReport, run_init
-from dwetl.logs import setup_logging
+from dwetl.core.config import load_settings
+from dwetl.core.errors import DwetlError
+from dwetl.core.logs import setup_logging
+from dwetl.ops.init import InitReport, run_init
 
 
 @app.command()

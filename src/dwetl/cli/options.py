@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from dwetl.masking import scrub
+from dwetl.core.masking import scrub
 
 DwOption = Annotated[str | None, typer.Option("--dw", help="Warehouse URL (else DWETL_DW_URL).")]
 SourceOption = Annotated[

@@ -12,16 +12,16 @@ from typing import Annotated, Any
 import typer
 
 from dwetl.cli.app import app
+from dwetl.cli.console import fit, width
 from dwetl.cli.options import DwOption, JsonOption
-from dwetl.config import load_settings
-from dwetl.console import fit, width
-from dwetl.ddl import applied_constraint_sets
-from dwetl.dialects import open_warehouse
-from dwetl.dialects.base import Warehouse
+from dwetl.core.config import load_settings
+from dwetl.core.errors import DwetlError
 from dwetl.entities.registry import get_entity
-from dwetl.errors import DwetlError
-from dwetl.reject_rules import ReasonRule, culprits, offending, reason_rules
-from dwetl.rejects import RejectList, list_rejects
+from dwetl.ops.reject_rules import ReasonRule, culprits, offending, reason_rules
+from dwetl.ops.rejects import RejectList, list_rejects
+from dwetl.warehouse import open_warehouse
+from dwetl.warehouse.base import Warehouse
+from dwetl.warehouse.ddl import applied_constraint_sets
 
 
 class Format(StrEnum):

@@ -8,12 +8,13 @@ from typing import Annotated
 
 import typer
 
-from dwetl import logs, rollout
 from dwetl.cli.app import app
 from dwetl.cli.options import DwOption, JsonOption, SourceOption
-from dwetl.config import Settings, load_settings
-from dwetl.dialects import open_warehouse, write_lock
-from dwetl.errors import DwetlError
+from dwetl.core import logs
+from dwetl.core.config import Settings, load_settings
+from dwetl.core.errors import DwetlError
+from dwetl.ops import rollout
+from dwetl.warehouse import open_warehouse, write_lock
 
 rollout_app = typer.Typer(
     help="Show or change which entities the nightly run loads (every change is recorded).",

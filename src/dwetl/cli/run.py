@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 
 from dwetl.cli.app import app
+from dwetl.cli.console import summary_lines
 from dwetl.cli.options import DwOption, SourceOption, dw_argument
-from dwetl.config import load_settings
-from dwetl.console import summary_lines
-from dwetl.logs import setup_logging
+from dwetl.core.config import load_settings
+from dwetl.core.logs import setup_logging
 from dwetl.run.entity import DiskFull
 from dwetl.run.progress import live_progress
 from dwetl.run.runner import run as run_entities

@@ -8,8 +8,8 @@ import typer
 
 from dwetl.cli.app import app
 from dwetl.cli.options import SourceOption
-from dwetl.config import load_settings
-from dwetl.errors import UsageError
+from dwetl.core.config import load_settings
+from dwetl.core.errors import UsageError
 
 
 @app.command()

@@ -8,16 +8,16 @@ from typing import Any
 
 import typer
 
-from dwetl.abandoned import find_abandoned, running_runs
 from dwetl.cli.app import app
+from dwetl.cli.console import status_lines
 from dwetl.cli.options import DwOption, JsonOption, dw_argument
-from dwetl.config import Settings, load_settings
-from dwetl.console import status_lines
-from dwetl.dialects import open_warehouse
-from dwetl.dialects.base import Warehouse
-from dwetl.errors import UsageError
+from dwetl.core.config import Settings, load_settings
+from dwetl.core.errors import UsageError
+from dwetl.ops.abandoned import find_abandoned, running_runs
 from dwetl.run import control
 from dwetl.run.summary import COUNTS, entity_status
+from dwetl.warehouse import open_warehouse
+from dwetl.warehouse.base import Warehouse
 
 _COUNTS = COUNTS
 

@@ -15,8 +15,8 @@ from types import ModuleType
 
 import polars as pl
 
+from dwetl.core.errors import UsageError
 from dwetl.entities.spec import EntitySpec, ExtractPart, Lookup
-from dwetl.errors import UsageError
 from transforms import (
     dim_cliente,
     dim_data,
@@ -49,7 +49,7 @@ def applied_ddl(sets: Mapping[str, ConstraintSet]) -> Iterator[None]:
 def domains(table: str) -> Mapping[str, Sequence[str]]:
     """Allowed values per categorical column of `schema.table`: from the DDL of the warehouse
     being loaded (`applied_ddl`), else from the shipped DDL."""
-    from dwetl.ddl import shipped_constraint_sets
+    from dwetl.warehouse.ddl import shipped_constraint_sets
 
     sets = _APPLIED.get()
     cs = sets.get(table) if sets is not None else None

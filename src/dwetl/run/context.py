@@ -11,14 +11,14 @@ from functools import cached_property
 
 import polars as pl
 
-from dwetl import logs
-from dwetl.config import Settings
-from dwetl.ddl import applied_constraint_sets
-from dwetl.dialects.base import Warehouse
+from dwetl.core import logs
+from dwetl.core.config import Settings
 from dwetl.entities.spec import EntitySpec
 from dwetl.run import control
 from dwetl.run.read_ahead import Opener, ReadAhead, opener
 from dwetl.run.summary import EntityResult
+from dwetl.warehouse.base import Warehouse
+from dwetl.warehouse.ddl import applied_constraint_sets
 from transforms.constraints import ConstraintSet
 
 Progress = Callable[[str, str], None]

@@ -6,10 +6,10 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from dwetl.dialects.base import Warehouse
-from dwetl.errors import UsageError
-from dwetl.queries import named_queries
+from dwetl.core.errors import UsageError
+from dwetl.core.queries import named_queries
 from dwetl.run.summary import EntityResult
+from dwetl.warehouse.base import Warehouse
 
 
 def _q(name: str) -> str:

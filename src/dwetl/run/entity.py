@@ -32,18 +32,18 @@ from functools import partial
 
 import polars as pl
 
-from dwetl import diskspace, logs
-from dwetl.conform import ORIGINAL, fold_typed
-from dwetl.dialects.base import Warehouse
+from dwetl.core import diskspace, logs
+from dwetl.core.errors import DwetlError
 from dwetl.entities.registry import applied_ddl
 from dwetl.entities.spec import EntitySpec
-from dwetl.errors import DwetlError
 from dwetl.run import control, inferred, lookups, merge, rejects, type_rejects
 from dwetl.run.context import RunContext, phase, remember
 from dwetl.run.faults import fault_point
 from dwetl.run.read_ahead import EntityReads, Read, ReadAhead
 from dwetl.run.summary import COUNTS, SKIPPED_PREFIX, EntityResult, RunSummary
 from dwetl.run.write_behind import WriteBehind
+from dwetl.source.conform import ORIGINAL, fold_typed
+from dwetl.warehouse.base import Warehouse
 from transforms.constraints import ConstraintSet
 from transforms.text import repair_report
 from transforms.validate import REASONS, split
@@ -175,7 +175,7 @@ def _reconnect_if_lost(ctx: RunContext) -> None:
         return
     except Exception as exc:
         log.warning("warehouse connection lost (%s); reconnecting", _one_line(exc))
-    from dwetl.dialects import open_warehouse
+    from dwetl.warehouse import open_warehouse
 
     lost, ctx.wh = ctx.wh, open_warehouse(ctx.settings.dw, ctx.settings)
     ctx.wh.run_id = lost.run_id

@@ -19,7 +19,7 @@ import os
 import signal
 import time
 
-from dwetl.errors import DwetlError
+from dwetl.core.errors import DwetlError
 
 FAULT_ENV = "DWETL_FAIL_AT"
 

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from dwetl.dialects.base import Warehouse
 from dwetl.entities.spec import EntitySpec
+from dwetl.warehouse.base import Warehouse
 
 PLACEHOLDER = "Não informado"
 INFERRED_FLAG = "inferido"

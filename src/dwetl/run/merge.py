@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 
 import polars as pl
 
-from dwetl.dialects.base import Warehouse
+from dwetl.warehouse.base import Warehouse
 
 log = logging.getLogger(__name__)
 

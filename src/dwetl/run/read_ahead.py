@@ -26,9 +26,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from dwetl.config import Settings
+    from dwetl.core.config import Settings
     from dwetl.entities.spec import EntitySpec
-    from dwetl.extract import Extracted
+    from dwetl.source.extract import Extracted
 
 #: a read of fewer rows holds no slot (see the module docstring)
 SMALL_ROWS = 100_000
@@ -45,7 +45,7 @@ def opener(
     while counting are not read again); else in one extract."""
 
     def open_reads() -> tuple[int, Iterator[Extracted]]:
-        from dwetl.extract import extract, extract_batches, plan_batches
+        from dwetl.source.extract import extract, extract_batches, plan_batches
 
         if batched and spec.batch_key is not None and settings.batch_rows:
             plan = plan_batches(spec, settings, watermark, settings.batch_rows)

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from dwetl.dialects.base import Warehouse
-from dwetl.queries import named_queries
+from dwetl.core.queries import named_queries
 from dwetl.run.control import now
+from dwetl.warehouse.base import Warehouse
 
 REASONS = "reasons"
 #: the columns a run writes (the others take their defaults: open, not resolved)

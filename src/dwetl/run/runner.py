@@ -19,19 +19,19 @@ import logging
 import time
 from collections.abc import Sequence
 
-from dwetl import diskspace
-from dwetl.abandoned import find_abandoned, record_abandoned
-from dwetl.config import Settings
-from dwetl.dialects import open_warehouse, write_lock
-from dwetl.dialects.base import Warehouse
+from dwetl.core import diskspace
+from dwetl.core.config import Settings
+from dwetl.core.errors import DwetlError, UsageError
 from dwetl.entities.spec import EntitySpec
-from dwetl.errors import DwetlError, UsageError
-from dwetl.probe import reach_source
+from dwetl.ops.abandoned import find_abandoned, record_abandoned
+from dwetl.ops.runlog import finish_run, start_run
 from dwetl.run import control
 from dwetl.run.context import Progress, RunContext
 from dwetl.run.entity import DiskFull, run_entity, skip_entity
 from dwetl.run.summary import RunSummary
-from dwetl.runlog import finish_run, start_run
+from dwetl.source.probe import reach_source
+from dwetl.warehouse import open_warehouse, write_lock
+from dwetl.warehouse.base import Warehouse
 
 ALL = "all"
 
@@ -212,7 +212,7 @@ def _require_init(wh: Warehouse) -> None:
 
 
 def _close_abandoned(wh: Warehouse, run_id: int) -> None:
-    """Record the runs a killed process left `running` as abandoned (`dwetl.abandoned`); a
+    """Record the runs a killed process left `running` as abandoned (`dwetl.ops.abandoned`); a
     failure to do so is a warning, never the run's failure."""
     try:
         found = find_abandoned(wh, found_by=f"dwetl run {run_id}", own_run_id=run_id)

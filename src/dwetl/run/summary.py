@@ -1,4 +1,4 @@
-"""What a run did: per-entity results and the run's status, as JSON (lines: `dwetl.console`).
+"""What a run did: per-entity results and the run's status, as JSON (lines: `dwetl.cli.console`).
 
 The status rules are DESIGN.md's. An entity is `success` (it loaded: its valid rows committed,
 `rejected` of them quarantined, 0 or more), `failed` (nothing of it committed) or `skipped` (not

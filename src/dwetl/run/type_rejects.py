@@ -17,9 +17,9 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from dwetl.conform import ORIGINAL, broken_rows
-from dwetl.errors import DwetlError
+from dwetl.core.errors import DwetlError
 from dwetl.run.rejects import REASONS, ROW_JSON, SOURCE_KEY, SOURCE_KEY_LENGTH
+from dwetl.source.conform import ORIGINAL, broken_rows
 
 
 def attach(transformed: pl.DataFrame, originals: pl.Series | None, where: str) -> pl.DataFrame:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from dwetl.core.errors import UsageError
+from dwetl.core.paths import ddl_root, extract_root
 from dwetl.entities.registry import MODULES, all_entities, get_entity, resolve_order
-from dwetl.errors import UsageError
-from dwetl.paths import ddl_root, extract_root
 from transforms.constraints import constraint_sets_from_ddl
 
 NAMES = [

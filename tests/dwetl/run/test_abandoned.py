@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dwetl.abandoned import find_abandoned
-from dwetl.dialects import open_warehouse
+from dwetl.ops.abandoned import find_abandoned
+from dwetl.warehouse import open_warehouse
 
 KILL_AT_COMMIT = {"DWETL_FAIL_AT": "commit:fact_vendas:kill"}
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from dwetl.ddl import applied_constraint_sets, shipped_constraint_sets
-from dwetl.dialects import open_warehouse
-from dwetl.init import run_init
-from dwetl.paths import ddl_root
+from dwetl.core.paths import ddl_root
+from dwetl.ops.init import run_init
+from dwetl.warehouse import open_warehouse
+from dwetl.warehouse.ddl import applied_constraint_sets, shipped_constraint_sets
 
 SHIPPED_TIPOS = "'Programa de Fidelidade', 'Atacado')"
 WITH_BRINDE = "'Programa de Fidelidade', 'Atacado', 'Brinde')"

@@ -15,10 +15,10 @@ import psycopg
 import pytest
 from polars.testing import assert_frame_equal
 
-from dwetl.check import check_warehouse
-from dwetl.dialects import open_warehouse
 from dwetl.entities import registry
+from dwetl.ops.check import check_warehouse
 from dwetl.run.runner import run
+from dwetl.warehouse import open_warehouse
 
 BATCH_ROWS = 300
 DIMENSIONS = ("cliente", "produto", "loja", "vendedor", "desconto")

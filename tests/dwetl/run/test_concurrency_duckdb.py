@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from dwetl.dialects.duckdb_lock import holder, lock_path
+from dwetl.warehouse.duckdb_lock import holder, lock_path
 
 DWETL = Path(sys.executable).with_name("dwetl")
 

@@ -18,8 +18,8 @@ import polars as pl
 import psycopg
 import pytest
 
-from dwetl.dialects.postgresql import lock_key
 from dwetl.entities.registry import all_entities
+from dwetl.warehouse.postgresql import lock_key
 
 pytestmark = pytest.mark.pairs("sqlite-postgresql")
 

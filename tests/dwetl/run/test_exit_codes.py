@@ -76,7 +76,7 @@ def test_nothing_loaded_is_failed_exit_1(etl, dwetl):
 
 def test_error_text_with_brackets_is_shown_whole(etl, dwetl):
     """Rich markup must not eat `[extract] sql_dir` from an error in the summary table."""
-    from dwetl.paths import sql_root
+    from dwetl.core.paths import sql_root
 
     etl.sample(300, 1, 0.0)
     etl.init()

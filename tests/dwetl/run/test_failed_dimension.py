@@ -69,7 +69,7 @@ def test_infer_loads_the_facts_against_placeholders_as_before(etl, where):
     _break_customers(etl)
 
     if where == "option":
-        from dwetl.config import load_settings
+        from dwetl.core.config import load_settings
         from dwetl.run.runner import run
 
         settings = load_settings(

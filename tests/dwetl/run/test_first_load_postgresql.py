@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from dwetl.check import check_warehouse
-from dwetl.dialects import open_warehouse
+from dwetl.ops.check import check_warehouse
+from dwetl.warehouse import open_warehouse
 
 pytestmark = pytest.mark.pairs("sqlite-postgresql")
 

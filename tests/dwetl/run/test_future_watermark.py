@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from dwetl.check import check_warehouse
 from dwetl.cli.status import warehouse_status
-from dwetl.dialects import open_warehouse
-from dwetl.errors import UsageError
-from dwetl.init import run_init
-from dwetl.paths import ddl_root
+from dwetl.core.errors import UsageError
+from dwetl.core.paths import ddl_root
+from dwetl.ops.check import check_warehouse
+from dwetl.ops.init import run_init
 from dwetl.run.runner import run
-from dwetl.source_dialects import source_dialect
+from dwetl.source.dialects import source_dialect
+from dwetl.warehouse import open_warehouse
 
 FUTURE = "9999-12-31 00:00:00"
 

@@ -27,11 +27,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from dwetl.config import Settings, load_settings
-from dwetl.dialects import open_warehouse
-from dwetl.init import run_init
+from dwetl.core.config import Settings, load_settings
+from dwetl.ops.init import run_init
 from dwetl.run.faults import FAULT_ENV
 from dwetl.run.runner import run
+from dwetl.warehouse import open_warehouse
 
 DIMENSIONS = ("cliente", "produto", "loja", "vendedor", "desconto")
 TABLES = (

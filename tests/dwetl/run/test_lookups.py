@@ -6,11 +6,11 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from dwetl.ddl import shipped_constraint_sets
-from dwetl.dialects import open_warehouse
 from dwetl.entities.registry import all_entities
 from dwetl.run import lookups
 from dwetl.run.context import RunContext
+from dwetl.warehouse import open_warehouse
+from dwetl.warehouse.ddl import shipped_constraint_sets
 
 pytestmark = pytest.mark.pairs("sqlite-duckdb")
 

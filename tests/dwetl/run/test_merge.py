@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 import sqlglot
 
-from dwetl.dialects import open_warehouse
 from dwetl.entities.registry import all_entities, get_entity
 from dwetl.run import inferred, merge, rejects
+from dwetl.warehouse import open_warehouse
 
 pytestmark = pytest.mark.pairs("sqlite-duckdb", "sqlite-postgresql")
 

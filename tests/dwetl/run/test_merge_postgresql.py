@@ -6,8 +6,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from dwetl.dialects import open_warehouse
 from dwetl.run import merge
+from dwetl.warehouse import open_warehouse
 
 pytestmark = pytest.mark.pairs("sqlite-postgresql")
 

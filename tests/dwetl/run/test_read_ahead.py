@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import polars as pl
 import pytest
 
-from dwetl.errors import DwetlError
-from dwetl.extract import Extracted
+from dwetl.core.errors import DwetlError
 from dwetl.run.read_ahead import SMALL_ROWS, Opener, ReadAhead
+from dwetl.source.extract import Extracted
 
 WAIT_S = 10  # generous: a slow machine must not fail a correct reader
 

@@ -9,8 +9,8 @@ import dataclasses
 import polars as pl
 import pytest
 
-from dwetl.ddl import shipped_constraint_sets
 from dwetl.run.runner import run
+from dwetl.warehouse.ddl import shipped_constraint_sets
 
 UNREFERENCED = 9_000_001
 TABLES = (

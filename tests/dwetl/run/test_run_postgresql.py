@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dwetl.config import load_settings
-from dwetl.init import run_init
+from dwetl.core.config import load_settings
+from dwetl.ops.init import run_init
 from dwetl.run.runner import run
 
 pytestmark = pytest.mark.servers

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dwetl.source_dialects import source_dialect
+from dwetl.source.dialects import source_dialect
 
 CLIENTE = (
     "INSERT INTO clientes (id, nome, cpf, email, cidade, uf, data_cadastro, atualizado_em) "

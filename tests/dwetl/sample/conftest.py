@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from dwetl.paths import ddl_root
+from dwetl.core.paths import ddl_root
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dwetl.config import DbUrl, Settings, parse_url
-from dwetl.errors import UsageError
+from dwetl.core.config import DbUrl, Settings, parse_url
+from dwetl.core.errors import UsageError
 from dwetl.sample.writers.base import SourceWriter
 from dwetl.sample.writers.mysql import MysqlWriter
 from dwetl.sample.writers.postgresql import PostgresWriter

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from dwetl.config import DbUrl
-from dwetl.errors import UsageError
+from dwetl.core.config import DbUrl
+from dwetl.core.errors import UsageError
 
 MARKER_TABLE = "sample_marker"
 MARK = "dwetl sample"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pymysql
 
-from dwetl.errors import DwetlError
+from dwetl.core.errors import DwetlError
 from dwetl.sample.writers import marker
 from dwetl.sample.writers.base import (
     SourceWriter,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
-from dwetl.errors import DwetlError
+from dwetl.core.errors import DwetlError
 from dwetl.sample.writers import marker
 from dwetl.sample.writers.base import (
     SourceWriter,

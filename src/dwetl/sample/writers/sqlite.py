@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import pyarrow as pa
 
-from dwetl.errors import DwetlError
+from dwetl.core.errors import DwetlError
 from dwetl.sample.writers import marker
 from dwetl.sample.writers.base import (
     SourceWriter,

@@ -13,7 +13,7 @@ from typing import Any
 import pymysql
 import pytest
 
-from dwetl.paths import sql_root
+from dwetl.core.paths import sql_root
 from dwetl.sample.textdamage import TEXT_CLASSES, damage_text
 
 Fetch = Callable[[str], list[tuple[Any, ...]]]

@@ -1,0 +1,1 @@
+"""Shared infrastructure: settings, connecting, errors, logging, masking, paths, SQL text."""

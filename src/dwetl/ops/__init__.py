@@ -1,0 +1,1 @@
+"""Operations on the control schema: init, check, rollout, history, rejects, the run log."""

@@ -1,0 +1,569 @@
+"""Extract: run an entity's SQL on the source, typed exactly as its transform expects.
+
+    extract(spec, settings, watermark) -> Extracted(frame, watermark_to, legacy_decoded)
+
+An incremental read starts at `since` = the stored watermark minus `settings.watermark_overlap_s`
+(rows committed late are re-read; the merge on the natural key absorbs them); a first or full
+run has no `since`. A file that uses the `:since` placeholder filters itself: dwetl binds it to
+that timestamp literal, or to NULL on a full run. A file without it is wrapped as
+`SELECT * FROM (<file>) src WHERE src.atualizado_em > '<since>'`.
+
+An entity whose rows join several source tables (the facts) may be read in parts: one simple
+query per table (`EntitySpec.extract_parts`, each checked against its own schema), joined in
+Polars by the entity's pure `combine`; rows whose combined watermark column is not after
+`since` are then left out. A part without `:since` is read whole on every run.
+
+A large entity that declares a `batch_key` may be read in batches instead (`plan_batches`,
+`extract_batches`): its first part (or its one file) in slices of key ranges, `WHERE
+src.<batch_key> >= lo AND src.<batch_key> < hi` (equal widths over the keys the count saw
+where they are dense, as on a full run; where they are sparse, as the changed rows of an
+incremental run, cut at the keys' quantiles so that no batch holds most rows; the first also
+NULL keys and the last open above), each combined with the other parts, read once
+(with only the rows the batch joins, where the part declares its `batch_join`). Every version
+of a key is in one batch, so folding versions and the key checks stay exact batch by batch; and
+a range, unlike a key modulo P, lets the source read each batch from an index on the key: the
+batches together read the rows once, not P times.
+
+The columns must be exactly the transform's SOURCE_SCHEMA (a part's: its schema); values are
+cast to it (decimals exact at the warehouse's scale, timestamps as timestamps). How each kind of
+source is read lives in `source_dialects`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import connectorx as cx
+import polars as pl
+import pyarrow as pa
+from sqlglot.errors import TokenError
+
+from dwetl.core.config import DbUrl, Settings
+from dwetl.core.connect import describe
+from dwetl.core.errors import DwetlError, UsageError
+from dwetl.entities.registry import source_schema
+from dwetl.entities.spec import EntitySpec, ExtractPart
+from dwetl.source.conform import ORIGINAL, broken_rows, conform, fold_typed, merge_originals
+from dwetl.source.dialects import (
+    Partition,
+    Schema,
+    SourceDialect,
+    bind_since,
+    source_dialect,
+    uses_since,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What one extract read: the rows, and the watermark to store once they are loaded."""
+
+    frame: pl.DataFrame
+    #: newest watermark-column value read, never after `clock`; the watermark given when
+    #: nothing was read
+    watermark_to: datetime | None
+    #: distinct text values that were not UTF-8 and were decoded as cp1252/latin-1
+    legacy_decoded: int = 0
+    #: the source's clock when the extract began (`SourceDialect.clock`): the watermark's cap
+    clock: datetime | None = None
+    #: rows whose watermark column is after `clock` (dated in the future): loaded, and read
+    #: again by every run until their time comes
+    future: int = 0
+
+
+def extract(
+    spec: EntitySpec,
+    settings: Settings,
+    watermark: datetime | None,
+    *,
+    sql_dir: Path | None = None,
+) -> Extracted:
+    """Read `spec`'s rows changed after `watermark` (all rows when None) from the source."""
+    reading = _prepare(spec, settings, watermark, sql_dir)
+    if not reading.parts:
+        (path, schema, sql), *_ = reading.files
+        frame, legacy = _read(
+            reading.dialect, reading.url, path, sql, schema, spec.watermark_column, reading.since
+        )
+    else:
+        frames, legacy = [], 0
+        for path, part_schema, sql in reading.files:
+            part, decoded = _read(
+                reading.dialect, reading.url, path, sql, part_schema, None, reading.since
+            )
+            frames.append(part)
+            legacy += decoded
+        frame = _combined(spec, frames, reading.schema, reading.since)
+    return _extracted(frame, spec.watermark_column, reading, legacy)
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """How to read an entity in key-range batches (`plan_batches`, then `extract_batches`):
+    `count` ranges, between the `cuts`, over the span [`low`, `high`] of keys its counting
+    query saw."""
+
+    spec: EntitySpec
+    low: int = 0  # the smallest and largest batch key the count saw (0 and 0: none)
+    high: int = 0
+    watermark: datetime | None = None
+    reading: _Reading | None = field(default=None, repr=False)
+    cuts: tuple[int, ...] = ()  # increasing keys: where one batch ends, the next begins
+    #: the parts after the first, read once for every batch, and their legacy-decoded texts
+    rest: tuple[_Part, ...] = field(default=(), repr=False)
+    rest_legacy: int = 0
+
+    @property
+    def count(self) -> int:
+        """How many batches (1: read it in one `extract`)."""
+        return len(self.cuts) + 1
+
+    @property
+    def partitions(self) -> list[Partition]:
+        """The batches' key ranges."""
+        assert self.spec.batch_key is not None
+        return Partition.between(self.spec.batch_key, list(self.cuts))
+
+
+def plan_batches(
+    spec: EntitySpec,
+    settings: Settings,
+    watermark: datetime | None,
+    batch_rows: int,
+    *,
+    sql_dir: Path | None = None,
+) -> BatchPlan:
+    """In how many key-range batches to read `spec` (`extract_batches`): the rows its batched
+    query (the first part, or the one file) returns, over `batch_rows`, rounded to the nearest
+    (batches of about `batch_rows`, never more than 1.5 times it: 1,008,000 rows under the
+    default 1,000,000 stay one read rather than two half batches plus a staging pass); 1 (one
+    read, `extract`) for an entity without `batch_key` or when `batch_rows` is 0. One query
+    counts the rows and finds the span of their keys, which the batches split; the other parts
+    are read meanwhile, once, and kept in the plan for every batch.
+
+    >>> [_batches(rows, 1000) for rows in (0, 1008, 1499, 1500, 5000)]
+    [1, 1, 1, 2, 5]
+    """
+    if spec.batch_key is None or batch_rows <= 0:
+        return BatchPlan(spec, watermark=watermark)
+    reading = _prepare(spec, settings, watermark, sql_dir)
+    path, schema, _ = reading.files[0]
+    _check_batch_key(spec.batch_key, schema, path)
+    # The parts read once (fact_vendas' order headers; fact_descontos' items and orders) are
+    # read while the rows are counted, each on a thread of its own: none needs another, and
+    # the run's loading thread is often idle then, waiting for this entity's first batch
+    # (connectorx leaves Python's lock while it reads).
+    with ThreadPoolExecutor(max(1, len(reading.files) - 1), "dwetl-parts") as pool:
+        parts = [
+            pool.submit(_read, reading.dialect, reading.url, path, sql, schema, None, reading.since)
+            for path, schema, sql in reading.files[1:]
+        ]
+        rows, low, high = _count(spec, spec.batch_key, reading)
+        count = _batches(rows, batch_rows)
+        if count == 1:
+            cuts = []
+        elif high - low + 1 <= 2 * rows:  # dense keys (a full run): equal widths, equal rows
+            cuts = Partition.even_cuts(low, high, count)
+        else:  # sparse (an incremental run's changed rows may cluster): the keys' quantiles
+            cuts = _quantile_cuts(_keys(spec, spec.batch_key, reading), count)
+        read_parts = [part.result() for part in parts]
+    frames = [frame for frame, _ in read_parts]
+    legacy = sum(decoded for _, decoded in read_parts)
+    # each batch takes only the rows of a part that it joins (where the part declares its
+    # `batch_join`); one batch takes them all, as `extract` does
+    joins: list[str | None] = [None] * len(frames)
+    if count > 1 and reading.parts:
+        joins = [p.batch_join for p in spec.extract_parts[1:]]
+    rest = tuple(_Part.of(frame, join) for frame, join in zip(frames, joins, strict=True))
+    return BatchPlan(spec, low, high, watermark, reading, tuple(cuts), rest, legacy)
+
+
+def _batched_query(
+    spec: EntitySpec, reading: _Reading
+) -> tuple[Path, str, str | None, datetime | None]:
+    """The batched query (the first file) with `:since` bound: its path, text, and the
+    watermark filter still to wrap it with (column and bound; None where it filters itself)."""
+    path, _, sql = reading.files[0]
+    column = None if reading.parts else spec.watermark_column
+    return (path, *_bound(reading.dialect, path, sql, column, reading.since))
+
+
+def _ask(reading: _Reading, path: Path, query: str, doing: str) -> pa.Table:
+    """A query about the batched query in `path`, read by connectorx; a failure is a DwetlError
+    naming the file and what it was `doing`."""
+    try:
+        return cx.read_sql(reading.url.connectorx_url, query, return_type="arrow")
+    except Exception as exc:
+        raise DwetlError(
+            f"{path}: the source {reading.url.masked} failed to {doing}: {describe(exc)}"
+        ) from None
+
+
+def _batches(rows: int, batch_rows: int) -> int:
+    return max(1, (2 * rows + batch_rows) // (2 * batch_rows))  # rounded half up
+
+
+def _quantile_cuts(keys: pl.Series, batches: int) -> list[int]:
+    """Increasing keys that cut `keys` into `batches` parts of about as many rows (fewer parts
+    where one key has many rows: every row of a key stays in one part).
+
+    >>> _quantile_cuts(pl.Series([1, 1000, 1001, 1002, 1003, 1004, 5000, 5001]), 4)
+    [1001, 1003, 5000]
+    >>> _quantile_cuts(pl.Series([7, 7, 7, 7, 9, 10]), 3)  # 7's four rows stay together
+    [9]
+    """
+    ordered = keys.sort()
+    at = [ordered[len(ordered) * k // batches] for k in range(1, batches)]
+    first = ordered[0]
+    return sorted({int(c) for c in at if c != first})
+
+
+def _keys(spec: EntitySpec, key: str, reading: _Reading) -> pl.Series:
+    """Every key the batched query returns (one integer column: cheap next to its rows)."""
+    path, sql, column, since = _batched_query(spec, reading)
+    query = reading.dialect.keys_query(sql, key, column, since)
+    table = _ask(reading, path, query, "read its keys")
+    return pl.Series("k", table.column(0)).cast(pl.Int64)
+
+
+def _count(spec: EntitySpec, key: str, reading: _Reading) -> tuple[int, int, int]:
+    """The rows of the batched query and the span of their keys: (rows, low, high)."""
+    path, sql, column, since = _batched_query(spec, reading)
+    query = reading.dialect.count_query(sql, key, column, since)
+    table = _ask(reading, path, query, "count its rows")
+    rows, low, high = (table.column(i)[0].as_py() or 0 for i in range(3))
+    return int(rows), int(low), int(high)
+
+
+def extract_batches(plan: BatchPlan) -> Iterator[Extracted]:
+    """`extract` in `plan.count` reads (`plan_batches`), one `Extracted` each, lazily: batch k
+    holds the rows of the batched query whose `batch_key` is in the k-th of the plan's key
+    ranges (`BatchPlan.partitions`; the first also below the span and NULL, the last also above
+    it) — every version of a key in one batch — combined with the other parts, which the plan
+    read once (the first batch counts their legacy-decoded texts). Together the batches hold
+    `extract`'s rows.
+    """
+    spec, reading = plan.spec, plan.reading
+    key = spec.batch_key
+    if key is None or reading is None:
+        raise DwetlError(f"{spec.name}: no batch_key, it cannot be read in batches")
+    legacy = plan.rest_legacy
+    for partition in plan.partitions:
+        # yielded straight from the call: no local name keeps a batch alive while the caller
+        # works on it
+        yield _batch(spec, reading, partition, plan.rest, legacy)
+        legacy = 0
+
+
+def _batch(
+    spec: EntitySpec,
+    reading: _Reading,
+    partition: Partition,
+    rest: Sequence[_Part],
+    legacy: int,
+) -> Extracted:
+    """One batch of `extract_batches`: its slice of the first file, combined with the rows of
+    the other parts it joins."""
+    (path, schema, sql), *_ = reading.files
+    column = None if reading.parts else spec.watermark_column
+    frame, decoded = _read(
+        reading.dialect, reading.url, path, sql, schema, column, reading.since, partition
+    )
+    if reading.parts:
+        frame = _combined(
+            spec, [frame, *(part.rows_for(frame) for part in rest)], reading.schema, reading.since
+        )
+    return _extracted(frame, spec.watermark_column, reading, legacy + decoded)
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A part read once for every batch; with `join`, sorted on it, so that a batch takes the
+    rows it joins by binary search (never a pass over every row, per batch)."""
+
+    frame: pl.DataFrame
+    join: str | None = None
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame, join: str | None) -> _Part:
+        """The part, sorted on `join` (rows whose `join` is NULL join nothing: left out)."""
+        if join is None:
+            return cls(frame)
+        return cls(frame.filter(pl.col(join).is_not_null()).sort(join), join)
+
+    def rows_for(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """The rows whose `join` value is one `batch` holds in that column (all, without join).
+
+        >>> part = _Part.of(pl.DataFrame({"k": [3, 1, 3, None, 2], "v": list("abcde")}), "k")
+        >>> part.rows_for(pl.DataFrame({"k": [3, 9, None, 3]})).rows()
+        [(3, 'a'), (3, 'c')]
+        """
+        if self.join is None:
+            return self.frame
+        keys = self.frame.get_column(self.join)
+        wanted = batch.get_column(self.join).drop_nulls().unique().sort().cast(keys.dtype)
+        first = keys.search_sorted(wanted, side="left")
+        after = keys.search_sorted(wanted, side="right")
+        at = pl.select(pl.int_ranges(first, after, dtype=pl.Int64)).to_series()
+        return self.frame[at.explode().drop_nulls()]
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What an entity's extract reads: the files (path, schema, text), how and from where."""
+
+    dialect: SourceDialect
+    url: DbUrl
+    files: list[tuple[Path, Schema, str]]
+    parts: bool  # read in parts, joined by the entity's `combine`
+    schema: Schema  # the entity's SOURCE_SCHEMA
+    since: datetime | None
+    clock: datetime  # the source's clock before the first read
+    watermark: datetime | None  # the stored watermark, never after `clock`
+
+
+def _prepare(
+    spec: EntitySpec, settings: Settings, watermark: datetime | None, sql_dir: Path | None
+) -> _Reading:
+    folder = sql_dir or settings.sql_dir
+    schema = source_schema(spec)
+    parts = parts_to_read(spec, folder)
+    files = {folder / p.sql: p.schema for p in parts} or {_single(spec, folder): schema}
+    texts = [read_extract_sql(path) for path in files]
+    url = settings.source
+    try:
+        dialect = source_dialect(url.scheme)
+    except KeyError:
+        raise UsageError(f"source {url.masked}: dwetl cannot read a {url.scheme} source") from None
+    clock = _clock(dialect, url)
+    since = None
+    if watermark is not None:
+        if watermark > clock:
+            log.warning(
+                "%s: the stored watermark %s is after the source's clock %s (a row dated in "
+                "the future set it, before dwetl capped the watermark): read from the clock "
+                "on; rows it hid meanwhile are read by a --full run",
+                spec.name, watermark, clock,
+            )  # fmt: skip
+            watermark = clock
+        since = watermark - timedelta(seconds=settings.watermark_overlap_s)
+    read = [(path, part, sql) for (path, part), sql in zip(files.items(), texts, strict=True)]
+    return _Reading(dialect, url, read, bool(parts), schema, since, clock, watermark)
+
+
+def _clock(dialect: SourceDialect, url: DbUrl) -> datetime:
+    """The source's clock (`SourceDialect.clock`); a failure is a DwetlError naming the source."""
+    try:
+        return dialect.clock(url)
+    except Exception as exc:
+        raise DwetlError(f"source {url.masked}: cannot read its clock: {describe(exc)}") from None
+
+
+def _check_batch_key(column: str, schema: Schema, path: Path) -> None:
+    dtype = schema.get(column)
+    if dtype is None or not dtype.is_integer():
+        raise DwetlError(
+            f"{path}: batch key {column} must be an integer column of this query "
+            f"(it is {'missing' if dtype is None else dtype})"
+        )
+
+
+def parts_to_read(spec: EntitySpec, folder: Path) -> tuple[ExtractPart, ...]:
+    """The parts of `spec` to read from `folder`; none: read its one file.
+
+    An entity read in parts whose folder has none of its parts but has `<entity>.sql` (a folder
+    written before the entity was split) reads that one file, as before.
+    """
+    written_before = not any((folder / p.sql).is_file() for p in spec.extract_parts)
+    return () if written_before and _single(spec, folder).is_file() else spec.extract_parts
+
+
+def _single(spec: EntitySpec, folder: Path) -> Path:
+    return folder / (spec.extract_sql or f"{spec.name}.sql")
+
+
+def _bound(
+    dialect: SourceDialect,
+    path: Path,
+    sql: str,
+    watermark_column: str | None,
+    since: datetime | None,
+) -> tuple[str, str | None, datetime | None]:
+    """A query using `:since` gets it bound and no wrapping filter; any other keeps both. The
+    placeholder is found by the source dialect's SQL tokenizer (never in a comment or a string
+    literal); a file it cannot read is a UsageError naming it."""
+    where = dialect.sqlglot_dialect
+    try:
+        if uses_since(sql, where):
+            return bind_since(sql, since, where), None, None
+    except TokenError as exc:
+        raise UsageError(f"{path}: cannot be read as {where or 'SQL'}: {exc}") from None
+    return sql, watermark_column, since
+
+
+def _read(
+    dialect: SourceDialect,
+    url: DbUrl,
+    path: Path,
+    sql: str,
+    schema: Schema,
+    watermark_column: str | None,
+    since: datetime | None,
+    partition: Partition | None = None,
+) -> tuple[pl.DataFrame, int]:
+    """One file's rows, typed as `schema`; `watermark_column`: wrap it with the filter;
+    `partition`: only that batch's rows."""
+    sql, watermark_column, since = _bound(dialect, path, sql, watermark_column, since)
+    try:
+        columns = dialect.output_columns(url, sql)
+    except Exception as exc:
+        raise DwetlError(f"{path}: the source rejected the query: {describe(exc)}") from None
+    if columns is not None:
+        check_columns(columns, schema, path)
+    query = dialect.query(sql, schema, watermark_column, since, partition)
+    try:
+        table = cx.read_sql(url.connectorx_url, query, return_type="arrow")
+    except Exception as exc:
+        raise DwetlError(
+            f"{path}: the source {url.masked} failed the query: {describe(exc)}"
+        ) from None
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    frame, legacy = dialect.restore(frame, schema)
+    if columns is None:
+        check_columns(frame.columns, schema, path)
+    return conform(frame, schema), legacy
+
+
+def _combined(
+    spec: EntitySpec, frames: list[pl.DataFrame], schema: Schema, since: datetime | None
+) -> pl.DataFrame:
+    """The parts joined by the entity's `combine`, only the rows changed after `since`.
+
+    A cell that did not fit its type (`conform.ORIGINAL`) follows its row: the first part's
+    rows are the combined rows, one each, in order; a later part's row (an order header)
+    passes its cells to every row that joins it by the part's `batch_join`, when it is the
+    version `combine` takes (the newest: the part is folded here first, by `fold_typed`)."""
+    assert spec.combine is not None
+    where = f"{spec.name}: {spec.combine.__module__}.{spec.combine.__name__}"
+    first, *rest = frames
+    carried = [first.get_column(ORIGINAL)] if ORIGINAL in first.columns else []
+    joined: list[tuple[str, pl.DataFrame]] = []
+    parts = list(spec.extract_parts[1:])
+    for at, (part, frame) in enumerate(zip(parts, rest, strict=True)):
+        if ORIGINAL not in frame.columns:
+            continue
+        if part.batch_join is None or spec.watermark_column is None:
+            _fail_on_first(frame, f"{where} ({part.sql})")
+        assert part.batch_join is not None and spec.watermark_column is not None
+        newest = fold_typed(frame, part.batch_join, spec.watermark_column).frame
+        bad = newest.filter(broken_rows(newest.get_column(ORIGINAL)))
+        joined.append(
+            (part.batch_join, bad.select(part.batch_join, ORIGINAL).drop_nulls(part.batch_join))
+        )
+        rest[at] = newest.drop(ORIGINAL)
+    frame = spec.combine(first.drop(ORIGINAL, strict=False), *rest)
+    check_columns(frame.columns, schema, where)
+    frame = conform(frame, schema)
+    if carried or joined:
+        frame = _with_originals(spec, frame, first, carried, joined, where)
+    column = spec.watermark_column
+    if since is not None and column is not None:
+        after = pl.col(column) > since.replace(tzinfo=None)  # as its literal
+        if ORIGINAL in frame.columns:  # a row that cannot be dated is kept: it is rejected
+            after = after.fill_null(False) | pl.lit(broken_rows(frame.get_column(ORIGINAL)))
+        frame = frame.filter(after)
+    return frame
+
+
+def _with_originals(
+    spec: EntitySpec,
+    frame: pl.DataFrame,
+    first: pl.DataFrame,
+    carried: list[pl.Series],
+    joined: list[tuple[str, pl.DataFrame]],
+    where: str,
+) -> pl.DataFrame:
+    """The combined rows with the cells of their parts that did not fit (`_combined`)."""
+    key = spec.batch_key or spec.natural_key[0]
+    if frame.height != first.height or not frame.get_column(key).equals(first.get_column(key)):
+        raise DwetlError(
+            f"{where}: must return one row per row of its first part, in its order, so that "
+            "the values that did not fit their type follow their rows"
+        )
+    structs: list[pl.Series | None] = list(carried)
+    for join, bad in joined:
+        struct = frame.select(join).join(bad, on=join, how="left", maintain_order="left")
+        structs.append(struct.get_column(ORIGINAL))
+    merged = merge_originals(*structs)
+    return frame if merged is None else frame.with_columns(merged)
+
+
+def _fail_on_first(frame: pl.DataFrame, where: str) -> None:
+    """A part whose rows cannot be told to the combined rows: its first value that did not fit
+    its type fails the entity (the old way), naming it."""
+    fields = frame.get_column(ORIGINAL).struct.unnest()
+    for column in fields.iter_columns():
+        values = column.drop_nulls()
+        if values.len():
+            raise DwetlError(
+                f"{where}: column {column.name}: value {values[0]!r} does not fit its type"
+            )
+
+
+def read_extract_sql(path: Path) -> str:
+    """The text of an extract file; a missing or empty file is a UsageError naming it."""
+    try:
+        sql = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(
+            f"extract file {path} not found (the folder is set by --sql-dir, DWETL_SQL_DIR "
+            "or [extract] sql_dir in dwetl.toml)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"extract file {path} cannot be read: {exc}") from None
+    if not sql.strip().rstrip(";").strip():
+        raise UsageError(f"extract file {path} is empty")
+    return sql
+
+
+def check_columns(columns: list[str], schema: Schema, path: Path | str) -> None:
+    """The query must return exactly the schema's columns; else a UsageError naming the file."""
+    missing = [c for c in schema if c not in columns]
+    extra = [c for c in columns if c not in schema]
+    if not missing and not extra:
+        return
+    problems = []
+    if missing:
+        problems.append("missing column(s) " + ", ".join(missing))
+    if extra:
+        problems.append("unexpected column(s) " + ", ".join(extra))
+    raise UsageError(f"{path}: {'; '.join(problems)} (expected: {', '.join(schema)})")
+
+
+def _extracted(
+    frame: pl.DataFrame, column: str | None, reading: _Reading, legacy: int
+) -> Extracted:
+    """The rows read, with the watermark to store after them: the newest stamp read, never
+    after the source's clock at the start of the extract nor before the stored watermark; and
+    how many rows are dated after that clock (they stay after the watermark: the next runs read
+    them again, and the merge leaves them as they are, until their time comes)."""
+    watermark, clock = reading.watermark, reading.clock
+    if column is None or column not in frame.columns or frame.height == 0:
+        return Extracted(frame, watermark, legacy, clock)
+    stamps = frame.get_column(column)
+    newest = stamps.max()
+    if not isinstance(newest, datetime):
+        return Extracted(frame, watermark, legacy, clock)
+    future = int((stamps > clock).sum())
+    newest = min(newest, clock)
+    if watermark is not None and watermark > newest:
+        newest = watermark
+    return Extracted(frame, newest, legacy, clock, future)
