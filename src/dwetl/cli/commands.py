@@ -3,6 +3,7 @@
 # One line per command group; keep alphabetical.
 from dwetl.cli import (
     check,  # noqa: F401
+    contract,  # noqa: F401
     demo,  # noqa: F401
     history,  # noqa: F401
     init,  # noqa: F401
