@@ -114,6 +114,20 @@ def _script(commands: list[Command], outdir: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _aliases(extract: Path) -> list[str]:
+    """The column aliases of an extract's last top-level SELECT list, in order."""
+    lines = extract.read_text("utf-8").splitlines()
+    start = max(i for i, line in enumerate(lines) if line.strip() == "SELECT")
+    aliases = []
+    for line in lines[start + 1 :]:
+        if re.match(r"(FROM|WHERE)\b", line):
+            break
+        match = re.search(r"\bAS\s+(\w+),?\s*$", line)
+        if match:
+            aliases.append(match.group(1))
+    return aliases
+
+
 def _source_net_cents(source: Path) -> int:
     with sqlite3.connect(source) as con:
         (cents,) = con.execute(
@@ -173,6 +187,14 @@ def test_the_worked_example_loads_and_reconciles_to_the_cent(tmp_path: Path) -> 
     assert named == {("dim_produto", "20"), ("fact_vendas", "5019002")}
     assert set(_REJECT_LINE.findall(outputs[first])) == named
     assert outputs[last].strip() == commands[last].output.strip() == "no rejects"
+
+    # the filled-in files return the template's columns, in its order
+    example = checkout / "examples" / "foreign_erp"
+    drafts = sorted((example / "draft").glob("*.sql"))
+    assert len(drafts) == 12, "the guide's `dwetl contract --template draft` wrote no draft"
+    for draft in drafts:
+        wanted = re.findall(r"^\s*NULL AS (\w+)", draft.read_text("utf-8"), re.MULTILINE)
+        assert _aliases(example / "sql" / draft.name) == wanted, draft.name
 
     # every cent of the source is in the warehouse, now that nothing is quarantined
     folder = checkout / "examples" / "foreign_erp" / "data"
