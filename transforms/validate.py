@@ -121,7 +121,7 @@ def _compiled(
     if key and all(set(key) != set(k.columns) for k in keys):
         out.append(Rule(f"KEY_{t}", "KEY", key))
     out += [Rule(fk.name, "FK", fk.columns) for fk in cs.foreign_keys]
-    stored = {c.name: pl.col(_STORED + c.name) for c in cs.columns}
+    stored = {c.name: _STORED + c.name for c in cs.columns}
     dtypes = {c.name: stored_dtype(c) for c in cs.columns}
     for check in cs.checks:
         checks[check.name] = compile_check(
