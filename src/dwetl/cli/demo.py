@@ -101,7 +101,11 @@ def demo(
     writer = writer_for(settings.source, settings)
     writer.write(generate_sample(rows, seed, damage, legacy_bytes=writer.legacy_bytes))
     sample_s = time.perf_counter() - started
-    say = (lambda _: None) if as_json else typer.echo
+
+    def say(line: str) -> None:
+        if not as_json:
+            typer.echo(line)
+
     say(
         f"sample: {rows} items (seed {seed}, damage {damage:g}) -> {settings.source} "
         f"in {sample_s:.1f} s"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlglot
-from sqlglot.tokens import TokenType
+from sqlglot import TokenType
 
 
 def split_statements(sql: str, dialect: str = "postgres") -> list[str]:

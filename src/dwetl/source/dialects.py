@@ -25,8 +25,8 @@ import connectorx as cx
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlglot import TokenType
 from sqlglot.dialects.dialect import Dialect
-from sqlglot.tokens import TokenType
 
 from dwetl.core.config import DbUrl
 

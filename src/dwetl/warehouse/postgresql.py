@@ -339,7 +339,7 @@ class PostgreSQLWarehouse(Warehouse):
 
 
 def _is_text(dtype: pa.DataType) -> bool:
-    return (
+    return bool(
         pa.types.is_string(dtype)
         or pa.types.is_large_string(dtype)
         or pa.types.is_string_view(dtype)
