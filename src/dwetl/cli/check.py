@@ -16,6 +16,25 @@ from dwetl.warehouse import open_warehouse
 
 @app.command()
 def check(
+    source: Annotated[
+        bool,
+        typer.Option(
+            "--source",
+            help="Check the extract files against the source and the extract contract instead "
+            "(`dwetl contract`): columns, types, :since, the sampled values; nothing is loaded.",
+        ),
+    ] = False,
+    source_url: Annotated[
+        str | None,
+        typer.Option("--source-url", help="With --source: the source URL (else DWETL_SOURCE_URL)."),
+    ] = None,
+    sql_dir: Annotated[
+        str | None,
+        typer.Option("--sql-dir", help="With --source: the extract folder to check."),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", help="With --source: rows read per extract file.", min=1)
+    ] = 1000,
     dw: DwOption = None,
     ddl_dir: Annotated[
         str | None,
@@ -27,11 +46,34 @@ def check(
 ) -> None:
     """Compare the live warehouse with the DDL (tables, columns, keys, CHECKs) and the scope.
 
-    Exit 0 when they match, 1 with one line per difference.
+    Exit 0 when they match, 1 with one line per difference. With --source: run each extract
+    file on the source (--limit rows) and check it against the extract contract; exit 1 with
+    one line per problem (file, column, what to do).
     """
+    if source:
+        _check_source(source_url, dw, sql_dir, limit, as_json)
+        return
     settings = load_settings(dw=dw, ddl_dir=ddl_dir)
     with open_warehouse(settings.dw, settings, read_only=True) as wh:
         report = check_warehouse(wh, settings)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), default=str, ensure_ascii=False))
+    else:
+        for line in report.lines():
+            typer.echo(line)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _check_source(
+    source_url: str | None, dw: str | None, sql_dir: str | None, limit: int, as_json: bool
+) -> None:
+    from dwetl.ops.check_source import check_source
+    from dwetl.source.contract import build_contract, contract_sets
+
+    settings = load_settings(source=source_url, dw=dw, sql_dir=sql_dir)
+    sets, ddl, note = contract_sets(settings)
+    report = check_source(settings, build_contract(sets, ddl=ddl, ddl_note=note), limit=limit)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), default=str, ensure_ascii=False))
     else:

@@ -168,6 +168,8 @@ class Contract:
     ddl: str  # "applied" (read from the warehouse) | "shipped" (sql/ddl)
     ddl_note: str
     entities: tuple[EntityContract, ...] = field(default=())
+    #: the constraint sets it was built against
+    sets: Mapping[str, ConstraintSet] = field(default_factory=dict, repr=False, compare=False)
 
     def entity(self, name: str) -> EntityContract:
         """The contract of entity `name` (KeyError if not in this contract)."""
@@ -221,7 +223,7 @@ def build_contract(
     for spec in specs:
         needed_by = tuple(s.name for s in everyone if spec.name in s.depends_on)
         out.append(_entity(spec, sets, needed_by, examples))
-    return Contract(ddl, ddl_note, tuple(out))
+    return Contract(ddl, ddl_note, tuple(out), sets)
 
 
 def _entity(
@@ -457,8 +459,26 @@ def sql_type(dtype: pl.DataType, target: Column | None = None) -> str:
 def _staged(
     spec: EntitySpec, cs: ConstraintSet, frame: pl.DataFrame
 ) -> tuple[pl.DataFrame, list[str]]:
-    """`frame` as the run would load it (transform, surrogate keys of its dimensions), and the
-    reasons its first row would be rejected for."""
+    """`frame` as the run would load it, and the reasons its first row would be rejected for."""
+    out, rejected = stage(spec, cs, frame.head(1) if spec.kind != "calendar" else frame)
+    if spec.kind == "calendar" or not rejected.height:
+        return out, []
+    return out, list(rejected.get_column(REASONS)[0])
+
+
+#: the column `stage` numbers the rows with (the source rows, in order)
+ROW = "__dwetl_row"
+
+
+def stage(
+    spec: EntitySpec, cs: ConstraintSet, frame: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`frame` (typed as the entity's SOURCE_SCHEMA) as the run would load it -- transform with
+    the domains of `cs`, the surrogate keys of its dimensions (every key found), the keys,
+    lineage and flags the run adds -- and its rows `split` rejects, numbered by `ROW` (their
+    source row), with their `reasons` (no key or foreign-key reason: versions of a key are
+    folded by the run, and the dimensions are not read here; no TYPE reason from the source:
+    `conform` tells those). A calendar's rows are the days it makes: none is rejected."""
     with applied_ddl({cs.table: cs}):
         out = spec.transform(frame)
     if spec.lookups:
@@ -476,10 +496,15 @@ def _staged(
             fill.append(pl.lit(value, dtype=stored_dtype(column)).alias(column.name))
     out = out.with_columns(fill)
     if spec.kind == "calendar":
-        return out, []
-    _, rejected = split(out.head(1), cs, key=list(spec.natural_key))
-    reasons = rejected.get_column(REASONS)[0].to_list() if rejected.height else []
-    return out, [r for r in reasons if not r.startswith("TYPE_")]
+        return out, out.head(0).with_columns(pl.lit([], dtype=pl.List(pl.String)).alias(REASONS))
+    _, rejected = split(out.with_row_index(ROW), cs)
+    keys = {k.name for k in ([cs.primary_key] if cs.primary_key else []) + list(cs.uniques)}
+    keys |= {fk.name for fk in cs.foreign_keys}
+    reasons = pl.col(REASONS).list.eval(
+        pl.element().filter(~pl.element().is_in(list(keys)) & ~pl.element().str.starts_with("KEY_"))
+    )
+    rejected = rejected.with_columns(reasons).filter(pl.col(REASONS).list.len() > 0)
+    return out, rejected
 
 
 def _combined_example(spec: EntitySpec, examples: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
