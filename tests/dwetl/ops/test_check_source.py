@@ -224,3 +224,29 @@ def test_postgresql_source(contract: Contract, pg_database: str, tmp_path: Path)
     assert set(broken) | {("dim_produto.sql", "brand")} == found, [
         p.line() for p in report.problems
     ]
+
+
+def test_an_empty_extract_leaves_an_entity_out_and_fits(
+    contract: Contract, sqlite_source: str, tmp_path: Path, dwetl: Any
+) -> None:
+    """fact_vendas as one empty file (the joined columns, no rows) instead of its parts: it
+    fits the contract, and the run loads every entity, fact_vendas with nothing."""
+    folder = tmp_path / "extract"
+    write_extracts(contract, folder)
+    entity = contract.entity("fact_vendas")
+    assert entity.single_file is not None
+    for file in entity.files:
+        (folder / file.file).unlink()
+    items = ", ".join(f"CAST(NULL AS {c.sql_type}) AS {c.name}" for c in entity.single_file.columns)
+    (folder / "fact_vendas.sql").write_text(f"SELECT {items} WHERE 1 = 0\n")
+    report = checked(contract, tmp_path, sqlite_source, folder)
+    assert report.ok, [p.line() for p in report.problems]
+    assert "fact_vendas.sql: returned no rows; no value was checked" in report.notes
+    env = {"DWETL_SOURCE_URL": sqlite_source, "DWETL_DW_URL": f"duckdb:///{tmp_path}/dw.duckdb"}
+    assert dwetl("init", cwd=tmp_path, env=env).returncode == 0
+    done = dwetl("run", "--json", "--sql-dir", str(folder), cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    loaded = {e["entity"]: e for e in json.loads(done.stdout)["entities"]}
+    assert loaded["fact_vendas"]["status"] == "success"
+    assert loaded["fact_vendas"]["extracted"] == 0
+    assert loaded["fact_metas"]["inserted"] == 1
