@@ -327,16 +327,14 @@ def _columns(
     schema: Mapping[str, pl.DataType],
     example: pl.DataFrame,
 ) -> list[ColumnContract]:
-    base, base_reasons = _staged(spec, cs, example)
+    (base, base_reasons), *each = _nulled_each(spec, cs, schema, example)
     if base_reasons:
         raise AssertionError(f"{spec.name}: the example row is rejected: {base_reasons}")
     domains = allowed_values(cs)
     by_lookup = {lk.source_column: lk for lk in spec.lookups}
     targets = {c.name: c for c in cs.columns}
     out = []
-    for name, dtype in schema.items():
-        nulled = example.with_columns(pl.lit(None, dtype=dtype).alias(name))
-        staged, reasons = _staged(spec, cs, nulled)
+    for (name, dtype), (staged, reasons) in zip(schema.items(), each, strict=True):
         feeds = _feeds(spec, name, base, staged, targets)
         lookup = by_lookup.get(name)
         rules: list[str] = []
@@ -370,6 +368,26 @@ def _columns(
             )
         )
     return out
+
+
+def _nulled_each(
+    spec: EntitySpec,
+    cs: ConstraintSet,
+    schema: Mapping[str, pl.DataType],
+    example: pl.DataFrame,
+) -> list[tuple[pl.DataFrame, list[str]]]:
+    """The example row as the run would load it and why it would be rejected, then the same
+    with each column of `schema` NULL in turn: one pass of the pipeline over all of them (its
+    steps work row by row), but for a calendar, whose rows are the days it makes."""
+    variants = [example.head(1)] + [
+        example.head(1).with_columns(pl.lit(None, dtype=dtype).alias(name))
+        for name, dtype in schema.items()
+    ]
+    if spec.kind == "calendar":
+        return [_staged(spec, cs, v) for v in variants]
+    staged, rejected = stage(spec, cs, pl.concat(variants, how="vertical"))
+    reasons = {row: list(r) for row, r in rejected.select(ROW, REASONS).iter_rows()}
+    return [(staged[at : at + 1], reasons.get(at, [])) for at in range(len(variants))]
 
 
 def _feeds(
