@@ -66,6 +66,6 @@ def test_readme_python_snippet_queries_the_demo_warehouse(tmp_path: Path) -> Non
 
 def test_configuration_doc_lists_every_environment_variable() -> None:
     doc = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
-    source = (REPO / "src" / "dwetl" / "config.py").read_text(encoding="utf-8")
+    source = (REPO / "src" / "dwetl" / "core" / "config.py").read_text(encoding="utf-8")
     for variable in sorted(set(re.findall(r'"(DWETL_[A-Z_]+)"', source))):
         assert f"`{variable}`" in doc, variable
