@@ -20,6 +20,7 @@ from typing import Any
 from dwetl.core import masking
 from dwetl.core.errors import UsageError
 from dwetl.core.queries import named_queries
+from dwetl.core.status import EntityStatus, ShownRunStatus
 from dwetl.ops.abandoned import find_abandoned
 from dwetl.ops.runlog import records_pid
 from dwetl.run.summary import SKIPPED_PREFIX, entity_status, run_status
@@ -57,7 +58,7 @@ class EntityRun:
     """One entity in one run: its outcome, its counts, its phases and its watermark movement."""
 
     entity: str
-    status: str
+    status: EntityStatus
     started_at: str | None
     finished_at: str | None
     extracted: int
@@ -83,7 +84,7 @@ class RunRecord:
 
     run_id: int
     command: str
-    status: str
+    status: ShownRunStatus
     started_at: str | None
     finished_at: str | None
     duration_seconds: float | None

@@ -15,6 +15,8 @@ from typing import Any
 
 from dwetl.core.errors import DwetlError, UsageError
 from dwetl.core.queries import named_queries
+from dwetl.core.status import EntityStatus, RecordedEntityStatus
+from dwetl.run.summary import entity_status
 from dwetl.warehouse.base import Warehouse
 
 
@@ -33,7 +35,7 @@ class ScopeRow:
     expected: bool | None  # None: no expected scope recorded for it
     changed_by: str | None
     changed_at: datetime | None
-    last_status: str | None
+    last_status: RecordedEntityStatus | None
     last_run_id: int | None
     last_run_at: datetime | None
 
@@ -62,7 +64,7 @@ class GateResult:
     """What a dry run of one entity says about switching it on."""
 
     entity: str
-    status: str  # success | failed (a loaded entity with rows quarantined is success)
+    status: EntityStatus  # a loaded entity with rows quarantined is success
     extracted: int
     rejected: int
     limit: float  # the largest reject ratio that passes
@@ -296,7 +298,7 @@ def gate_from_summary(entity: str, summary: Any, limit: float) -> GateResult:
     reasons = row.get("reasons") or row.get("reject_reasons") or {}
     return GateResult(
         entity=entity,
-        status=str(row.get("status", "failed")),
+        status=entity_status(str(row.get("status", "failed"))),
         extracted=int(row.get("extracted") or 0),
         folded=int(row.get("folded") or 0),
         rejected=int(row.get("rejected") or 0),

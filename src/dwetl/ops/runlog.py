@@ -12,6 +12,7 @@ from typing import Any
 from dwetl.core import masking
 from dwetl.core.config import Settings
 from dwetl.core.queries import named_queries
+from dwetl.core.status import RunOutcome
 from dwetl.warehouse.base import Warehouse
 
 _ID_ATTEMPTS = 5  # two runs starting at once may both pick max+1; the loser takes the next
@@ -59,13 +60,13 @@ def start_run(
 def finish_run(
     wh: Warehouse,
     run_id: int,
-    status: str,
+    status: RunOutcome,
     *,
     details: dict[str, Any] | None = None,
     error: str | None = None,
     startup_seconds: float | None = None,
 ) -> None:
-    """Close the run: status (`success` | `partial` | `failed`), details as JSON, error text.
+    """Close the run: its status, details as JSON, error text.
     A run found abandoned meanwhile (wrongly: it was alive) gets its real end recorded."""
     text = json.dumps(details, default=str, ensure_ascii=False) if details is not None else None
     with wh.transaction():

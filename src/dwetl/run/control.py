@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from dwetl.core.errors import UsageError
 from dwetl.core.queries import named_queries
+from dwetl.core.status import RecordedEntityStatus
 from dwetl.run.summary import EntityResult
 from dwetl.warehouse.base import Warehouse
 
@@ -33,7 +34,7 @@ class ControlRow:
     watermark_column: str | None
     watermark_value: datetime | None
     last_run_id: int | None
-    last_status: str | None
+    last_status: RecordedEntityStatus | None
     last_run_at: datetime | None
 
 

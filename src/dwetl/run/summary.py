@@ -14,16 +14,19 @@ wrote is read with `entity_status` (as `success`) and `run_status`.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from dwetl.core.status import EntityStatus, RunOutcome
+
 PHASES = ("extract", "transform", "validate", "load", "merge", "commit")
-EXIT_CODES = {"success": 0, "partial": 3, "failed": 1}
+EXIT_CODES: dict[RunOutcome, int] = {"success": 0, "partial": 3, "failed": 1}
 #: the start of a skipped entity's error (`ctl.etl_run_entity` stores it as failed with it)
 SKIPPED_PREFIX = "skipped:"
 #: entity statuses of an entity that loaded nothing
-NOT_LOADED = ("failed", "skipped")
+NOT_LOADED: tuple[EntityStatus, ...] = ("failed", "skipped")
 #: the per-entity counts of the summary (and of `dwetl status`)
 COUNTS = (
     "extracted", "folded", "rejected", "inserted", "updated", "unchanged", "inferred", "future",
@@ -31,19 +34,25 @@ COUNTS = (
 )  # fmt: skip
 #: the entity statuses of a loaded entity, as earlier versions wrote them too
 _LOADED = frozenset({"success", "partial"})
+_AS_NAMED_NOW: dict[str, EntityStatus] = {
+    "success": "success", "partial": "success", "failed": "failed", "skipped": "skipped",
+}  # fmt: skip
 
 
-def entity_status(recorded: str) -> str:
+def entity_status(recorded: str) -> EntityStatus:
     """An entity status as this version names it: `partial` (an entity that loaded with
     quarantined rows, as earlier versions recorded it) is `success`.
 
     >>> entity_status("partial"), entity_status("failed")
     ('success', 'failed')
     """
-    return "success" if recorded == "partial" else recorded
+    try:
+        return _AS_NAMED_NOW[recorded]
+    except KeyError:
+        raise ValueError(f"unknown entity status {recorded!r}") from None
 
 
-def run_status(entity_statuses: list[str]) -> str:
+def run_status(entity_statuses: Iterable[str]) -> RunOutcome:
     """The run's status from its entities': success if every one loaded, failed if none did
     (each failed or was skipped), else partial.
 
@@ -66,7 +75,7 @@ class EntityResult:
 
     entity: str
     started_at: datetime
-    status: str = "success"
+    status: EntityStatus = "success"
     finished_at: datetime | None = None
     extracted: int = 0
     folded: int = 0
@@ -153,7 +162,7 @@ class RunSummary:
     seconds: float = 0.0
 
     @property
-    def status(self) -> str:
+    def status(self) -> RunOutcome:
         """success if every entity loaded, failed if none did, else partial.
 
         >>> s = RunSummary(1, datetime(2026, 1, 1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from dwetl.core.config import DbUrl, Settings, missing_file
 from dwetl.core.connect import with_retry
@@ -14,11 +15,14 @@ _TIMEOUT_S = 10
 MISSING_SOURCE = "create it with `dwetl sample`, or point --source / DWETL_SOURCE_URL at the ERP"
 
 
+ProbeStatus = Literal["reachable", "not found", "unreachable", "refused"]
+
+
 @dataclass(frozen=True)
 class Probe:
     """How reaching one database went."""
 
-    status: str  # "reachable" | "not found" | "unreachable" | "refused"
+    status: ProbeStatus
     seconds: float | None
     detail: str = ""
 

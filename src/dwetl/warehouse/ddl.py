@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 import sqlglot
 from sqlglot import exp
@@ -40,7 +41,7 @@ class ScriptResult:
     """What `apply_pending` did with one script."""
 
     name: str
-    status: str  # "applied" | "already applied"
+    status: Literal["applied", "already applied"]
     seconds: float
 
 
