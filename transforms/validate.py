@@ -45,6 +45,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 import polars as pl
 
@@ -74,14 +75,17 @@ _SIMPLE_TYPES: dict[str, pl.DataType] = {
 }
 
 References = Mapping[str, "pl.Series | pl.DataFrame | Iterable[object]"]
+#: what a rule checks: NOT NULL, the type, the length, a primary or unique key, the merge key,
+#: a foreign key, a CHECK (in reason order)
+RuleKind = Literal["NN", "TYPE", "LEN", "PK", "UQ", "KEY", "FK", "CK"]
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One named rule: `kind` is NN, TYPE, LEN, PK, UQ, KEY, FK or CK; `columns` it reads."""
+    """One named rule: what it checks and the `columns` it reads."""
 
     name: str
-    kind: str
+    kind: RuleKind
     columns: tuple[str, ...]
 
 

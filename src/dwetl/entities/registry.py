@@ -7,7 +7,7 @@ what the DW accepts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
@@ -16,7 +16,7 @@ from types import ModuleType
 import polars as pl
 
 from dwetl.core.errors import UsageError
-from dwetl.entities.spec import EntitySpec, ExtractPart, Lookup
+from dwetl.entities.spec import EntitySpec, ExtractPart, Lookup, Transform
 from transforms import (
     dim_cliente,
     dim_data,
@@ -61,7 +61,7 @@ def _allowed(cs: ConstraintSet) -> Mapping[str, Sequence[str]]:
     return allowed_values(cs)
 
 
-def _with_domains(module: ModuleType, table: str) -> Callable[..., pl.DataFrame]:
+def _with_domains(module: ModuleType, table: str) -> Transform:
     # Read lazily: importing the registry must not need the DDL files.
     def transform(frame: pl.DataFrame) -> pl.DataFrame:
         result: pl.DataFrame = module.transform(frame, domains=domains(table))

@@ -9,6 +9,8 @@ from typing import Literal
 import polars as pl
 
 EntityKind = Literal["calendar", "dimension", "fact"]
+#: an entity's transform: the extracted frame in, the target's rows out (pure Polars)
+Transform = Callable[[pl.DataFrame], pl.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class EntitySpec:
     target_table: str  # "dw.dim_cliente"
     load_order: int
     natural_key: tuple[str, ...]  # key of the target row: ("id_cliente_origem",)
-    transform: Callable[..., pl.DataFrame]  # pure function from transforms/<entity>.py
+    transform: Transform  # from transforms/<entity>.py
     depends_on: tuple[str, ...] = ()
     surrogate_key: str | None = None  # "sk_cliente" for dimensions
     watermark_column: str | None = "atualizado_em"  # source column driving incremental loads
@@ -56,7 +58,8 @@ class EntitySpec:
     lookups: tuple[Lookup, ...] = field(default=())
     #: read these simple queries instead of `extract_sql` (each fast to read on its own) ...
     extract_parts: tuple[ExtractPart, ...] = ()
-    #: ... and join their frames, in that order, into the SOURCE_SCHEMA frame (pure function)
+    #: ... and join their frames, in that order, into the SOURCE_SCHEMA frame (pure function;
+    #: one positional frame per part, so its arity is the number of parts: `...`)
     combine: Callable[..., pl.DataFrame] | None = None
     #: source column partitioning the rows by natural key, so that a large extract can be
     #: loaded in batches each holding every version of its keys ("id_item_origem"); it is a
