@@ -188,6 +188,17 @@ def test_the_worked_example_loads_and_reconciles_to_the_cent(tmp_path: Path) -> 
     assert set(_REJECT_LINE.findall(outputs[first])) == named
     assert outputs[last].strip() == commands[last].output.strip() == "no rejects"
 
+    # check --source found, before any load, the two rows the guide names
+    (check,) = [
+        i
+        for i, c in enumerate(commands)
+        if c.text.startswith("dwetl check --source --sql-dir sql ")
+    ]
+    assert "dim_produto.sql: column categoria" in outputs[check]
+    assert "categoria='Garden'" in outputs[check]
+    assert "fact_vendas.itens.sql" in outputs[check]
+    assert "valor_desconto='999.00'" in outputs[check]
+
     # the filled-in files return the template's columns, in its order
     example = checkout / "examples" / "foreign_erp"
     drafts = sorted((example / "draft").glob("*.sql"))
