@@ -7,14 +7,9 @@ from typing import Annotated
 
 import typer
 
-from dwetl.cli.app import app
 from dwetl.cli.options import DwOption
-from dwetl.core.config import load_settings
-from dwetl.ops.check import check_warehouse
-from dwetl.warehouse import open_warehouse
 
 
-@app.command()
 def check(
     source: Annotated[
         bool,
@@ -53,6 +48,10 @@ def check(
     if source:
         _check_source(source_url, dw, sql_dir, limit, as_json)
         return
+    from dwetl.core.config import load_settings
+    from dwetl.ops.check import check_warehouse
+    from dwetl.warehouse import open_warehouse
+
     settings = load_settings(dw=dw, ddl_dir=ddl_dir)
     with open_warehouse(settings.dw, settings, read_only=True) as wh:
         report = check_warehouse(wh, settings)
@@ -68,6 +67,7 @@ def check(
 def _check_source(
     source_url: str | None, dw: str | None, sql_dir: str | None, limit: int, as_json: bool
 ) -> None:
+    from dwetl.core.config import load_settings
     from dwetl.ops.check_source import check_source
     from dwetl.source.contract import build_contract, contract_sets
 

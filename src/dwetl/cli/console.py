@@ -1,4 +1,5 @@
-"""Console text of `run`, `demo` and `status`: one line per entity, sized to the terminal.
+"""Console text: the one line per entity of `run`, `demo` and `status`, sized to the terminal,
+and the text tables (`Table`) of `history`, `rollout status` and `rejects`.
 
 Designed for 100 columns (dbt's one line per model): the status word, the entity's name whole
 (never split nor cut), then what it did; what does not fit is cut at the end with `…`. Wider
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dwetl.run.summary import NOT_LOADED, RunSummary
@@ -38,6 +40,55 @@ def fit(text: str, columns: int) -> str:
 def one_line(text: str) -> str:
     """The first line of `text`, whitespace runs as one space."""
     return " ".join((text.strip().splitlines() or [""])[0].split())
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a `Table`: its header, its width (at least the header's; a longer cell
+    pushes the rest of its line right) and its alignment (`right` for numbers)."""
+
+    header: str
+    width: int = 0
+    right: bool = False
+
+    def cell(self, value: object) -> str:
+        width = max(self.width, len(self.header))
+        return f"{value!s:>{width}}" if self.right else f"{value!s:<{width}}"
+
+
+class Table:
+    """Text columns two spaces apart, one line per row: a header, then rows, each cut to
+    `cut_at` characters when given (else whole). The last column is free text, not padded.
+
+    >>> t = Table(Column("RUN", 4, right=True), Column("STATUS", 9), Column("USER"))
+    >>> t.header(), t.row(7, "success", "ana")
+    (' RUN  STATUS     USER', '   7  success    ana')
+    >>> Table(Column("keys"), Column("entity")).sized([("12345", "dim_loja")]).row(1, "fact")
+    '1      fact'
+    """
+
+    def __init__(self, *columns: Column, indent: int = 0, cut_at: int | None = None) -> None:
+        self.columns = columns
+        self.indent = indent
+        self.cut_at = cut_at
+
+    def sized(self, rows: Iterable[Sequence[object]]) -> Table:
+        """This table with each column at least as wide as its widest cell in `rows`."""
+        widths = [c.width for c in self.columns]
+        for row in rows:
+            widths = [max(w, len(str(v))) for w, v in zip(widths, row, strict=True)]
+        sized = [replace(c, width=w) for c, w in zip(self.columns, widths, strict=True)]
+        return Table(*sized, indent=self.indent, cut_at=self.cut_at)
+
+    def header(self) -> str:
+        return self.row(*(c.header for c in self.columns))
+
+    def row(self, *cells: object) -> str:
+        """One line: each cell in its column, the last as it is."""
+        *head, last = cells
+        padded = [c.cell(v) for c, v in zip(self.columns[:-1], head, strict=True)]
+        line = (" " * self.indent + "  ".join([*padded, str(last)])).rstrip()
+        return line if self.cut_at is None else fit(line, self.cut_at)
 
 
 def counts_text(counts: Mapping[str, Any], *, wide: bool = False) -> str:

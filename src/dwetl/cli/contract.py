@@ -9,14 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dwetl.cli.app import app
 from dwetl.cli.options import DwOption, JsonOption
 
 if TYPE_CHECKING:
     from dwetl.source.contract import ColumnContract, Contract, EntityContract, FileContract
 
 
-@app.command()
 def contract(
     entities: Annotated[
         list[str] | None,

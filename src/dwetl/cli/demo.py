@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from dwetl.cli.app import app
+from dwetl.cli.progress import live_progress
 from dwetl.cli.run import print_summary, quarantine_line
 from dwetl.core.config import (
     DEFAULT_DW_URL,
@@ -25,8 +25,6 @@ from dwetl.core.config import (
 )
 from dwetl.core.errors import DwetlError, UsageError
 from dwetl.core.logs import setup_logging
-from dwetl.run.progress import live_progress
-from dwetl.run.runner import run
 
 DEFAULT_ROWS = 50_000
 _NOT_READ = "DWETL_SOURCE_URL, DWETL_DW_URL and dwetl.toml's URLs are not read"
@@ -49,14 +47,16 @@ def _embedded(source: str | None, dw: str | None) -> Settings:
     return settings
 
 
-@app.command(
-    help="Write a sample source, `init` the warehouse, run every entity, print the summary."
+HELP = (
+    "Write a sample source, `init` the warehouse, run every entity, print the summary."
     "\n\nEmbedded databases only: data/oltp.sqlite and data/warehouse.duckdb unless --source "
     f"/ --dw name other files; {_NOT_READ}, so the demo never writes into a configured server. The "
     "sample is written only into an empty file or one `dwetl sample` wrote.\n\nExits as "
     "`dwetl run` does: 0 when every entity loaded (the sample's unrepairable rows are "
     "quarantined on purpose, and counted), 3 when some entity did not, 1 when none did."
 )
+
+
 def demo(
     rows: Annotated[
         int, typer.Option("--rows", help="Order items in the sample source.")
@@ -86,6 +86,7 @@ def demo(
 ) -> None:
     """The demo (its help is the command's `help`)."""
     from dwetl.ops.init import run_init
+    from dwetl.run.runner import run
     from dwetl.sample import generate_sample
     from dwetl.sample.write import writer_for
 

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, replace
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dwetl.cli.app import app
-from dwetl.cli.console import WIDE, counts_text, fit, one_line, width
+from dwetl.cli.console import WIDE, Column, Table, counts_text, fit, one_line, width
 from dwetl.cli.options import DwOption
-from dwetl.core.config import load_settings
-from dwetl.entities.registry import get_entity
-from dwetl.ops import history as hist
-from dwetl.warehouse import open_warehouse
+
+if TYPE_CHECKING:
+    from dwetl.ops import history as hist
+
+#: `history`'s list: one line per run, then one per entity it touched (indented)
+RUNS = (
+    Column("RUN", 4, right=True),
+    Column("COMMAND"),
+    Column("STATUS", 9),
+    Column("STARTED", 19),
+    Column("SECONDS", right=True),
+    Column("USER"),
+)
+ENTITIES = (Column("", 16), Column("", 9), Column(""))
+#: an entity's error: under its status
+ERRORS = (Column("", 16), Column(""))
 
 
 def _num(value: float | None, digits: int = 2) -> str:
@@ -42,21 +53,23 @@ def _print_list(runs: list[hist.RunRecord]) -> None:
         typer.echo("no runs recorded")
         return
     columns = width()
-    typer.echo(f"{'RUN':>6}  {'COMMAND':<8} {'STATUS':<9} {'STARTED':<19} {'SECONDS':>8}  USER")
+    table = Table(*RUNS, indent=2, cut_at=columns)
+    entities = Table(*ENTITIES, indent=8, cut_at=columns)
+    errors = Table(*ERRORS, indent=8, cut_at=columns)
+    typer.echo(table.header())
     for r in runs:
         flags = "".join([" full" if r.full_reload else "", " dry-run" if r.dry_run else ""])
         if r.quarantined:
             flags += f" ({r.quarantined:,} quarantined)"
-        line = (
-            f"{r.run_id:>6}  {r.command:<8} {r.status:<9} {_when(r.started_at):<19} "
-            f"{_num(r.duration_seconds, 1):>8}  {r.os_user or '-'}{flags}"
+        when, seconds = _when(r.started_at), _num(r.duration_seconds, 1)
+        typer.echo(
+            table.row(r.run_id, r.command, r.status, when, seconds, f"{r.os_user or '-'}{flags}")
         )
-        typer.echo(fit(line, columns))
         for e in r.entities:
             counts = counts_text(asdict(e), wide=columns >= WIDE)
-            typer.echo(fit(f"{'':>8}{e.entity:<16} {e.status:<9} {counts}", columns))
+            typer.echo(entities.row(e.entity, e.status, counts))
             if e.error:
-                typer.echo(fit(f"{'':>26}error: {one_line(e.error)}", columns))
+                typer.echo(errors.row("", f"error: {one_line(e.error)}"))
         if r.status == "abandoned" and r.error:  # how it was found: "abandoned: ..."
             typer.echo(fit(f"{'':>8}{one_line(r.error)}", columns))
         elif r.error and not r.entities:
@@ -95,7 +108,6 @@ def _print_one(r: hist.RunRecord) -> None:
             typer.echo(f"    rejected  {reason}: {n}")
 
 
-@app.command("history")
 def history(
     run_id: Annotated[int | None, typer.Argument(help="Show this run in full.")] = None,
     last: Annotated[int, typer.Option("--last", help="How many runs to list.")] = 10,
@@ -106,6 +118,11 @@ def history(
     dw: DwOption = None,
 ) -> None:
     """List past runs (status, counts, phases, watermarks, errors), or one run in full."""
+    from dwetl.core.config import load_settings
+    from dwetl.entities.registry import get_entity
+    from dwetl.ops import history as hist
+    from dwetl.warehouse import open_warehouse
+
     if entity is not None:
         get_entity(entity)  # an unknown name is a usage error listing the known ones
     settings = load_settings(dw=dw)

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dwetl.cli.app import app
 from dwetl.cli.options import DwOption, SourceOption
 from dwetl.core.config import load_settings
 from dwetl.core.errors import DwetlError
 from dwetl.core.logs import setup_logging
-from dwetl.ops.init import InitReport, run_init
+
+if TYPE_CHECKING:
+    from dwetl.ops.init import InitReport
 
 
-@app.command()
 def init(
     dw: DwOption = None,
     source: SourceOption = None,
@@ -30,6 +30,8 @@ def init(
     ] = False,
 ) -> None:
     """Apply the warehouse DDL not applied yet, seed the control tables, check the result."""
+    from dwetl.ops.init import run_init
+
     setup_logging()
     settings = load_settings(source=source, dw=dw, ddl_dir=ddl_dir)
     report = run_init(settings)

@@ -7,21 +7,32 @@ import io
 import json
 import textwrap
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dwetl.cli.app import app
-from dwetl.cli.console import fit, width
+from dwetl.cli.console import Column, Table, fit, width
 from dwetl.cli.options import DwOption, JsonOption
-from dwetl.core.config import load_settings
 from dwetl.core.errors import DwetlError
-from dwetl.entities.registry import get_entity
-from dwetl.ops.reject_rules import ReasonRule, culprits, offending, reason_rules
-from dwetl.ops.rejects import RejectList, list_rejects
-from dwetl.warehouse import open_warehouse
-from dwetl.warehouse.base import Warehouse
-from dwetl.warehouse.ddl import applied_constraint_sets
+
+if TYPE_CHECKING:
+    from dwetl.ops.reject_rules import ReasonRule
+    from dwetl.ops.rejects import RejectList
+    from dwetl.warehouse.base import Warehouse
+
+
+#: the rejects per reason: how many keys, the reason with an offending value (its rule below)
+BY_REASON = (
+    Column("keys", 5, right=True),
+    Column("reason, an offending value and the rule (fix the source, then run again)"),
+)
+#: the rejects per key (the table is as wide as its cells; a long line wraps)
+BY_KEY = (
+    Column("run", right=True),
+    Column("entity"),
+    Column("source key"),
+    Column("reason: offending value"),
+)
 
 
 class Format(StrEnum):
@@ -30,7 +41,6 @@ class Format(StrEnum):
     json = "json"
 
 
-@app.command()
 def rejects(
     run: Annotated[
         int | None,
@@ -56,6 +66,11 @@ def rejects(
 ) -> None:
     """List quarantined rows, one per key (open ones unless --all), with every reason, counts of
     keys per reason, and the rows a failed entity did not apply."""
+    from dwetl.core.config import load_settings
+    from dwetl.entities.registry import get_entity
+    from dwetl.ops.rejects import list_rejects
+    from dwetl.warehouse import open_warehouse
+
     if entity is not None:
         get_entity(entity)  # an unknown name is a usage error listing the known ones
     settings = load_settings(dw=dw)
@@ -75,6 +90,9 @@ def rejects(
 def _explained(wh: Warehouse) -> dict[str, ReasonRule]:
     """The reasons' rules from the DDL applied to `wh`; none when that DDL cannot be read (the
     list still shows reasons and values)."""
+    from dwetl.ops.reject_rules import reason_rules
+    from dwetl.warehouse.ddl import applied_constraint_sets
+
     try:
         return reason_rules(applied_constraint_sets(wh))
     except DwetlError:
@@ -87,6 +105,8 @@ def describe(
     """The rejects as lines for a person: per reason its keys, rule and an offending value;
     then per key its reasons with the offending values. Lines fit `columns` (a reason's line is
     cut, its rule and a key's line wrap)."""
+    from dwetl.ops.reject_rules import culprits, offending
+
     if not found.rows.height:
         return ["no rejects"]
     lines = [f"{found.keys} key(s) quarantined, read {found.reads} time(s)"]
@@ -96,24 +116,29 @@ def describe(
             "and loaded nothing (fix them at the source and run again)"
         )
     rows = [(r, json.loads(r["row_json"] or "{}")) for r in found.rows.iter_rows(named=True)]
-    lines.append("keys  reason, an offending value and the rule (fix the source, then run again)")
+    reasons = Table(*BY_REASON, cut_at=columns)
+    lines.append(reasons.header())
     for reason, n in found.by_reason.items():
         rule = explained.get(reason)
-        text = f"{n:>5}  {reason}"
+        text = reason
         if rule is None:
-            lines.append(fit(text, columns))
+            lines.append(reasons.row(n, text))
             continue
         example = next((row for r, row in rows if reason in (r["reasons"] or [])), None)
         if example is not None and rule.columns:
             text += f"  e.g. {offending(example, culprits(example, rule))}"
-        lines.append(fit(text, columns))
+        lines.append(reasons.row(n, text))
         lines += textwrap.wrap(
             f"rule: {rule.rule}", columns, initial_indent=" " * 7, subsequent_indent=" " * 13
         )
-    lines.append("run  entity  source key  reason: offending value")
-    for r, row in rows[:limit]:
-        reasons = "; ".join(_with_value(reason, row, explained) for reason in r["reasons"] or [])
-        key = f"{r['run_id']}  {r['entity']}  {r['source_key']}  {reasons}"
+    cells = [
+        (r["run_id"], r["entity"], r["source_key"], _reasons(r, row, explained))
+        for r, row in rows[:limit]
+    ]
+    keys = Table(*BY_KEY).sized(cells)
+    lines.append(keys.header())
+    for (r, _), row_cells in zip(rows[:limit], cells, strict=True):
+        key = keys.row(*row_cells)
         wrapped = textwrap.wrap(key, columns, subsequent_indent="    ")
         for note in _state(r):  # each note whole: on the line, or on one of its own
             if len(wrapped[-1]) + 2 + len(note) <= columns:
@@ -126,7 +151,14 @@ def describe(
     return lines
 
 
+def _reasons(r: dict[str, Any], row: dict[str, Any], explained: dict[str, ReasonRule]) -> str:
+    """A reject's reasons, each with its offending value when its rule names columns."""
+    return "; ".join(_with_value(reason, row, explained) for reason in r["reasons"] or [])
+
+
 def _with_value(reason: str, row: dict[str, Any], explained: dict[str, ReasonRule]) -> str:
+    from dwetl.ops.reject_rules import culprits, offending
+
     rule = explained.get(reason)
     if rule is None or not rule.columns:
         return reason
@@ -143,6 +175,8 @@ CSV_COLUMNS = (
 def as_csv(found: RejectList, explained: dict[str, ReasonRule], limit: int | None) -> str:
     """One CSV row per listed reject (per key): its reasons, their offending values and rules
     (`; `-separated), and the source row as JSON text."""
+    from dwetl.ops.reject_rules import culprits, offending
+
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)

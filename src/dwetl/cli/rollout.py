@@ -4,23 +4,33 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dwetl.cli.app import app
+from dwetl.cli.console import Column, Table
 from dwetl.cli.options import DwOption, JsonOption, SourceOption
 from dwetl.core import logs
 from dwetl.core.config import Settings, load_settings
 from dwetl.core.errors import DwetlError
-from dwetl.ops import rollout
-from dwetl.warehouse import open_warehouse, write_lock
+
+if TYPE_CHECKING:
+    from dwetl.ops import rollout
 
 rollout_app = typer.Typer(
     help="Show or change which entities the nightly run loads (every change is recorded).",
     no_args_is_help=True,
 )
-app.add_typer(rollout_app, name="rollout")
+
+#: `rollout status`: one line per entity (whole: its drift note must show)
+SCOPE = (
+    Column("ENTITY", 16),
+    Column("KIND", 10),
+    Column("ORDER", right=True),
+    Column("ACTIVE"),
+    Column("EXPECTED"),
+    Column("LAST RUN"),
+)
 
 ForceOption = Annotated[
     bool, typer.Option("--force", help="Make the change even though dwetl advises against it.")
@@ -37,6 +47,8 @@ def _depends_on() -> dict[str, tuple[str, ...]]:
 
 
 def _dry_run_gate(settings: Settings, limit: float | None) -> rollout.Gate:
+    from dwetl.ops import rollout
+
     ratio = settings.max_reject_ratio if limit is None else limit
 
     def gate(name: str) -> rollout.GateResult:
@@ -115,6 +127,9 @@ def status(
     as_json: JsonOption = False,
 ) -> None:
     """Show the active scope, the expected scope and the recent changes."""
+    from dwetl.ops import rollout
+    from dwetl.warehouse import open_warehouse
+
     settings = load_settings(dw=dw)
     with open_warehouse(settings.dw, settings, read_only=True) as wh:
         rows = rollout.scope(wh)
@@ -128,15 +143,13 @@ def status(
         typer.echo(json.dumps(data, default=str, ensure_ascii=False))
         return
     typer.echo(f"scope of {settings.dw}")
-    header = f"{'ENTITY':<16} {'KIND':<10} {'ORDER':>5}  {'ACTIVE':<6} {'EXPECTED':<8} LAST RUN"
-    typer.echo(header)
+    table = Table(*SCOPE)
+    typer.echo(table.header())
     for r in rows:
         last_run = "-" if r.last_run_id is None else f"{r.last_status} (run {r.last_run_id})"
         drift = "  DRIFT: changed outside dwetl" if r.drift else ""
-        typer.echo(
-            f"{r.entity:<16} {r.kind:<10} {r.load_order:>5}  {_yes(r.active):<6} "
-            f"{_yes(r.expected):<8} {last_run}{drift}"
-        )
+        cells = (r.entity, r.kind, r.load_order, _yes(r.active), _yes(r.expected))
+        typer.echo(table.row(*cells, last_run + drift))
     typer.echo("")
     typer.echo("recent changes:" if changes else "recent changes: none")
     for c in changes:
@@ -164,6 +177,9 @@ def enable(
     source: SourceOption = None,
 ) -> None:
     """Switch an entity on, after a dry run shows it would load within the reject limit."""
+    from dwetl.ops import rollout
+    from dwetl.warehouse import open_warehouse, write_lock
+
     settings = load_settings(source=source, dw=dw)
     with write_lock(settings), open_warehouse(settings.dw, settings) as wh:
         try:
@@ -191,6 +207,9 @@ def disable(
     source: SourceOption = None,
 ) -> None:
     """Switch an entity off; its rows and watermark stay, so enabling it again resumes."""
+    from dwetl.ops import rollout
+    from dwetl.warehouse import open_warehouse, write_lock
+
     settings = load_settings(source=source, dw=dw)
     with write_lock(settings), open_warehouse(settings.dw, settings) as wh:
         outcome = rollout.disable(wh, name, depends_on=_depends_on(), force=force, reason=reason)

@@ -7,14 +7,11 @@ from typing import Annotated
 
 import typer
 
-from dwetl.cli.app import app
 from dwetl.cli.console import summary_lines
 from dwetl.cli.options import DwOption, SourceOption, dw_argument
+from dwetl.cli.progress import live_progress
 from dwetl.core.config import load_settings
 from dwetl.core.logs import setup_logging
-from dwetl.run.entity import DiskFull
-from dwetl.run.progress import live_progress
-from dwetl.run.runner import run as run_entities
 from dwetl.run.summary import RunSummary
 
 
@@ -49,7 +46,6 @@ def quarantine_line(summary: RunSummary, dw: str | None = None) -> str:
     )
 
 
-@app.command("run")
 def run_command(
     entity: Annotated[
         list[str] | None,
@@ -104,6 +100,9 @@ def run_command(
     Exit 0: every entity loaded (quarantined rows are counted, not a failure); 3 partial:
     some entity failed or was skipped; 1: none loaded; 2: bad usage or configuration.
     """
+    from dwetl.run.entity import DiskFull
+    from dwetl.run.runner import run as run_entities
+
     setup_logging()
     settings = load_settings(
         source=source,

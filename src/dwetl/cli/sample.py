@@ -6,13 +6,11 @@ import time
 
 import typer
 
-from dwetl.cli.app import app
 from dwetl.cli.options import SourceOption
 from dwetl.core.config import load_settings
 from dwetl.core.errors import UsageError
 
 
-@app.command()
 def sample(
     rows: int = typer.Option(50_000, "--rows", help="Order items (venda_itens) to write."),
     seed: int = typer.Option(1, "--seed", help="Same seed, same data."),

@@ -4,20 +4,18 @@ rejects; and the runs not finished (running, or found abandoned: shown, not reco
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from dwetl.cli.app import app
 from dwetl.cli.console import status_lines
 from dwetl.cli.options import DwOption, JsonOption, dw_argument
 from dwetl.core.config import Settings, load_settings
 from dwetl.core.errors import UsageError
-from dwetl.ops.abandoned import find_abandoned, running_runs
-from dwetl.run import control
 from dwetl.run.summary import COUNTS, entity_status
-from dwetl.warehouse import open_warehouse
-from dwetl.warehouse.base import Warehouse
+
+if TYPE_CHECKING:
+    from dwetl.warehouse.base import Warehouse
 
 _COUNTS = COUNTS
 
@@ -25,6 +23,9 @@ _COUNTS = COUNTS
 def warehouse_status(settings: Settings) -> dict[str, Any]:
     """`entities`: one dict per entity of ctl.etl_control with its last run's counts and its
     open rejects; `unfinished_runs`: the runs still `running`, or found abandoned."""
+    from dwetl.run import control
+    from dwetl.warehouse import open_warehouse
+
     with open_warehouse(settings.dw, settings, read_only=True) as wh:
         if not wh.table_exists("ctl.etl_control"):
             raise UsageError(f"{settings.dw}: no ctl.etl_control: run `dwetl init` first")
@@ -55,6 +56,8 @@ def warehouse_status(settings: Settings) -> dict[str, Any]:
 def _unfinished(wh: Warehouse) -> list[dict[str, Any]]:
     """The runs still `running` in ctl.etl_run; those found abandoned say so, and how (shown,
     not recorded: `status` only reads; the next `dwetl run` records them)."""
+    from dwetl.ops.abandoned import find_abandoned, running_runs
+
     found = {a.run_id: a for a in find_abandoned(wh, found_by="dwetl status")}
     out = []
     for run_id, command, started_at, host, pid in running_runs(wh):
@@ -73,7 +76,6 @@ def _unfinished(wh: Warehouse) -> list[dict[str, Any]]:
     return out
 
 
-@app.command()
 def status(
     dw: DwOption = None,
     as_json: JsonOption = False,

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 import typer
 
-from dwetl.cli.app import _register, app
+from dwetl.cli.app import app
 from dwetl.core.config import load_settings, parse_url
 from dwetl.core.logs import setup_logging
 from dwetl.warehouse import open_warehouse
@@ -35,7 +35,6 @@ def closed_port() -> int:
 
 def url_options() -> dict[str, set[str]]:
     """Every CLI command that takes a database URL, with the URL options it takes."""
-    _register()
     group = typer.main.get_command(app)
     found = {}
     for name, command in getattr(group, "commands", {}).items():

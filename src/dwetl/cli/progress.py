@@ -1,19 +1,26 @@
-"""A live progress display of a run on a terminal (rich); silent when not a terminal."""
+"""A live progress display of a run on a terminal (rich); silent when not a terminal.
+
+The runner reports each entity's phase through the callback this yields (`run(progress=...)`)
+and prints nothing itself; rich is imported when a run starts, not with the CLI."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+if TYPE_CHECKING:
+    from rich.console import Console
 
-from dwetl.run.context import Progress as ProgressCallback
+    from dwetl.run.context import Progress as ProgressCallback
 
 
 @contextmanager
 def live_progress(console: Console | None = None) -> Iterator[ProgressCallback | None]:
     """Yield a progress callback for `run(...)`, or None when stderr is not a terminal."""
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+
     console = console or Console(stderr=True)
     if not console.is_terminal:
         yield None
