@@ -9,6 +9,7 @@ import pytest
 
 COMMANDS = (
     ("check",),
+    ("contract",),
     ("demo",),
     ("history",),
     ("init",),

@@ -38,7 +38,13 @@ def url_options() -> dict[str, set[str]]:
     group = typer.main.get_command(app)
     found = {}
     for name, command in getattr(group, "commands", {}).items():
-        options = {o for p in command.params for o in p.opts if o in ("--dw", "--source")}
+        options = {
+            o
+            for p in command.params
+            if not getattr(p, "is_flag", False)  # `check --source` is a flag, not a URL
+            for o in p.opts
+            if o in ("--dw", "--source")
+        }
         if options:
             found[name] = options
     return found
