@@ -90,6 +90,21 @@ def test_the_guide_names_only_files_that_exist() -> None:
     assert not missing, f"docs/extract.md names files that do not exist: {missing}"
 
 
+def test_the_required_values_the_guide_lists_are_the_ddls() -> None:
+    # §1 lists, per dimension, what its CK_*_obrigatorio CHECK requires of a source row
+    ddl = (REPO / "sql" / "ddl" / "003_dimensions.sql").read_text(encoding="utf-8")
+    required = {
+        column
+        for check in re.findall(
+            r"CK_DIM_(?!DATA)\w+_obrigatorio CHECK \(inferido OR (.*)\),?$", ddl, re.M
+        )
+        for column in re.findall(r"(\w+) IS NOT NULL", check)
+    }
+    text = GUIDE.read_text(encoding="utf-8")
+    paragraph = text[text.index("**Required values.**") : text.index("**Domains.**")]
+    assert set(re.findall(r"`(\w+)`", paragraph)) - {"NOT"} == required
+
+
 def _environment(home: Path) -> dict[str, str]:
     venv_bin = REPO / ".venv" / "bin"
     assert (venv_bin / "dwetl").exists(), "the project's environment has no dwetl: uv sync"
