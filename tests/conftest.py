@@ -113,7 +113,7 @@ class ServerDatabases:
             server_down(f"PostgreSQL on localhost:{PG_PORT}", exc)
             raise
         with con:
-            con.execute(sql)  # type: ignore[arg-type]
+            con.execute(sql)
 
     @staticmethod
     def _mysql(sql: str) -> None:

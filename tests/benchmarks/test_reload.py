@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from benchmarks import reload
 from benchmarks.dwetl_steps import phase_seconds
 
 
-def _smoke(tmp_path: Path, tools: str, repeat: int = 1) -> dict:
+def _smoke(tmp_path: Path, tools: str, repeat: int = 1) -> dict[str, Any]:
     """The harness on 2,000 items into DuckDB, results in tmp_path/results/smoke.*."""
     return reload.main(
         [

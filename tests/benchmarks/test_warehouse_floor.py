@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -24,7 +25,7 @@ def _table(etl, target: str, key: tuple[str, ...]) -> pl.DataFrame:
 
 @pytest.mark.pairs("sqlite-duckdb", "sqlite-postgresql")
 def test_the_rows_dwetl_loaded_go_into_a_fresh_warehouse_unchanged_and_keyed(
-    etl, new_etl: Callable, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    etl, new_etl: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     etl.sample(rows=3000, seed=7, damage=0.02)
     etl.init()

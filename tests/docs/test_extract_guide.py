@@ -233,6 +233,6 @@ def test_the_worked_example_loads_and_reconciles_to_the_cent(tmp_path: Path) -> 
         ).fetchone()
     assert row is not None
     loaded, lines, still_open = row
-    assert (Decimal(loaded) * 100, lines, still_open) == (expected, 43, 0)
+    assert (Decimal(loaded) * 100, lines, still_open) == (Decimal(expected), 43, 0)
     # March: the guide's 5,236.83 with line 5019002's -899.10 replaced by its fixed 89.91
     assert expected == 531253 + 360683 + (523683 + 89910 + 8991)

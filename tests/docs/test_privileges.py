@@ -81,11 +81,11 @@ def test_init_and_run_with_only_the_documented_grants(etl):
             assert superuser is False
             for forbidden in ("DELETE FROM dw.fact_vendas", "DROP TABLE dw.fact_metas"):
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                    loader.execute(forbidden)  # type: ignore[arg-type]
+                    loader.execute(forbidden)
     finally:
         for db in (dw_db, src_db):
             with psycopg.connect(f"{ADMIN} dbname={db}", autocommit=True) as admin:
-                admin.execute(f"DROP OWNED BY {', '.join(roles.values())}")  # type: ignore[arg-type]
+                admin.execute(f"DROP OWNED BY {', '.join(roles.values())}")
         with psycopg.connect(f"{ADMIN} dbname=postgres", autocommit=True) as admin:
             for role in roles.values():
-                admin.execute(f"DROP ROLE IF EXISTS {role}")  # type: ignore[arg-type]
+                admin.execute(f"DROP ROLE IF EXISTS {role}")

@@ -154,9 +154,9 @@ def test_checks_break_rows_exactly_where_postgresql_says_false() -> None:
             marks = ", ".join(["%s"] * 8)
             cur.executemany(
                 f"INSERT INTO t VALUES ({marks})", [(i, *r) for i, r in enumerate(ROWS)]
-            )  # type: ignore[arg-type]
+            )
         selected = ", ".join(f"({c})" for c in CHECKS)
-        rows = con.execute(f"SELECT {selected} FROM t ORDER BY i").fetchall()  # type: ignore[arg-type]
+        rows = con.execute(f"SELECT {selected} FROM t ORDER BY i").fetchall()
     assert _diff(_broken_by(rows), _broken_by_split()) == []
 
 

@@ -10,7 +10,9 @@ from dwetl.entities.registry import domains, get_entity
 from transforms import dim_data
 
 
-def _bounds(vmin: datetime | None, vmax: datetime | None, mmin: int | None, mmax: int | None):
+def _bounds(
+    vmin: datetime | None, vmax: datetime | None, mmin: int | None, mmax: int | None
+) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "data_venda_min": [vmin],

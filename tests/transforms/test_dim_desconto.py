@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -18,7 +19,7 @@ DAMAGED_TIPOS = [
 ]
 
 
-def _frame(**columns: list[object]) -> pl.DataFrame:
+def _frame(**columns: Sequence[object]) -> pl.DataFrame:
     n = len(next(iter(columns.values())))
     base: dict[str, list[object]] = {
         "id_desconto_origem": list(range(1, n + 1)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
@@ -57,7 +58,7 @@ def test_date_key_channel_and_natural_keys() -> None:
     assert {"id_cliente", "id_produto", "id_loja", "id_vendedor"} <= set(out.columns)
 
 
-def _rows(schema: dict[str, pl.DataType], *rows: dict[str, object]) -> pl.DataFrame:
+def _rows(schema: dict[str, pl.DataType], *rows: Mapping[str, object]) -> pl.DataFrame:
     return pl.DataFrame(list(rows), schema=schema)  # columns a row leaves out are NULL
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import ftfy
@@ -50,13 +50,13 @@ CLEAN_OTHER = [
 ]  # fmt: skip
 
 
-def _normalized(values: list[str | None]) -> list[str | None]:
+def _normalized(values: Sequence[str | None]) -> list[str | None]:
     return (
         pl.DataFrame({"v": values}, schema={"v": pl.String}).select(normalize("v"))["v"].to_list()
     )
 
 
-def _to_domain(values: list[str | None], allowed: list[str]) -> list[str | None]:
+def _to_domain(values: Sequence[str | None], allowed: list[str]) -> list[str | None]:
     frame = pl.DataFrame({"v": values}, schema={"v": pl.String})
     return frame.select(repair_to_domain(pl.col("v"), allowed))["v"].to_list()
 
@@ -140,6 +140,7 @@ def test_lowered_mojibake_is_repaired_except_where_two_letters_collide() -> None
     cases = _cases({"cp1252": _utf8_as("cp1252"), "latin-1": _utf8_as("latin-1")}, lowered=True)
     result = _normalized([damaged for _, _, damaged in cases])
     for (path, expected, damaged), got in zip(cases, result, strict=True):
+        assert got is not None
         if "ãš" in got:  # `ÃŠ` (Ê) and `Ãš` (Ú) both lower to `ãš`
             assert got == damaged.replace("ãƒ", "ã").replace("ã‡", "ç") or "ãš" in damaged
         else:
@@ -393,7 +394,8 @@ def test_repair_report_of_an_unchanged_column() -> None:
 # --- properties -----------------------------------------------------------------------------
 
 _words = st.sampled_from(WORDS + CLEAN_OTHER)
-_cased = st.tuples(_words, st.sampled_from([str, str.upper, str.lower])).map(lambda t: t[1](t[0]))
+_casings: list[Callable[[str], str]] = [str, str.upper, str.lower]
+_cased = st.tuples(_words, st.sampled_from(_casings)).map(lambda t: t[1](t[0]))
 _clean_text = st.lists(_cased, min_size=1, max_size=6).flatmap(
     lambda ws: st.sampled_from([" ", ", ", " - ", ". ", "? "]).map(lambda sep: sep.join(ws))
 )

@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 import polars as pl
 import pytest
+import sqlglot
 from ddl_rows import SHIPPED, apply_ddl, base_row, frame, try_insert
 from sqlglot import exp
 
@@ -58,7 +59,7 @@ def _candidates(cs: ConstraintSet, column: str) -> list[Any]:
     col = cs.column(column)
     literals: list[int] = []
     for check in cs.checks:
-        for node in exp.maybe_parse(check.expression_sql, dialect="postgres").walk():
+        for node in sqlglot.parse_one(check.expression_sql, read="postgres").walk():
             if (
                 isinstance(node, exp.Literal)
                 and not node.is_string
@@ -180,6 +181,7 @@ def test_a_row_breaking_one_rule_is_rejected_with_exactly_its_name(
 ) -> None:
     cs = SHIPPED[table]
     exact = True
+    rows: list[dict[str, Any]] | None
     if rule.kind == "CK":
         rows, exact = breaking_check_rows(cs, rule)
     else:
@@ -209,7 +211,7 @@ def test_a_row_breaking_one_rule_is_rejected_with_exactly_its_name(
 
 
 def _cols(sql: str) -> set[str]:
-    return {c.name for c in exp.maybe_parse(sql, dialect="postgres").find_all(exp.Column)}
+    return {c.name for c in sqlglot.parse_one(sql, read="postgres").find_all(exp.Column)}
 
 
 def test_every_copy_of_a_duplicated_unique_key_is_rejected_and_others_pass() -> None:
@@ -290,7 +292,11 @@ def test_foreign_keys_accept_parent_keys_given_as_a_frame_and_skip_when_not_give
     cs = SHIPPED["dw.fact_metas"]
     rows = [{**base_row(cs), "sk_loja": 7}]
     lojas = pl.DataFrame({"sk_loja": [7, -1], "nome": ["a", "b"]})
-    refs = {"FK_fact_metas_loja": lojas, "dim_data": pl.Series([1]), "dim_vendedor": [1]}
+    refs: dict[str, pl.Series | pl.DataFrame | list[int]] = {
+        "FK_fact_metas_loja": lojas,
+        "dim_data": pl.Series([1]),
+        "dim_vendedor": [1],
+    }
     valid, _ = split(frame(cs, rows), cs, references=refs)
     assert valid.height == 1
     _, rejected = split(frame(cs, rows), cs, references={"dw.dim_loja": pl.Series([1])})

@@ -35,7 +35,7 @@ def pg() -> Iterator[psycopg.Connection]:
     admin.execute(f"CREATE DATABASE {name}")
     con = psycopg.connect(f"host=localhost port=5432 user=postgres dbname={name}")
     for text in ddl_texts():
-        con.execute(text)  # type: ignore[arg-type]
+        con.execute(text)
     con.commit()
     yield con
     con.close()
@@ -51,7 +51,7 @@ def refused(con: psycopg.Connection, cs: ConstraintSet, row: dict[str, Any]) -> 
                 cols = ", ".join(parent_row)
                 marks = ", ".join(["%s"] * len(parent_row))
                 con.execute(
-                    f"INSERT INTO {parent.table} ({cols}) VALUES ({marks})",  # type: ignore[arg-type]
+                    f"INSERT INTO {parent.table} ({cols}) VALUES ({marks})",
                     list(parent_row.values()),
                 )
     except psycopg.Error as exc:
@@ -103,7 +103,7 @@ def test_split_agrees_with_postgresql(pg: psycopg.Connection, table: str) -> Non
     cs = SHIPPED[table]
     refs = {}
     for fk in cs.foreign_keys:
-        held = pg.execute(f"SELECT {fk.ref_columns[0]} FROM {fk.ref_table}").fetchall()  # type: ignore[arg-type]
+        held = pg.execute(f"SELECT {fk.ref_columns[0]} FROM {fk.ref_table}").fetchall()
         refs[fk.name] = pl.Series([1, *(r[0] for r in held)])
 
     @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
@@ -131,6 +131,6 @@ def _exists(con: psycopg.Connection, cs: ConstraintSet, row: dict[str, Any]) -> 
         if any(v is None or (isinstance(v, int) and abs(v) >= 2**31) for v in values):
             continue
         where = " AND ".join(f"{c} = %s" for c in key.columns)
-        if con.execute(f"SELECT 1 FROM {cs.table} WHERE {where}", values).fetchall():  # type: ignore[arg-type]
+        if con.execute(f"SELECT 1 FROM {cs.table} WHERE {where}", values).fetchall():
             return True
     return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,7 +28,7 @@ def test_an_existing_earlier_default_warehouse_is_kept_with_one_notice(tmp_path:
     (tmp_path / "data" / "dw.duckdb").touch()
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
-    handler.emit = records.append  # type: ignore[method-assign]
+    handler.emit = records.append  # type: ignore[method-assign, assignment]
     logging.getLogger("dwetl").addHandler(handler)
     try:
         for _ in range(2):
@@ -97,10 +98,11 @@ def test_file_url_for_connectorx(tmp_path: Path) -> None:
 def test_bad_url_names_the_setting_and_hides_password(
     tmp_path: Path, text: str, fragment: str
 ) -> None:
-    for kwargs, env, origin in [
+    cases: list[tuple[dict[str, Any], dict[str, str], str]] = [
         ({"dw": text}, {}, "--dw"),
         ({}, {"DWETL_DW_URL": text}, "DWETL_DW_URL"),
-    ]:
+    ]
+    for kwargs, env, origin in cases:
         with pytest.raises(UsageError) as info:
             load_settings(cwd=tmp_path, env=env, **kwargs)
         message = str(info.value)

@@ -55,7 +55,8 @@ def test_specs_match_the_ddl_and_the_shipped_files() -> None:
         table = ddl[spec.target_table]
         columns = {c.name for c in table.columns}
         assert set(spec.natural_key) <= columns, spec.name
-        files = [part.sql for part in spec.extract_parts] or [spec.extract_sql]
+        files: list[str | None] = [part.sql for part in spec.extract_parts]
+        files = files or [spec.extract_sql]
         assert None not in files, spec.name
         for name in files:
             assert (extract_root() / str(name)).is_file(), (spec.name, name)

@@ -32,8 +32,11 @@ def create_statement(table: str) -> exp.Create:
     """The DDL's CREATE TABLE of `table` as a sqlglot tree, to alter and replay."""
     for path in sorted(ddl_root().glob("*.sql")):
         for statement in sqlglot.parse(path.read_text(encoding="utf-8"), read="postgres"):
-            is_table = isinstance(statement, exp.Create) and statement.kind == "TABLE"
-            if is_table and statement.this.this.sql() == table:
+            if (
+                isinstance(statement, exp.Create)
+                and statement.kind == "TABLE"
+                and statement.this.this.sql() == table
+            ):
                 return statement
     raise AssertionError(table)
 

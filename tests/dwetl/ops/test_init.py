@@ -68,7 +68,7 @@ def ddl_declarations() -> dict[str, dict[str, Any]]:
     return tables
 
 
-def settings_for(tmp_path: Path, dw: str, **kwargs: str) -> Settings:
+def settings_for(tmp_path: Path, dw: str, **kwargs: Any) -> Settings:
     return load_settings(dw=dw, cwd=tmp_path, env={}, **kwargs)
 
 

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from dwetl.warehouse import open_warehouse
 KILL_AT_COMMIT = {"DWETL_FAIL_AT": "commit:fact_vendas:kill"}
 
 
-def _history(dwetl, etl) -> list[dict]:
+def _history(dwetl, etl) -> list[dict[str, Any]]:
     done = dwetl("history", "--json", cwd=etl.folder, env=etl.env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import psycopg
@@ -94,11 +95,14 @@ def test_two_concurrent_runs_load_each_entity_once(etl, new_etl):
         runs = [start(etl, "run", "--json", DWETL_BATCH_ROWS="300") for _ in range(2)]
         wait_for(
             lambda: (
-                gate.execute(
-                    "SELECT COUNT(*) FROM ctl.etl_run WHERE status = 'running'"
-                ).fetchone()[0]
+                (
+                    gate.execute(
+                        "SELECT COUNT(*) FROM ctl.etl_run WHERE status = 'running'"
+                    ).fetchone()
+                    or (0,)
+                )[0]
                 == 2
-            ),  # type: ignore[index]
+            ),
             "both runs to start",
         )
         for key in keys:
@@ -107,7 +111,7 @@ def test_two_concurrent_runs_load_each_entity_once(etl, new_etl):
     assert [code for code, _, _ in results] == [0, 0], results
     summaries = [json.loads(out) for _, out, _ in results]
 
-    by_entity: dict[str, list[dict]] = {}
+    by_entity: dict[str, list[dict[str, Any]]] = {}
     for summary in summaries:
         for entity in summary["entities"]:
             by_entity.setdefault(entity["entity"], []).append(entity)

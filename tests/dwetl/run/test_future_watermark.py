@@ -92,7 +92,7 @@ def test_a_postgresql_source_is_compared_by_its_own_wall_clock(etl: Any) -> None
     # the ERP's database runs 5 h behind UTC: now() stores its wall clock in a timestamp column
     name = etl.settings.source.database
     with psycopg.connect(etl.settings.dw.raw, autocommit=True) as con:
-        con.execute(f"ALTER DATABASE {name} SET timezone = 'Etc/GMT+5'")  # type: ignore[arg-type]
+        con.execute(f"ALTER DATABASE {name} SET timezone = 'Etc/GMT+5'")
     utc = datetime.now(UTC).replace(tzinfo=None)
     assert abs(utc - source_clock(etl) - timedelta(hours=5)) < timedelta(minutes=5)
     ((first,),) = etl.src("SELECT id FROM clientes ORDER BY id LIMIT 1")

@@ -4,6 +4,7 @@ leaves a write running behind it."""
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 
@@ -25,7 +26,7 @@ def test_writes_run_in_order_off_the_calling_thread():
 
     with WriteBehind() as behind:
         for n in range(3):
-            behind.submit(lambda n=n: write(n))
+            behind.submit(functools.partial(write, n))
 
     assert [n for n, _ in seen] == [0, 1, 2]
     assert {name for _, name in seen} != {threading.current_thread().name}

@@ -66,9 +66,9 @@ def test_the_json_lists_every_entity_its_files_and_columns_in_order(contract_jso
     assert list(entities) == [s.name for s in all_entities()]
     for spec in all_entities():
         entity = entities[spec.name]
-        files = [(p.sql, list(p.schema)) for p in spec.extract_parts] or [
-            (spec.extract_sql, list(MODULES[spec.name].SOURCE_SCHEMA))
-        ]
+        files: list[tuple[str | None, list[str]]] = [
+            (p.sql, list(p.schema)) for p in spec.extract_parts
+        ] or [(spec.extract_sql, list(MODULES[spec.name].SOURCE_SCHEMA))]
         assert [(f["file"], [c["name"] for c in f["columns"]]) for f in entity["files"]] == files
         assert entity["depends_on"] == list(spec.depends_on)
     dims = entities["dim_loja"]

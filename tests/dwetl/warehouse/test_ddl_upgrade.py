@@ -36,8 +36,8 @@ def test_upgrade_keeps_the_run_log_and_history_reads_the_earlier_statuses(etl, d
             "hostname) VALUES (%s, 'run', %s, %s, %s, 'old-host')",
             [run_id, status, at, at],
         )
-    rows = ((2, "dim_loja", "partial", 3), (2, "dim_data", "success", 0))
-    rows += ((3, "dim_loja", "partial", 3), (3, "dim_cliente", "failed", 0))
+    rows = [(2, "dim_loja", "partial", 3), (2, "dim_data", "success", 0)]
+    rows += [(3, "dim_loja", "partial", 3), (3, "dim_cliente", "failed", 0)]
     for run_id, entity, status, rejected in rows:
         etl.dw_execute(
             "INSERT INTO ctl.etl_run_entity (run_id, entity, status, started_at, extracted, "

@@ -62,7 +62,7 @@ def create_with_foreign_keys(settings: Settings) -> None:
     assert {r.status for r in results} == {"applied"}
 
 
-def live_fks(settings: Settings) -> set[tuple[str, str]]:
+def live_fks(settings: Settings) -> set[tuple[str, str, str]]:
     with open_warehouse(settings.dw, settings) as wh:
         rows = wh.fetchall(
             "SELECT schema_name || '.' || table_name, constraint_column_names[1], "

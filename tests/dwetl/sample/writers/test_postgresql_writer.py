@@ -21,7 +21,7 @@ ROWS = 2_000
 def _fetch(url: str) -> Callable[[str], list[tuple[Any, ...]]]:
     def fetch(sql: str) -> list[tuple[Any, ...]]:
         with psycopg.connect(url) as conn:
-            return conn.execute(sql).fetchall()  # type: ignore[arg-type]
+            return conn.execute(sql).fetchall()
 
     return fetch
 
