@@ -29,7 +29,7 @@ EXAMPLE = REPO / "examples" / "foreign_erp"
 _BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _EXIT = re.compile(r"\s+#\s*exit\s+(\d+)\s*$")
 # a per-key line of `dwetl rejects`: "2  fact_vendas  5019002  CK_...: ..."
-_REJECT_LINE = re.compile(r"^\d+\s+(\w+)\s+(\S+)\s+\S+", re.MULTILINE)
+_REJECT_LINE = re.compile(r"^\s*\d+\s+((?:dim|fact)_\w+)\s+(\S+)\s+\S+", re.MULTILINE)
 
 
 @dataclass(frozen=True)
