@@ -24,7 +24,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import polars as pl
 import pytest
@@ -69,12 +69,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.servers)
 
 
-def server_down(what: str, exc: Exception) -> None:
-    """A down server fails the test in CI (the servers are part of the job), else skips it."""
-    message = f"{what} is not reachable: {exc}"
+def fail_in_ci_else_skip(reason: str) -> NoReturn:
+    """What a test does when something it needs is missing: in CI (`CI=true`) the servers and
+    the machine's abilities are part of the job, so it fails; elsewhere it skips."""
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def server_down(what: str, exc: Exception) -> NoReturn:
+    """A down server fails the test in CI (the servers are part of the job), else skips it."""
+    fail_in_ci_else_skip(f"{what} is not reachable: {exc}")
+
+
+@pytest.fixture(scope="session")
+def unavailable() -> Callable[[str], NoReturn]:
+    """`unavailable(reason)`: fail in CI, skip elsewhere (`fail_in_ci_else_skip`)."""
+    return fail_in_ci_else_skip
+
+
+@pytest.fixture(scope="session")
+def server_unreachable() -> Callable[[str, Exception], NoReturn]:
+    """`server_unreachable(what, exc)`: a down server fails in CI, skips elsewhere."""
+    return server_down
 
 
 class ServerDatabases:
@@ -111,7 +128,6 @@ class ServerDatabases:
             con = psycopg.connect(PG_ADMIN, autocommit=True)
         except psycopg.Error as exc:
             server_down(f"PostgreSQL on localhost:{PG_PORT}", exc)
-            raise
         with con:
             con.execute(sql)
 
@@ -125,7 +141,6 @@ class ServerDatabases:
             )
         except pymysql.MySQLError as exc:
             server_down(f"MariaDB on 127.0.0.1:{MYSQL_PORT}", exc)
-            raise
         with con, con.cursor() as cur:
             cur.execute(sql)
 

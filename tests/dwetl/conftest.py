@@ -6,32 +6,25 @@ import os
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import psycopg
 import pytest
 
 PG_ADMIN = "host=localhost port=5432 user=postgres dbname=postgres connect_timeout=5"
 DWETL = Path(sys.executable).with_name("dwetl")
-
-
-def _server_down(what: str, exc: Exception) -> None:
-    # In CI the servers are part of the job: a down server is a failure, never a skip.
-    message = f"{what} is not reachable: {exc}"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+ServerDown = Callable[[str, Exception], NoReturn]
 
 
 @pytest.fixture(scope="session")
-def pg_admin() -> Iterator[psycopg.Connection]:
+def pg_admin(server_unreachable: ServerDown) -> Iterator[psycopg.Connection]:
     """An autocommit connection to the local PostgreSQL server's maintenance database."""
     try:
         con = psycopg.connect(PG_ADMIN, autocommit=True)
     except psycopg.Error as exc:
-        _server_down("PostgreSQL on localhost:5432", exc)
-        raise
+        server_unreachable("PostgreSQL on localhost:5432", exc)
     yield con
     con.close()
 
@@ -77,12 +70,12 @@ def dwetl() -> object:
 
 
 @pytest.fixture(scope="session")
-def mysql_server() -> str:
+def mysql_server(server_unreachable: ServerDown) -> str:
     """The URL of the local MariaDB server's `mysql` database (root, no password)."""
     import pymysql
 
     try:
         pymysql.connect(host="127.0.0.1", port=3306, user="root", connect_timeout=5).close()
     except pymysql.Error as exc:
-        _server_down("MariaDB on 127.0.0.1:3306", exc)
+        server_unreachable("MariaDB on 127.0.0.1:3306", exc)
     return "mysql://root@127.0.0.1:3306/mysql"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import secrets
 import sqlite3
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import psycopg
@@ -61,13 +61,6 @@ ROWS: dict[str, list[tuple[object, ...]]] = {
 }  # fmt: skip
 
 
-def _server_down(what: str, exc: Exception) -> None:
-    message = f"{what} is not reachable: {exc}"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 def _statements() -> list[str]:
     ddl = (sql_root() / "source" / "oltp.sql").read_text(encoding="utf-8")
     lines = [line for line in ddl.splitlines() if not line.lstrip().startswith("--")]
@@ -91,15 +84,14 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def postgresql_url() -> Iterator[str]:
+def postgresql_url(server_unreachable: Any) -> Iterator[str]:
     name = f"dwetl_src_{secrets.token_hex(6)}"
     try:
         admin = psycopg.connect(
             "host=localhost port=5432 user=postgres dbname=postgres", autocommit=True
         )
     except psycopg.Error as exc:
-        _server_down("PostgreSQL on localhost:5432", exc)
-        raise
+        server_unreachable("PostgreSQL on localhost:5432", exc)
     admin.execute(f"CREATE DATABASE {name}")
     try:
         with psycopg.connect(f"host=localhost port=5432 user=postgres dbname={name}") as conn:
@@ -111,13 +103,12 @@ def postgresql_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def mysql_url() -> Iterator[str]:
+def mysql_url(server_unreachable: Any) -> Iterator[str]:
     name = f"dwetl_src_{secrets.token_hex(6)}"
     try:
         admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
     except pymysql.MySQLError as exc:
-        _server_down("MariaDB on 127.0.0.1:3306", exc)
-        raise
+        server_unreachable("MariaDB on 127.0.0.1:3306", exc)
     admin.cursor().execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
     try:
         conn = pymysql.connect(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from collections.abc import Callable, Iterator
@@ -66,15 +65,12 @@ def check_truth(fetch: Fetch) -> int:
 
 
 @pytest.fixture
-def mysql_database() -> Iterator[str]:
+def mysql_database(server_unreachable: Any) -> Iterator[str]:
     """A new, empty MariaDB database on 127.0.0.1:3306, dropped after the test."""
     try:
         admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
     except pymysql.MySQLError as exc:
-        message = f"MariaDB on 127.0.0.1:3306 is not reachable: {exc}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        server_unreachable("MariaDB on 127.0.0.1:3306", exc)
     name = f"dwetl_test_{secrets.token_hex(6)}"
     with admin.cursor() as cur:
         cur.execute(f"CREATE DATABASE {name}")
