@@ -21,6 +21,7 @@ import os
 import secrets
 import shutil
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -104,13 +105,29 @@ class ServerDatabases:
         """The URL of a new, empty database on the local `kind` server."""
         name = f"dwetl_test_{secrets.token_hex(6)}"
         if kind == "postgresql":
-            self._pg(f"CREATE DATABASE {name}")
-            self.made.append((kind, name))
+            self.create_pg(name)
             return f"postgresql://postgres@localhost:{PG_PORT}/{name}"
         # the sample writer's charset and collation (binary: accents and case kept distinct)
         self._mysql(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
         self.made.append((kind, name))
         return f"mysql://root@127.0.0.1:{MYSQL_PORT}/{name}"
+
+    def create_pg(self, name: str, template: str | None = None) -> None:
+        """Create the PostgreSQL database `name` (a copy of `template` if given), dropped by
+        `drop_all`. A copy needs no session on the template: a moment's wait when one is
+        still closing."""
+        import psycopg
+
+        sql = f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else "")
+        for attempt in range(50):
+            try:
+                self._pg(sql)
+                break
+            except psycopg.errors.ObjectInUse:
+                if attempt == 49:
+                    raise
+                time.sleep(0.1)
+        self.made.append(("postgresql", name))
 
     def drop_all(self) -> None:
         for kind, name in reversed(self.made):
@@ -183,6 +200,43 @@ def sample_data() -> Callable[[int, int, float], Any]:
     return make
 
 
+class InitTemplates:
+    """Warehouses on which `init` ran, made once per session (per xdist worker) and copied for
+    each harness whose fresh warehouse is inited: `init` (DDL, seeding, checks) costs a second
+    or more a test, a copy (a DuckDB file, a PostgreSQL `CREATE DATABASE ... TEMPLATE`) a
+    fraction. Made from this checkout's DDL and code at the start of the session."""
+
+    def __init__(self, folder: Path, databases: ServerDatabases) -> None:
+        self.folder = folder
+        self.databases = databases
+        self._duckdb: Path | None = None
+        self._postgresql: str | None = None
+
+    def _init(self, dw: str) -> None:
+        from dwetl.ops.init import run_init
+
+        source = f"sqlite:///{self.folder / 'no-source.sqlite'}"
+        report = run_init(load_settings(source=source, dw=dw, cwd=self.folder, env={}))
+        assert report.ok, report.as_dict()
+
+    def copy_duckdb(self, target: Path) -> None:
+        """`target` becomes a warehouse file on which init ran."""
+        if self._duckdb is None:
+            path = self.folder / "template.duckdb"
+            self._init(f"duckdb:///{path}")
+            self._duckdb = path
+        shutil.copyfile(self._duckdb, target)
+
+    def create_postgresql(self, name: str) -> None:
+        """Create the PostgreSQL database `name` as one on which init ran."""
+        if self._postgresql is None:
+            template = f"dwetl_template_{secrets.token_hex(6)}"
+            self.databases.create_pg(template)
+            self._init(f"postgresql://postgres@localhost:{PG_PORT}/{template}")
+            self._postgresql = template
+        self.databases.create_pg(name, template=self._postgresql)
+
+
 def _server_sql(sql: str, params: Sequence[Any], dialect: str) -> str:
     """SQLite-dialect `sql` for a server, its `?` parameters inlined as literals."""
     import sqlglot
@@ -202,6 +256,7 @@ class Etl:
         pair: str = DEFAULT_PAIR,
         databases: ServerDatabases | None = None,
         sample_data: Callable[[int, int, float], Any] | None = None,
+        templates: InitTemplates | None = None,
     ) -> None:
         self.folder = folder
         self.pair = pair
@@ -211,14 +266,30 @@ class Etl:
         self._sample_file = sample_file
         self._sample_data = sample_data
         servers = databases or ServerDatabases()
+        self._servers, self._templates = servers, templates
         self.source_url = (
             f"sqlite:///{self.source_path}"
             if self.source_kind == "sqlite"
             else servers.new(self.source_kind)
         )
-        self.dw_url = (
-            f"duckdb:///{self.dw_path}" if self.dw_kind == "duckdb" else servers.new(self.dw_kind)
-        )
+        # a PostgreSQL warehouse is created when first used: empty, or as a copy of the init
+        # template when `init` comes first
+        self._pg_to_create: str | None = None
+        if self.dw_kind == "duckdb":
+            self._dw_url = f"duckdb:///{self.dw_path}"
+        elif self.dw_kind == "postgresql":
+            self._pg_to_create = f"dwetl_test_{secrets.token_hex(6)}"
+            self._dw_url = f"postgresql://postgres@localhost:{PG_PORT}/{self._pg_to_create}"
+        else:
+            self._dw_url = servers.new(self.dw_kind)
+
+    @property
+    def dw_url(self) -> str:
+        """The warehouse's URL (the database exists from now on)."""
+        if self._pg_to_create is not None:
+            self._servers.create_pg(self._pg_to_create)
+            self._pg_to_create = None
+        return self._dw_url
 
     @property
     def settings(self) -> Settings:
@@ -247,9 +318,18 @@ class Etl:
         self.source_path = other.source_path
 
     def init(self) -> None:
-        """`dwetl init` on this harness's warehouse."""
+        """`dwetl init` on this harness's warehouse: on a fresh one, a copy of the session's
+        init template (the same tables and control rows); else `run_init` itself."""
         from dwetl.ops.init import run_init
 
+        if self._templates is not None:
+            if self._pg_to_create is not None:
+                self._templates.create_postgresql(self._pg_to_create)
+                self._pg_to_create = None
+                return
+            if self.dw_kind == "duckdb" and not self.dw_path.exists():
+                self._templates.copy_duckdb(self.dw_path)
+                return
         report = run_init(self.settings)
         assert report.ok, report.as_dict()
 
@@ -332,6 +412,14 @@ def server_databases() -> Iterator[ServerDatabases]:
     databases.drop_all()
 
 
+@pytest.fixture(scope="session")
+def init_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InitTemplates]:
+    """The session's init templates (see InitTemplates); the PostgreSQL one dropped at the end."""
+    databases = ServerDatabases()
+    yield InitTemplates(tmp_path_factory.mktemp("init-template"), databases)
+    databases.drop_all()
+
+
 @pytest.fixture
 def etl(
     tmp_path: Path,
@@ -339,9 +427,10 @@ def etl(
     sample_data: Callable[[int, int, float], Any],
     backend_pair: str,
     server_databases: ServerDatabases,
+    init_templates: InitTemplates,
 ) -> Etl:
     """A fresh source + warehouse harness for this test, on its backend pair."""
-    return Etl(tmp_path, sample_file, backend_pair, server_databases, sample_data)
+    return Etl(tmp_path, sample_file, backend_pair, server_databases, sample_data, init_templates)
 
 
 @pytest.fixture
@@ -351,12 +440,13 @@ def new_etl(
     sample_data: Callable[[int, int, float], Any],
     backend_pair: str,
     server_databases: ServerDatabases,
+    init_templates: InitTemplates,
 ) -> Callable[[str], Etl]:
     """`new_etl("name")`: another harness on the same pair (a second warehouse)."""
 
     def make(name: str) -> Etl:
         folder = tmp_path / name
         folder.mkdir()
-        return Etl(folder, sample_file, backend_pair, server_databases, sample_data)
+        return Etl(folder, sample_file, backend_pair, server_databases, sample_data, init_templates)
 
     return make
