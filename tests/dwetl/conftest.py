@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import secrets
 import subprocess
 import sys
+import traceback
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
@@ -63,9 +67,75 @@ def run_dwetl(
     )
 
 
+def invoke_dwetl(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`run_dwetl` in this process: the console script's entry point (`dwetl.cli.app.main`)
+    with Typer's CliRunner isolation (argv, stdin/stdout/stderr, environment as `run_dwetl`
+    sets it, working folder), its exit code as SystemExit gives it, an uncaught exception as a
+    traceback and exit 1. It saves starting Python and importing dwetl (a second or more a
+    call); what only a process shows (a kill, a file size limit, two processes at once, the
+    console script itself) goes through `run_dwetl`, and so does a run that asks to be killed
+    (`DWETL_FAIL_AT=...:kill`). `timeout` is `run_dwetl`'s only."""
+    from typer._click import formatting
+    from typer.testing import CliRunner
+
+    from dwetl.cli.app import main
+    from dwetl.core import logs
+
+    if (env or {}).get("DWETL_FAIL_AT", "").endswith(":kill"):
+        return run_dwetl(*args, cwd=cwd, env=env, timeout=timeout)
+    overrides: dict[str, str | None] = {
+        k: None for k in os.environ if k.startswith("DWETL_") or k == "COLUMNS"
+    }
+    overrides.update(env or {})
+    logger = logging.getLogger(logs.LOGGER)
+    saved = (list(logger.handlers), logger.level, logger.propagate, dict(logs._defaults))
+    argv, main_module = sys.argv, sys.modules["__main__"]
+    with CliRunner().isolation(env=overrides) as (out, err, _), contextlib.chdir(cwd):
+        # click names the program after argv[0] unless __main__ is a `python -m` package
+        sys.argv, sys.modules["__main__"] = [str(DWETL), *args], types.ModuleType("__main__")
+        formatting.FORCED_WIDTH = None  # the isolation's 80: help follows COLUMNS, as a process
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            if exc.code is None or isinstance(exc.code, int):
+                code = exc.code or 0
+            else:
+                print(exc.code, file=sys.stderr)
+                code = 1
+        except Exception:
+            traceback.print_exc()
+            code = 1
+        finally:
+            sys.argv, sys.modules["__main__"] = argv, main_module
+            sys.stdout.flush()
+            sys.stderr.flush()
+            for handler in list(logger.handlers):
+                if handler not in saved[0]:
+                    logger.removeHandler(handler)
+                    handler.close()
+            logger.setLevel(saved[1])
+            logger.propagate = saved[2]
+            logs._defaults.clear()
+            logs._defaults.update(saved[3])
+        stdout = out.getvalue().decode("utf-8", "replace").replace("\r\n", "\n")
+        stderr = err.getvalue().decode("utf-8", "replace").replace("\r\n", "\n")
+    return subprocess.CompletedProcess(["dwetl", *args], code, stdout, stderr)
+
+
 @pytest.fixture
 def dwetl() -> object:
-    """`dwetl(*args, cwd=..., env=...)`: run the real console script in a subprocess."""
+    """`dwetl(*args, cwd=..., env=...)`: the console script's entry point, run in this process
+    (`invoke_dwetl`)."""
+    return invoke_dwetl
+
+
+@pytest.fixture
+def dwetl_process() -> object:
+    """`dwetl_process(*args, cwd=..., env=..., timeout=...)`: the real console script in a
+    subprocess (`run_dwetl`), for what only a process shows."""
     return run_dwetl
 
 
