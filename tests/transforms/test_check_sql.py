@@ -9,7 +9,6 @@ with regex characters and a newline, TRIM of spaces only, characters that are no
 from __future__ import annotations
 
 import datetime as dt
-import os
 from decimal import Decimal
 from typing import Any
 
@@ -141,13 +140,11 @@ def test_checks_break_rows_exactly_where_duckdb_says_false() -> None:
 
 
 @pytest.mark.servers
-def test_checks_break_rows_exactly_where_postgresql_says_false() -> None:
+def test_checks_break_rows_exactly_where_postgresql_says_false(server_unreachable: Any) -> None:
     try:
         con = psycopg.connect("host=localhost port=5432 user=postgres connect_timeout=5")
     except psycopg.Error as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"PostgreSQL on localhost:5432 is not reachable: {exc}")
-        pytest.skip(f"PostgreSQL on localhost:5432 is not reachable: {exc}")
+        server_unreachable("PostgreSQL on localhost:5432", exc)
     with con:
         con.execute(f"CREATE TEMPORARY TABLE t (i INTEGER, {COLUMNS})")
         with con.cursor() as cur:
