@@ -82,7 +82,9 @@ def test_the_applied_texts_are_kept_and_parsed_once_per_checksums(etl, tmp_path)
     assert "'Brinde'" in str(first["dw.dim_desconto"].checks)
 
 
-def test_a_folder_without_the_texts_table_is_read_from_its_files_or_named(etl, tmp_path, dwetl):
+def test_a_folder_without_the_texts_table_is_read_from_its_files_or_named(
+    etl, tmp_path, dwetl_process
+):
     # A DDL folder from before sql/ddl/006_schema_text.sql: the warehouse keeps no text, so the
     # run reads the scripts of the same checksum from the DDL folder; with the folder gone, it
     # says which script it cannot find instead of validating against the shipped DDL.
@@ -99,7 +101,7 @@ def test_a_folder_without_the_texts_table_is_read_from_its_files_or_named(etl, t
     ) == [(1,)]
 
     shutil.rmtree(ddl)  # a new process (this one has the scripts parsed, by their checksums)
-    done = dwetl("run", "--entity", "dim_desconto", "--json", cwd=etl.folder, env=etl.env)
+    done = dwetl_process("run", "--entity", "dim_desconto", "--json", cwd=etl.folder, env=etl.env)
     (result,) = json.loads(done.stdout)["entities"]
     assert result["status"] == "failed" and done.returncode != 0
     assert "003_dimensions.sql" in result["error"] and "dwetl init --ddl-dir" in result["error"]
