@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from dwetl.run.summary import NOT_LOADED, RunSummary
@@ -63,22 +63,12 @@ class Table:
     >>> t = Table(Column("RUN", 4, right=True), Column("STATUS", 9), Column("USER"))
     >>> t.header(), t.row(7, "success", "ana")
     (' RUN  STATUS     USER', '   7  success    ana')
-    >>> Table(Column("keys"), Column("entity")).sized([("12345", "dim_loja")]).row(1, "fact")
-    '1      fact'
     """
 
     def __init__(self, *columns: Column, indent: int = 0, cut_at: int | None = None) -> None:
         self.columns = columns
         self.indent = indent
         self.cut_at = cut_at
-
-    def sized(self, rows: Iterable[Sequence[object]]) -> Table:
-        """This table with each column at least as wide as its widest cell in `rows`."""
-        widths = [c.width for c in self.columns]
-        for row in rows:
-            widths = [max(w, len(str(v))) for w, v in zip(widths, row, strict=True)]
-        sized = [replace(c, width=w) for c, w in zip(self.columns, widths, strict=True)]
-        return Table(*sized, indent=self.indent, cut_at=self.cut_at)
 
     def header(self) -> str:
         return self.row(*(c.header for c in self.columns))

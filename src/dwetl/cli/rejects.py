@@ -26,13 +26,8 @@ BY_REASON = (
     Column("keys", 5, right=True),
     Column("reason, an offending value and the rule (fix the source, then run again)"),
 )
-#: the rejects per key (the table is as wide as its cells; a long line wraps)
-BY_KEY = (
-    Column("run", right=True),
-    Column("entity"),
-    Column("source key"),
-    Column("reason: offending value"),
-)
+#: the rejects per key: a line each, not columns (a key's line wraps, its notes follow it)
+BY_KEY = "run  entity  source key  reason: offending value"
 
 
 class Format(StrEnum):
@@ -131,14 +126,9 @@ def describe(
         lines += textwrap.wrap(
             f"rule: {rule.rule}", columns, initial_indent=" " * 7, subsequent_indent=" " * 13
         )
-    cells = [
-        (r["run_id"], r["entity"], r["source_key"], _reasons(r, row, explained))
-        for r, row in rows[:limit]
-    ]
-    keys = Table(*BY_KEY).sized(cells)
-    lines.append(keys.header())
-    for (r, _), row_cells in zip(rows[:limit], cells, strict=True):
-        key = keys.row(*row_cells)
+    lines.append(BY_KEY)
+    for r, row in rows[:limit]:
+        key = f"{r['run_id']}  {r['entity']}  {r['source_key']}  {_reasons(r, row, explained)}"
         wrapped = textwrap.wrap(key, columns, subsequent_indent="    ")
         for note in _state(r):  # each note whole: on the line, or on one of its own
             if len(wrapped[-1]) + 2 + len(note) <= columns:
