@@ -96,11 +96,10 @@ def mojibake_markers() -> list[str]:
 
 
 # Polars builds the Aho-Corasick automaton of `replace_many` / `contains_any` on every call:
-# for the ~2,900 sequences about 6 ms, which is most of what repairing a small batch costs
-# (an incremental run repairs a few rows per column, many columns). Below this many rows the
-# sequences are first narrowed to those whose non-ASCII characters all occur in the rows;
-# above it finding those characters costs more than the smaller automaton saves. Measured on
-# dim_cliente.nome: 504 rows 7.8 -> 2.7 ms, 50k rows 18 ms whole vs 63 ms narrowed.
+# for the ~2,900 sequences that is most of what repairing a small batch costs (an incremental
+# run repairs a few rows per column, many columns). Below this many rows the sequences are first
+# narrowed to those whose non-ASCII characters all occur in the rows; above it finding those
+# characters costs more than the smaller automaton saves (docs/decisions/0010-transform-kernels.md).
 NARROW_BELOW_ROWS = 4_096
 
 

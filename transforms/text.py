@@ -101,7 +101,7 @@ def _per_distinct(fix: Callable[[pl.Series], pl.Series]) -> Callable[[pl.Series]
     def batch(values: pl.Series) -> pl.Series:
         values = values.cast(pl.String)
         # Hashing strings costs about as much as fixing them: it pays only where values repeat
-        # a lot (measured: 332 cities in 10M rows, yes; 108k names in 10M rows, no).
+        # a lot (cities, yes; names, no: docs/decisions/0010-transform-kernels.md).
         if values.len() < _SMALL or _distinct(values) * _REPEATS > values.len():
             return fix(values)
         distinct = values.unique().drop_nulls()
@@ -413,8 +413,8 @@ def repair_report(
     """
     # Classified once per distinct (before, after) pair, weighted by its rows, where values
     # repeat: a column of a few domain values costs a few string tests, not one per row. Where
-    # they hardly repeat, each row is its own pair (weight 1): hashing two text columns cost
-    # more than testing every row (252k e-mails: 0.20 s grouped, 0.05 s row by row).
+    # they hardly repeat, each row is its own pair (weight 1): hashing two text columns costs
+    # more than testing every row (docs/decisions/0010-transform-kernels.md).
     frame = pl.DataFrame({"before": before.cast(pl.String), "after": after.cast(pl.String)})
     if frame.height >= _SMALL and _REPORT_REPEATS * _distinct(frame["before"]) <= frame.height:
         pairs = frame.group_by("before", "after").agg(n=pl.len())

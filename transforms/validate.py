@@ -209,9 +209,9 @@ _KEY_KINDS = ("PK", "UQ", "KEY")
 def _key_flags(staged: pl.DataFrame, keys: list[Rule]) -> dict[str, pl.Expr]:
     """Per key rule, the expression flagging every copy of a duplicated key.
 
-    A hash count first (~6x cheaper than `is_duplicated`): a clean key gets `False` and no
+    A hash count first (cheaper than `is_duplicated`): a clean key gets `False` and no
     per-row work. A single-column key with duplicates flags the values seen twice (`repeated`:
-    one sort, ~3x cheaper than `is_duplicated`); a compound key falls back to `is_duplicated`.
+    one sort, also cheaper); a compound key falls back to `is_duplicated`.
     """
     if not keys:
         return {}

@@ -31,10 +31,10 @@ ORIGINAL = "__dwetl_original"
 Schema = Mapping[str, pl.DataType]
 
 # How SQLite (and text exports) spell timestamps; `%.f` also accepts no fraction. The exact
-# whole-second spelling is parsed first (a fixed-width format: several times faster than
-# `%.f`); only the values it leaves are cleaned and tried with the others, each a pass. That
-# first pass keeps no cache of parsed texts: an ERP's timestamps are nearly all distinct, and
-# looking each up cost more than parsing it (1.67M order stamps: 0.19 s cached, 0.11 s not).
+# whole-second spelling is parsed first (a fixed-width format, cheaper than `%.f`); only the
+# values it leaves are cleaned and tried with the others, each a pass. That first pass keeps no
+# cache of parsed texts: an ERP's timestamps are nearly all distinct, and looking each up costs
+# more than parsing it (docs/decisions/0009-source-reads.md).
 _WHOLE_SECONDS = "%Y-%m-%d %H:%M:%S"
 _TIMESTAMP_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 _DOUBLE_DIGITS = 15

@@ -160,7 +160,7 @@ class Partition:
         """The filter on the wrapped query `src` (None: every row). A key range is one index
         range scan where the key is an indexed column under the query (SQLite, PostgreSQL
         and MariaDB push it down into a UNION ALL); the first batch's NULL keys cost that
-        batch, on SQLite, a full scan, which measured no slower than the range alone.
+        batch, on SQLite, a full scan, which costs no more than the range alone.
 
         >>> Partition("id_item_origem", 10, 20).condition
         'src.id_item_origem >= 10 AND src.id_item_origem < 20'
@@ -347,9 +347,8 @@ class MysqlSource(_GuardedSource):
 
     A DATE or DATETIME may hold a date that is none (the zero date '0000-00-00', or a zero
     month or day), which connectorx cannot convert: it panics and the whole read is lost. A
-    real date plus 0 days is itself; a date that is none gives NULL. Guarding a DATETIME costs
-    the server about 0.2-0.5 s per 1M values (measured under load: a 1M-row read took
-    0.75-0.94 s, 0.97-1.5 s guarded)."""
+    real date plus 0 days is itself; a date that is none gives NULL. The guard costs the server
+    a little per value (docs/decisions/0009-source-reads.md)."""
 
     scheme: ClassVar[str] = "mysql"
     sqlglot_dialect: ClassVar[str | None] = "mysql"
@@ -452,15 +451,14 @@ def _carried(column: str, dtype: pl.DataType) -> list[tuple[str, str]]:
     A decimal comes as a double, plus its text where the double could not hold it: SQLite keeps
     a DECIMAL column's numbers as REAL or INTEGER (NUMERIC affinity), and prints them with 15
     significant digits, which `sqlite_decimal` does from the double. connectorx builds a string
-    per text value: reading fact_vendas' two decimals as text took 1.3-1.6 s per 1M rows, as
-    doubles 0.74-0.86 s. Text that is not a number ('12,50'), a blob, or a magnitude of 1e15
-    or more comes as text, as every value did before.
+    per text value, so doubles read about twice as fast (docs/decisions/0009-source-reads.md).
+    Text that is not a number ('12,50'), a blob, or a magnitude of 1e15 or more comes as text.
 
     Those are told apart by comparison, not by `typeof()` and `abs()`: SQLite orders every
     number before every text and blob, so only a number can lie between -1e15 and 1e15. The
     unary `+` takes the column's affinity away, so that a TEXT column's '1,5' is compared as
-    the text it is, not against '1.0e+15' as text. Two function calls per value cost 0.3 s per
-    1M items (both decimals); the comparisons 0.1 s.
+    the text it is, not against '1.0e+15' as text. The comparisons cost a third of two
+    function calls per value.
 
     An integer comes as SQLite's CAST to INTEGER, which reads 'xyz' as 0, 17.5 as 17 and
     '12abc' as 12; the row's one `INTEGER_TEXT` column tells where that was not the value
@@ -482,8 +480,8 @@ def sqlite_decimal(number: pl.Series, text: pl.Series, dtype: pl.Decimal) -> pl.
 
     A double that is the nearest one to a decimal of `dtype`'s scale and of at most 15 digits
     (10.05, not 1.015's neighbour 1.0149999999999999) prints as that decimal: it is cast
-    straight, and the cast checked by casting back. Printing every value and parsing the text
-    took 0.14 s per 1M values; the others still go that way.
+    straight, and the cast checked by casting back, which spares printing and parsing it; the
+    others go that way.
 
     >>> sqlite_decimal(pl.Series("v", [10.05, 0.7 + 0.1, None, 2.5]),
     ...                pl.Series("t", [None, None, None, "7"]), pl.Decimal(38, 2)).to_list()
@@ -520,8 +518,8 @@ def _integer_texts(columns: list[str]) -> str:
     """The `INTEGER_TEXT` expression of a row: a value without its affinity IS its CAST to
     INTEGER for an integer, 17.0, the text '17' and NULL; not for 'xyz', 17.5, '12abc'. One
     column for all of a row's integers, and its texts only where the row has such a value: a
-    text column per integer (4 of fact_vendas' items) cost 0.6 s per 1M items in connectorx,
-    this one nothing measurable (1.69 against 1.68 s)."""
+    text column per integer costs connectorx a string per value, this one nearly nothing
+    (docs/decisions/0009-source-reads.md)."""
     checks = [f'+src."{c}" IS CAST(src."{c}" AS INTEGER)' for c in columns]
     texts = [f'CASE WHEN {check} THEN NULL ELSE CAST(src."{c}" AS TEXT) END'
              for c, check in zip(columns, checks, strict=True)]  # fmt: skip

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 
 class SqliteWriter(SourceWriter):
-    """Arrow bulk ingest through ADBC (3-5x stdlib `executemany`), journaling and syncing off.
+    """Arrow bulk ingest through ADBC, journaling and syncing off (docs/decisions/0011).
 
     Cells of class codificacao_legada are then set to their cp1252 bytes (a BLOB in a TEXT
     column) by rowid, which is the frame position + 1 in a freshly created table.
@@ -151,7 +151,7 @@ class SqliteWriter(SourceWriter):
         conn = sqlite3.connect(path, isolation_level=None)
         try:
             if page_size:
-                # only takes effect on a new file: fewer, larger writes (~30% faster ingest)
+                # only takes effect on a new file: fewer, larger writes (faster ingest)
                 conn.execute(f"PRAGMA page_size={page_size}")
             for pragma in SqliteWriter._PRAGMAS:
                 conn.execute(f"PRAGMA {pragma}")
