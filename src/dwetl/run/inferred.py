@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import polars as pl
+from sqlglot import exp
 
 from dwetl.entities.spec import EntitySpec
+from dwetl.warehouse import statements as st
 from dwetl.warehouse.base import Warehouse
 
 PLACEHOLDER = "Não informado"
@@ -43,7 +45,8 @@ def key_map(wh: Warehouse, dim: EntitySpec) -> pl.DataFrame:
     """The dimension's DataFrame[natural_key, sk] as it is in the warehouse."""
     assert dim.surrogate_key is not None, f"{dim.name} has no surrogate key"
     natural = dim.natural_key[0]
-    return wh.fetch_polars(f"SELECT {natural}, {dim.surrogate_key} FROM {dim.target_table}")
+    query = st.select_columns(dim.target_table, (natural, dim.surrogate_key))
+    return wh.fetch_polars(st.render(query, wh.sqlglot_dialect))
 
 
 def fill_columns(wh: Warehouse, dim: EntitySpec) -> list[str]:
@@ -80,29 +83,30 @@ def placeholders(
 
 def placeholder_sets(
     wh: Warehouse, dim: EntitySpec, columns: Sequence[str], run_id: int
-) -> tuple[tuple[str, ...], list[object]]:
-    """The SET list (and its parameters) of an UPDATE that turns a row of `dim` (whose target
-    has `columns`) into the placeholder `placeholders` would insert for its key: its surrogate
-    and natural key kept, `inferido` TRUE, the lineage this run, the required text columns
-    `PLACEHOLDER`, every other column its default (NULL where it has none) — what a full reload
-    leaves for a key that a fact references and the dimension rejected."""
+) -> tuple[tuple[tuple[str, exp.Expr], ...], list[object]]:
+    """The SET list (column, value) and its parameters, of an UPDATE that turns a row of
+    `dim` (whose target has `columns`) into the placeholder `placeholders` would insert for
+    its key: its surrogate and natural key kept, `inferido` TRUE, the lineage this run, the
+    required text columns `PLACEHOLDER`, every other column its default (NULL where it has
+    none) — what a full reload leaves for a key that a fact references and the dimension
+    rejected."""
     assert dim.surrogate_key is not None, f"{dim.name} has no surrogate key"
     fill = set(fill_columns(wh, dim))
-    sets: list[str] = []
+    sets: list[tuple[str, exp.Expr]] = []
     params: list[object] = []
     for column in columns:
         if column in (dim.surrogate_key, *dim.natural_key):
             continue
         if column == INFERRED_FLAG:
-            sets.append(f"{column} = TRUE")
+            sets.append((column, exp.true()))
         elif column == "id_execucao":
-            sets.append(f"{column} = %s")
+            sets.append((column, exp.Placeholder()))
             params.append(run_id)
         elif column in fill:
-            sets.append(f"{column} = %s")
+            sets.append((column, exp.Placeholder()))
             params.append(PLACEHOLDER)
         else:
-            sets.append(f"{column} = DEFAULT")
+            sets.append((column, exp.var("DEFAULT")))
     return tuple(sets), params
 
 

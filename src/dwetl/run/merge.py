@@ -3,8 +3,8 @@
 A row is rewritten only when one of its compared columns IS DISTINCT FROM the staged value;
 the key columns, the surrogate key (stable, SCD type 1) and the lineage column `id_execucao`
 are never compared, so re-reading an unchanged row leaves it (and its lineage) as it was.
-The SQL is the plain SQL that PostgreSQL and DuckDB both read as written, passed through
-`Warehouse.portable` (unchanged there; a dialect that needs it rewritten transpiles it).
+The statements are built with sqlglot (`dwetl.warehouse.statements`), identifiers quoted, and
+rendered in the warehouse's dialect once per load.
 
 A first load (the target is empty, or a dimension holds only the unknown member `dwetl init`
 seeds: a fresh warehouse, a full reload into one) skips all of that: every row is an insert,
@@ -29,7 +29,9 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 
 import polars as pl
+from sqlglot import exp
 
+from dwetl.warehouse import statements as st
 from dwetl.warehouse.base import Warehouse
 
 log = logging.getLogger(__name__)
@@ -121,30 +123,33 @@ def staging_name(entity: str, run_id: int) -> str:
 
 def target_schema(wh: Warehouse, target: str) -> pl.Schema:
     """The target table's columns and their Polars types, read from the warehouse."""
-    return wh.fetch_polars(f"SELECT * FROM {target} WHERE 1 = 0").schema
+    return wh.fetch_polars(st.render(st.no_rows(target), wh.sqlglot_dialect)).schema
 
 
-def _run(wh: Warehouse, sql: str) -> None:
-    wh.execute(wh.portable(sql))
+def _run(wh: Warehouse, statement: exp.Expr) -> None:
+    wh.execute(st.render(statement, wh.sqlglot_dialect))
 
 
-def create_staging_sql(plan: MergePlan, kind: str = "TABLE") -> tuple[str, str]:
+def create_staging_sql(
+    plan: MergePlan, kind: str = "TABLE", dialect: str = "postgres"
+) -> tuple[str, str]:
     """The statements that (re)create the staging table like the target, empty and without
     its constraints; `kind`: the warehouse's `staging_table`.
 
     >>> create_staging_sql(MergePlan("dw.f", "stg.f_1", ("k",), ("k",)), "UNLOGGED TABLE")[1]
-    'CREATE UNLOGGED TABLE stg.f_1 AS SELECT * FROM dw.f WHERE FALSE'
+    'CREATE UNLOGGED TABLE "stg"."f_1" AS SELECT * FROM "dw"."f" WHERE FALSE'
     """
+    create = st.create_empty_like(plan.staging, plan.target, kind=kind)
     return (
-        f"DROP TABLE IF EXISTS {plan.staging}",
-        f"CREATE {kind} {plan.staging} AS SELECT * FROM {plan.target} WHERE FALSE",
+        st.render(st.drop_table(plan.staging), dialect),
+        st.render(create, dialect),
     )
 
 
 def create_staging(wh: Warehouse, plan: MergePlan) -> None:
     """Create the staging table like the target, without its constraints (empty)."""
-    for sql in create_staging_sql(plan, wh.staging_table):
-        _run(wh, sql)
+    for sql in create_staging_sql(plan, wh.staging_table, wh.sqlglot_dialect):
+        wh.execute(sql)
 
 
 def append(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame, into: str | None = None) -> None:
@@ -164,7 +169,7 @@ def create_batch_staging(
         twin = twin_name(plan.target, run_id)
         swap = wh.table_swap(plan.target, twin)
         if swap is not None:
-            _run(wh, f"DROP TABLE IF EXISTS {twin}")
+            _run(wh, st.drop_table(twin))
             for sql in swap.create:
                 wh.execute(sql)
             return replace(plan, staging=twin), swap.swap
@@ -180,7 +185,7 @@ def stage(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame) -> None:
 
 def drop_staging(wh: Warehouse, plan: MergePlan) -> None:
     """Drop the staging table."""
-    _run(wh, f"DROP TABLE IF EXISTS {plan.staging}")
+    _run(wh, st.drop_table(plan.staging))
 
 
 def drop_leftover_staging(wh: Warehouse, entity: str, target: str) -> list[str]:
@@ -204,13 +209,13 @@ def drop_leftover_staging(wh: Warehouse, entity: str, target: str) -> list[str]:
     )
     for table in left:
         log.warning("dropping %s, the staging table an earlier run of %s left", table, entity)
-        _run(wh, f"DROP TABLE IF EXISTS {table}")
+        _run(wh, st.drop_table(table))
     return left
 
 
 def is_empty(wh: Warehouse, table: str) -> bool:
     """True when `table` holds no row."""
-    return not wh.fetchall(f"SELECT 1 FROM {table} LIMIT 1")
+    return not wh.fetchall(st.render(st.any_row(table), wh.sqlglot_dialect))
 
 
 def holds_only_unknown_members(wh: Warehouse, plan: MergePlan) -> bool:
@@ -219,7 +224,8 @@ def holds_only_unknown_members(wh: Warehouse, plan: MergePlan) -> bool:
     it is empty."""
     if not plan.fixed:
         return is_empty(wh, plan.target)
-    return not wh.fetchall(f"SELECT 1 FROM {plan.target} WHERE {plan.fixed[0]} >= 0 LIMIT 1")
+    query = st.any_row(plan.target, at_least=(plan.fixed[0], 0))
+    return not wh.fetchall(st.render(query, wh.sqlglot_dialect))
 
 
 def _first_load(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame) -> bool:
@@ -266,7 +272,7 @@ def settle(wh: Warehouse, landed: Landed, *, apply: bool = True) -> MergeCounts:
                     wh.execute(sql)
             else:
                 with wh.constraints_deferred(landed.plan.target, empty=True):
-                    _run(wh, insert_sql(landed.plan))
+                    wh.execute(insert_sql(landed.plan, wh.sqlglot_dialect))
         return MergeCounts(landed.rows, 0, 0)
     return merge(wh, landed.plan, apply=apply, staged=landed.rows)
 
@@ -277,67 +283,41 @@ def clean_up(wh: Warehouse, landed: Landed) -> None:
         drop_staging(wh, landed.plan)
 
 
-def _changed(plan: MergePlan) -> str:
-    if not plan.compared:
-        return "FALSE"
-    return " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in plan.compared)
-
-
-def _on(plan: MergePlan) -> str:
-    return " AND ".join(f"t.{c} = s.{c}" for c in plan.key)
-
-
-def count_sql(plan: MergePlan) -> str:
+def count_sql(plan: MergePlan, dialect: str = "postgres") -> str:
     """The query counting the staged rows: all, new, and changed ones; then, per compared
     column, the staged rows that change it."""
-    probe = plan.key[0]
-    per_column = "".join(
-        f", COALESCE(SUM(CASE WHEN t.{probe} IS NOT NULL AND t.{c} IS DISTINCT FROM s.{c} "
-        f"THEN 1 ELSE 0 END), 0)"
-        for c in plan.compared
-    )
-    return (
-        f"SELECT COUNT(*), "
-        f"COALESCE(SUM(CASE WHEN t.{probe} IS NULL THEN 1 ELSE 0 END), 0), "
-        f"COALESCE(SUM(CASE WHEN t.{probe} IS NOT NULL AND ({_changed(plan)}) "
-        f"THEN 1 ELSE 0 END), 0){per_column} "
-        f"FROM {plan.staging} s LEFT JOIN {plan.target} t ON {_on(plan)}"
-    )
+    query = st.change_counts(plan.target, plan.staging, plan.key, plan.compared)
+    return st.render(query, dialect)
 
 
 def count_changes(wh: Warehouse, plan: MergePlan) -> MergeCounts:
     """Staged rows that are new, changed, or equal to their target row, and the columns
     changed."""
-    (total, inserted, updated, *per_column), *_ = wh.fetchall(wh.portable(count_sql(plan)))
+    (total, inserted, updated, *per_column), *_ = wh.fetchall(count_sql(plan, wh.sqlglot_dialect))
     changed = tuple(c for c, n in zip(plan.compared, per_column, strict=True) if n)
     return MergeCounts(
         int(inserted), int(updated), int(total) - int(inserted) - int(updated), changed
     )
 
 
-def insert_sql(plan: MergePlan) -> str:
+def insert_sql(plan: MergePlan, dialect: str = "postgres") -> str:
     """Every staged row into the target: a first load of staged rows.
 
     >>> insert_sql(MergePlan("dw.f", "stg.f_1", ("k", "v"), ("k",)))
-    'INSERT INTO dw.f (k, v) SELECT k, v FROM stg.f_1'
+    'INSERT INTO "dw"."f" ("k", "v") SELECT "k", "v" FROM "stg"."f_1"'
     """
-    cols = ", ".join(plan.columns)
-    return f"INSERT INTO {plan.target} ({cols}) SELECT {cols} FROM {plan.staging}"
+    return st.render(st.insert_select(plan.target, plan.staging, plan.columns), dialect)
 
 
-def merge_sql(plan: MergePlan) -> str:
+def merge_sql(plan: MergePlan, dialect: str = "postgres") -> str:
     """The MERGE statement that applies the staged rows to the target."""
-    sets = ", ".join(f"{c} = s.{c}" for c in plan.updated_columns)
-    cols = ", ".join(plan.columns)
-    vals = ", ".join(f"s.{c}" for c in plan.columns)
-    return (
-        f"MERGE INTO {plan.target} AS t USING {plan.staging} AS s ON {_on(plan)} "
-        f"WHEN MATCHED AND ({_changed(plan)}) THEN UPDATE SET {sets} "
-        f"WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({vals})"
+    statement = st.merge(
+        plan.target, plan.staging, plan.columns, plan.key, plan.compared, plan.updated_columns
     )
+    return st.render(statement, dialect)
 
 
-def upsert_sql(plan: MergePlan) -> str:
+def upsert_sql(plan: MergePlan, dialect: str = "postgres") -> str:
     """The same merge as `INSERT ... ON CONFLICT (key) DO UPDATE`: an
     update only where the row IS DISTINCT FROM the staged one; needs a unique key on `key`.
 
@@ -347,18 +327,10 @@ def upsert_sql(plan: MergePlan) -> str:
     shuffle them) a target larger than the server's buffers has its pages evicted and read
     again. PostgreSQL 15, 97,615 rows updated in a 4.9M-row fact_vendas, after a checkpoint:
     shuffled 2.49 s (137k pages dirtied), in key order 1.55 s (73k) with the sort (0.13 s)."""
-    cols = ", ".join(plan.columns)
-    key = ", ".join(plan.key)
-    insert = (
-        f"INSERT INTO {plan.target} AS t ({cols}) SELECT {cols} FROM {plan.staging} "
-        f"ORDER BY {key} ON CONFLICT ({key}) DO "
+    statement = st.upsert(
+        plan.target, plan.staging, plan.columns, plan.key, plan.compared, plan.updated_columns
     )
-    if not plan.compared:
-        return insert + "NOTHING"
-    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in plan.updated_columns)
-    mine = ", ".join(f"t.{c}" for c in plan.compared)
-    staged = ", ".join(f"EXCLUDED.{c}" for c in plan.compared)
-    return insert + f"UPDATE SET {sets} WHERE ({mine}) IS DISTINCT FROM ({staged})"
+    return st.render(statement, dialect)
 
 
 #: dialect -> below which share of the target's rows the staged rows are applied with
@@ -383,7 +355,7 @@ def _rows(wh: Warehouse, table: str, *, up_to: int) -> int:
     """Rows of `table`, or `up_to` if it has that many or more (PostgreSQL counts by reading the
     whole table: 0.1-0.3 s for a 1M-row fact, where a small batch needs to know only that it is
     large)."""
-    (rows,), *_ = wh.fetchall(f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT {up_to}) c")
+    (rows,), *_ = wh.fetchall(st.render(st.count_up_to(table, up_to), wh.sqlglot_dialect))
     return int(rows)
 
 
@@ -424,8 +396,8 @@ def apply_sql(wh: Warehouse, plan: MergePlan, staged: int, target_rows: int | No
         if target_rows is None:
             target_rows = _rows(wh, plan.target, up_to=decisive_rows(staged))
         if form(wh, staged, target_rows) == "upsert":
-            return upsert_sql(plan)
-    return merge_sql(plan)
+            return upsert_sql(plan, wh.sqlglot_dialect)
+    return merge_sql(plan, wh.sqlglot_dialect)
 
 
 def merge(
@@ -443,7 +415,7 @@ def merge(
         target_rows = _rows(wh, plan.target, up_to=decisive_rows(staged))
         if not defers_keys(staged, target_rows):
             sql = apply_sql(wh, plan, staged, target_rows)
-            written = wh.apply_counted(wh.portable(sql), form(wh, staged, target_rows))
+            written = wh.apply_counted(sql, form(wh, staged, target_rows))
             if written is not None:
                 inserted, updated = written
                 return MergeCounts(inserted, updated, staged - inserted - updated)
@@ -463,7 +435,7 @@ def merge(
             else nullcontext()
         )
         with deferred:
-            _run(wh, apply_sql(wh, plan, staged, target_rows))
+            wh.execute(apply_sql(wh, plan, staged, target_rows))
     return counts
 
 
@@ -504,9 +476,9 @@ class Withdrawal:
     #: (table, column) of every foreign key referencing the dimension's surrogate key; a
     #: dimension's rows are kept (as placeholders) where one of them refers to it
     references: tuple[tuple[str, str], ...] = ()
-    #: a dimension's placeholder, as the SET list of an UPDATE (`inferred.placeholder_sets`)
-    #: and its parameters; empty for a fact
-    placeholder: tuple[str, ...] = ()
+    #: a dimension's placeholder, as the SET list of an UPDATE (`inferred.placeholder_sets`:
+    #: column and value, a parameter where the value is `exp.Placeholder`); empty for a fact
+    placeholder: tuple[tuple[str, exp.Expr], ...] = ()
     #: whether the row is an inferred member already (a dimension's column)
     inferred_flag: str | None = None
 
@@ -515,56 +487,47 @@ class Withdrawal:
         """Whether the rows referenced by facts become placeholders (else all are deleted)."""
         return bool(self.plan.fixed and self.placeholder)
 
-    def _rejected(self) -> str:
+    def _rejected(self) -> exp.Expr:
         """The target rows (alias t) whose key is among the rejected ones and did not load."""
-        on = " AND ".join(f"w.{c} = t.{c}" for c in self.plan.key)
-        sql = f"EXISTS (SELECT 1 FROM {self.keys} w WHERE {on})"
-        if self.loaded:
-            loaded = " AND ".join(f"s.{c} = t.{c}" for c in self.plan.key)
-            sql += f" AND NOT EXISTS (SELECT 1 FROM {self.loaded} s WHERE {loaded})"
-        if self.plan.fixed:
-            sql += f" AND t.{self.plan.fixed[0]} >= 0"  # never an unknown member
-        return sql
+        surrogate = self.plan.fixed[0] if self.plan.fixed else None
+        return st.withdrawn(self.keys, self.plan.key, self.loaded, surrogate)
 
-    def _referenced(self) -> str:
-        sk = self.plan.fixed[0]
-        return (
-            " OR ".join(
-                f"EXISTS (SELECT 1 FROM {table} f WHERE f.{column} = t.{sk})"
-                for table, column in self.references
-            )
-            or "FALSE"
-        )
+    def _referenced(self) -> exp.Expr:
+        return st.referenced(self.references, self.plan.fixed[0])
 
-    def count_sql(self) -> str:
+    def count_sql(self, dialect: str = "postgres") -> str:
         """Rows to delete, and rows to turn into placeholders (0 for a fact).
 
         >>> plan = MergePlan("dw.f", "stg.f_1", ("k", "v"), ("k",))
-        >>> Withdrawal(plan, "stg.w_1").count_sql()
-        'SELECT COUNT(*), 0 FROM dw.f t WHERE EXISTS (SELECT 1 FROM stg.w_1 w WHERE w.k = t.k)'
+        >>> print(Withdrawal(plan, "stg.w_1").count_sql())
+        SELECT COUNT(*), 0 FROM "dw"."f" AS t
+        WHERE EXISTS(SELECT 1 FROM "stg"."w_1" AS w WHERE w."k" = t."k")
         """
         if not self.is_dimension:
-            return f"SELECT COUNT(*), 0 FROM {self.plan.target} t WHERE {self._rejected()}"
-        return (
-            f"SELECT COALESCE(SUM(CASE WHEN {self._referenced()} THEN 0 ELSE 1 END), 0), "
-            f"COALESCE(SUM(CASE WHEN ({self._referenced()}) AND NOT t.{self.inferred_flag} "
-            f"THEN 1 ELSE 0 END), 0) FROM {self.plan.target} t WHERE {self._rejected()}"
+            return st.render(st.count_where(self.plan.target, self._rejected()), dialect)
+        assert self.inferred_flag is not None, "a dimension's withdrawal names its inferred flag"
+        query = st.count_split(
+            self.plan.target, self._rejected(), self._referenced(), self.inferred_flag
         )
+        return st.render(query, dialect)
 
-    def delete_sql(self) -> str:
+    def delete_sql(self, dialect: str = "postgres") -> str:
         """The DELETE of the rows that leave the target (for a dimension: those no fact refers
         to)."""
         where = self._rejected()
         if self.is_dimension:
-            where += f" AND NOT ({self._referenced()})"
-        return f"DELETE FROM {self.plan.target} AS t WHERE {where}"
+            where = exp.and_(where, exp.paren(self._referenced()).not_())
+        return st.render(st.delete_where(self.plan.target, where), dialect)
 
-    def placeholder_sql(self) -> str:
+    def placeholder_sql(self, dialect: str = "postgres") -> str:
         """A dimension's UPDATE turning the referenced rows into placeholders, sk kept."""
-        return (
-            f"UPDATE {self.plan.target} AS t SET {', '.join(self.placeholder)} "
-            f"WHERE {self._rejected()} AND ({self._referenced()}) AND NOT t.{self.inferred_flag}"
+        assert self.inferred_flag is not None, "a dimension's withdrawal names its inferred flag"
+        where = exp.and_(
+            self._rejected(),
+            exp.paren(self._referenced()),
+            st.column(self.inferred_flag, "t").not_(),
         )
+        return st.render(st.update_where(self.plan.target, self.placeholder, where), dialect)
 
 
 def withdraw(
@@ -583,17 +546,14 @@ def withdraw(
     keys = keys.select(plan.key).drop_nulls().unique()
     if not keys.height:
         return 0
-    _run(wh, f"DROP TABLE IF EXISTS {withdrawal.keys}")
-    _run(
-        wh,
-        f"CREATE {wh.staging_table} {withdrawal.keys} AS "
-        f"SELECT {', '.join(plan.key)} FROM {plan.target} WHERE FALSE",
-    )
+    dialect = wh.sqlglot_dialect
+    _run(wh, st.drop_table(withdrawal.keys))
+    _run(wh, st.create_empty_like(withdrawal.keys, plan.target, plan.key, wh.staging_table))
     wh.load_arrow(withdrawal.keys, keys.to_arrow())
-    (deleted, placeholders), *_ = wh.fetchall(wh.portable(withdrawal.count_sql()))
+    (deleted, placeholders), *_ = wh.fetchall(withdrawal.count_sql(dialect))
     if apply and placeholders:
-        wh.execute(wh.portable(withdrawal.placeholder_sql()), list(params))
+        wh.execute(withdrawal.placeholder_sql(dialect), list(params))
     if apply and deleted:
-        _run(wh, withdrawal.delete_sql())
-    _run(wh, f"DROP TABLE IF EXISTS {withdrawal.keys}")
+        wh.execute(withdrawal.delete_sql(dialect))
+    _run(wh, st.drop_table(withdrawal.keys))
     return int(deleted) + int(placeholders)

@@ -16,9 +16,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import polars as pl
+from sqlglot import exp
 
 from dwetl.core.queries import named_queries
 from dwetl.run.control import now
+from dwetl.warehouse import statements as st
 from dwetl.warehouse.base import Warehouse
 
 REASONS = "reasons"
@@ -117,43 +119,56 @@ def write_rejects(
         wh.load_arrow("ctl.etl_reject", rows.to_arrow())  # no key to update: a plain append
         return
     staging = f"stg.etl_reject_{run_id}"
-    wh.execute(wh.portable(f"DROP TABLE IF EXISTS {staging}"))
-    wh.execute(
-        wh.portable(
-            f"CREATE {wh.staging_table} {staging} AS "
-            f"SELECT {', '.join(COLUMNS)} FROM ctl.etl_reject WHERE FALSE"
-        )
-    )
+    dialect = wh.sqlglot_dialect
+    wh.execute(st.render(st.drop_table(staging), dialect))
+    create = st.create_empty_like(staging, REJECTS, COLUMNS, wh.staging_table)
+    wh.execute(st.render(create, dialect))
     wh.load_arrow(staging, rows.to_arrow())
-    for sql in upsert_sql(staging):
-        wh.execute(wh.portable(sql))
-    wh.execute(wh.portable(f"DROP TABLE {staging}"))
+    for sql in upsert_sql(staging, dialect):
+        wh.execute(sql)
+    wh.execute(st.render(st.drop_table(staging), dialect))
 
 
-def upsert_sql(staging: str) -> tuple[str, str]:
+#: the quarantine table
+REJECTS = "ctl.etl_reject"
+
+
+def _open_reject_of(staged: str) -> exp.Expr:
+    """The open, applied reject (alias r) of the staged row's (alias `staged`) key."""
+    return exp.and_(
+        st.column("entity", "r").eq(st.column("entity", staged)),
+        st.column("source_key", "r").eq(st.column("source_key", staged)),
+        st.column("resolved_run_id", "r").is_(exp.null()),
+        st.column("applied", "r"),
+    )
+
+
+def upsert_sql(staging: str, dialect: str = "postgres") -> tuple[str, str]:
     """The UPDATE of the open rejects whose key is in `staging`, then the INSERT of the keys
     that had none (a row without a key always goes in).
 
     >>> print(upsert_sql("stg.r")[0])  # doctest: +NORMALIZE_WHITESPACE
-    UPDATE ctl.etl_reject AS r SET run_id = s.run_id, reasons = s.reasons,
-    row_json = s.row_json, rejected_at = s.rejected_at, times_seen = r.times_seen + 1
-    FROM stg.r AS s WHERE r.entity = s.entity AND r.source_key = s.source_key
-    AND r.resolved_run_id IS NULL AND r.applied
+    UPDATE "ctl"."etl_reject" AS r SET "run_id" = s."run_id", "reasons" = s."reasons",
+    "row_json" = s."row_json", "rejected_at" = s."rejected_at",
+    "times_seen" = r."times_seen" + 1 FROM "stg"."r" AS s
+    WHERE r."entity" = s."entity" AND r."source_key" = s."source_key"
+    AND r."resolved_run_id" IS NULL AND r."applied"
     """
-    update = (
-        "UPDATE ctl.etl_reject AS r SET run_id = s.run_id, reasons = s.reasons, "
-        "row_json = s.row_json, rejected_at = s.rejected_at, times_seen = r.times_seen + 1 "
-        f"FROM {staging} AS s WHERE r.entity = s.entity AND r.source_key = s.source_key "
-        "AND r.resolved_run_id IS NULL AND r.applied"
+    sets: list[tuple[str, exp.Expr]] = [
+        (c, st.column(c, "s")) for c in ("run_id", "reasons", "row_json", "rejected_at")
+    ]
+    sets.append(
+        ("times_seen", exp.Add(this=st.column("times_seen", "r"), expression=exp.Literal.number(1)))
     )
-    columns = ", ".join(COLUMNS)
-    insert = (
-        f"INSERT INTO ctl.etl_reject ({columns}) SELECT {columns} FROM {staging} AS s "
-        "WHERE s.source_key IS NULL OR NOT EXISTS (SELECT 1 FROM ctl.etl_reject AS r "
-        "WHERE r.entity = s.entity AND r.source_key = s.source_key "
-        "AND r.resolved_run_id IS NULL AND r.applied)"
-    )
-    return update, insert
+    update = st.update_from(REJECTS, staging, sets, _open_reject_of("s"))
+    has_none = exp.Exists(
+        this=exp.select(exp.Literal.number(1))
+        .from_(st.table(REJECTS, "r"))
+        .where(_open_reject_of("s"))
+    ).not_()
+    keyless = st.column("source_key", "s").is_(exp.null())
+    insert = st.insert_missing(REJECTS, staging, COLUMNS, exp.or_(keyless, has_none))
+    return st.render(update, dialect), st.render(insert, dialect)
 
 
 def write_blocked(
@@ -200,16 +215,28 @@ def resolve_rejects(
     if not wh.fetchall(_q("open_reject"), [entity, run_id]):
         return  # nothing open to resolve: no need to read every loaded key
     with wh.without_nested_loops():  # the open rejects' statistics may be long out of date
-        wh.execute(wh.portable(resolve_sql(loaded, key)), [run_id, now(), entity, run_id])
+        sql = resolve_sql(loaded, key, wh.sqlglot_dialect)
+        wh.execute(sql, [run_id, now(), entity, run_id])
 
 
-def resolve_sql(loaded: str, key: Sequence[str]) -> str:
+def resolve_sql(loaded: str, key: Sequence[str], dialect: str = "postgres") -> str:
     """The UPDATE resolving the open rejects whose key is in `loaded`; parameters: run id,
     time, entity, run id (a key this run rejected again is not resolved: its reject is this
-    run's now)."""
-    key_text = " || '|' || ".join(f"CAST(s.{k} AS TEXT)" for k in key)
-    return (
-        "UPDATE ctl.etl_reject SET resolved_run_id = %s, resolved_at = %s "
-        "WHERE entity = %s AND resolved_run_id IS NULL AND applied AND run_id <> %s "
-        f"AND source_key IN (SELECT {key_text} FROM {loaded} s)"
+    run's now).
+
+    >>> print(resolve_sql("stg.f_1", ("a", "b")))  # doctest: +NORMALIZE_WHITESPACE
+    UPDATE "ctl"."etl_reject" AS t SET "resolved_run_id" = %s, "resolved_at" = %s
+    WHERE t."entity" = %s AND t."resolved_run_id" IS NULL AND t."applied"
+    AND t."run_id" <> %s AND t."source_key" IN
+    (SELECT CAST(s."a" AS TEXT) || '|' || CAST(s."b" AS TEXT) FROM "stg"."f_1" AS s)
+    """
+    loaded_keys = exp.select(st.key_text(key, "s")).from_(st.table(loaded, "s"))
+    condition = exp.and_(
+        st.column("entity", "t").eq(exp.Placeholder()),
+        st.column("resolved_run_id", "t").is_(exp.null()),
+        st.column("applied", "t"),
+        st.column("run_id", "t").neq(exp.Placeholder()),
+        st.column("source_key", "t").isin(query=loaded_keys),
     )
+    sets = [("resolved_run_id", exp.Placeholder()), ("resolved_at", exp.Placeholder())]
+    return st.render(st.update_where(REJECTS, sets, condition), dialect)

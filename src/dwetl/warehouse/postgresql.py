@@ -120,7 +120,9 @@ class PostgreSQLWarehouse(Warehouse):
 
     def table_exists(self, qualified_name: str) -> bool:
         """True when `schema.table` exists."""
-        row = self._con.execute("SELECT to_regclass(%s) IS NOT NULL", [qualified_name]).fetchone()
+        row = self._con.execute(
+            "SELECT to_regclass(%s) IS NOT NULL", [_regclass(qualified_name)]
+        ).fetchone()
         return bool(row and row[0])
 
     def load_arrow(self, qualified_name: str, data: pa.Table) -> None:
@@ -180,10 +182,13 @@ class PostgreSQLWarehouse(Warehouse):
         not counted (PostgreSQL 15's MERGE returns no rows)."""
         if form != "upsert":
             return None
-        (inserted, written), *_ = self.fetchall(
-            f"WITH written AS ({statement} RETURNING (xmax = 0) AS inserted) "
+        counted = pgsql.SQL(
+            "WITH written AS ({} RETURNING (xmax = 0) AS inserted) "
             "SELECT COUNT(*) FILTER (WHERE inserted), COUNT(*) FROM written"
-        )
+        ).format(pgsql.SQL(statement))  # built by dwetl, not input
+        row = self._con.execute(counted).fetchone()
+        assert row is not None
+        inserted, written = row
         return int(inserted), int(written) - int(inserted)
 
     @contextmanager
@@ -212,7 +217,7 @@ class PostgreSQLWarehouse(Warehouse):
 
     def _drop_for_load(self, table: str, *, empty: bool) -> list[Dropped]:
         queries = named_queries("run/bulk_load_postgresql.sql")
-        row = self._con.execute(queries["may_alter"], [table]).fetchone()
+        row = self._con.execute(queries["may_alter"], [_regclass(table)]).fetchone()
         if row is None:
             return []
         allowed, owner = row
@@ -227,9 +232,9 @@ class PostgreSQLWarehouse(Warehouse):
                     owner,
                 )
             return []
-        found: list[Dropped] = list(self._con.execute(queries["foreign_keys"], [table]))
+        found: list[Dropped] = list(self._con.execute(queries["foreign_keys"], [_regclass(table)]))
         if empty:
-            found += list(self._con.execute(queries["indexes"], [table, table]))
+            found += list(self._con.execute(queries["indexes"], [_regclass(table)] * 2))
         if not found:
             return []
         constraints = [pgsql.Identifier(name) for kind, name, _ in found if kind != "index"]
@@ -395,3 +400,15 @@ def _qualified(name: str) -> pgsql.Identifier:
     """`schema.table` (or `table`) as a quoted identifier."""
     schema, _, table = name.rpartition(".")
     return pgsql.Identifier(schema, table) if schema else pgsql.Identifier(table)
+
+
+def _regclass(name: str) -> str:
+    """`schema.table` as `to_regclass` reads it: each part quoted, so that a name needing quotes
+    (a space, upper case) names the table it does in the statements dwetl builds.
+
+    >>> _regclass("dw.Order Items")
+    '"dw"."Order Items"'
+    """
+    schema, _, table = name.rpartition(".")
+    parts = [schema, table] if schema else [table]
+    return ".".join('"' + part.replace('"', '""') + '"' for part in parts)

@@ -163,8 +163,9 @@ def test_an_update_sets_only_the_columns_some_staged_row_changes(wh):
         (410, "N", "Recife", 2),
     ]
     kept = replace(plan, kept=("uf", "regiao", "data_abertura", "inferido", "atualizado_em"))
-    assert "UPDATE SET nome = s.nome, cidade = s.cidade, id_execucao = s.id_execucao " in (
-        merge.merge_sql(kept)
+    assert (
+        'UPDATE SET "nome" = s."nome", "cidade" = s."cidade", "id_execucao" = s."id_execucao" '
+        in (merge.merge_sql(kept))
     )
 
 
@@ -197,26 +198,35 @@ def _tree(wh, sql: str) -> sqlglot.exp.Expr:
     return sqlglot.parse_one(sql.replace("%s", "?"), read=wh.sqlglot_dialect)
 
 
-def test_run_time_sql_reads_as_written_the_same_as_transpiled(wh):
-    # `Warehouse.portable` passes the SQL the load builds as written (no sqlglot parse): each
-    # statement, for every shipped target, must mean what the transpiled one means.
-    statements = []
+def test_run_time_sql_rendered_for_the_dialect_means_the_transpiled_postgresql(wh):
+    # the load's statements are built with sqlglot and rendered in the warehouse's dialect
+    # (no parse): each, for every shipped target, must mean what the PostgreSQL rendering
+    # transpiled to that dialect means.
+    dialect = wh.sqlglot_dialect
+    pairs = []
     for spec in all_entities():
         plan = merge.plan_for(
             wh, spec.target_table, merge.staging_name(spec.name, 7), spec.natural_key,
             spec.surrogate_key,
         )  # fmt: skip
-        statements += [
-            *merge.create_staging_sql(plan, wh.staging_table),
-            merge.count_sql(plan),
-            merge.merge_sql(plan),
-            merge.insert_sql(plan),
-            merge.upsert_sql(plan),
-            rejects.resolve_sql(plan.staging, spec.natural_key),
+        pairs += [
+            *zip(
+                merge.create_staging_sql(plan, wh.staging_table, dialect),
+                merge.create_staging_sql(plan, wh.staging_table),
+                strict=True,
+            ),
+            (merge.count_sql(plan, dialect), merge.count_sql(plan)),
+            (merge.merge_sql(plan, dialect), merge.merge_sql(plan)),
+            (merge.insert_sql(plan, dialect), merge.insert_sql(plan)),
+            (merge.upsert_sql(plan, dialect), merge.upsert_sql(plan)),
+            (
+                rejects.resolve_sql(plan.staging, spec.natural_key, dialect),
+                rejects.resolve_sql(plan.staging, spec.natural_key),
+            ),
         ]
-    for sql in statements:
-        (transpiled,) = wh.transpile(sql)
-        assert _tree(wh, wh.portable(sql)) == _tree(wh, transpiled), sql
+    for rendered, postgresql in pairs:
+        (transpiled,) = wh.transpile(postgresql)
+        assert _tree(wh, rendered) == _tree(wh, transpiled), rendered
 
 
 def test_counting_the_target_up_to_decisive_rows_decides_as_the_full_count():

@@ -27,9 +27,9 @@ MARK = "dwetl sample"
 #: the tables a sample written before the mark had, beside the OLTP tables
 LEGACY_TRUTH = frozenset({"sample_damage", "sample_info"})
 #: portable across SQLite, PostgreSQL and MariaDB; never dropped by a writer
-MARKER_DDL = f"CREATE TABLE IF NOT EXISTS {MARKER_TABLE} (escrito_por VARCHAR(40) NOT NULL)"
-MARKER_WRITES = (f"DELETE FROM {MARKER_TABLE}", f"INSERT INTO {MARKER_TABLE} VALUES ('{MARK}')")
-MARKER_READ = f"SELECT escrito_por FROM {MARKER_TABLE}"
+MARKER_DDL = "CREATE TABLE IF NOT EXISTS sample_marker (escrito_por VARCHAR(40) NOT NULL)"
+MARKER_WRITES = ("DELETE FROM sample_marker", "INSERT INTO sample_marker VALUES ('dwetl sample')")
+MARKER_READ = "SELECT escrito_por FROM sample_marker"
 _SHOWN = 5
 
 

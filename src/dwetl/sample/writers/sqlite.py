@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pyarrow as pa
+from sqlglot import exp
 
 from dwetl.core.errors import DwetlError
 from dwetl.sample.writers import marker
@@ -91,7 +92,7 @@ class SqliteWriter(SourceWriter):
         with self._sqlite(path) as conn:
             for (name, column), cells in sample.legacy.items():
                 conn.executemany(
-                    f"UPDATE {name} SET {column} = ? WHERE rowid = ?",
+                    _update_by_rowid(name, column),
                     [(raw, pos + 1) for pos, raw in cells.items()],
                 )
             truth = truth_frame(sample)
@@ -164,10 +165,36 @@ class SqliteWriter(SourceWriter):
     def _insert(
         conn: sqlite3.Connection, name: str, columns: list[str], lists: list[list[Any]]
     ) -> None:
-        marks = ", ".join("?" * len(columns))
-        conn.executemany(
-            f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})", zip(*lists, strict=True)
-        )
+        conn.executemany(_insert_values(name, columns), zip(*lists, strict=True))
+
+
+def _update_by_rowid(table: str, column: str) -> str:
+    """UPDATE table SET column = ? WHERE rowid = ?, names quoted (SQLite).
+
+    >>> _update_by_rowid("cliente", "nome")
+    'UPDATE "cliente" SET "nome" = ? WHERE rowid = ?'
+    """
+    name = exp.to_identifier(column, quoted=True)
+    statement = exp.Update(
+        this=exp.to_table(table, quoted=True),
+        expressions=[exp.EQ(this=exp.column(name), expression=exp.Placeholder())],
+        where=exp.Where(this=exp.column("rowid").eq(exp.Placeholder())),
+    )
+    return statement.sql(dialect="sqlite")
+
+
+def _insert_values(table: str, columns: Sequence[str]) -> str:
+    """INSERT INTO table (columns) VALUES (?, ...), names quoted (SQLite).
+
+    >>> _insert_values("cliente", ["id", "nome"])
+    'INSERT INTO "cliente" ("id", "nome") VALUES (?, ?)'
+    """
+    into = exp.Schema(
+        this=exp.to_table(table, quoted=True),
+        expressions=[exp.to_identifier(c, quoted=True) for c in columns],
+    )
+    values = exp.values([tuple(exp.Placeholder() for _ in columns)])
+    return exp.Insert(this=into, expression=values).sql(dialect="sqlite")
 
 
 def _to_arrow(chunk: pl.DataFrame) -> pa.Table:

@@ -1,0 +1,416 @@
+"""The statements dwetl builds while it loads, as sqlglot expressions with quoted identifiers.
+
+Each builder takes table names as `schema.table` (split at the last dot, never parsed) and
+column names as they are, and returns an expression that `render` writes in a warehouse's
+sqlglot dialect (`Warehouse.sqlglot_dialect`). Parameters are `exp.Placeholder`: `%s` for
+PostgreSQL, `?` for DuckDB. Callers render a statement once per load, not per batch.
+SQL a DBA reads (extract queries, DDL, named queries) stays in the `sql/` files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+from sqlglot import exp
+
+
+def render(statement: exp.Expr, dialect: str) -> str:
+    """`statement` as `dialect` (a sqlglot dialect name) writes it."""
+    return statement.sql(dialect=dialect)
+
+
+def table(name: str, alias: str | None = None) -> exp.Table:
+    """`schema.table` (or `table`) as a quoted table, with an optional alias.
+
+    >>> render(table("dw.Order Items", "t"), "postgres")
+    '"dw"."Order Items" AS t'
+    """
+    schema, _, name = name.rpartition(".")
+    return exp.table_(name, db=schema or None, quoted=True, alias=alias)
+
+
+def column(name: str, of: str | None = None) -> exp.Column:
+    """A quoted column, qualified by the alias `of`.
+
+    >>> render(column("order", "t"), "duckdb")
+    't."order"'
+    """
+    return exp.Column(
+        this=exp.to_identifier(name, quoted=True), table=exp.to_identifier(of) if of else None
+    )
+
+
+def _all(conditions: Sequence[exp.Expr]) -> exp.Expr:
+    return exp.and_(*conditions) if conditions else exp.true()
+
+
+def _any(conditions: Sequence[exp.Expr]) -> exp.Expr:
+    return exp.or_(*conditions) if conditions else exp.false()
+
+
+def _equal(key: Sequence[str], left: str, right: str) -> exp.Expr:
+    return _all([column(c, left).eq(column(c, right)) for c in key])
+
+
+def _differs(columns: Sequence[str], left: str, right: str) -> exp.Expr:
+    return _any(
+        [exp.NullSafeNEQ(this=column(c, left), expression=column(c, right)) for c in columns]
+    )
+
+
+def _count_if(condition: exp.Expr) -> exp.Expr:
+    """COALESCE(SUM(CASE WHEN condition THEN 1 ELSE 0 END), 0): 0, not NULL, over no row."""
+    case = exp.case().when(condition, exp.Literal.number(1)).else_(exp.Literal.number(0))
+    return exp.func("COALESCE", exp.Sum(this=case), exp.Literal.number(0))
+
+
+def _paren(condition: exp.Expr) -> exp.Expr:
+    return exp.paren(condition) if isinstance(condition, exp.Connector) else condition
+
+
+def drop_table(name: str) -> exp.Drop:
+    """DROP TABLE IF EXISTS.
+
+    >>> render(drop_table("stg.f_1"), "duckdb")
+    'DROP TABLE IF EXISTS "stg"."f_1"'
+    """
+    return exp.Drop(tables=[table(name)], kind="TABLE", exists=True)
+
+
+def no_rows(source: str, columns: Sequence[str] = ()) -> exp.Select:
+    """The columns of `source` (all: `*`), no row.
+
+    >>> render(no_rows("dw.f"), "postgres")
+    'SELECT * FROM "dw"."f" WHERE FALSE'
+    """
+    selected: list[exp.Expr] = [column(c) for c in columns] or [exp.Star()]
+    return exp.select(*selected).from_(table(source)).where(exp.false())
+
+
+def create_empty_like(
+    name: str, like: str, columns: Sequence[str] = (), kind: str = "TABLE"
+) -> exp.Create:
+    """CREATE `kind` (the warehouse's `staging_table`: TABLE or UNLOGGED TABLE) name AS the
+    columns of `like` (all: `*`), empty and without its keys.
+
+    >>> render(create_empty_like("stg.f_1", "dw.f", kind="UNLOGGED TABLE"), "postgres")
+    'CREATE UNLOGGED TABLE "stg"."f_1" AS SELECT * FROM "dw"."f" WHERE FALSE'
+    """
+    unlogged = kind.upper().startswith("UNLOGGED ")
+    properties = exp.Properties(expressions=[exp.UnloggedProperty()]) if unlogged else None
+    return exp.Create(
+        this=table(name), kind="TABLE", expression=no_rows(like, columns), properties=properties
+    )
+
+
+def any_row(source: str, at_least: tuple[str, int] | None = None) -> exp.Select:
+    """SELECT 1 ... LIMIT 1: whether `source` holds a row (whose column `at_least[0]` is at
+    least `at_least[1]`).
+
+    >>> render(any_row("dw.d", ("sk", 0)), "postgres")
+    'SELECT 1 FROM "dw"."d" WHERE "sk" >= 0 LIMIT 1'
+    """
+    query = exp.select(exp.Literal.number(1)).from_(table(source))
+    if at_least is not None:
+        query = query.where(column(at_least[0]) >= exp.Literal.number(at_least[1]))
+    return query.limit(1)
+
+
+def count_up_to(source: str, up_to: int) -> exp.Select:
+    """The rows of `source`, counting no further than `up_to`.
+
+    >>> render(count_up_to("dw.f", 10), "duckdb")
+    'SELECT COUNT(*) FROM (SELECT 1 FROM "dw"."f" LIMIT 10) AS c'
+    """
+    inner = exp.select(exp.Literal.number(1)).from_(table(source)).limit(up_to)
+    return exp.select(exp.Count(this=exp.Star())).from_(inner.subquery("c"))
+
+
+def select_columns(source: str, columns: Sequence[str]) -> exp.Select:
+    """The `columns` of every row of `source`.
+
+    >>> render(select_columns("dw.d", ("nk", "sk")), "postgres")
+    'SELECT "nk", "sk" FROM "dw"."d"'
+    """
+    return exp.select(*(column(c) for c in columns)).from_(table(source))
+
+
+def key_rows(
+    source: str, natural: str, sk: str, unknown: int, *, few: bool, listed: bool
+) -> exp.Select:
+    """A dimension's natural key and sk: every row; or (`few`) the unknown member's row, the
+    highest sk's, and (`listed`) those whose natural key is in a list parameter.
+
+    >>> print(render(key_rows("dw.d", "nk", "sk", -1, few=True, listed=True), "postgres"))
+    SELECT "nk", "sk" FROM "dw"."d" WHERE "sk" = -1
+    OR "sk" = (SELECT MAX("sk") FROM "dw"."d") OR "nk" IN (SELECT UNNEST(%s))
+    """
+    columns = (natural,) if natural == sk else (natural, sk)
+    query = select_columns(source, columns)
+    if not few:
+        return query
+    top = exp.select(exp.Max(this=column(sk))).from_(table(source)).subquery()
+    rows: list[exp.Expr] = [column(sk).eq(exp.Literal.number(unknown)), column(sk).eq(top)]
+    if listed:
+        wanted = exp.select(exp.Unnest(expressions=[exp.Placeholder()]))
+        rows.append(column(natural).isin(query=wanted))
+    return query.where(exp.or_(*rows))
+
+
+def insert_select(
+    target: str, source: str, columns: Sequence[str], order_by: Sequence[str] = ()
+) -> exp.Insert:
+    """INSERT INTO target (columns) SELECT columns FROM source [ORDER BY ...].
+
+    >>> render(insert_select("dw.f", "stg.f_1", ("k", "v")), "postgres")
+    'INSERT INTO "dw"."f" ("k", "v") SELECT "k", "v" FROM "stg"."f_1"'
+    """
+    query = select_columns(source, columns)
+    if order_by:
+        query = query.order_by(*(column(c) for c in order_by))
+    into = exp.Schema(
+        this=table(target), expressions=[exp.to_identifier(c, quoted=True) for c in columns]
+    )
+    return exp.Insert(this=into, expression=query)
+
+
+@lru_cache(maxsize=64)
+def insert_by_name(target: str, source: str, dialect: str) -> str:
+    """INSERT INTO target BY NAME SELECT * FROM source (DuckDB), rendered (cached: every batch
+    loads through it).
+
+    >>> insert_by_name("dw.f", "__load_1", "duckdb")
+    'INSERT INTO "dw"."f" BY NAME SELECT * FROM "__load_1"'
+    """
+    query = exp.select(exp.Star()).from_(table(source))
+    return render(exp.Insert(this=table(target), expression=query, by_name=True), dialect)
+
+
+def merge(
+    target: str,
+    source: str,
+    columns: Sequence[str],
+    key: Sequence[str],
+    compared: Sequence[str],
+    updated: Sequence[str],
+) -> exp.Merge:
+    """MERGE of `source` (alias s) into `target` (alias t) by `key`: a row whose `compared`
+    columns differ gets its `updated` columns set; a new row goes in.
+
+    >>> print(render(merge("dw.f", "stg.f_1", ("k", "v"), ("k",), ("v",), ("v",)), "postgres"))
+    MERGE INTO "dw"."f" AS t USING "stg"."f_1" AS s ON t."k" = s."k"
+    WHEN MATCHED AND t."v" IS DISTINCT FROM s."v" THEN UPDATE SET "v" = s."v"
+    WHEN NOT MATCHED THEN INSERT ("k", "v") VALUES (s."k", s."v")
+    """
+    sets = [column(c).eq(column(c, "s")) for c in updated]
+    matched = exp.When(
+        matched=True,
+        condition=_paren(_differs(compared, "t", "s")),
+        then=exp.Update(expressions=sets),
+    )
+    new = exp.When(
+        matched=False,
+        then=exp.Insert(
+            this=exp.Tuple(expressions=[column(c) for c in columns]),
+            expression=exp.Tuple(expressions=[column(c, "s") for c in columns]),
+        ),
+    )
+    return exp.Merge(
+        this=table(target, "t"),
+        using=table(source, "s"),
+        on=_equal(key, "t", "s"),
+        whens=exp.Whens(expressions=[matched, new]),
+    )
+
+
+def upsert(
+    target: str,
+    source: str,
+    columns: Sequence[str],
+    key: Sequence[str],
+    compared: Sequence[str],
+    updated: Sequence[str],
+) -> exp.Insert:
+    """The same as `merge`, as INSERT ... SELECT ... ORDER BY key ON CONFLICT (key) DO UPDATE
+    ... WHERE the row differs (DO NOTHING when nothing is compared); needs a unique `key`.
+
+    >>> print(render(upsert("dw.f", "stg.f_1", ("k", "v"), ("k",), ("v",), ("v",)), "postgres"))
+    INSERT INTO "dw"."f" AS t ("k", "v") SELECT "k", "v" FROM "stg"."f_1" ORDER BY "k"
+    ON CONFLICT("k") DO UPDATE SET "v" = EXCLUDED."v"
+    WHERE (t."v") IS DISTINCT FROM (EXCLUDED."v")
+    """
+    statement = insert_select(target, source, columns, order_by=key)
+    statement.this.set("this", table(target, "t"))
+    keys = [column(c) for c in key]
+    if not compared:
+        conflict = exp.OnConflict(conflict_keys=keys, action=exp.var("DO NOTHING"))
+    else:
+        mine = exp.Tuple(expressions=[column(c, "t") for c in compared])
+        staged = exp.Tuple(expressions=[column(c, "EXCLUDED") for c in compared])
+        conflict = exp.OnConflict(
+            conflict_keys=keys,
+            action=exp.var("DO UPDATE"),
+            expressions=[column(c).eq(column(c, "EXCLUDED")) for c in updated],
+            where=exp.Where(this=exp.NullSafeNEQ(this=mine, expression=staged)),
+        )
+    statement.set("conflict", conflict)
+    return statement
+
+
+def change_counts(
+    target: str, source: str, key: Sequence[str], compared: Sequence[str]
+) -> exp.Select:
+    """The rows of `source` (alias s): all, new to `target` (alias t), changed; then, per
+    `compared` column, the rows that change it.
+
+    >>> print(render(change_counts("dw.f", "stg.f_1", ("k",), ("v",)), "duckdb"))
+    SELECT COUNT(*), COALESCE(SUM(CASE WHEN t."k" IS NULL THEN 1 ELSE 0 END), 0), ...
+    FROM "stg"."f_1" AS s LEFT JOIN "dw"."f" AS t ON t."k" = s."k"
+    """
+    found = column(key[0], "t").is_(exp.null()).not_()
+    counts = [
+        exp.Count(this=exp.Star()),
+        _count_if(column(key[0], "t").is_(exp.null())),
+        _count_if(exp.and_(found, _paren(_differs(compared, "t", "s")))),
+        *(_count_if(exp.and_(found, _differs((c,), "t", "s"))) for c in compared),
+    ]
+    return (
+        exp.select(*counts)
+        .from_(table(source, "s"))
+        .join(table(target, "t"), on=_equal(key, "t", "s"), join_type="LEFT")
+    )
+
+
+def _exists(source: str, alias: str, condition: exp.Expr) -> exp.Exists:
+    query = exp.select(exp.Literal.number(1)).from_(table(source, alias)).where(condition)
+    return exp.Exists(this=query)
+
+
+def withdrawn(keys: str, key: Sequence[str], loaded: str | None, surrogate: str | None) -> exp.Expr:
+    """The target rows (alias t) whose key is in `keys` and not in `loaded`, never an unknown
+    member (a negative `surrogate` key).
+
+    >>> render(withdrawn("stg.w_1", ("k",), None, None), "postgres")
+    'EXISTS(SELECT 1 FROM "stg"."w_1" AS w WHERE w."k" = t."k")'
+    """
+    conditions: list[exp.Expr] = [_exists(keys, "w", _equal(key, "w", "t"))]
+    if loaded:
+        conditions.append(_exists(loaded, "s", _equal(key, "s", "t")).not_())
+    if surrogate:
+        conditions.append(column(surrogate, "t") >= exp.Literal.number(0))
+    return exp.and_(*conditions)
+
+
+def referenced(references: Sequence[tuple[str, str]], surrogate: str) -> exp.Expr:
+    """Whether a row of `references` (table, column) refers to the target row (alias t).
+
+    >>> render(referenced((("dw.f", "sk_d"),), "sk"), "duckdb")
+    'EXISTS(SELECT 1 FROM "dw"."f" AS f WHERE f."sk_d" = t."sk")'
+    """
+    return _any(
+        [
+            _exists(source, "f", column(c, "f").eq(column(surrogate, "t")))
+            for source, c in references
+        ]
+    )
+
+
+def count_where(target: str, condition: exp.Expr) -> exp.Select:
+    """SELECT COUNT(*), 0 FROM target AS t WHERE condition.
+
+    >>> render(count_where("dw.f", exp.true()), "postgres")
+    'SELECT COUNT(*), 0 FROM "dw"."f" AS t WHERE TRUE'
+    """
+    counts = (exp.Count(this=exp.Star()), exp.Literal.number(0))
+    return exp.select(*counts).from_(table(target, "t")).where(condition)
+
+
+def count_split(target: str, condition: exp.Expr, kept: exp.Expr, flag: str) -> exp.Select:
+    """Of the target rows (alias t) meeting `condition`: those not `kept`, and those `kept`
+    whose column `flag` is false.
+
+    >>> print(render(count_split("dw.d", exp.true(), exp.false(), "inf"), "postgres"))
+    SELECT COALESCE(SUM(CASE WHEN FALSE THEN 0 ELSE 1 END), 0),
+    COALESCE(SUM(CASE WHEN FALSE AND NOT t."inf" THEN 1 ELSE 0 END), 0)
+    FROM "dw"."d" AS t WHERE TRUE
+    """
+    dropped = exp.case().when(kept, exp.Literal.number(0)).else_(exp.Literal.number(1))
+    counts = (
+        exp.func("COALESCE", exp.Sum(this=dropped), exp.Literal.number(0)),
+        _count_if(exp.and_(_paren(kept), column(flag, "t").not_())),
+    )
+    return exp.select(*counts).from_(table(target, "t")).where(condition)
+
+
+def delete_where(target: str, condition: exp.Expr) -> exp.Delete:
+    """DELETE FROM target AS t WHERE condition.
+
+    >>> render(delete_where("dw.f", exp.true()), "duckdb")
+    'DELETE FROM "dw"."f" AS t WHERE TRUE'
+    """
+    return exp.delete(table(target, "t"), where=condition)
+
+
+def update_where(
+    target: str, sets: Sequence[tuple[str, exp.Expr]], condition: exp.Expr
+) -> exp.Update:
+    """UPDATE target AS t SET column = value, ... WHERE condition.
+
+    >>> render(update_where("dw.d", (("a", exp.Placeholder()),), exp.true()), "postgres")
+    'UPDATE "dw"."d" AS t SET "a" = %s WHERE TRUE'
+    """
+    return exp.Update(
+        this=table(target, "t"),
+        expressions=[exp.EQ(this=column(c), expression=value) for c, value in sets],
+        where=exp.Where(this=condition),
+    )
+
+
+def update_from(
+    target: str,
+    source: str,
+    sets: Sequence[tuple[str, exp.Expr]],
+    condition: exp.Expr,
+) -> exp.Update:
+    """UPDATE target AS r SET ... FROM source AS s WHERE condition.
+
+    >>> render(update_from("ctl.r", "stg.r", (("a", column("a", "s")),), exp.true()), "duckdb")
+    'UPDATE "ctl"."r" AS r SET "a" = s."a" FROM "stg"."r" AS s WHERE TRUE'
+    """
+    return exp.Update(
+        this=table(target, "r"),
+        expressions=[exp.EQ(this=column(c), expression=value) for c, value in sets],
+        from_=exp.From(this=table(source, "s")),
+        where=exp.Where(this=condition),
+    )
+
+
+def insert_missing(
+    target: str, source: str, columns: Sequence[str], condition: exp.Expr
+) -> exp.Insert:
+    """INSERT INTO target (columns) SELECT columns FROM source AS s WHERE condition.
+
+    >>> render(insert_missing("ctl.r", "stg.r", ("a",), exp.true()), "postgres")
+    'INSERT INTO "ctl"."r" ("a") SELECT "a" FROM "stg"."r" AS s WHERE TRUE'
+    """
+    query = exp.select(*(column(c) for c in columns)).from_(table(source, "s")).where(condition)
+    into = exp.Schema(
+        this=table(target), expressions=[exp.to_identifier(c, quoted=True) for c in columns]
+    )
+    return exp.Insert(this=into, expression=query)
+
+
+def key_text(key: Sequence[str], of: str) -> exp.Expr:
+    """A row's key as one text: its columns cast to TEXT, joined by `|`.
+
+    >>> render(key_text(("a", "b"), "s"), "duckdb")
+    'CAST(s."a" AS TEXT) || \\'|\\' || CAST(s."b" AS TEXT)'
+    """
+    parts = [exp.cast(column(c, of), "TEXT") for c in key]
+    text: exp.Expr = parts[0]
+    for part in parts[1:]:
+        text = exp.DPipe(
+            this=exp.DPipe(this=text, expression=exp.Literal.string("|")), expression=part
+        )
+    return text
