@@ -516,7 +516,7 @@ class Withdrawal:
         to)."""
         where = self._rejected()
         if self.is_dimension:
-            where = exp.and_(where, exp.paren(self._referenced()).not_())
+            where = exp.and_(where, exp.paren(self._referenced()).not_(), copy=False)
         return st.render(st.delete_where(self.plan.target, where), dialect)
 
     def placeholder_sql(self, dialect: str = "postgres") -> str:
@@ -526,6 +526,7 @@ class Withdrawal:
             self._rejected(),
             exp.paren(self._referenced()),
             st.column(self.inferred_flag, "t").not_(),
+            copy=False,
         )
         return st.render(st.update_where(self.plan.target, self.placeholder, where), dialect)
 

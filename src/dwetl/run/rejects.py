@@ -140,6 +140,7 @@ def _open_reject_of(staged: str) -> exp.Expr:
         st.column("source_key", "r").eq(st.column("source_key", staged)),
         st.column("resolved_run_id", "r").is_(exp.null()),
         st.column("applied", "r"),
+        copy=False,
     )
 
 
@@ -167,7 +168,7 @@ def upsert_sql(staging: str, dialect: str = "postgres") -> tuple[str, str]:
         .where(_open_reject_of("s"))
     ).not_()
     keyless = st.column("source_key", "s").is_(exp.null())
-    insert = st.insert_missing(REJECTS, staging, COLUMNS, exp.or_(keyless, has_none))
+    insert = st.insert_missing(REJECTS, staging, COLUMNS, exp.or_(keyless, has_none, copy=False))
     return st.render(update, dialect), st.render(insert, dialect)
 
 
@@ -237,6 +238,7 @@ def resolve_sql(loaded: str, key: Sequence[str], dialect: str = "postgres") -> s
         st.column("applied", "t"),
         st.column("run_id", "t").neq(exp.Placeholder()),
         st.column("source_key", "t").isin(query=loaded_keys),
+        copy=False,
     )
     sets = [("resolved_run_id", exp.Placeholder()), ("resolved_at", exp.Placeholder())]
     return st.render(st.update_where(REJECTS, sets, condition), dialect)

@@ -100,14 +100,6 @@ class Warehouse(ABC):
     def transpile(self, sql: str) -> list[str]:
         """PostgreSQL-dialect SQL (one or more statements) as statements for this dialect."""
 
-    def portable(self, sql: str) -> str:
-        """One statement dwetl builds while it loads (staging tables, change counts, MERGE,
-        resolving rejects), written in the SQL that PostgreSQL and DuckDB both read as it is, as
-        this dialect runs it: transpiled, unless the dialect reads it as written (then unchanged,
-        which spares sqlglot's parse: ~10 ms a statement, a few per entity of every run)."""
-        (statement,) = self.transpile(sql)
-        return statement
-
     @abstractmethod
     def table_exists(self, qualified_name: str) -> bool:
         """True when `schema.table` exists."""

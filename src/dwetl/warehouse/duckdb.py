@@ -291,10 +291,6 @@ class DuckDBWarehouse(Warehouse):
                 statements.append(text)
         return statements
 
-    def portable(self, sql: str) -> str:
-        """DuckDB reads the shared run-time SQL as written: returned unchanged."""
-        return sql
-
     def table_exists(self, qualified_name: str) -> bool:
         """True when `schema.table` exists."""
         schema, _, table = qualified_name.rpartition(".")

@@ -114,10 +114,6 @@ class PostgreSQLWarehouse(Warehouse):
         """The shared SQL is PostgreSQL already: only split into statements, never rewritten."""
         return split_statements(sql)
 
-    def portable(self, sql: str) -> str:
-        """The shared run-time SQL is PostgreSQL: returned unchanged (not even split)."""
-        return sql
-
     def table_exists(self, qualified_name: str) -> bool:
         """True when `schema.table` exists."""
         row = self._con.execute(

@@ -101,7 +101,7 @@ def test_a_small_batch_is_counted_by_the_upsert_that_applies_it(wh):
         expected = merge.count_changes(wh, plan)
         form = merge.form(wh, batch.height, 41)
         assert form == "upsert"
-        counted = wh.apply_counted(wh.portable(merge.apply_sql(wh, plan, batch.height, 41)), form)
+        counted = wh.apply_counted(merge.apply_sql(wh, plan, batch.height, 41), form)
         merge.drop_staging(wh, plan)
 
     assert counted == (expected.inserted, expected.updated) == (1, 2)
@@ -119,10 +119,11 @@ class _RolledBack(Exception):
 def test_a_form_the_dialect_cannot_count_writes_nothing(wh, form):
     _forty_stores(wh)
     plan, batch = _plan(wh, 2), _small_batch()
-    sql = merge.upsert_sql(plan) if form == "upsert" else merge.merge_sql(plan)
+    build = merge.upsert_sql if form == "upsert" else merge.merge_sql
+    sql = build(plan, wh.sqlglot_dialect)
     with pytest.raises(_RolledBack), wh.transaction():
         merge.stage(wh, plan, batch)
-        if wh.apply_counted(wh.portable(sql), form) is None:
+        if wh.apply_counted(sql, form) is None:
             assert merge.count_changes(wh, plan) == merge.MergeCounts(1, 2, 1)
         raise _RolledBack
 
