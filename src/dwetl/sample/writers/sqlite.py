@@ -176,7 +176,7 @@ def _update_by_rowid(table: str, column: str) -> str:
     """
     name = exp.to_identifier(column, quoted=True)
     statement = exp.Update(
-        this=exp.to_table(table, quoted=True),
+        this=exp.table_(table, quoted=True),
         expressions=[exp.EQ(this=exp.column(name), expression=exp.Placeholder())],
         where=exp.Where(this=exp.column("rowid").eq(exp.Placeholder())),
     )
@@ -190,7 +190,7 @@ def _insert_values(table: str, columns: Sequence[str]) -> str:
     'INSERT INTO "cliente" ("id", "nome") VALUES (?, ?)'
     """
     into = exp.Schema(
-        this=exp.to_table(table, quoted=True),
+        this=exp.table_(table, quoted=True),
         expressions=[exp.to_identifier(c, quoted=True) for c in columns],
     )
     values = exp.values([tuple(exp.Placeholder() for _ in columns)])
