@@ -124,9 +124,8 @@ def inferable(ctx: RunContext, spec: EntitySpec) -> list[str]:
 
 
 #: up to how many distinct natural keys `key_map` reads a dimension's rows for those keys only
-#: (above, every row: one IN list that long costs what reading the rows costs). PostgreSQL 15,
-#: dim_cliente: 15k of 252k customers in 0.04 s against 0.10-0.15 s for all; 60k of 507k in
-#: 0.11 s against 0.19-0.23 s.
+#: (above, every row: one IN list that long costs what reading the rows costs;
+#: docs/decisions/0008-key-maps.md).
 KEYS_READ_BY_VALUE = 50_000
 
 
@@ -191,7 +190,7 @@ def references(
             continue
         mapped = _surrogate_keys(ctx, fk.ref_table, fk.ref_columns, maps or {})
         if mapped is not None:
-            # a second read of the dimension cost 0.085 s per fact and run for 250k customers
+            # spares a second read of the dimension (docs/decisions/0008-key-maps.md)
             refs[fk.name] = mapped
             continue
         # no DISTINCT: a foreign key references a primary or unique key, whose values are

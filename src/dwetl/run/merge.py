@@ -49,9 +49,8 @@ class MergePlan:
     key: tuple[str, ...]  # natural key: the MERGE condition
     fixed: tuple[str, ...] = ()  # never updated once inserted (the surrogate key)
     #: compared columns that no staged row changes (`MergeCounts.changed` told): an update
-    #: leaves them out. DuckDB rewrites every column an UPDATE sets, a VARCHAR dearly: 2,517
-    #: customers whose atualizado_em changed, in a 252k-row dim_cliente, took 0.23 s with
-    #: every column set, 0.008 s with atualizado_em alone
+    #: leaves them out. DuckDB rewrites every column an UPDATE sets, a VARCHAR dearly
+    #: (docs/decisions/0007-merge-vs-upsert.md)
     kept: tuple[str, ...] = ()
 
     @property
@@ -335,17 +334,15 @@ def upsert_sql(plan: MergePlan, dialect: str = "postgres") -> str:
 
 #: dialect -> below which share of the target's rows the staged rows are applied with
 #: `upsert_sql` instead of MERGE (MERGE hash-joins the whole target; ON CONFLICT probes the key
-#: index per staged row). PostgreSQL 15, 500k-row target, median of 3
-#: (benchmarks/pg_load_paths.py): first load MERGE 1.76 s / ON CONFLICT 2.41 s; 10% delta
-#: 0.67 / 0.43 s; 25% delta 1.23 / 1.25 s (the crossover); 10%-changed full snapshot 1.40 /
-#: 1.96 s. DuckDB always MERGEs.
+#: index per staged row): the crossover measured by benchmarks/pg_load_paths.py
+#: (docs/decisions/0007-merge-vs-upsert.md). DuckDB always MERGEs.
 UPSERT_BELOW_SHARE = {"postgresql": 0.25}
 
 #: from how many inserts, as a share of the target's rows, a merge runs with the target's
 #: foreign keys deferred (`Warehouse.constraints_deferred`: dropped, re-added after). Checked
-#: row by row they cost about 30 times what re-adding them costs per target row (PostgreSQL 15,
-#: fact_vendas, 5 foreign keys: 491k new rows merged into 491k took 20.0 s with them, 5.7 s
-#: deferred), so deferring wins from a few percent; it starts at a quarter because the dropped
+#: row by row they cost many times what re-adding them costs per target row
+#: (docs/decisions/0006-postgresql-copy-path.md), so deferring wins from a few percent; it
+#: starts at a quarter because the dropped
 #: keys lock the target and the dimensions they reference against readers until the commit,
 #: which only a batch that large is worth.
 DEFER_KEYS_FROM_SHARE = 0.25
@@ -353,7 +350,7 @@ DEFER_KEYS_FROM_SHARE = 0.25
 
 def _rows(wh: Warehouse, table: str, *, up_to: int) -> int:
     """Rows of `table`, or `up_to` if it has that many or more (PostgreSQL counts by reading the
-    whole table: 0.1-0.3 s for a 1M-row fact, where a small batch needs to know only that it is
+    whole table, where a small batch needs to know only that it is
     large)."""
     (rows,), *_ = wh.fetchall(st.render(st.count_up_to(table, up_to), wh.sqlglot_dialect))
     return int(rows)

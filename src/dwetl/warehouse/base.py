@@ -126,9 +126,8 @@ class Warehouse(ABC):
         builds them), and return (rows inserted, rows updated) where the dialect can tell them
         from the statement itself; None, having run nothing, where it cannot (the caller then
         counts with a join of staging and target first). The default cannot: DuckDB's MERGE
-        can return each row's action, but `RETURNING merge_action` made it 4 times as slow (97k
-        rows updated in a 5M-row fact: 0.11 + 0.10 s commit, 0.44 + 0.26 s with it) where its
-        count takes 0.05 s."""
+        can return each row's action, but `RETURNING merge_action` costs far more than the count
+        (docs/decisions/0005-duckdb-bulk-load.md)."""
         return None
 
     def table_swap(self, target: str, twin: str) -> TableSwap | None:

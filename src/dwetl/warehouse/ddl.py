@@ -48,8 +48,8 @@ class ScriptResult:
 #: the table holding the applied scripts' text (sql/ddl/006_schema_text.sql)
 SCRIPT_TEXTS = "ctl.schema_script"
 
-#: parsed constraint sets by the (script, checksum) pairs they were parsed from: sqlglot's parse
-#: of the whole DDL takes ~0.15 s, and every entity of a run (and every run of a process) needs it
+#: parsed constraint sets by the (script, checksum) pairs they were parsed from: every entity of
+#: a run (and every run of a process) needs them (docs/decisions/0012-parse-once.md)
 _PARSED: dict[tuple[tuple[str, str], ...], dict[str, ConstraintSet]] = {}
 
 

@@ -42,7 +42,7 @@ _entities: dict[tuple[Path, str], str] = {}
 
 
 #: DuckDB loads and even downloads an extension when it meets a file it needs one for (a SQLite
-#: file given as the warehouse: five tries to download `sqlite_scanner`, 30 s). dwetl needs
+#: file given as the warehouse sends it retrying a download of `sqlite_scanner`). dwetl needs
 #: none: a file that is not DuckDB's own is an error at once, and nothing is ever downloaded.
 NO_EXTENSIONS: dict[str, str | bool | int | float | list[str]] = {
     "autoload_known_extensions": False,
@@ -178,18 +178,16 @@ class DuckDBWarehouse(Warehouse):
     dialect: ClassVar[str] = "duckdb"
     sqlglot_dialect: ClassVar[str] = "duckdb"
     #: DuckDB enforces a foreign key through an ART index on the referencing columns (a fact's
-    #: few, heavily repeated sk values): 5M rows into a table with a primary key and 5 foreign
-    #: keys took 73 s and 1.6 GB, 4.9 s and 475 MB without the foreign keys; 1M fact_vendas
-    #: rows 3.0 s + 1.9 s commit, 0.57 s without. DuckDB can neither drop, defer nor add a
+    #: few, heavily repeated sk values), which makes a bulk load many times slower and larger
+    #: (docs/decisions/0004-duckdb-no-foreign-keys.md). DuckDB can neither drop, defer nor add a
     #: foreign key after CREATE TABLE, and runs an UPDATE of an indexed or checked column of a
     #: referenced row as DELETE + INSERT, which the referencing keys refuse. So `transpile`
     #: leaves the DDL's foreign keys out, as Snowflake, BigQuery and Redshift never enforce
     #: theirs; dwetl's validation enforces them before every load.
     enforces_foreign_keys: ClassVar[bool] = False
     #: DuckDB 2.0.1 keeps a transaction's appended rows in the process's memory until it
-    #: commits, whatever its memory_limit: 10M rows appended uncommitted held 1.1 GB more than the
-    #: same rows committed batch by batch; a 20M-item first load of fact_vendas straight into
-    #: the target peaked at 4.9 GB against 2.7 GB through staging (benchmarks/results/)
+    #: commits, whatever its memory_limit, so batches are committed into staging
+    #: (docs/decisions/0005-duckdb-bulk-load.md)
     holds_uncommitted_rows: ClassVar[bool] = True
 
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -317,8 +315,8 @@ class DuckDBWarehouse(Warehouse):
     def table_swap(self, target: str, twin: str) -> TableSwap | None:
         """The batches go into a twin of the empty target, committed batch by batch (see
         `holds_uncommitted_rows`), which the entity's transaction then renames into the
-        target's place, adding its primary key: 0.8 s for 4.9M fact_vendas rows where
-        INSERT ... SELECT into the keyed target took 3.0 s + 1.4 s to commit. Not for a target
+        target's place, adding its primary key: no copy, where INSERT ... SELECT into the keyed
+        target copies every row (docs/decisions/0005-duckdb-bulk-load.md). Not for a target
         with a UNIQUE key (DuckDB cannot add one to a table), indexes or comments."""
         schema, _, table = target.rpartition(".")
         twin_schema, _, twin_table = twin.rpartition(".")

@@ -126,10 +126,8 @@ class PostgreSQLWarehouse(Warehouse):
         where every column's Arrow type is its column's wire type (`binary_copy_schema`), else
         as CSV written by Arrow.
 
-        The binary form spares the server parsing text: 982k `fact_vendas` rows into a table
-        with its CHECKs took 1.6 s against 2.1-3.0 s from CSV (server-side COPY of the same
-        rows), and encoding them 0.4 s against 0.7 s for writing the CSV; a 5M-item full
-        reload's `fact_vendas` waited 4.2-4.5 s for its COPYs instead of 9.5-10.5 s."""
+        The binary form spares the server parsing text
+        (docs/decisions/0006-postgresql-copy-path.md)."""
         target = _qualified(qualified_name)
         columns = pgsql.SQL(", ").join(pgsql.Identifier(name) for name in data.column_names)
         wire = binary_copy_schema(self._column_types(qualified_name), data.schema)
@@ -174,7 +172,7 @@ class PostgreSQLWarehouse(Warehouse):
         """An upsert, counted from what it returns: a row it inserted is a new row version no
         transaction has locked (`xmax = 0`), while one it updated carries the lock that ON
         CONFLICT took on the row it replaced. The count query this spares joined the staged rows
-        to the whole target: 0.23 of 1.3 s for 97k rows updated in a 5M-row fact. A MERGE is
+        to the whole target (docs/decisions/0007-merge-vs-upsert.md). A MERGE is
         not counted (PostgreSQL 15's MERGE returns no rows)."""
         if form != "upsert":
             return None
@@ -192,7 +190,7 @@ class PostgreSQLWarehouse(Warehouse):
         """`enable_nestloop` off for the block (SET LOCAL: it ends with the transaction at the
         latest), then as it was. PostgreSQL analyzes a table only when autovacuum does (it may be
         off, or not yet have run after a bulk load): resolving 825 open rejects against 4,580
-        loaded keys was a nested loop of 3.7M comparisons, 1.1 s, for an estimate of one row."""
+        loaded keys was a nested loop for an estimate of one row (docs/decisions/0007)."""
         (before,), *_ = self.fetchall("SELECT current_setting('enable_nestloop')")
         self.fetchall("SELECT set_config('enable_nestloop', 'off', true)")
         yield
