@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from dwetl.cli.options import DwOption
+from dwetl.cli.options import DdlDirOption, DwOption
 
 
 def check(
@@ -31,10 +31,7 @@ def check(
         int, typer.Option("--limit", help="With --source: rows read per extract file.", min=1)
     ] = 1000,
     dw: DwOption = None,
-    ddl_dir: Annotated[
-        str | None,
-        typer.Option("--ddl-dir", help="Another DDL folder than the shipped sql/ddl."),
-    ] = None,
+    ddl_dir: DdlDirOption = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the report as one JSON object.")
     ] = False,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dwetl.cli.options import DwOption, SourceOption
+from dwetl.cli.options import DdlDirOption, DwOption, SourceOption
 from dwetl.core.config import load_settings
 from dwetl.core.errors import DwetlError
 from dwetl.core.logs import setup_logging
@@ -19,12 +19,7 @@ if TYPE_CHECKING:
 def init(
     dw: DwOption = None,
     source: SourceOption = None,
-    ddl_dir: Annotated[
-        str | None,
-        typer.Option(
-            "--ddl-dir", help="Another DDL folder than the shipped sql/ddl (DWETL_DDL_DIR)."
-        ),
-    ] = None,
+    ddl_dir: DdlDirOption = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the report as one JSON object.")
     ] = False,

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import shlex
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from dwetl.core.config import SETTINGS
 from dwetl.core.masking import scrub
 
-DwOption = Annotated[str | None, typer.Option("--dw", help="Warehouse URL (else DWETL_DW_URL).")]
-SourceOption = Annotated[
-    str | None, typer.Option("--source", help="Source URL (else DWETL_SOURCE_URL).")
-]
+
+def _setting_option(name: str) -> Any:
+    """The option of setting `name`, its name and help from the settings' one declaration."""
+    setting = SETTINGS[name]
+    return typer.Option(setting.option, help=setting.option_help)
+
+
+DwOption = Annotated[str | None, _setting_option("dw")]
+SourceOption = Annotated[str | None, _setting_option("source")]
+SqlDirOption = Annotated[str | None, _setting_option("sql_dir")]
+DdlDirOption = Annotated[str | None, _setting_option("ddl_dir")]
+MaxRejectRatioOption = Annotated[float | None, _setting_option("max_reject_ratio")]
+BatchRowsOption = Annotated[int | None, _setting_option("batch_rows")]
+OnFailedDimensionOption = Annotated[str | None, _setting_option("on_failed_dimension")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dwetl.cli.console import Column, Table
-from dwetl.cli.options import DwOption, JsonOption, SourceOption
+from dwetl.cli.options import DwOption, JsonOption, MaxRejectRatioOption, SourceOption
 from dwetl.core import logs
 from dwetl.core.config import Settings, load_settings
 from dwetl.core.errors import DwetlError
@@ -166,13 +166,7 @@ def enable(
     name: str,
     force: ForceOption = False,
     reason: ReasonOption = None,
-    max_reject_ratio: Annotated[
-        float | None,
-        typer.Option(
-            "--max-reject-ratio",
-            help="Largest share of rejected rows the dry run may have (default: the run's, 0.05).",
-        ),
-    ] = None,
+    max_reject_ratio: MaxRejectRatioOption = None,
     dw: DwOption = None,
     source: SourceOption = None,
 ) -> None:
@@ -180,7 +174,7 @@ def enable(
     from dwetl.ops import rollout
     from dwetl.warehouse import open_warehouse, write_lock
 
-    settings = load_settings(source=source, dw=dw)
+    settings = load_settings(source=source, dw=dw, max_reject_ratio=max_reject_ratio)
     with write_lock(settings), open_warehouse(settings.dw, settings) as wh:
         try:
             outcome = rollout.enable(

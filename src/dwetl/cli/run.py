@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 
 from dwetl.cli.console import summary_lines
-from dwetl.cli.options import DwOption, SourceOption, dw_argument
+from dwetl.cli.options import (
+    BatchRowsOption,
+    DwOption,
+    MaxRejectRatioOption,
+    OnFailedDimensionOption,
+    SourceOption,
+    SqlDirOption,
+    dw_argument,
+)
 from dwetl.cli.progress import live_progress
 from dwetl.core.config import load_settings
 from dwetl.core.logs import setup_logging
@@ -65,35 +73,12 @@ def run_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the run summary as one JSON object.")
     ] = False,
-    max_reject_ratio: Annotated[
-        float | None,
-        typer.Option(
-            "--max-reject-ratio",
-            help="Fail an entity whose rejected share is above this (default 0.05).",
-        ),
-    ] = None,
-    batch_rows: Annotated[
-        int | None,
-        typer.Option(
-            "--batch-rows",
-            help="Load a large fact in key-partitioned batches of about this many source rows "
-            "(default 1000000; 0 = never batch).",
-        ),
-    ] = None,
-    on_failed_dimension: Annotated[
-        str | None,
-        typer.Option(
-            "--on-failed-dimension",
-            help="What to do with a fact whose dimension failed earlier in this run: 'skip' it "
-            "(default) or 'infer' (load it; its missing keys become inferred members).",
-        ),
-    ] = None,
+    max_reject_ratio: MaxRejectRatioOption = None,
+    batch_rows: BatchRowsOption = None,
+    on_failed_dimension: OnFailedDimensionOption = None,
     source: SourceOption = None,
     dw: DwOption = None,
-    sql_dir: Annotated[
-        str | None,
-        typer.Option("--sql-dir", help="Folder of extract SQL files (else DWETL_SQL_DIR)."),
-    ] = None,
+    sql_dir: SqlDirOption = None,
 ) -> None:
     """Load the active entities (dims before facts).
 
@@ -108,6 +93,7 @@ def run_command(
         source=source,
         dw=dw,
         sql_dir=sql_dir,
+        max_reject_ratio=max_reject_ratio,
         batch_rows=batch_rows,
         on_failed_dimension=on_failed_dimension,
     )
@@ -118,7 +104,6 @@ def run_command(
                 entity or ["all"],
                 full=full,
                 dry_run=dry_run,
-                max_reject_ratio=max_reject_ratio,
                 progress=None if as_json else progress,
             )
     except DiskFull as exc:  # stopped: the summary so far, failed, then the one-line error

@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 import os
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from dwetl.core import masking
@@ -256,76 +256,219 @@ def absolute_alternative(url: DbUrl) -> str | None:
 
 
 @dataclass(frozen=True)
+class Setting:
+    """One setting, declared once (as the metadata of its `Settings` field): its one name gives
+    its command-line option, environment variable and `dwetl.toml` key; its type is the field's.
+
+    >>> lock = SETTINGS["lock_timeout_seconds"]
+    >>> (lock.option, lock.env, lock.toml)
+    ('--lock-timeout-seconds', 'DWETL_LOCK_TIMEOUT_SECONDS', '[run] lock_timeout_seconds')
+    >>> (SETTINGS["dw"].option, SETTINGS["dw"].env, SETTINGS["dw"].toml)
+    ('--dw', 'DWETL_DW_URL', '[dw] url')
+    """
+
+    #: the `dwetl.toml` section; a name that starts with it drops it in the key
+    #: (`connect_attempts` is `[connect] attempts`)
+    section: str
+    #: one sentence: the options' help and the docs' table both show it
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    #: the default as people read it, where the field's is computed (URLs, folders)
+    shown_default: str | None = None
+    #: the commands that take it as an option; none: environment and `dwetl.toml` only
+    commands: tuple[str, ...] = ()
+    #: earlier names still read, each with one warning naming the new one: `DWETL_...`
+    #: variables and `[section] key`s of `dwetl.toml`
+    old_names: tuple[str, ...] = ()
+    #: the `Settings` field (filled in from it)
+    name: str = ""
+    #: the field's type (filled in from it): DbUrl, Path, int, float or a Literal of choices
+    kind: Any = None
+
+    @property
+    def env(self) -> str:
+        """The environment variable: DWETL_ and the name (and _URL for a database's URL)."""
+        return f"DWETL_{self.name.upper()}" + ("_URL" if self.kind is DbUrl else "")
+
+    @property
+    def key(self) -> str:
+        """The key in its `dwetl.toml` section (a database's URL is its section's `url`)."""
+        return "url" if self.kind is DbUrl else self.name.removeprefix(f"{self.section}_")
+
+    @property
+    def toml(self) -> str:
+        return f"[{self.section}] {self.key}"
+
+    @property
+    def option(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return get_args(self.kind) if get_origin(self.kind) is Literal else ()
+
+    @property
+    def default(self) -> str:
+        """The default as text (numbers as `:g` writes them, but whole numbers in full)."""
+        if self.kind is Path:
+            return f"the shipped {self.shown_default}"
+        if self.shown_default is not None:
+            return self.shown_default
+        value = _FIELDS[self.name].default
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    @property
+    def kind_text(self) -> str:
+        """The type and bounds as the docs say them, e.g. `number >= 0`."""
+        if self.choices:
+            return " or ".join(f"`{c}`" for c in self.choices)
+        if self.kind is DbUrl:
+            return "database URL"
+        if self.kind is Path:
+            return "folder"
+        text = "whole number" if self.kind is int else "number"
+        if self.maximum is not None:
+            return f"{text} {self.minimum:g} to {self.maximum:g}"
+        return f"{text} >= {self.minimum:g}" if self.minimum is not None else text
+
+    @property
+    def option_help(self) -> str:
+        """The help of its command-line option: what it does, then where else it comes from."""
+        return f"{self.help} Else {self.env}, then {TOML_NAME} {self.toml}; default {self.default}."
+
+
+def _setting(section: str, help: str, **more: Any) -> dict[str, Setting]:
+    """A `Settings` field's metadata: how the setting is given (see `Setting`)."""
+    return {"setting": Setting(section, help, **more)}
+
+
+#: the commands that connect to the warehouse, and to the source (`demo` takes files of its
+#: own under the same option names, never these settings)
+_DW_COMMANDS = ("check", "history", "init", "rejects", "rollout", "run", "status")
+_SOURCE_COMMANDS = ("init", "rollout", "run", "sample")
+
+
+@dataclass(frozen=True)
 class Settings:
-    """Everything a command needs to know about where and how to run."""
+    """Everything a command needs to know about where and how to run: one field per setting,
+    which its metadata declares once (option, environment variable, `dwetl.toml` key, bounds,
+    help: see `Setting`)."""
 
-    source: DbUrl
-    dw: DbUrl
-    sql_dir: Path
-    connect_attempts: int = 5
-    connect_backoff_s: float = 0.5
-    connect_backoff_max_s: float = 8.0
-    watermark_overlap_s: float = 300.0
-    max_reject_ratio: float = 0.05
-    lock_timeout_s: float = 60.0
-    #: most source rows an entity that can be batched (`EntitySpec.batch_key`) extracts,
-    #: transforms and validates at once; 0: never batch
-    batch_rows: int = 1_000_000
-    #: folder of the warehouse DDL scripts (the shipped sql/ddl unless DWETL_DDL_DIR says else)
-    ddl_dir: Path = field(default_factory=ddl_root)
-    #: what a run does with an entity one of whose dimensions failed earlier in the same run:
-    #: "skip" it (nothing of it runs, its watermark stays), or "infer" (load it; the keys it
-    #: cannot find become inferred members, which the dimension completes when it loads)
-    on_failed_dimension: str = "skip"
+    source: DbUrl = field(
+        metadata=_setting(
+            "source",
+            "Source (ERP) database URL.",
+            shown_default=DEFAULT_SOURCE_URL,
+            commands=_SOURCE_COMMANDS,
+        )
+    )
+    dw: DbUrl = field(
+        metadata=_setting(
+            "dw",
+            "Warehouse database URL.",
+            shown_default=DEFAULT_DW_URL,
+            commands=_DW_COMMANDS,
+        )
+    )
+    sql_dir: Path = field(
+        default_factory=extract_root,
+        metadata=_setting(
+            "extract",
+            "Folder of the extract queries: one .sql file per entity, or the facts' parts.",
+            shown_default="sql/extract",
+            commands=("run",),
+        ),
+    )
+    ddl_dir: Path = field(
+        default_factory=ddl_root,
+        metadata=_setting(
+            "init",
+            "Folder of the warehouse DDL scripts NNN_name.sql that init applies.",
+            shown_default="sql/ddl",
+            commands=("check", "init"),
+        ),
+    )
+    connect_attempts: int = field(
+        default=5,
+        metadata=_setting("connect", "Tries per database before giving up.", minimum=1),
+    )
+    connect_backoff_seconds: float = field(
+        default=0.5,
+        metadata=_setting(
+            "connect",
+            "Seconds to wait after the first failed attempt, doubling each time.",
+            minimum=0,
+        ),
+    )
+    connect_backoff_max_seconds: float = field(
+        default=8.0,
+        metadata=_setting(
+            "connect", "The longest wait between two attempts, in seconds.", minimum=0
+        ),
+    )
+    watermark_overlap_seconds: float = field(
+        default=300.0,
+        metadata=_setting(
+            "extract",
+            "An incremental read starts this many seconds before the stored watermark.",
+            minimum=0,
+            old_names=("[extract] overlap_seconds",),
+        ),
+    )
+    max_reject_ratio: float = field(
+        default=0.05,
+        metadata=_setting(
+            "run",
+            "Largest share of rejected rows an entity may have and still load (and pass a "
+            "rollout's dry run).",
+            minimum=0,
+            maximum=1,
+            commands=("rollout", "run"),
+        ),
+    )
+    lock_timeout_seconds: float = field(
+        default=60.0,
+        metadata=_setting(
+            "run",
+            "How long a run waits, in seconds, for another run holding the entity (DuckDB: "
+            "the file).",
+            minimum=0,
+        ),
+    )
+    batch_rows: int = field(
+        default=1_000_000,
+        metadata=_setting(
+            "run",
+            "Load a large fact in key-partitioned batches of about this many source rows "
+            "(0: never batch).",
+            minimum=0,
+            commands=("run",),
+        ),
+    )
+    on_failed_dimension: Literal["skip", "infer"] = field(
+        default="skip",
+        metadata=_setting(
+            "run",
+            "A fact whose dimension failed earlier in the run: skip it, or infer (load it; "
+            "the keys it cannot find become inferred members).",
+            commands=("run",),
+        ),
+    )
 
 
-# (toml section, key) -> (Settings field, env variable or None, parser)
-_NUMBERS: dict[tuple[str, str], tuple[str, str | None, type]] = {
-    ("connect", "attempts"): ("connect_attempts", "DWETL_CONNECT_ATTEMPTS", int),
-    ("connect", "backoff_seconds"): ("connect_backoff_s", "DWETL_CONNECT_BACKOFF_SECONDS", float),
-    ("connect", "backoff_max_seconds"): (
-        "connect_backoff_max_s",
-        "DWETL_CONNECT_BACKOFF_MAX_SECONDS",
-        float,
-    ),
-    ("extract", "overlap_seconds"): (
-        "watermark_overlap_s",
-        "DWETL_WATERMARK_OVERLAP_SECONDS",
-        float,
-    ),
-    ("run", "max_reject_ratio"): ("max_reject_ratio", "DWETL_MAX_REJECT_RATIO", float),
-    ("run", "lock_timeout_seconds"): ("lock_timeout_s", "DWETL_LOCK_TIMEOUT_SECONDS", float),
-    ("run", "batch_rows"): ("batch_rows", "DWETL_BATCH_ROWS", int),
+_FIELDS = {f.name: f for f in fields(Settings)}
+_TYPES = get_type_hints(Settings)
+#: every setting by name, in the order of `Settings`
+SETTINGS: dict[str, Setting] = {
+    f.name: replace(f.metadata["setting"], name=f.name, kind=_TYPES[f.name])
+    for f in fields(Settings)
 }
-#: Settings field -> its command-line option, for the numbers a command may take as options
-_NUMBER_OPTIONS: dict[str, str] = {"batch_rows": "--batch-rows"}
-_PATHS: dict[tuple[str, str], tuple[str, str]] = {
-    ("extract", "sql_dir"): ("sql_dir", "DWETL_SQL_DIR"),
-    ("init", "ddl_dir"): ("ddl_dir", "DWETL_DDL_DIR"),
+#: default URLs, which depend on the working folder
+_DEFAULT_URLS: dict[str, Callable[[Path], str]] = {
+    "source": lambda cwd: DEFAULT_SOURCE_URL,
+    "dw": lambda cwd: default_dw_url(cwd),
 }
-#: (toml section, key) -> (Settings field, env variable, command-line option, allowed values)
-_CHOICES: dict[tuple[str, str], tuple[str, str, str, tuple[str, ...]]] = {
-    ("run", "on_failed_dimension"): (
-        "on_failed_dimension",
-        "DWETL_ON_FAILED_DIMENSION",
-        "--on-failed-dimension",
-        ("skip", "infer"),
-    ),
-}
-_URLS: dict[tuple[str, str], tuple[str, str, str]] = {
-    ("source", "url"): ("source", "DWETL_SOURCE_URL", "--source"),
-    ("dw", "url"): ("dw", "DWETL_DW_URL", "--dw"),
-}
-_MINIMUM: dict[str, float] = {
-    "connect_attempts": 1,
-    "connect_backoff_s": 0,
-    "connect_backoff_max_s": 0,
-    "watermark_overlap_s": 0,
-    "max_reject_ratio": 0,
-    "lock_timeout_s": 0,
-    "batch_rows": 0,
-}
-_MAXIMUM: dict[str, float] = {"max_reject_ratio": 1}
 
 
 def load_settings(
@@ -334,61 +477,29 @@ def load_settings(
     sql_dir: str | None = None,
     cwd: Path | None = None,
     *,
-    ddl_dir: str | None = None,
-    batch_rows: int | None = None,
-    on_failed_dimension: str | None = None,
     env: Mapping[str, str] | None = None,
+    **options: Any,
 ) -> Settings:
-    """Resolve the settings: option > env > dwetl.toml in `cwd` > defaults.
+    """Resolve the settings: option > env > dwetl.toml in `cwd` > defaults. `options` are the
+    command-line options given (None: not given), by setting name.
 
     >>> load_settings(cwd=Path("/tmp/nowhere"), env={}).dw.scheme
     'duckdb'
     """
+    unknown = sorted(set(options) - set(SETTINGS))
+    if unknown:
+        raise TypeError(f"load_settings() got options that are no setting: {', '.join(unknown)}")
     cwd = (cwd or Path.cwd()).resolve()
     env = os.environ if env is None else env
     toml = _read_toml(cwd / TOML_NAME)
-    options = {"source": source, "dw": dw, "sql_dir": sql_dir, "ddl_dir": ddl_dir}
+    options |= {"source": source, "dw": dw, "sql_dir": sql_dir}
     values: dict[str, Any] = {}
-
-    for (section, key), (name, env_var, option) in _URLS.items():
-        text, origin = _pick(options[name], option, env, env_var, toml, section, key)
-        if text is None:
-            text, origin = (
-                (DEFAULT_SOURCE_URL if name == "source" else default_dw_url(cwd)),
-                "default",
-            )
-        values[name] = parse_url(str(text), setting=origin, cwd=cwd)
-
-    for (section, key), (name, env_var) in _PATHS.items():
-        text, origin = _pick(
-            options[name], f"--{name.replace('_', '-')}", env, env_var, toml, section, key
-        )
-        if text is None:
-            values[name] = extract_root() if name == "sql_dir" else ddl_root()
-            continue
-        if not isinstance(text, str) or not text:
-            raise UsageError(f"{origin}: expected a folder path, got {text!r}")
-        folder = Path(text).expanduser()
-        values[name] = (folder if folder.is_absolute() else cwd / folder).resolve()
-
-    numbers = {"batch_rows": batch_rows}
-    for (section, key), (name, number_env, kind) in _NUMBERS.items():
-        raw, origin = _pick(
-            numbers.get(name), _NUMBER_OPTIONS.get(name, ""), env, number_env, toml, section, key
-        )
-        if raw is None:
-            continue
-        values[name] = _number(raw, kind, name, origin)
-
-    choices = {"on_failed_dimension": on_failed_dimension}
-    for (section, key), (name, choice_env, option, allowed) in _CHOICES.items():
-        raw, origin = _pick(choices[name], option, env, choice_env, toml, section, key)
-        if raw is None:
-            continue
-        if raw not in allowed:
-            raise UsageError(f"{origin}: expected one of {', '.join(allowed)}, got {raw!r}")
-        values[name] = raw
-
+    for setting in SETTINGS.values():
+        raw, origin = _pick(setting, options.get(setting.name), env, toml)
+        if raw is None and setting.name in _DEFAULT_URLS:
+            raw, origin = _DEFAULT_URLS[setting.name](cwd), "default"
+        if raw is not None:
+            values[setting.name] = _parse(setting, raw, origin, cwd)
     return Settings(**values)
 
 
@@ -415,25 +526,69 @@ _noticed: set[Path] = set()
 
 
 def _pick(
-    option: Any,
-    option_name: str,
-    env: Mapping[str, str],
-    env_var: str | None,
-    toml: dict[str, Any],
-    section: str,
-    key: str,
+    setting: Setting, option: Any, env: Mapping[str, str], toml: dict[str, Any]
 ) -> tuple[Any, str]:
-    """The first value given, and where it came from (for error messages)."""
+    """The first value given, and where it came from (for error messages); on each channel an
+    old name is read after the new one, with a warning."""
     if option is not None:
-        return option, option_name
-    if env_var and env.get(env_var):
-        return env[env_var], env_var
-    if key in toml.get(section, {}):
-        return toml[section][key], f"{TOML_NAME} [{section}] {key}"
+        return option, setting.option
+    for name in (setting.env, *_old_envs(setting)):
+        if env.get(name):
+            if name != setting.env:
+                _warn_old(name, setting.env)
+            return env[name], name
+    for section, key in ((setting.section, setting.key), *_old_keys(setting)):
+        if key in toml.get(section, {}):
+            if key != setting.key or section != setting.section:
+                _warn_old(f"{TOML_NAME} [{section}] {key}", setting.toml)
+            return toml[section][key], f"{TOML_NAME} [{section}] {key}"
     return None, ""
 
 
-def _number(raw: Any, kind: type, name: str, origin: str) -> int | float:
+def _old_envs(setting: Setting) -> list[str]:
+    return [name for name in setting.old_names if name.startswith("DWETL_")]
+
+
+def _old_keys(setting: Setting) -> list[tuple[str, str]]:
+    """The old `[section] key`s of `setting`, as (section, key)."""
+    keys = []
+    for name in setting.old_names:
+        if name.startswith("["):
+            section, key = name[1:].split("] ", 1)
+            keys.append((section, key))
+    return keys
+
+
+def _warn_old(used: str, new: str) -> None:
+    """One warning line per process for each old name used, naming the new one."""
+    if used not in _warned:
+        _warned.add(used)
+        logging.getLogger("dwetl").warning("%s is deprecated: use %s (same meaning)", used, new)
+
+
+#: old setting names already warned about in this process
+_warned: set[str] = set()
+
+
+def _parse(setting: Setting, raw: Any, origin: str, cwd: Path) -> Any:
+    """The value of `setting` from `raw`, of its type and within its bounds."""
+    if setting.kind is DbUrl:
+        return parse_url(str(raw), setting=origin, cwd=cwd)
+    if setting.kind is Path:
+        if not isinstance(raw, str) or not raw:
+            raise UsageError(f"{origin}: expected a folder path, got {raw!r}")
+        folder = Path(raw).expanduser()
+        return (folder if folder.is_absolute() else cwd / folder).resolve()
+    if setting.choices:
+        if raw not in setting.choices:
+            expected = ", ".join(setting.choices)
+            raise UsageError(f"{origin}: expected one of {expected}, got {raw!r}")
+        return raw
+    return _number(raw, setting, origin)
+
+
+def _number(raw: Any, setting: Setting, origin: str) -> int | float:
+    kind = setting.kind
     if isinstance(raw, bool):
         raise UsageError(f"{origin}: expected a number, got {raw!r}")
     try:
@@ -443,10 +598,12 @@ def _number(raw: Any, kind: type, name: str, origin: str) -> int | float:
     except (TypeError, ValueError):
         expected = "a whole number" if kind is int else "a number"
         raise UsageError(f"{origin}: expected {expected}, got {raw!r}") from None
-    if value < _MINIMUM[name] or value > _MAXIMUM.get(name, float("inf")):
-        bounds = f">= {_MINIMUM[name]:g}"
-        if name in _MAXIMUM:
-            bounds = f"between {_MINIMUM[name]:g} and {_MAXIMUM[name]:g}"
+    low = setting.minimum if setting.minimum is not None else float("-inf")
+    high = setting.maximum if setting.maximum is not None else float("inf")
+    if not low <= value <= high:
+        bounds = f">= {low:g}"
+        if setting.maximum is not None:
+            bounds = f"between {low:g} and {high:g}"
         raise UsageError(f"{origin}: must be {bounds}, got {raw!r}")
     return value
 
@@ -459,17 +616,57 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: not valid TOML: {exc}") from None
     known: dict[str, set[str]] = {}
-    for section, key in [*_NUMBERS, *_PATHS, *_URLS, *_CHOICES]:
-        known.setdefault(section, set()).add(key)
+    accepted: set[tuple[str, str]] = set()
+    for setting in SETTINGS.values():
+        known.setdefault(setting.section, set()).add(setting.key)
+        accepted |= {(setting.section, setting.key), *_old_keys(setting)}
     for section, keys in data.items():
         if section not in known or not isinstance(keys, dict):
             raise UsageError(
                 f"{path}: unknown section [{section}] (known: {', '.join(sorted(known))})"
             )
         for key in keys:
-            if key not in known[section]:
+            if (section, key) not in accepted:
                 raise UsageError(
                     f"{path}: unknown setting [{section}] {key} "
                     f"(known: {', '.join(sorted(known[section]))})"
                 )
     return data
+
+
+#: the markers around the settings table in docs/configuration.md
+TABLE_BEGIN = "<!-- settings table: generated by `python -m dwetl.core.config`; do not edit -->"
+TABLE_END = "<!-- end of settings table -->"
+
+
+def settings_table() -> str:
+    """The settings as a Markdown table: one row per setting, every name it is given by."""
+    lines = [
+        "| setting | option | environment variable | `dwetl.toml` | value | default | meaning |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in SETTINGS.values():
+        option = f"`{s.option}` ({', '.join(s.commands)})" if s.commands else "—"
+        default = f"shipped `{s.shown_default}`" if s.kind is Path else f"`{s.default}`"
+        old = "".join(f"<br>was `{name}`" for name in s.old_names)
+        lines.append(
+            f"| `{s.name}` | {option} | `{s.env}` | `{s.toml}`{old} | {s.kind_text} "
+            f"| {default} | {s.help} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def with_settings_table(document: str) -> str:
+    """`document` with the text between its table markers replaced by `settings_table()`."""
+    head, begin, rest = document.partition(TABLE_BEGIN)
+    _, end, tail = rest.partition(TABLE_END)
+    if not begin or not end:
+        raise ValueError(f"no {TABLE_BEGIN!r} ... {TABLE_END!r} in the document")
+    return f"{head}{TABLE_BEGIN}\n{settings_table()}{TABLE_END}{tail}"
+
+
+if __name__ == "__main__":  # python -m dwetl.core.config [docs/configuration.md]
+    import sys
+
+    doc = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/configuration.md")
+    doc.write_text(with_settings_table(doc.read_text(encoding="utf-8")), encoding="utf-8")

@@ -78,7 +78,7 @@ def run_entity(ctx: RunContext, spec: EntitySpec) -> EntityResult:
     reads = read_ahead.reads(spec.name)
     quarantine: list[pl.DataFrame] = []  # the rejected rows, kept should the entity fail
     try:
-        with ctx.wh.entity_lock(spec.name, ctx.settings.lock_timeout_s):
+        with ctx.wh.entity_lock(spec.name, ctx.settings.lock_timeout_seconds):
             try:
                 _load(ctx, spec, result, reads, quarantine)
             except _DryRunDone:
@@ -411,7 +411,7 @@ def _dimensions_held(ctx: RunContext, spec: EntitySpec) -> Iterator[None]:
     `lookups.HeldDimensions`); taken in `lookups.inferable`'s order, as every run takes them."""
     with ExitStack() as locks:
         for dimension in lookups.inferable(ctx, spec):
-            locks.enter_context(ctx.wh.entity_lock(dimension, ctx.settings.lock_timeout_s))
+            locks.enter_context(ctx.wh.entity_lock(dimension, ctx.settings.lock_timeout_seconds))
         yield
 
 
@@ -474,7 +474,7 @@ def _valid_batches(
         reads.done()
         fault_point(f"batch{number}", spec.name)
     reads.close()  # the parts read once (order headers) go with the reader's batches
-    if last_read - first_read > ctx.settings.watermark_overlap_s:
+    if last_read - first_read > ctx.settings.watermark_overlap_seconds:
         # The batches are separate reads, not one snapshot: a row changed in a batch already
         # read, after that read, is found by the next run only if its time is within the
         # overlap of the watermark stored now. Reading took longer than the overlap, so the
@@ -484,7 +484,7 @@ def _valid_batches(
             "%s: its %d batches took %.0f s to read, more than the watermark overlap "
             "(%.0f s): the stored watermark is the first batch's, %s",
             spec.name, result.batches, last_read - first_read,
-            ctx.settings.watermark_overlap_s, first_watermark,
+            ctx.settings.watermark_overlap_seconds, first_watermark,
         )  # fmt: skip
         result.watermark_to = first_watermark
 

@@ -72,7 +72,7 @@ def with_keys(
             remember(ctx, dim.target_table, rows)
         else:
             rows = inferred.add_inferred(
-                ctx.wh, dim, keys, ctx.run_id, lock_timeout_s=ctx.settings.lock_timeout_s
+                ctx.wh, dim, keys, ctx.run_id, lock_timeout_s=ctx.settings.lock_timeout_seconds
             )
         result.inferred += rows.height
         maps[dimension] = key_map(ctx, dim)

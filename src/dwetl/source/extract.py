@@ -2,11 +2,11 @@
 
     extract(spec, settings, watermark) -> Extracted(frame, watermark_to, legacy_decoded)
 
-An incremental read starts at `since` = the stored watermark minus `settings.watermark_overlap_s`
-(rows committed late are re-read; the merge on the natural key absorbs them); a first or full
-run has no `since`. A file that uses the `:since` placeholder filters itself: dwetl binds it to
-that timestamp literal, or to NULL on a full run. A file without it is wrapped as
-`SELECT * FROM (<file>) src WHERE src.atualizado_em > '<since>'`.
+An incremental read starts at `since` = the stored watermark minus
+`settings.watermark_overlap_seconds` (rows committed late are re-read; the merge on the natural
+key absorbs them); a first or full run has no `since`. A file that uses the `:since` placeholder
+filters itself: dwetl binds it to that timestamp literal, or to NULL on a full run. A file
+without it is wrapped as `SELECT * FROM (<file>) src WHERE src.atualizado_em > '<since>'`.
 
 An entity whose rows join several source tables (the facts) may be read in parts: one simple
 query per table (`EntitySpec.extract_parts`, each checked against its own schema), joined in
@@ -353,7 +353,7 @@ def _prepare(
                 spec.name, watermark, clock,
             )  # fmt: skip
             watermark = clock
-        since = watermark - timedelta(seconds=settings.watermark_overlap_s)
+        since = watermark - timedelta(seconds=settings.watermark_overlap_seconds)
     read = [(path, part, sql) for (path, part), sql in zip(files.items(), texts, strict=True)]
     return _Reading(dialect, url, read, bool(parts), schema, since, clock, watermark)
 

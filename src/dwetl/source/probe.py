@@ -105,7 +105,7 @@ def reach_source(settings: Settings) -> float:
         what="source",
         url=url,
         attempts=settings.connect_attempts,
-        backoff_s=settings.connect_backoff_s,
-        backoff_max_s=settings.connect_backoff_max_s,
+        backoff_s=settings.connect_backoff_seconds,
+        backoff_max_s=settings.connect_backoff_max_seconds,
     )
     return seconds

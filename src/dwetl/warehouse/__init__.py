@@ -42,7 +42,7 @@ def warehouse_class(url: DbUrl) -> type[Warehouse]:
 def write_lock(settings: Settings) -> AbstractContextManager[None]:
     """The warehouse's write lock for a command that writes it (`Warehouse.write_lock`), with
     the settings' lock timeout."""
-    return warehouse_class(settings.dw).write_lock(settings.dw, settings.lock_timeout_s)
+    return warehouse_class(settings.dw).write_lock(settings.dw, settings.lock_timeout_seconds)
 
 
 def open_warehouse(url: DbUrl, settings: Settings, *, read_only: bool = False) -> Warehouse:
@@ -59,8 +59,8 @@ def open_warehouse(url: DbUrl, settings: Settings, *, read_only: bool = False) -
         what="warehouse",
         url=url,
         attempts=settings.connect_attempts,
-        backoff_s=settings.connect_backoff_s,
-        backoff_max_s=settings.connect_backoff_max_s,
+        backoff_s=settings.connect_backoff_seconds,
+        backoff_max_s=settings.connect_backoff_max_seconds,
     )
     wh.connect_seconds = seconds
     return wh

@@ -251,7 +251,9 @@ def test_a_batched_incremental_run_loads_what_one_at_once_loads(etl, new_etl):
 def test_a_watermark_overlap_shorter_than_the_batched_read_keeps_the_first_batch_s(etl, new_etl):
     etl.sample(2000, 3, 0.0)
     etl.init()
-    settings = dataclasses.replace(etl.settings, batch_rows=BATCH_ROWS, watermark_overlap_s=0.0)
+    settings = dataclasses.replace(
+        etl.settings, batch_rows=BATCH_ROWS, watermark_overlap_seconds=0.0
+    )
     summary = run(settings, ["all"], full=True)
 
     (vendas,) = [e for e in summary.entities if e.entity == "fact_vendas"]

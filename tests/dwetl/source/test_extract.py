@@ -32,7 +32,7 @@ def _settings(tmp_path: Path, source: Path, **changes: object) -> Settings:
     settings = load_settings(
         source=f"sqlite:///{source}", dw=f"duckdb:///{tmp_path / 'dw.duckdb'}", cwd=tmp_path, env={}
     )
-    return dataclasses.replace(settings, connect_backoff_s=0, **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(settings, connect_backoff_seconds=0, **changes)  # type: ignore[arg-type]
 
 
 DESCONTO = (
@@ -178,7 +178,7 @@ def test_watermark_filter_reads_back_the_overlap_window(tmp_path: Path, source: 
                 (3, "2024-01-01 12:00:00.5"),  # after the watermark
             ],
         )
-    settings = _settings(tmp_path, source, watermark_overlap_s=600.0)
+    settings = _settings(tmp_path, source, watermark_overlap_seconds=600.0)
     watermark = datetime(2024, 1, 1, 12, 0)
     got = extract(get_entity("dim_cliente"), settings, watermark)
     assert sorted(got.frame["id_cliente_origem"]) == [2, 3]
@@ -322,7 +322,7 @@ def test_an_incremental_fact_read_sends_what_its_rows_or_headers_changed(
     tmp_path: Path, source: Path
 ) -> None:
     _sales(source)
-    settings = _settings(tmp_path, source, watermark_overlap_s=0.0)
+    settings = _settings(tmp_path, source, watermark_overlap_seconds=0.0)
     got = extract(get_entity("fact_vendas"), settings, datetime(2024, 3, 6, 12)).frame
     rows = got.sort("id_item_origem", "atualizado_em").select(
         "id_item_origem", "quantidade", "id_cliente", "canal", "atualizado_em"
@@ -375,7 +375,7 @@ def test_parts_without_since_are_read_whole_and_give_the_same_rows(
         "SELECT id AS id_venda_origem, data_venda, id_cliente, id_loja, id_vendedor, canal, "
         "atualizado_em FROM vendas"
     )
-    settings = _settings(tmp_path, source, watermark_overlap_s=0.0)
+    settings = _settings(tmp_path, source, watermark_overlap_seconds=0.0)
     for watermark in (None, datetime(2024, 3, 1), datetime(2024, 3, 6, 12), datetime(2024, 3, 8)):
         mine = extract(get_entity("fact_vendas"), settings, watermark, sql_dir=folder)
         shipped = extract(get_entity("fact_vendas"), settings, watermark)
@@ -395,7 +395,7 @@ def test_a_folder_written_before_the_split_reads_its_one_file(tmp_path: Path, so
         FROM venda_itens i LEFT JOIN vendas v ON v.id = i.id_venda AND v.id_cliente = 4
         """,
     )
-    settings = _settings(tmp_path, source, watermark_overlap_s=0.0)
+    settings = _settings(tmp_path, source, watermark_overlap_seconds=0.0)
     got = extract(get_entity("fact_vendas"), settings, datetime(2024, 3, 5), sql_dir=folder)
     # the one file, wrapped with the watermark filter on its own atualizado_em
     assert got.frame.select("id_item_origem", "id_cliente").sort("id_item_origem").rows() == [
@@ -417,7 +417,7 @@ def test_a_file_with_since_filters_itself(tmp_path: Path, source: Path) -> None:
         tmp_path, "dim_loja.sql", shipped + "\nWHERE :since IS NULL OR l.atualizado_em > :since "
         "OR l.id = 2\n-- :since is dwetl's\n",
     )  # fmt: skip
-    settings = _settings(tmp_path, source, watermark_overlap_s=0.0)
+    settings = _settings(tmp_path, source, watermark_overlap_seconds=0.0)
     spec = get_entity("dim_loja")
     since = extract(spec, settings, datetime(2024, 1, 15), sql_dir=folder)
     assert sorted(since.frame["id_loja_origem"]) == [2, 3]  # not wrapped: store 2 stays
@@ -476,7 +476,7 @@ def test_a_file_that_names_since_only_in_comments_and_strings_is_wrapped(
         + shipped
         + "\nWHERE l.nome <> ':since -- x' OR l.id > 0\n",
     )
-    settings = _settings(tmp_path, source, watermark_overlap_s=0.0)
+    settings = _settings(tmp_path, source, watermark_overlap_seconds=0.0)
     got = extract(get_entity("dim_loja"), settings, datetime(2024, 1, 15), sql_dir=folder)
     assert got.frame["id_loja_origem"].to_list() == [2]  # wrapped: only the row after `since`
     assert got.frame["nome"].to_list() == [":since"]  # the literal was not rewritten

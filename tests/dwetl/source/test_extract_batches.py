@@ -28,7 +28,7 @@ def _settings(tmp_path: Path, source: Path, **changes: Any) -> Settings:
     settings = load_settings(
         source=f"sqlite:///{source}", dw=f"duckdb:///{tmp_path / 'dw.duckdb'}", cwd=tmp_path, env={}
     )
-    return dataclasses.replace(settings, connect_backoff_s=0, **changes)
+    return dataclasses.replace(settings, connect_backoff_seconds=0, **changes)
 
 
 def _identity(frame: pl.DataFrame) -> pl.DataFrame:
@@ -64,7 +64,7 @@ def test_the_batches_hold_every_row_of_one_read_and_each_key_in_one_batch(
     tmp_path: Path, sample_file, entity: str
 ) -> None:
     source = sample_file(2000, 3, 0.02)
-    settings = _settings(tmp_path, source, watermark_overlap_s=0.0)
+    settings = _settings(tmp_path, source, watermark_overlap_seconds=0.0)
     spec = get_entity(entity)
     assert spec.batch_key is not None
     with sqlite3.connect(source) as conn:
@@ -159,7 +159,7 @@ def test_negative_and_null_keys_of_a_single_file_fall_in_exactly_one_batch(
     # a folder written before the facts were read in parts: the one file is the batched query
     # (its key 999 is read as NULL)
     folder = _single_file(tmp_path, key="NULLIF(i.id, 999)")
-    settings = _settings(tmp_path, source, watermark_overlap_s=0.0)
+    settings = _settings(tmp_path, source, watermark_overlap_seconds=0.0)
     spec = get_entity("fact_vendas")
     for watermark in (None, datetime(2024, 3, 3)):
         whole = extract(spec, settings, watermark, sql_dir=folder).frame

@@ -126,7 +126,7 @@ def _settings(url: str, tmp_path: Path) -> Settings:
     settings = load_settings(
         source=url, dw=f"duckdb:///{tmp_path / 'dw.duckdb'}", cwd=tmp_path, env={}
     )
-    return dataclasses.replace(settings, watermark_overlap_s=0.0)
+    return dataclasses.replace(settings, watermark_overlap_seconds=0.0)
 
 
 def _all_extracts(url: str, tmp_path: Path) -> dict[str, pl.DataFrame]:

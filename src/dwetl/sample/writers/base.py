@@ -107,8 +107,8 @@ class SourceWriter(ABC):
             what="source",
             url=self.url,
             attempts=s.connect_attempts if s else 5,
-            backoff_s=s.connect_backoff_s if s else 0.5,
-            backoff_max_s=s.connect_backoff_max_s if s else 8.0,
+            backoff_s=s.connect_backoff_seconds if s else 0.5,
+            backoff_max_s=s.connect_backoff_max_seconds if s else 8.0,
         )
         return conn
 

@@ -1,0 +1,41 @@
+"""The commands' setting options are the settings' declaration: the option each setting names,
+on the commands it lists, with its help."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from dwetl.cli.app import _register, app
+from dwetl.core.config import SETTINGS
+
+#: `demo` takes files of its own under --source and --dw, never the settings
+OWN_OPTIONS = {"demo"}
+
+
+def _commands(group: Any, prefix: str = "") -> dict[str, Any]:
+    """Every command of the CLI by its full name ("rollout enable")."""
+    found = {}
+    for name, command in getattr(group, "commands", {}).items():
+        full = f"{prefix}{name}"
+        found[full] = command
+        found |= _commands(command, f"{full} ")
+    return found
+
+
+def test_each_setting_option_is_on_the_commands_its_declaration_lists() -> None:
+    _register()
+    commands = _commands(typer.main.get_command(app))
+    by_option = {s.option: s for s in SETTINGS.values()}
+    offered: dict[str, set[str]] = {name: set() for name in SETTINGS}
+    for full, command in commands.items():
+        if full.split()[0] in OWN_OPTIONS:
+            continue
+        for param in command.params:
+            for opt in param.opts:
+                if opt in by_option:
+                    setting = by_option[opt]
+                    offered[setting.name].add(full.split()[0])
+                    assert param.help == setting.option_help, (full, opt)
+    assert offered == {name: set(s.commands) for name, s in SETTINGS.items()}
