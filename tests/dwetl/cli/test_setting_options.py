@@ -3,12 +3,16 @@ on the commands it lists, with its help."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
 import typer
+from typer.testing import CliRunner
 
 from dwetl.cli.app import _register, app
 from dwetl.core.config import SETTINGS
+from dwetl.core.errors import UsageError
 
 #: `demo` takes files of its own under --source and --dw, never the settings
 OWN_OPTIONS = {"demo"}
@@ -39,3 +43,16 @@ def test_each_setting_option_is_on_the_commands_its_declaration_lists() -> None:
                     offered[setting.name].add(full.split()[0])
                     assert param.help == setting.option_help, (full, opt)
     assert offered == {name: set(s.commands) for name, s in SETTINGS.items()}
+
+
+def test_a_setting_option_out_of_bounds_is_refused_naming_the_option(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # --max-reject-ratio went straight to the run, unchecked; now it is bounded as its variable
+    monkeypatch.chdir(tmp_path)
+    _register()
+    for command in (["run"], ["rollout", "enable", "dim_loja"]):
+        result = CliRunner().invoke(app, [*command, "--max-reject-ratio", "2"])
+        assert isinstance(result.exception, UsageError), result.output
+        assert str(result.exception) == "--max-reject-ratio: must be between 0 and 1, got 2.0"
+    assert not (tmp_path / "data").exists()  # refused before anything was opened
