@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from dwetl.cli.options import DdlDirOption, DwOption
+from dwetl.cli.options import DdlDirOption, DwOption, SqlDirOption
 
 
 def check(
@@ -23,10 +23,7 @@ def check(
         str | None,
         typer.Option("--source-url", help="With --source: the source URL (else DWETL_SOURCE_URL)."),
     ] = None,
-    sql_dir: Annotated[
-        str | None,
-        typer.Option("--sql-dir", help="With --source: the extract folder to check."),
-    ] = None,
+    sql_dir: SqlDirOption = None,
     limit: Annotated[
         int, typer.Option("--limit", help="With --source: rows read per extract file.", min=1)
     ] = 1000,
@@ -39,8 +36,8 @@ def check(
     """Compare the live warehouse with the DDL (tables, columns, keys, CHECKs) and the scope.
 
     Exit 0 when they match, 1 with one line per difference. With --source: run each extract
-    file on the source (--limit rows) and check it against the extract contract; exit 1 with
-    one line per problem (file, column, what to do).
+    file of --sql-dir on the source (--limit rows) and check it against the extract contract;
+    exit 1 with one line per problem (file, column, what to do).
     """
     if source:
         _check_source(source_url, dw, sql_dir, limit, as_json)

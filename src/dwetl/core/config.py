@@ -344,8 +344,9 @@ def _setting(section: str, help: str, **more: Any) -> dict[str, Setting]:
 
 
 #: the commands that connect to the warehouse, and to the source (`demo` takes files of its
-#: own under the same option names, never these settings)
-_DW_COMMANDS = ("check", "history", "init", "rejects", "rollout", "run", "status")
+#: own under the same option names, never these settings; on `check`, `--source` is a flag and
+#: `--source-url` the source)
+_DW_COMMANDS = ("check", "contract", "history", "init", "rejects", "rollout", "run", "status")
 _SOURCE_COMMANDS = ("init", "rollout", "run", "sample")
 
 
@@ -377,7 +378,7 @@ class Settings:
             "extract",
             "Folder of the extract queries: one .sql file per entity, or the facts' parts.",
             shown_default="sql/extract",
-            commands=("run",),
+            commands=("check", "run"),
         ),
     )
     ddl_dir: Path = field(
