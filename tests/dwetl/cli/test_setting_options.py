@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from dwetl.cli.app import _register, app
+from dwetl.cli.app import app
 from dwetl.core.config import SETTINGS
 from dwetl.core.errors import UsageError
 
@@ -30,7 +30,6 @@ def _commands(group: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def test_each_setting_option_is_on_the_commands_its_declaration_lists() -> None:
-    _register()
     commands = _commands(typer.main.get_command(app))
     by_option = {s.option: s for s in SETTINGS.values()}
     offered: dict[str, set[str]] = {name: set() for name in SETTINGS}
@@ -49,7 +48,6 @@ def test_a_setting_option_out_of_bounds_is_refused_naming_the_option(
 ) -> None:
     # --max-reject-ratio went straight to the run, unchecked; now it is bounded as its variable
     monkeypatch.chdir(tmp_path)
-    _register()
     for command in (["run"], ["rollout", "enable", "dim_loja"]):
         result = CliRunner().invoke(app, [*command, "--max-reject-ratio", "2"])
         assert isinstance(result.exception, UsageError), result.output

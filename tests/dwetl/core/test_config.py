@@ -151,7 +151,7 @@ def test_batch_rows_option_beats_env_beats_toml_and_zero_never_batches(tmp_path:
 
 
 #: a valid value of each setting, in the form each channel gives it: (option, env, toml)
-_GOOD: dict[str, tuple[object, str, str]] = {
+_GOOD: dict[str, tuple[Any, str, str]] = {
     "source": ("sqlite:///given.sqlite", "sqlite:///given.sqlite", '"sqlite:///given.sqlite"'),
     "dw": ("duckdb:///given.duckdb", "duckdb:///given.duckdb", '"duckdb:///given.duckdb"'),
     "sql_dir": ("given", "given", '"given"'),
@@ -242,7 +242,7 @@ def dwetl_log(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[logging.LogRecor
     monkeypatch.setattr(config, "_warned", set())
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
-    handler.emit = records.append  # type: ignore[method-assign]
+    handler.emit = records.append  # type: ignore[method-assign, assignment]
     logging.getLogger("dwetl").addHandler(handler)
     yield records
     logging.getLogger("dwetl").removeHandler(handler)
