@@ -27,7 +27,7 @@ from dwetl.cli import (
     status,
     version,
 )
-from dwetl.core import diskspace, logs
+from dwetl.core import diskspace, logs, masking
 from dwetl.core.errors import DwetlError
 
 app = typer.Typer(
@@ -92,6 +92,8 @@ app.command()(version.version)
 def main() -> None:
     """Entry point: runs the app; a DwetlError becomes one line on stderr and its exit code, and
     so does a full disk wherever it is met (exit 1)."""
+    # Click prints usage errors itself, quoting the argument whole (a URL put where none belongs)
+    sys.stderr = masking.ScrubbedStream(sys.stderr)
     try:
         app()
     except DwetlError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any, TextIO
 from urllib.parse import quote
 
 MASK = "***"
@@ -34,3 +35,27 @@ def scrub(text: str) -> str:
         text = text.replace(secret, MASK)
     text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
     return _CONNINFO_PASSWORD.sub(lambda m: m.group(1) + MASK, text)
+
+
+class ScrubbedStream:
+    """A text stream that scrubs passwords from everything written to it.
+
+    Usage errors are printed by Click itself, before any of dwetl's code runs, and quote the
+    offending argument whole: a URL given where no URL was expected would otherwise reach the
+    terminal (and a scheduler's mail) with its password.
+
+    >>> import io; out = io.StringIO(); ScrubbedStream(out).write("got pg://u:pw@h/x")
+    17
+    >>> out.getvalue()
+    'got pg://u:***@h/x'
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(scrub(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)

@@ -106,6 +106,24 @@ def test_no_command_prints_a_password(tmp_path: Path, dwetl: Any, command: str) 
     assert "Traceback" not in result.stderr, command
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("check", "--source", f"postgresql://etl:{SECRET}@127.0.0.1:1/erp"),  # --source is a flag
+        ("run", f"postgresql://etl:{SECRET}@127.0.0.1:1/erp"),  # a stray argument
+        ("init", "--dw", f"postgresql://etl:{SECRET}@127.0.0.1:1/dw", "--bogus"),
+    ],
+)
+def test_a_usage_error_quoting_a_url_hides_its_password(
+    tmp_path: Path, dwetl: Any, args: tuple[str, ...]
+) -> None:
+    # Click prints these itself, quoting the argument whole, before dwetl parses any URL
+    result = dwetl(*args, cwd=tmp_path, env=FAST)
+    assert result.returncode == 2
+    assert SECRET not in result.stdout + result.stderr
+    assert "Error:" in result.stderr
+
+
 def test_log_records_are_masked_even_when_a_caller_forgets(tmp_path: Path) -> None:
     settings = load_settings(dw=f"postgresql://u:{SECRET}@h/dw", cwd=tmp_path, env={})
     stream = io.StringIO()
