@@ -194,7 +194,7 @@ def references(
             refs[fk.name] = mapped
             continue
         # no DISTINCT: a foreign key references a primary or unique key, whose values are
-        # distinct already (PostgreSQL hashed them anyway: +0.1 s for 250k customers)
+        # distinct already (PostgreSQL would hash them anyway)
         query = st.select_columns(fk.ref_table, fk.ref_columns)
         frame = ctx.wh.fetch_polars(st.render(query, ctx.wh.sqlglot_dialect))
         pending = ctx.pending.get(fk.ref_table)

@@ -324,8 +324,7 @@ def upsert_sql(plan: MergePlan, dialect: str = "postgres") -> str:
     conflict reads and rewrites the target's page that holds the key: in key order a page is
     read, dirtied and written once, where in the staged rows' order (the transforms' joins
     shuffle them) a target larger than the server's buffers has its pages evicted and read
-    again. PostgreSQL 15, 97,615 rows updated in a 4.9M-row fact_vendas, after a checkpoint:
-    shuffled 2.49 s (137k pages dirtied), in key order 1.55 s (73k) with the sort (0.13 s)."""
+    again (docs/decisions/0007-merge-vs-upsert.md)."""
     statement = st.upsert(
         plan.target, plan.staging, plan.columns, plan.key, plan.compared, plan.updated_columns
     )

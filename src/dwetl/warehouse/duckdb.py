@@ -303,8 +303,8 @@ class DuckDBWarehouse(Warehouse):
         """Bulk-append `data` through DuckDB's Arrow scan, columns matched by name.
 
         The columns go in one chunk each: validation hands its rows over in the morsels of
-        Polars' engine (ten per 1M rows), and DuckDB appended a 982k-row `fact_vendas` batch to
-        its table in 0.50-0.60 s from those, 0.37-0.40 s from one chunk, the copy included."""
+        Polars' engine, which DuckDB appends more slowly than one chunk, the copy included
+        (docs/decisions/0005-duckdb-bulk-load.md)."""
         view = f"__dwetl_load_{os.getpid()}_{id(self)}"  # one load at a time per connection
         self._con.register(view, data.combine_chunks())
         try:
