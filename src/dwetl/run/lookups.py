@@ -4,8 +4,8 @@ keys already hold. A dry run's would-be rows (`RunContext.pending`) count as hel
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence, Set
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence, Set
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -86,33 +86,37 @@ def with_keys(
 class HeldDimensions:
     """The dimensions whose entity locks a fact holds for its whole transaction (a fact loaded
     in batches): no other run adds to them meanwhile, so their inferred members are numbered
-    from the key maps in memory and handed to `write` (table, rows: the fact's transaction
-    writes them, when it chooses). `with_keys` grows the maps by them, and the parent keys are
+    from the key maps in memory and kept until the fact's transaction writes them (`take`:
+    table, rows; when it chooses). `with_keys` grows the maps by them, and the parent keys are
     taken from the maps (`references`): nothing is read back from the warehouse, which may be
     busy with the fact's previous batch."""
 
-    write: Callable[[str, pl.DataFrame], None]
     #: per dimension, the text columns a placeholder fills (`inferred.fill_columns`)
     fill: dict[str, list[str]]
+    #: the inferred members not yet taken, in the order they were numbered
+    members: list[tuple[str, pl.DataFrame]] = field(default_factory=list)
 
     @classmethod
-    def of(
-        cls, ctx: RunContext, spec: EntitySpec, write: Callable[[str, pl.DataFrame], None]
-    ) -> HeldDimensions:
+    def of(cls, ctx: RunContext, spec: EntitySpec) -> HeldDimensions:
         """Those of `spec` (`inferable`), whose locks the caller holds."""
-        fill = {d: inferred.fill_columns(ctx.wh, ctx.specs[d]) for d in inferable(ctx, spec)}
-        return cls(write, fill)
+        return cls({d: inferred.fill_columns(ctx.wh, ctx.specs[d]) for d in inferable(ctx, spec)})
 
     def add(
         self, ctx: RunContext, dim: EntitySpec, keys: pl.Series, existing: pl.DataFrame
     ) -> pl.DataFrame:
-        """The inferred members of `dim` for the `keys` not in `existing`, handed to `write`."""
+        """The inferred members of `dim` for the `keys` not in `existing`, kept for `take`."""
         rows = inferred.placeholders(
             ctx.wh, dim, keys, existing, ctx.run_id, fill=self.fill[dim.name]
         )
         if rows.height:
-            self.write(dim.target_table, rows)
+            self.members.append((dim.target_table, rows))
         return rows
+
+    def take(self) -> list[tuple[str, pl.DataFrame]]:
+        """The inferred members added since the last `take` (table, rows), for the caller to
+        write."""
+        taken, self.members = self.members, []
+        return taken
 
 
 def inferable(ctx: RunContext, spec: EntitySpec) -> list[str]:

@@ -1,6 +1,6 @@
 """Writing behind: one batch loaded in a background thread while the next one is prepared.
 
-A first load in batches into PostgreSQL (`dwetl.run.entity`) spends about as long in COPY —
+A first load in batches into PostgreSQL (`dwetl.run.load_into_empty`) spends about as long in COPY —
 the server parsing and storing the rows, the client waiting on its socket — as in transforming
 and validating the next batch in Polars. Both release the GIL, so on two cores they overlap:
 the loading thread hands each batch to `WriteBehind.submit` and goes on with the next, and
