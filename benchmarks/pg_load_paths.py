@@ -40,7 +40,7 @@ import polars as pl
 import psycopg
 import pyarrow as pa
 
-from dwetl.core.config import parse_url
+from dwetl.core.urls import parse_url
 from dwetl.run.merge import MergePlan, merge_sql, upsert_sql
 from dwetl.warehouse.postgresql import PostgreSQLWarehouse
 

@@ -16,15 +16,10 @@ import typer
 
 from dwetl.cli.progress import live_progress
 from dwetl.cli.run import print_summary, quarantine_line
-from dwetl.core.config import (
-    DEFAULT_DW_URL,
-    DEFAULT_SOURCE_URL,
-    Settings,
-    default_dw_url,
-    load_settings,
-)
+from dwetl.core.config import Settings, load_settings
 from dwetl.core.errors import DwetlError, UsageError
 from dwetl.core.logs import setup_logging
+from dwetl.core.urls import DEFAULT_DW_URL, DEFAULT_SOURCE_URL, default_dw_url
 
 DEFAULT_ROWS = 50_000
 _NOT_READ = "DWETL_SOURCE_URL, DWETL_DW_URL and dwetl.toml's URLs are not read"

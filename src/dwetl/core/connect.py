@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from dwetl.core import masking
-from dwetl.core.config import DbUrl
 from dwetl.core.errors import CannotConnect, ConnectionFailed, DwetlError
+from dwetl.core.urls import DbUrl
 
 log = logging.getLogger("dwetl")
 

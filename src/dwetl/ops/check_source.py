@@ -21,10 +21,11 @@ from typing import Any
 import connectorx as cx
 import polars as pl
 
-from dwetl.core.config import DbUrl, Settings
+from dwetl.core.config import Settings
 from dwetl.core.connect import describe
 from dwetl.core.errors import DwetlError, UsageError
 from dwetl.core.queries import named_queries
+from dwetl.core.urls import DbUrl
 from dwetl.entities.registry import MODULES, get_entity
 from dwetl.entities.spec import EntitySpec
 from dwetl.source.conform import ORIGINAL, conform

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from dwetl.core.config import DbUrl, Settings
+from dwetl.core.config import Settings
+from dwetl.core.urls import DbUrl
 from dwetl.sample.damage import Damaged, damage_frames
 from dwetl.sample.generate import generate_clean
 

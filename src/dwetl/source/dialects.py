@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 from sqlglot import TokenType
 from sqlglot.dialects.dialect import Dialect
 
-from dwetl.core.config import DbUrl
+from dwetl.core.urls import DbUrl
 
 Schema = Mapping[str, pl.DataType]
 SENTINEL = "__dwetl_sentinel"

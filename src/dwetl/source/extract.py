@@ -43,9 +43,10 @@ import polars as pl
 import pyarrow as pa
 from sqlglot.errors import TokenError
 
-from dwetl.core.config import DbUrl, Settings
+from dwetl.core.config import Settings
 from dwetl.core.connect import describe
 from dwetl.core.errors import DwetlError, UsageError
+from dwetl.core.urls import DbUrl
 from dwetl.entities.registry import source_schema
 from dwetl.entities.spec import EntitySpec, ExtractPart
 from dwetl.source.conform import ORIGINAL, broken_rows, conform, fold_typed, merge_originals

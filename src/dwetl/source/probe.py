@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from dwetl.core.config import DbUrl, Settings, missing_file
+from dwetl.core.config import Settings
 from dwetl.core.connect import with_retry
 from dwetl.core.errors import CannotConnect, ConnectionFailed, UsageError
+from dwetl.core.urls import DbUrl, missing_file
 
 _TIMEOUT_S = 10
 MISSING_SOURCE = "create it with `dwetl sample`, or point --source / DWETL_SOURCE_URL at the ERP"

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from dwetl.core.errors import UsageError
 
 if TYPE_CHECKING:
-    from dwetl.core.config import DbUrl, Settings
+    from dwetl.core.config import Settings
+    from dwetl.core.urls import DbUrl
     from dwetl.warehouse.base import Warehouse
 
 

@@ -17,7 +17,7 @@ import polars as pl
 import pyarrow as pa
 
 if TYPE_CHECKING:
-    from dwetl.core.config import DbUrl
+    from dwetl.core.urls import DbUrl
 
 
 @dataclass(frozen=True)

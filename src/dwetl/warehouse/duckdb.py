@@ -20,9 +20,9 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
-from dwetl.core.config import DbUrl, missing_file
 from dwetl.core.errors import CannotConnect, DwetlError, UsageError
 from dwetl.core.queries import named_queries
+from dwetl.core.urls import DbUrl, missing_file
 from dwetl.warehouse import duckdb_lock, statements
 from dwetl.warehouse.base import TableSwap, Warehouse
 

@@ -17,10 +17,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg import sql as pgsql
 
-from dwetl.core.config import DbUrl
 from dwetl.core.errors import DwetlError
 from dwetl.core.queries import named_queries
 from dwetl.core.sqltext import split_statements
+from dwetl.core.urls import DbUrl
 from dwetl.warehouse.base import Warehouse
 
 log = logging.getLogger(__name__)

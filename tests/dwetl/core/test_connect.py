@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from dwetl.core.config import parse_url
 from dwetl.core.connect import describe, with_retry
 from dwetl.core.errors import CannotConnect, ConnectionFailed, UsageError
+from dwetl.core.urls import parse_url
 
 DWETL = Path(sys.executable).with_name("dwetl")
 

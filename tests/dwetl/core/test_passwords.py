@@ -14,8 +14,9 @@ import pytest
 import typer
 
 from dwetl.cli.app import app
-from dwetl.core.config import load_settings, parse_url
+from dwetl.core.config import load_settings
 from dwetl.core.logs import setup_logging
+from dwetl.core.urls import parse_url
 from dwetl.warehouse import open_warehouse
 
 SECRET = "s3cret-Pw"

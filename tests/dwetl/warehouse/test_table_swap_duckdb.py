@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dwetl.core.config import parse_url
+from dwetl.core.urls import parse_url
 from dwetl.run import merge
 from dwetl.warehouse.duckdb import DuckDBWarehouse
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dwetl.core.config import DbUrl, Settings, parse_url
+from dwetl.core.config import Settings
 from dwetl.core.errors import UsageError
+from dwetl.core.urls import DbUrl, parse_url
 from dwetl.sample.writers.base import SourceWriter
 from dwetl.sample.writers.mysql import MysqlWriter
 from dwetl.sample.writers.postgresql import PostgresWriter

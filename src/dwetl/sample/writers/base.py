@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import polars as pl
 
-from dwetl.core.config import DbUrl, Settings
+from dwetl.core.config import Settings
 from dwetl.core.connect import with_retry
 from dwetl.core.paths import sql_root
+from dwetl.core.urls import DbUrl
 
 if TYPE_CHECKING:
     from dwetl.sample import Sample

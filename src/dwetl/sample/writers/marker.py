@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from dwetl.core.config import DbUrl
 from dwetl.core.errors import UsageError
+from dwetl.core.urls import DbUrl
 
 MARKER_TABLE = "sample_marker"
 MARK = "dwetl sample"

@@ -14,7 +14,7 @@ import psycopg
 import pymysql
 import pytest
 
-from dwetl.core.config import parse_url
+from dwetl.core.urls import parse_url
 from dwetl.sample import generate_sample, write_sample
 
 Query = Callable[[str], list[tuple[Any, ...]]]
