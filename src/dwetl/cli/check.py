@@ -63,7 +63,7 @@ def _check_source(
 ) -> None:
     from dwetl.core.config import load_settings
     from dwetl.ops.check_source import check_source
-    from dwetl.source.contract import build_contract, contract_sets
+    from dwetl.source.contract.build import build_contract, contract_sets
 
     settings = load_settings(source=source_url, dw=dw, sql_dir=sql_dir)
     sets, ddl, note = contract_sets(settings)

@@ -12,7 +12,7 @@ import typer
 from dwetl.cli.options import DwOption, JsonOption
 
 if TYPE_CHECKING:
-    from dwetl.source.contract import ColumnContract, Contract, EntityContract, FileContract
+    from dwetl.source.contract.model import ColumnContract, Contract, EntityContract, FileContract
 
 
 def contract(
@@ -40,7 +40,8 @@ def contract(
     Read from the code and the DDL applied to the warehouse (else the shipped DDL).
     """
     from dwetl.core.config import load_settings
-    from dwetl.source.contract import build_contract, contract_sets, write_template
+    from dwetl.source.contract.build import build_contract, contract_sets
+    from dwetl.source.contract.template import write_template
 
     settings = load_settings(dw=dw)
     sets, ddl, note = contract_sets(settings)
@@ -63,7 +64,7 @@ def contract(
 
 def as_text(built: Contract) -> str:
     """The contract for a terminal: per entity its files, per file one line per column."""
-    from dwetl.source.contract import LEAVE_OUT, json_value
+    from dwetl.source.contract.model import LEAVE_OUT, json_value
 
     lines = [f"Extract contract, rules from {built.ddl_note}", ""]
     for entity in built.entities:
@@ -92,7 +93,7 @@ def as_text(built: Contract) -> str:
 
 def as_markdown(built: Contract) -> str:
     """The contract as a Markdown document: a table of columns per file."""
-    from dwetl.source.contract import LEAVE_OUT
+    from dwetl.source.contract.model import LEAVE_OUT
 
     lines = [
         "# Extract contract",
@@ -150,7 +151,7 @@ def _file_markdown(file: FileContract) -> list[str]:
 
 
 def _example(column: ColumnContract) -> str:
-    from dwetl.source.contract import json_value
+    from dwetl.source.contract.model import json_value
 
     return "NULL" if column.example is None else _cell(str(json_value(column.example)))
 

@@ -5,7 +5,7 @@ small limit, against the extract contract (`dwetl.source.contract`), loading not
 
 Per file: the columns it returns (missing, not in the contract), the sampled values that do not
 fit their type (`source.conform`), a `:since` that breaks the query or a full run, and the
-sampled rows the warehouse would reject (`transforms.validate` through `contract.stage`: NULL
+sampled rows the warehouse would reject (`transforms.validate` through `contract.build.stage`: NULL
 where a value is required, a value outside a CHECK's domain, text too long), each named by
 file and column with what to do.
 """
@@ -29,14 +29,8 @@ from dwetl.core.urls import DbUrl
 from dwetl.entities.registry import MODULES, get_entity
 from dwetl.entities.spec import EntitySpec
 from dwetl.source.conform import ORIGINAL, conform
-from dwetl.source.contract import (
-    ROW,
-    ColumnContract,
-    Contract,
-    EntityContract,
-    FileContract,
-    stage,
-)
+from dwetl.source.contract.build import ROW, stage
+from dwetl.source.contract.model import ColumnContract, Contract, EntityContract, FileContract
 from dwetl.source.dialects import SourceDialect, bind_since, source_dialect, uses_since
 from dwetl.source.extract import parts_to_read, read_extract_sql
 from transforms.constraints import ConstraintSet
@@ -399,7 +393,7 @@ class _CheckEntity:
 
 def _shown(values: pl.Series) -> str:
     """The first value of `values` as text (NULL when all are)."""
-    from dwetl.source.contract import json_value
+    from dwetl.source.contract.model import json_value
 
     present = values.drop_nulls()
     return repr(json_value(present[0])) if present.len() else "NULL"

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +14,8 @@ import pytest
 
 from dwetl.core.config import load_settings
 from dwetl.ops.check_source import check_source
-from dwetl.source.contract import Contract, FileContract, build_contract
+from dwetl.source.contract.build import build_contract
+from dwetl.source.contract.model import Contract, FileContract, json_value
 from dwetl.warehouse.ddl import shipped_constraint_sets
 
 
@@ -33,16 +32,6 @@ def table(file: FileContract) -> str:
     return "t_" + file.file.removesuffix(".sql").replace(".", "_")
 
 
-def plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
 def write_source(contract: Contract, path: Path) -> None:
     """A SQLite source: per extract file a table of its columns (the contract's SQL types)
     holding its example row."""
@@ -53,7 +42,7 @@ def write_source(contract: Contract, path: Path) -> None:
         marks = ", ".join("?" for _ in file.columns)
         con.execute(
             f"INSERT INTO {table(file)} VALUES ({marks})",
-            [plain(c.example) for c in file.columns],
+            [json_value(c.example) for c in file.columns],
         )
     con.commit()
     con.close()

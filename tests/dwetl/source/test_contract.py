@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from dwetl.entities.registry import MODULES, all_entities
-from dwetl.source.contract import build_contract, template_sql, write_template
+from dwetl.source.contract.build import build_contract
+from dwetl.source.contract.template import template_sql, write_template
 from dwetl.warehouse.ddl import shipped_constraint_sets
 
 

@@ -1,34 +1,24 @@
-"""The extract contract: what each extract file must return, derived from the code and the DDL.
-
-    build_contract(sets, ddl="shipped") -> Contract (entities -> files -> columns)
-
-Nothing here is written by hand. For each entity (`dwetl.entities.registry`) the files it
-reads are its `extract_parts` (or its one `extract_sql`), the columns and their order each
-file's schema (the transform's `SOURCE_SCHEMA`, a part's schema). What the warehouse makes of a
-column is found by running the entity's own pipeline (transform, surrogate-key lookups,
-`transforms.validate.split` against the constraint sets of the DDL) on an example row: a column
-is *required* when a NULL in it gets the row rejected (the rules that reject it are named), and
-it *feeds* the warehouse columns it lands in (same name, its lookup's surrogate key, or a
-column whose value changes with it), whose type, length and CHECKs are its rules.
-
-The example rows are the shipped extracts' first rows on a small generated sample ERP
-(`dwetl.sample.generate`), read with DuckDB in memory: real rows that load.
-"""
+"""Building the extract contract: each column's rules found by running the entity's own
+pipeline (transform, surrogate-key lookups, `transforms.validate.split`) on an example row,
+the whole row and with each column NULL in turn."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from dwetl.entities.registry import MODULES, all_entities, applied_ddl, resolve_order
 from dwetl.entities.spec import EntitySpec
+from dwetl.source.contract.examples import combined_example, example_frames, part_examples
+from dwetl.source.contract.model import (
+    SINCE_OPTIONAL,
+    ColumnContract,
+    Contract,
+    EntityContract,
+    FileContract,
+)
 from transforms.check_sql import referenced_columns
 from transforms.constraints import Column, ConstraintSet
 from transforms.domains import allowed_values
@@ -37,175 +27,6 @@ from transforms.validate import REASONS, split, stored_dtype
 
 if TYPE_CHECKING:
     from dwetl.core.config import Settings
-
-#: how a query filters itself by the watermark (`:since`): dwetl needs it nowhere (a file
-#: without it is wrapped, or a part read whole and its joined rows filtered), so "optional"
-SINCE_OPTIONAL = "optional"
-
-
-@dataclass(frozen=True)
-class ColumnContract:
-    """One column an extract file must return."""
-
-    name: str
-    sql_type: str  # "BIGINT", "VARCHAR(150)", "DECIMAL(12,2)", "DATE", "TIMESTAMP"
-    polars_type: str  # what dwetl casts it to: "Int64", "Decimal(precision=38, scale=2)"
-    required: bool  # a NULL gets the row rejected ...
-    required_by: tuple[str, ...]  # ... by these rules (NN_..., CK_..._obrigatorio)
-    natural_key: bool
-    watermark: bool
-    feeds: tuple[str, ...]  # warehouse columns it lands in: "dw.dim_cliente.nome"
-    allowed: tuple[str, ...] | None  # the CHECK domain of a categorical column
-    rules: tuple[str, ...]  # the warehouse's rules on it, each as text
-    example: Any = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """A plain dict (JSON-ready: the example as text where it is no JSON type)."""
-        return {
-            "name": self.name,
-            "sql_type": self.sql_type,
-            "polars_type": self.polars_type,
-            "nullable": not self.required,
-            "required_by": list(self.required_by),
-            "natural_key": self.natural_key,
-            "watermark": self.watermark,
-            "feeds": list(self.feeds),
-            "allowed": list(self.allowed) if self.allowed is not None else None,
-            "rules": list(self.rules),
-            "example": json_value(self.example),
-        }
-
-    def note(self) -> str:
-        """The column's type and rules in one line, for a comment: `VARCHAR(2), required by
-        CK_DIM_CLIENTE_obrigatorio, one of: 'AC', ...`."""
-        parts = [self.sql_type, "NOT NULL" if self.required else "NULL allowed"]
-        if self.natural_key:
-            parts.append("natural key")
-        if self.watermark:
-            parts.append("watermark")
-        if self.required_by:
-            parts.append("required by " + ", ".join(self.required_by))
-        parts += self.rules
-        return ", ".join(parts)
-
-
-@dataclass(frozen=True)
-class FileContract:
-    """One extract file of an entity: its columns in order and how it uses `:since`."""
-
-    file: str  # "fact_vendas.itens.sql"
-    columns: tuple[ColumnContract, ...]
-    since: str  # SINCE_OPTIONAL
-    since_note: str
-    joins_on: str | None = None  # a later part: the column it joins the first part's rows on
-
-    @property
-    def example(self) -> dict[str, Any]:
-        """The example row, column -> value."""
-        return {c.name: c.example for c in self.columns}
-
-    def as_dict(self) -> dict[str, Any]:
-        """A plain dict."""
-        return {
-            "file": self.file,
-            "since": self.since,
-            "since_note": self.since_note,
-            "joins_on": self.joins_on,
-            "columns": [c.as_dict() for c in self.columns],
-            "example": {k: json_value(v) for k, v in self.example.items()},
-        }
-
-
-@dataclass(frozen=True)
-class EntityContract:
-    """One entity: where it lands, what it reads, what it needs and what needs it."""
-
-    name: str
-    kind: str
-    target_table: str
-    natural_key: tuple[str, ...]
-    watermark_column: str | None
-    depends_on: tuple[str, ...]
-    needed_by: tuple[str, ...]
-    files: tuple[FileContract, ...]
-    #: read in parts: the one file that may replace them, returning the joined columns
-    single_file: FileContract | None = None
-
-    @property
-    def leave_out(self) -> str:
-        """How to run without this entity when the source has no such data."""
-        one = self.single_file.file if self.single_file else self.files[0].file
-        first = (
-            f"after disabling {', '.join(self.needed_by)}, which need it"
-            if self.needed_by
-            else "its files are then not read"
-        )
-        empty = f"an empty extract: {one} with its columns and `WHERE 1 = 0`"
-        if self.needed_by:
-            empty += " (what the entities that need it reference becomes inferred members)"
-        return f"`dwetl rollout disable {self.name}` ({first}), or {empty}"
-
-    def as_dict(self) -> dict[str, Any]:
-        """A plain dict."""
-        return {
-            "entity": self.name,
-            "kind": self.kind,
-            "target_table": self.target_table,
-            "natural_key": list(self.natural_key),
-            "watermark_column": self.watermark_column,
-            "depends_on": list(self.depends_on),
-            "needed_by": list(self.needed_by),
-            "files": [f.as_dict() for f in self.files],
-            "single_file": self.single_file.as_dict() if self.single_file else None,
-            "leave_out": self.leave_out,
-        }
-
-
-@dataclass(frozen=True)
-class Contract:
-    """Every entity's extract contract, against one DDL."""
-
-    ddl: str  # "applied" (read from the warehouse) | "shipped" (sql/ddl)
-    ddl_note: str
-    entities: tuple[EntityContract, ...] = field(default=())
-    #: the constraint sets it was built against
-    sets: Mapping[str, ConstraintSet] = field(default_factory=dict, repr=False, compare=False)
-
-    def entity(self, name: str) -> EntityContract:
-        """The contract of entity `name` (KeyError if not in this contract)."""
-        for e in self.entities:
-            if e.name == name:
-                return e
-        raise KeyError(name)
-
-    def as_dict(self) -> dict[str, Any]:
-        """A plain dict, JSON-ready."""
-        return {
-            "ddl": self.ddl,
-            "ddl_note": self.ddl_note,
-            "leave_out": LEAVE_OUT,
-            "entities": [e.as_dict() for e in self.entities],
-        }
-
-
-LEAVE_OUT = (
-    "An entity the source has no data for: switch it off with `dwetl rollout disable ENTITY` "
-    "(its files are then not read; an entity that another active one depends on is refused "
-    "until that one is off), or give it an empty extract: its columns, no rows "
-    "(`SELECT CAST(NULL AS BIGINT) AS ... WHERE 1 = 0`); an entity read in parts may use one "
-    "file named after it (e.g. fact_vendas.sql) with the joined columns instead."
-)
-
-
-def json_value(value: Any) -> Any:
-    """A value as JSON can hold it: decimals, dates and timestamps as their text."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 def build_contract(
@@ -234,13 +55,13 @@ def _entity(
 ) -> EntityContract:
     cs = sets[spec.target_table]
     schema = dict(MODULES[spec.name].SOURCE_SCHEMA)
-    combined = _combined_example(spec, examples)
+    combined = combined_example(spec, examples)
     columns = {c.name: c for c in _columns(spec, cs, schema, combined)}
     files: list[FileContract] = []
     single = spec.extract_sql or f"{spec.name}.sql"
     if spec.extract_parts:
         assert spec.combine is not None
-        parts = _part_examples(spec, examples)
+        parts = part_examples(spec, examples)
         for at, part in enumerate(spec.extract_parts):
             frame = parts[at]
             cols = []
@@ -259,19 +80,8 @@ def _entity(
                     joins_on=part.batch_join if at else None,
                 )
             )
-        whole = FileContract(single, tuple(columns.values()), SINCE_OPTIONAL, _WRAPPED)
-        return EntityContract(
-            spec.name,
-            spec.kind,
-            spec.target_table,
-            spec.natural_key,
-            spec.watermark_column,
-            spec.depends_on,
-            needed_by,
-            tuple(files),
-            whole,
-        )
-    files.append(FileContract(single, tuple(columns.values()), SINCE_OPTIONAL, _WRAPPED))
+    # one file returning every column: the entity's file, or (read in parts) what may replace them
+    whole = FileContract(single, tuple(columns.values()), SINCE_OPTIONAL, _WRAPPED)
     return EntityContract(
         spec.name,
         spec.kind,
@@ -280,7 +90,8 @@ def _entity(
         spec.watermark_column,
         spec.depends_on,
         needed_by,
-        tuple(files),
+        tuple(files) if files else (whole,),
+        whole if files else None,
     )
 
 
@@ -525,60 +336,6 @@ def stage(
     return out, rejected
 
 
-def _combined_example(spec: EntitySpec, examples: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
-    """The entity's example as its SOURCE_SCHEMA frame: the first row (of the first part,
-    joined with the other parts by `combine`)."""
-    if not spec.extract_parts:
-        return examples[spec.extract_sql or f"{spec.name}.sql"].head(1)
-    assert spec.combine is not None
-    return spec.combine(*_part_examples(spec, examples))
-
-
-def _part_examples(spec: EntitySpec, examples: Mapping[str, pl.DataFrame]) -> list[pl.DataFrame]:
-    """The first part's first row, and the rows of each other part that it joins."""
-    first = examples[spec.extract_parts[0].sql].head(1)
-    frames = [first]
-    for part in spec.extract_parts[1:]:
-        frame = examples[part.sql]
-        if part.batch_join is not None:
-            wanted = first.get_column(part.batch_join).implode()
-            frame = frame.filter(pl.col(part.batch_join).is_in(wanted))
-        frames.append(frame)
-    return frames
-
-
-@cache
-def example_frames() -> dict[str, pl.DataFrame]:
-    """Each shipped extract file's rows on a small generated sample ERP (read by DuckDB in
-    memory, `:since` bound to NULL), typed as the file's schema."""
-    import duckdb
-
-    from dwetl.core.paths import extract_root
-    from dwetl.sample.generate import generate_clean
-    from dwetl.source.conform import conform
-    from dwetl.source.dialects import bind_since
-
-    tables = generate_clean(rows=30, seed=1)
-    folder = extract_root()
-    con = duckdb.connect()
-    try:
-        for name, frame in tables.items():
-            con.register(name, frame.to_arrow())
-        out = {}
-        for spec in all_entities():
-            files = [(p.sql, p.schema) for p in spec.extract_parts] or [
-                (spec.extract_sql or f"{spec.name}.sql", MODULES[spec.name].SOURCE_SCHEMA)
-            ]
-            for file, schema in files:
-                sql = bind_since((folder / file).read_text(encoding="utf-8"), None)
-                read = pl.from_arrow(con.sql(sql).to_arrow_table())
-                assert isinstance(read, pl.DataFrame)
-                out[file] = conform(read, schema).select(list(schema))
-        return out
-    finally:
-        con.close()
-
-
 def contract_sets(settings: Settings) -> tuple[dict[str, ConstraintSet], str, str]:
     """The constraint sets to build the contract against, with where they came from: the DDL
     `init` applied to the configured warehouse when it can be read (one attempt, read-only),
@@ -599,54 +356,3 @@ def contract_sets(settings: Settings) -> tuple[dict[str, ConstraintSet], str, st
     from dwetl.warehouse.ddl import shipped_constraint_sets
 
     return shipped_constraint_sets(), "shipped", f"the shipped DDL (sql/ddl): {why}"
-
-
-def template_sql(entity: EntityContract, file: FileContract) -> str:
-    """A starting extract file: every column as `NULL AS column -- TYPE, rules`, in order, and a
-    `FROM your_table` to fill in."""
-    width = max(len(c.name) for c in file.columns)
-    head = [
-        f"-- {file.file}: {entity.name} ({entity.kind}, lands in {entity.target_table}); "
-        "written by `dwetl contract --template`.",
-        "-- Replace each NULL with your column or expression; keep the aliases and their order.",
-        f"-- One row per version of a row: dwetl keeps the newest per "
-        f"{', '.join(entity.natural_key)} (by {entity.watermark_column})."
-        if entity.watermark_column
-        else "",
-        *_comment(file.since_note),
-    ]
-    if file.joins_on:
-        head += _comment(f"Joined to the first part's rows on {file.joins_on}.")
-    if entity.depends_on:
-        head += _comment(f"Needs {', '.join(entity.depends_on)} loaded first.")
-    head += _comment("To leave this entity out: " + entity.leave_out + ".")
-    lines = [h for h in head if h] + ["SELECT"]
-    for at, column in enumerate(file.columns):
-        comma = "," if at < len(file.columns) - 1 else " "
-        lines.append(f"    NULL AS {column.name:<{width}}{comma} -- {column.note()}")
-    lines.append("FROM your_table")
-    return "\n".join(lines) + "\n"
-
-
-def _comment(text: str, width: int = 96) -> list[str]:
-    import textwrap
-
-    return ["-- " + line for line in textwrap.wrap(text, width - 3)]
-
-
-def write_template(contract: Contract, folder: Path) -> tuple[list[Path], list[Path]]:
-    """One `template_sql` file per extract file of the contract's entities into `folder`
-    (created), never over an existing file: (written, skipped)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written, skipped = [], []
-    for entity in contract.entities:
-        for file in entity.files:
-            path = folder / file.file
-            try:
-                with path.open("x", encoding="utf-8") as out:
-                    out.write(template_sql(entity, file))
-            except FileExistsError:
-                skipped.append(path)
-                continue
-            written.append(path)
-    return written, skipped
