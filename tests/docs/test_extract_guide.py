@@ -1,7 +1,7 @@
 """The extract guide cannot drift: docs/extract.md's worked example runs here, end to end.
 
-Every `$ ` command of its ```console blocks runs in order in one bash session (as the runbook's,
-tests/docs/test_runbook.py), in a copy of examples/foreign_erp/ under a tmp folder, with the
+Every `$ ` command of its ```console blocks runs in order in one bash session (as the runbook's;
+tests/docs/console_blocks.py), in a copy of examples/foreign_erp/ under a tmp folder, with the
 project's own `dwetl` and `python` first on the PATH (no install: the guide assumes dwetl's
 environment is active). A command must exit 0 unless its line ends with `# exit N`. Then the
 example's promises are checked: the SQL the guide shows is the shipped files', the quarantine
@@ -12,70 +12,33 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import shutil
 import sqlite3
-import subprocess
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+from console_blocks import Command, console_commands, exit_failure, fenced_blocks, run_commands
 
 REPO = Path(__file__).resolve().parents[2]
 GUIDE = REPO / "docs" / "extract.md"
 EXAMPLE = REPO / "examples" / "foreign_erp"
 
-_BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
-_EXIT = re.compile(r"\s+#\s*exit\s+(\d+)\s*$")
 # a per-key line of `dwetl rejects`: "2  fact_vendas  5019002  CK_...: ..."
 _REJECT_LINE = re.compile(r"^\s*\d+\s+((?:dim|fact)_\w+)\s+(\S+)\s+\S+", re.MULTILINE)
 
 
-@dataclass(frozen=True)
-class Command:
-    """One `$ ` line of the guide, its documented exit code and the sample output under it."""
-
-    line: int
-    text: str
-    exit_code: int
-    output: str
-
-
-def guide_commands(markdown: str) -> list[Command]:
-    commands: list[Command] = []
-    for block in _BLOCK.finditer(markdown):
-        if block.group(1) != "console":
-            continue
-        first_line = markdown.count("\n", 0, block.start(2)) + 1
-        current: tuple[int, str] | None = None
-        output: list[str] = []
-        for offset, raw in enumerate([*block.group(2).splitlines(), "$ "]):
-            if raw.startswith("$ "):
-                if current is not None:
-                    match = _EXIT.search(current[1])
-                    code = int(match.group(1)) if match else 0
-                    commands.append(Command(current[0], current[1], code, "\n".join(output)))
-                current, output = (first_line + offset, raw[2:]), []
-            else:
-                output.append(raw)
-    return commands
-
-
 def test_parser_reads_commands_outputs_and_exit_annotations() -> None:
     doc = "text\n```console\n$ dwetl run  # exit 3\nsummary\n$ echo hi\n```\n"
-    assert guide_commands(doc) == [
+    assert console_commands(doc) == [
         Command(3, "dwetl run  # exit 3", 3, "summary"),
         Command(5, "echo hi", 0, ""),
     ]
 
 
 def test_the_guide_shows_every_shipped_sql_file_as_it_is() -> None:
-    shown = {
-        block.group(2).strip()
-        for block in _BLOCK.finditer(GUIDE.read_text(encoding="utf-8"))
-        if block.group(1) == "sql"
-    }
+    blocks = fenced_blocks(GUIDE.read_text(encoding="utf-8"), "sql")
+    shown = {block.text.strip() for block in blocks}
     files = sorted([*EXAMPLE.glob("sql/*.sql"), *EXAMPLE.glob("checks/*net_sales*.sql")])
     assert len(files) == 14
     differ = [f.relative_to(EXAMPLE) for f in files if f.read_text("utf-8").strip() not in shown]
@@ -119,16 +82,6 @@ def _environment(home: Path) -> dict[str, str]:
     return env
 
 
-def _script(commands: list[Command], outdir: Path) -> str:
-    lines = ["set +e"]
-    for i, cmd in enumerate(commands):
-        out = shlex.quote(str(outdir / f"{i}.out"))
-        rc = shlex.quote(str(outdir / f"{i}.rc"))
-        lines.append(f"{{ {cmd.text}\n}} >{out} 2>&1 </dev/null")
-        lines.append(f"echo $? >{rc}")
-    return "\n".join(lines) + "\n"
-
-
 def _aliases(extract: Path) -> list[str]:
     """The column aliases of an extract's last top-level SELECT list, in order."""
     lines = extract.read_text("utf-8").splitlines()
@@ -152,7 +105,7 @@ def _source_net_cents(source: Path) -> int:
 
 
 def test_the_worked_example_loads_and_reconciles_to_the_cent(tmp_path: Path) -> None:
-    commands = guide_commands(GUIDE.read_text(encoding="utf-8"))
+    commands = console_commands(GUIDE.read_text(encoding="utf-8"))
     assert any(c.text.startswith("dwetl run") for c in commands), "the guide lost its load"
     home = tmp_path / "home"
     checkout = home / "dwetl"
@@ -161,37 +114,24 @@ def test_the_worked_example_loads_and_reconciles_to_the_cent(tmp_path: Path) -> 
         checkout / "examples" / "foreign_erp",
         ignore=shutil.ignore_patterns("data", "__pycache__"),
     )
-    outdir = tmp_path / "out"
-    outdir.mkdir()
-    script = tmp_path / "guide.sh"
-    script.write_text(_script(commands, outdir), encoding="utf-8")
-    subprocess.run(
-        ["bash", str(script)], cwd=checkout, env=_environment(home), timeout=600, check=False
+    ran = run_commands(
+        commands, cwd=checkout, env=_environment(home), workdir=tmp_path, timeout=600
     )
+    outputs = [result.output for result in ran]
 
     failures = []
-    outputs = []
-    for i, cmd in enumerate(commands):
-        rc_file = outdir / f"{i}.rc"
-        output = (outdir / f"{i}.out").read_text(encoding="utf-8", errors="replace")
-        outputs.append(output)
-        if not rc_file.exists():
-            failures.append(f"line {cmd.line}: `{cmd.text}` never ran")
-            continue
-        rc = int(rc_file.read_text().strip())
-        if rc != cmd.exit_code:
-            tail = "\n    ".join(output.strip().splitlines()[-8:])
-            failures.append(
-                f"line {cmd.line}: `{cmd.text}` exited {rc}, the guide says {cmd.exit_code}"
-                f"\n    {tail}"
-            )
+    for cmd, result in zip(commands, ran, strict=True):
+        failure = exit_failure(cmd, result, "the guide")
+        if failure:
+            failures.append(failure)
         elif (
-            cmd.text.startswith("python query.py")
+            result.rc is not None
+            and cmd.text.startswith("python query.py")
             and cmd.output
-            and output.strip() != cmd.output.strip()
+            and result.output.strip() != cmd.output.strip()
         ):
             # the totals the guide prints must be the ones the example gives
-            failures.append(f"line {cmd.line}: `{cmd.text}` printed\n{output}")
+            failures.append(f"line {cmd.line}: `{cmd.text}` printed\n{result.output}")
     assert not failures, "\n".join(failures)
 
     # the quarantine held exactly the rows the guide names, and the fix closed them

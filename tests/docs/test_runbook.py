@@ -11,62 +11,23 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from console_blocks import Command, console_commands, exit_failure, run_commands
 
 REPO = Path(__file__).resolve().parents[2]
 RUNBOOK = REPO / "docs" / "operations.md"
 SECRET = "s3cret-runbook"  # the runbook's example password: it must never be printed
 
-_BLOCK = re.compile(r"^```console\n(.*?)^```", re.MULTILINE | re.DOTALL)
-_EXIT = re.compile(r"\s+#\s*exit\s+(\d+)\s*$")
-
-
-@dataclass(frozen=True)
-class Command:
-    """One `$ ` line of the runbook: the shell text and the exit code it documents."""
-
-    line: int
-    text: str
-    exit_code: int
-
-
-def runbook_commands(markdown: str) -> list[Command]:
-    """Every `$ ` command of every ```console block, with its documented exit code."""
-    commands: list[Command] = []
-    for block in _BLOCK.finditer(markdown):
-        first_line = markdown.count("\n", 0, block.start(1)) + 1
-        for offset, raw in enumerate(block.group(1).splitlines()):
-            if not raw.startswith("$ "):
-                continue
-            text = raw[2:]
-            match = _EXIT.search(text)
-            expected = int(match.group(1)) if match else 0
-            commands.append(Command(first_line + offset, text, expected))
-    return commands
-
-
-def _script(commands: list[Command], outdir: Path) -> str:
-    # One session, each command's output kept apart; the exit code goes to a file per command.
-    lines = ["set +e"]
-    for i, cmd in enumerate(commands):
-        out = shlex.quote(str(outdir / f"{i}.out"))
-        rc = shlex.quote(str(outdir / f"{i}.rc"))
-        lines.append(f"{{ {cmd.text}\n}} >{out} 2>&1 </dev/null")
-        lines.append(f"echo $? >{rc}")
-    return "\n".join(lines) + "\n"
-
 
 def test_parser_reads_commands_and_exit_annotations() -> None:
     doc = "text\n```console\n$ dwetl run  # exit 3\noutput line\n$ echo hi\n```\n"
-    assert runbook_commands(doc) == [
-        Command(3, "dwetl run  # exit 3", 3),
-        Command(5, "echo hi", 0),
+    assert console_commands(doc) == [
+        Command(3, "dwetl run  # exit 3", 3, "output line"),
+        Command(5, "echo hi", 0, ""),
     ]
 
 
@@ -111,35 +72,22 @@ def _environment(home: Path) -> dict[str, str]:
 
 
 def test_every_runbook_command_exits_as_documented(tmp_path: Path) -> None:
-    commands = runbook_commands(RUNBOOK.read_text(encoding="utf-8"))
+    commands = console_commands(RUNBOOK.read_text(encoding="utf-8"))
     assert len(commands) >= 20, "the runbook lost its commands"
     home = tmp_path / "home"
     checkout = home / "dwetl"
     checkout.mkdir(parents=True)
     _copy_checkout(checkout)
-    outdir = tmp_path / "out"
-    outdir.mkdir()
-    script = tmp_path / "runbook.sh"
-    script.write_text(_script(commands, outdir), encoding="utf-8")
-    subprocess.run(
-        ["bash", str(script)], cwd=checkout, env=_environment(home), timeout=1800, check=False
+    ran = run_commands(
+        commands, cwd=checkout, env=_environment(home), workdir=tmp_path, timeout=1800
     )
 
     failures = []
-    for i, cmd in enumerate(commands):
-        rc_file = outdir / f"{i}.rc"
-        output = (outdir / f"{i}.out").read_text(encoding="utf-8", errors="replace")
-        if not rc_file.exists():
-            failures.append(f"line {cmd.line}: `{cmd.text}` never ran")
-            continue
-        rc = int(rc_file.read_text().strip())
-        if rc != cmd.exit_code:
-            tail = "\n    ".join(output.strip().splitlines()[-8:])
-            failures.append(
-                f"line {cmd.line}: `{cmd.text}` exited {rc}, the runbook says {cmd.exit_code}"
-                f"\n    {tail}"
-            )
-        if SECRET in output:
+    for cmd, result in zip(commands, ran, strict=True):
+        failure = exit_failure(cmd, result, "the runbook")
+        if failure:
+            failures.append(failure)
+        if result.rc is not None and SECRET in result.output:
             failures.append(f"line {cmd.line}: `{cmd.text}` printed the password")
     assert not failures, "\n".join(failures)
 
