@@ -18,7 +18,7 @@ QUARANTINE = "tests/dwetl/run/test_quarantine.py"
 def pytest_run(selection: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", QUARANTINE, "-k", selection, "-q", "-rfs",
+        [sys.executable, "-m", "pytest", QUARANTINE, "-k", selection, "-q", "-rfs", "-n", "0",
          "-p", "no:cacheprovider"],
         cwd=REPO, env={**clean, **env}, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
