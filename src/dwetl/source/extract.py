@@ -26,7 +26,7 @@ batches together read the rows once, not P times.
 
 The columns must be exactly the transform's SOURCE_SCHEMA (a part's: its schema); values are
 cast to it (decimals exact at the warehouse's scale, timestamps as timestamps). How each kind of
-source is read lives in `source_dialects`.
+source is read lives in `dwetl.source.dialects`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,29 @@
+"""PostgreSQL as a source."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pyarrow as pa
+
+from dwetl.source.dialects.base import _GuardedSource
+
+
+class PostgresSource(_GuardedSource):
+    """PostgreSQL: `LOCALTIMESTAMP` is the wall clock of the session's `TimeZone` (the server's
+    `timezone` setting, or the database's or role's), what `now()` stores into a `timestamp`
+    column; connectorx keeps that zone.
+
+    connectorx reads every `numeric` as decimal128(38, 10), rounding the digits past the 10th
+    decimal and failing the whole query past 28 integer digits. Such a value is read as its
+    text instead (`scale()` and one comparison per value), so that a value with more decimals
+    than the warehouse's scale is quarantined, not rounded."""
+
+    scheme: ClassVar[str] = "postgresql"
+    sqlglot_dialect: ClassVar[str | None] = "postgres"
+    clock_sql: ClassVar[str] = "SELECT LOCALTIMESTAMP AS now"
+
+    def _guard(self, src: str, dtype: pa.DataType) -> str | None:
+        if pa.types.is_decimal(dtype):
+            return f"(scale({src}) > 10 OR abs({src}) >= 1e27)"
+        return None
