@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any, Protocol
 
 import typer
 
@@ -49,13 +49,7 @@ def check(
     settings = load_settings(dw=dw, ddl_dir=ddl_dir)
     with open_warehouse(settings.dw, settings, read_only=True) as wh:
         report = check_warehouse(wh, settings)
-    if as_json:
-        typer.echo(json.dumps(report.as_dict(), default=str, ensure_ascii=False))
-    else:
-        for line in report.lines():
-            typer.echo(line)
-    if not report.ok:
-        raise typer.Exit(1)
+    _print_report(report, as_json)
 
 
 def _check_source(
@@ -68,6 +62,18 @@ def _check_source(
     settings = load_settings(source=source_url, dw=dw, sql_dir=sql_dir)
     sets, ddl, note = contract_sets(settings)
     report = check_source(settings, build_contract(sets, ddl=ddl, ddl_note=note), limit=limit)
+    _print_report(report, as_json)
+
+
+class _Report(Protocol):
+    @property
+    def ok(self) -> bool: ...
+    def as_dict(self) -> dict[str, Any]: ...
+    def lines(self) -> list[str]: ...
+
+
+def _print_report(report: _Report, as_json: bool) -> None:
+    """Print a check's report as JSON or lines; exit 1 when it found something wrong."""
     if as_json:
         typer.echo(json.dumps(report.as_dict(), default=str, ensure_ascii=False))
     else:
