@@ -52,24 +52,26 @@ def _paren(condition: exp.Expr) -> exp.Expr:
     return exp.Paren(this=condition) if isinstance(condition, exp.Connector) else condition
 
 
-def _all(conditions: Sequence[exp.Expr]) -> exp.Expr:
-    """condition AND condition ... (TRUE for none), an OR among them in parentheses."""
+def _joined(
+    conditions: Sequence[exp.Expr], connector: type[exp.Connector], empty: exp.Expr
+) -> exp.Expr:
+    """The conditions joined by `connector` (`empty` for none), each connective in parentheses."""
     if not conditions:
-        return exp.true()
+        return empty
     result = _paren(conditions[0])
     for condition in conditions[1:]:
-        result = exp.And(this=result, expression=_paren(condition))
+        result = connector(this=result, expression=_paren(condition))
     return result
+
+
+def _all(conditions: Sequence[exp.Expr]) -> exp.Expr:
+    """condition AND condition ... (TRUE for none), an OR among them in parentheses."""
+    return _joined(conditions, exp.And, exp.true())
 
 
 def _any(conditions: Sequence[exp.Expr]) -> exp.Expr:
     """condition OR condition ... (FALSE for none), an AND among them in parentheses."""
-    if not conditions:
-        return exp.false()
-    result = _paren(conditions[0])
-    for condition in conditions[1:]:
-        result = exp.Or(this=result, expression=_paren(condition))
-    return result
+    return _joined(conditions, exp.Or, exp.false())
 
 
 def _eq(left: exp.Expr, right: exp.Expr) -> exp.EQ:
