@@ -2,13 +2,16 @@
 
 Every tool of one run gets the same source and an empty warehouse of the same kind (a new
 DuckDB file, or a new PostgreSQL database created through the maintenance connection), so the
-figures differ only by the tool.
+figures differ only by the tool. Also what the harness does to them itself: change order items
+on the source as the ERP would (`change_items`), and checksum a warehouse's tables
+(`warehouse_checksums`) so that a round can tell whether dwetl wrote what it wrote before.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pymysql
@@ -117,33 +120,118 @@ def source_row_counts(db: Database) -> dict[str, int]:
         con.close()
 
 
-#: the source's clock as its rows' `atualizado_em` (what dwetl's `SourceDialect.clock` reads)
-_SOURCE_NOW = {
+#: the source's clock as its rows' `atualizado_em`: what each dialect's `clock_sql` reads in
+#: dwetl.source.dialects (SQLite: UTC with microseconds; the servers: their session's zone)
+SOURCE_NOW = {
     "sqlite": "strftime('%Y-%m-%d %H:%M:%f', 'now')",
     "postgresql": "LOCALTIMESTAMP",
-    "mysql": "NOW(6)",
+    "mariadb": "NOW(6)",
 }
 
+#: order items a change may pick: one version only (so that exactly one source row changes per
+#: item) and a quantity that stays valid when it grows by one
+_CHANGEABLE_ITEMS = (
+    f"SELECT id FROM {FACT_SOURCE_TABLE} GROUP BY id HAVING COUNT(*) = 1 AND MIN(quantidade) > 0"
+)
 
-def touch_one_percent(db: Database, round_no: int) -> int:
-    """Give 1% of every source table's rows a newer `atualizado_em` (by SQL on the source).
 
-    Rows whose `id` is `round_no` modulo 100 are stamped with the source's own clock, as an
-    ERP's change would be: later than the watermark the runs before stored (dwetl caps it at that
-    clock), so an incremental run must pick up these rows (and the fact rows whose order header
-    changed), and none is dated in the future.
+class TooFewItems(ValueError):
+    """The source has fewer changeable order items than a change asked for."""
+
+
+def change_items(db: Database, count: int) -> int:
+    """Change `count` order items on the source, as the ERP would: each one's `quantidade` grows
+    by one and its `atualizado_em` becomes the source's own clock (`SOURCE_NOW`), which is
+    later than any watermark an earlier run stored (dwetl caps it at that clock) and never in
+    the future of the source. The items are spread evenly over the key range (every k-th
+    single-version item), so the rows they hit are spread over the whole fact table, and they
+    are the same items for the same source and count: every round, and the baseline run of
+    another commit, change the same rows. Returns the number of rows changed: `count`.
     """
-    stamp = _SOURCE_NOW[db.kind]
-    remainder = round_no % 100
     con = _source_connection(db)
-    touched = 0
     try:
         cur = con.cursor()
-        for table in SOURCE_TABLES:
-            # No bind parameters, so no driver reads the % as a placeholder.
-            cur.execute(f"UPDATE {table} SET atualizado_em = {stamp} WHERE id % 100 = {remainder}")
-            touched += max(cur.rowcount, 0)
+        cur.execute(f"SELECT COUNT(*) FROM ({_CHANGEABLE_ITEMS}) e")
+        available = int(cur.fetchone()[0])
+        if count > available:
+            raise TooFewItems(
+                f"asked to change {count:,} order items, but the source has {available:,} "
+                "single-version items with a positive quantity"
+            )
+        if count <= 0:
+            return 0
+        step = available // count
+        # No bind parameters, so no driver reads the % as a placeholder.
+        cur.execute("CREATE TEMPORARY TABLE bench_changed_items (id BIGINT NOT NULL)")
+        cur.execute(
+            "INSERT INTO bench_changed_items (id) SELECT id FROM ("
+            f"SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n FROM ({_CHANGEABLE_ITEMS}) e"
+            f") r WHERE (n - 1) % {step} = 0 ORDER BY id LIMIT {count}"
+        )
+        cur.execute(
+            f"UPDATE {FACT_SOURCE_TABLE} SET quantidade = quantidade + 1, "
+            f"atualizado_em = {SOURCE_NOW[db.kind]} "
+            "WHERE id IN (SELECT id FROM bench_changed_items)"
+        )
+        changed = cur.rowcount
+        cur.execute("DROP TABLE bench_changed_items")
         con.commit()
     finally:
         con.close()
-    return touched
+    return changed
+
+
+#: warehouse columns that record when or by which run a row was written, not what it holds
+RUN_COLUMNS = ("id_execucao",)
+#: and the one a change on the source stamps with the source's clock of that moment
+STAMP_COLUMNS = ("atualizado_em",)
+
+#: one row's text (NULL spelt out, so that ('a', NULL) and (NULL, 'a') differ) and the sum of
+#: its MD5's first 60 bits over the table: the same rows in any order give the same sum
+_CHECKSUM_SQL = {
+    "duckdb": (
+        "COALESCE(CAST({column} AS VARCHAR), '\\N')",
+        "SUM(CAST(('0x' || SUBSTR(MD5({row}), 1, 15)) AS BIGINT))",
+    ),
+    "postgresql": (
+        "COALESCE(CAST({column} AS TEXT), '\\N')",
+        "SUM(CAST(CAST(('x' || SUBSTR(MD5({row}), 1, 15)) AS BIT(60)) AS BIGINT))",
+    ),
+}
+_DW_COLUMNS = (
+    "SELECT c.table_name, c.column_name FROM information_schema.columns c "
+    "JOIN information_schema.tables t "
+    "ON t.table_schema = c.table_schema AND t.table_name = c.table_name "
+    "WHERE c.table_schema = 'dw' AND t.table_type = 'BASE TABLE' "
+    "ORDER BY c.table_name, c.ordinal_position"
+)
+
+
+def warehouse_checksums(db: Database, exclude: tuple[str, ...] = RUN_COLUMNS) -> dict[str, dict]:
+    """Per `dw` table: its row count and an order-independent checksum of its rows, every
+    column but `exclude`. Two warehouses of the same kind with the same rows give the same
+    figures, whatever order the rows were written in."""
+    column_sql, sum_sql = _CHECKSUM_SQL[db.kind]
+    if db.kind == "duckdb":
+        import duckdb
+
+        con: Any = duckdb.connect(str(db.path), read_only=True)
+    else:
+        con = psycopg.connect(db.url)
+    try:
+        columns: dict[str, list[str]] = {}
+        for table, column in con.execute(_DW_COLUMNS).fetchall():
+            if column not in exclude:
+                columns.setdefault(table, []).append(column)
+        out = {}
+        for table, names in sorted(columns.items()):
+            row = "CONCAT_WS('|', {})".format(
+                ", ".join(column_sql.format(column=f'"{name}"') for name in names)
+            )
+            count, total = con.execute(
+                f"SELECT COUNT(*), {sum_sql.format(row=row)} FROM dw.{table}"
+            ).fetchone()
+            out[table] = {"rows": int(count), "checksum": str(total or 0)}
+        return out
+    finally:
+        con.close()

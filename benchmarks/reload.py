@@ -1,10 +1,16 @@
 """Full-reload and incremental benchmark: dwetl side by side with the floor, dlt and pandas.
 
     uv run --group bench python -m benchmarks.reload --items 1000000 --dw duckdb --repeat 3
+    uv run --group bench python -m benchmarks.reload --sizes 1M,5M,20M --repeat 3,2,1 \
+        --changed 50000 --dw postgresql --baseline benchmarks/results/<previous>.json
 
-Generates the source once (`dwetl sample`, seeded), then runs the tools in turn, round after
-round (A B A B ...) so machine drift hits all alike, each in its own process against a fresh
-warehouse. Writes benchmarks/results/<name>.json, .md and .png (see benchmarks/README.md).
+Per size: generates the source (`dwetl sample`, seeded), then runs the tools in turn, round
+after round (A B A B ...) so machine drift hits all alike, each in its own process against a
+fresh warehouse. dwetl's rounds also change `--changed` order items on the source (stamped
+with the source's clock) for the incremental run, and checksum the warehouse after the full
+and the incremental run; the checksums are compared across rounds and with `--baseline`.
+Writes one benchmarks/results/<name>.json for all sizes, with .md and .png (see
+benchmarks/README.md); exits 1 when a warehouse differs.
 """
 
 from __future__ import annotations
@@ -22,16 +28,19 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from benchmarks import dwetl_steps
+from benchmarks import checks, dwetl_steps, scaling
 from benchmarks.databases import (
+    RUN_COLUMNS,
+    STAMP_COLUMNS,
     Database,
+    change_items,
     create_database,
     drop_database,
     source_row_counts,
-    touch_one_percent,
+    warehouse_checksums,
 )
 from benchmarks.measure import Measurement, child_env, python_module, run_measured, warm_up
-from benchmarks.report import entity_breakdown, ratios, summarise, write
+from benchmarks.report import across_sizes, entity_breakdown, ratios, summarise, write
 
 ALL_TOOLS = ("dwetl", "floor", "warehouse_floor", "dlt", "pandas")
 #: the records the dwetl tool writes per round
@@ -56,12 +65,35 @@ def _record(tool: str, round_no: int, m: Measurement, phases: dict[str, float]) 
     }
 
 
-def _items_label(items: int) -> str:
+def items_label(items: int) -> str:
+    """1000000 -> "1M", 2000 -> "2k", 1500 -> "1500"."""
     if items % 1_000_000 == 0:
         return f"{items // 1_000_000}M"
     if items % 1_000 == 0:
         return f"{items // 1_000}k"
     return str(items)
+
+
+def parse_size(text: str) -> int:
+    """ "1M" -> 1000000, "2k" -> 2000, "1500" -> 1500."""
+    text = text.strip()
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:].lower(), 1)
+    number = text[:-1] if scale != 1 else text
+    try:
+        value = int(float(number) * scale)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (say 2000, 2k or 1M)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"a size must be positive: {text!r}")
+    return value
+
+
+def changed_items(spec: str, items: int) -> int:
+    """How many order items the incremental run finds changed: `spec` is a count ("50000",
+    "50k": the same at every size) or a share of the size ("1%")."""
+    if spec.endswith("%"):
+        return max(1, round(items * float(spec[:-1]) / 100))
+    return parse_size(spec)
 
 
 def _run_record(tool: str, round_no: int, m: Measurement, phases: dict[str, float]) -> dict:
@@ -74,9 +106,12 @@ def _run_record(tool: str, round_no: int, m: Measurement, phases: dict[str, floa
     return record
 
 
-def measure_dwetl(source: Database, dw: Database, work: Path, round_no: int) -> list[dict]:
+def measure_dwetl(
+    source: Database, dw: Database, work: Path, round_no: int, changed: int
+) -> list[dict]:
     """Full reload (init + run --full), a run with nothing changed, then an incremental run
-    after 1% of the source changed."""
+    after `changed` order items changed on the source; the warehouse is checksummed (not
+    timed) after the full reload and after the incremental run."""
     init = dwetl_steps.init(source.url, dw.url, work)
     full = dwetl_steps.run(source.url, dw.url, work, full=True)
     combined = Measurement(
@@ -87,18 +122,21 @@ def measure_dwetl(source: Database, dw: Database, work: Path, round_no: int) -> 
     )
     phases = {"init": init.wall_s, **dwetl_steps.phase_seconds(full.report)}
     records = [_run_record("dwetl_full", round_no, combined, phases)]
+    records[-1]["checksums"] = warehouse_checksums(dw, RUN_COLUMNS)
     # Nothing changed yet: what every incremental run pays whatever changed (start-up,
     # imports, a watermark query and an empty extract per entity, the run log).
     unchanged = dwetl_steps.run(source.url, dw.url, work, full=False)
     phases = dwetl_steps.phase_seconds(unchanged.report)
     records.append(_run_record("dwetl_unchanged", round_no, unchanged, phases))
 
-    touched = touch_one_percent(source, round_no)
+    touched = change_items(source, changed)
     inc = dwetl_steps.run(source.url, dw.url, work, full=False)
     records.append(
         _run_record("dwetl_incremental", round_no, inc, dwetl_steps.phase_seconds(inc.report))
     )
-    records[-1]["source_rows_touched"] = touched
+    records[-1]["source_rows_changed"] = touched
+    # the changed rows carry the source's clock of this round: the rest must be as before
+    records[-1]["checksums"] = warehouse_checksums(dw, RUN_COLUMNS + STAMP_COLUMNS)
     return records
 
 
@@ -136,12 +174,15 @@ def measure_child(
     return _record(tool, round_no, m, {k: float(v) for k, v in m.report["phases"].items()})
 
 
-def one_round(args: argparse.Namespace, source: Database, work: Path, round_no: int) -> list[dict]:
+def one_round(
+    args: argparse.Namespace, source: Database, work: Path, round_no: int, size: dict[str, int]
+) -> list[dict]:
     """Every selected tool once, each against its own fresh warehouse."""
     records: list[dict] = []
     jobs: list[tuple[str, Any]] = []
     if "dwetl" in args.tools:
-        jobs.append(("dwetl", lambda dw: measure_dwetl(source, dw, work, round_no)))
+        changed = size["changed_items"]
+        jobs.append(("dwetl", lambda dw: measure_dwetl(source, dw, work, round_no, changed)))
     if "floor" in args.tools:
         jobs.append(
             (
@@ -198,6 +239,7 @@ def one_round(args: argparse.Namespace, source: Database, work: Path, round_no: 
 
             jobs.append((name, dlt_job))
     if "pandas" in args.tools:
+        limit = str(size["pandas_items"])
         jobs.append(
             (
                 "pandas",
@@ -205,7 +247,7 @@ def one_round(args: argparse.Namespace, source: Database, work: Path, round_no: 
                     measure_child(
                         "pandas",
                         "benchmarks.tools.pandas_load",
-                        ["--source", source.url, "--dw", dw.url, "--limit", str(args.pandas_items)],
+                        ["--source", source.url, "--dw", dw.url, "--limit", limit],
                         round_no,
                     )
                 ],
@@ -213,7 +255,7 @@ def one_round(args: argparse.Namespace, source: Database, work: Path, round_no: 
         )
     for name, job in jobs:
         dw = create_database(args.dw, f"bench_{name}_{round_no}", work)
-        _log(f"round {round_no + 1}/{args.repeat}: {name}")
+        _log(f"round {round_no + 1}: {name}")
         try:
             done = job(dw)
             for record in done:
@@ -238,10 +280,34 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--items", type=int, required=True, help="order items in the source")
+    sizes = parser.add_mutually_exclusive_group(required=True)
+    sizes.add_argument("--items", type=parse_size, help="order items in the source (one size)")
+    sizes.add_argument(
+        "--sizes",
+        help="several sizes in one run, smallest first, e.g. 1M,5M,20M (one JSON for all)",
+    )
     parser.add_argument("--dw", choices=("duckdb", "postgresql"), default="duckdb")
     parser.add_argument("--source", choices=("sqlite", "postgresql", "mariadb"), default="sqlite")
-    parser.add_argument("--repeat", type=int, default=1, help="rounds (K); figures are medians")
+    parser.add_argument(
+        "--repeat",
+        default="1",
+        help="rounds (K) per size, figures are medians: one K for every size, or one per size "
+        "(3,2,1 with --sizes 1M,5M,20M)",
+    )
+    parser.add_argument(
+        "--changed",
+        default="1%",
+        help="order items changed on the source before dwetl's incremental run: a share of "
+        "each size (1%%, the default) or a count, the same at every size (50000)",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="a results file of the previous commit (same sizes, seed, damage, source, "
+        "warehouse): its warehouse checksums must equal this run's, else exit 1",
+    )
     parser.add_argument("--tools", default=",".join(ALL_TOOLS), help="comma-separated subset")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--damage", type=float, default=0.02)
@@ -257,7 +323,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         metavar="URL",
         help="benchmark this source as it is instead of generating one (kept; the incremental "
-        "step updates 1%% of its rows)",
+        "step changes --changed of its order items); one size, --items its item count",
     )
     parser.add_argument(
         "--no-warm-up",
@@ -266,37 +332,56 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: tmp)")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--name", default=None, help="result file name (default date-dw-items)")
+    parser.add_argument(
+        "--name",
+        default=None,
+        help="result file name (default date-dw-sizes, e.g. 2026-12-07-duckdb-1M-5M-20M)",
+    )
     args = parser.parse_args(argv)
+    try:
+        args.sizes = (
+            [args.items] if args.items else [parse_size(s) for s in args.sizes.split(",") if s]
+        )
+        repeats = [int(k) for k in args.repeat.split(",")]
+        for size in args.sizes:
+            changed_items(args.changed, size)
+    except (ValueError, argparse.ArgumentTypeError) as exc:
+        parser.error(str(exc))
+    if args.sizes != sorted(set(args.sizes)):
+        parser.error(f"--sizes must grow and not repeat: {args.sizes}")
+    if len(repeats) == 1:
+        repeats *= len(args.sizes)
+    if len(repeats) != len(args.sizes) or min(repeats) < 1:
+        parser.error(f"--repeat needs one K >= 1, or one per size ({len(args.sizes)})")
+    args.repeat = dict(zip(args.sizes, repeats, strict=True))
+    if args.existing_source and len(args.sizes) > 1:
+        parser.error("--existing-source is one size: give --items, its number of order items")
+    if args.baseline is not None and not args.baseline.is_file():
+        parser.error(f"--baseline {args.baseline}: no such file")
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     unknown = set(args.tools) - set(ALL_TOOLS)
     if unknown:
         parser.error(f"unknown tool(s) {sorted(unknown)}; choose from {','.join(ALL_TOOLS)}")
-    args.pandas_items = min(args.pandas_items, args.items)
     return args
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Run the benchmark and write its results; returns the result object."""
-    args = parse_args(argv)
-    today = dt.date.today().isoformat()
-    name = args.name or f"{today}-{args.dw}-{_items_label(args.items)}"
-    work = Path(args.work or tempfile.mkdtemp(prefix="dwetl-bench-"))
-    work.mkdir(parents=True, exist_ok=True)
+def measure_size(args: argparse.Namespace, items: int, work: Path) -> dict[str, Any]:
+    """Every round at one size, on its own source: the size's block of the result."""
+    repeat = args.repeat[items]
+    size = {
+        "changed_items": changed_items(args.changed, items),
+        "pandas_items": min(args.pandas_items, items),
+    }
     if args.existing_source:
         source = _existing(args.existing_source)
     else:
         source = create_database(args.source, "bench_source", work)
+    sample_s = None
     try:
-        warm_up_s = None
-        if not args.no_warm_up:
-            _log("warm-up: compiling bytecode of every tool's imports")
-            warm_up_s = warm_up()
-        sample_s = None
         if not args.existing_source:
-            _log(f"sample: {args.items:,} items into {args.source} (seed {args.seed})")
+            _log(f"sample: {items:,} items into {args.source} (seed {args.seed})")
             started = time.perf_counter()
-            dwetl_steps.sample(source.url, args.items, args.seed, args.damage, work)
+            dwetl_steps.sample(source.url, items, args.seed, args.damage, work)
             sample_s = time.perf_counter() - started
         counts = source_row_counts(source)
         warehouse_rows = None
@@ -304,43 +389,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             _log("warehouse floor: a dwetl full reload (not timed) gives the rows it loads")
             warehouse_rows = export_warehouse_rows(args, source, work)
         runs: list[dict] = []
-        for round_no in range(args.repeat):
+        for round_no in range(repeat):
             if round_no and "dwetl" in args.tools and not args.existing_source:
-                # The last round's incremental step touched the source; its rows sit at the new
+                # The last round's incremental step changed the source; its rows sit at the new
                 # watermark, which dwetl's overlap re-reads. The same seed gives the same source.
-                _log("re-sample: the source as it was before the last round's update")
+                _log("re-sample: the source as it was before the last round's change")
                 drop_database(source)
                 source = create_database(args.source, "bench_source", work)
-                dwetl_steps.sample(source.url, args.items, args.seed, args.damage, work)
-            runs += one_round(args, source, work, round_no)
+                dwetl_steps.sample(source.url, items, args.seed, args.damage, work)
+            _log(f"{items_label(items)}, round {round_no + 1}/{repeat}")
+            runs += one_round(args, source, work, round_no, size)
     finally:
         if not args.existing_source:
             drop_database(source)
-        if args.work is None:
-            shutil.rmtree(work, ignore_errors=True)
 
     notes = []
-    if "pandas" in args.tools:
-        notes.append(
-            f"pandas copies the fact table (venda_itens) only, its first {args.pandas_items:,} "
-            "rows, with read_sql + to_sql defaults."
-        )
-    if "dlt" in args.tools:
-        notes.append(
-            f"dlt: sql_database, backend={args.dlt_backend}, write_disposition=merge on id, "
-            "dedup_sort desc on atualizado_em; all source tables."
-        )
     if warehouse_rows is not None:
         notes.append(
             f"warehouse floor: the {sum(warehouse_rows.values()):,} rows a dwetl full reload "
             "wrote, loaded by dwetl's first-load path into a warehouse `dwetl init` created "
             "(its types, CHECKs and keys), with no read and no transform."
-        )
-    if "dwetl" in args.tools:
-        notes.append(
-            "dwetl full = init (empty warehouse) + run --entity all --full; unchanged = "
-            "run --entity all right after it, nothing changed; incremental = run --entity all "
-            "after 1% of every source table got a newer atualizado_em."
         )
     failed: dict[tuple[str, str], tuple[int, str]] = {}
     for r in runs:
@@ -349,42 +417,117 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             failed[(r["tool"], entity)] = (count + 1, error)
     for (tool, entity), (count, error) in sorted(failed.items()):
         notes.append(
-            f"WARNING: {tool}: {entity} failed in {count} of {args.repeat} rounds (nothing of it "
+            f"WARNING: {tool}: {entity} failed in {count} of {repeat} rounds (nothing of it "
             f"loaded, so that time is not a complete load): {error}"
+        )
+    summary = summarise(runs)
+    first = {r["tool"]: r for r in reversed(runs) if "checksums" in r}
+    return {
+        "items": items,
+        "label": items_label(items),
+        "repeat": repeat,
+        "changed_items": size["changed_items"] if "dwetl" in args.tools else None,
+        "pandas_items": size["pandas_items"] if "pandas" in args.tools else None,
+        "sample_s": sample_s,
+        "source_rows": counts,
+        "source_rows_total": sum(counts.values()),
+        "warehouse_rows": warehouse_rows,
+        "runs": runs,
+        "summary": summary,
+        "ratios": ratios(summary),
+        "entities": {
+            tool: entity_breakdown(runs, tool) for tool in ("dwetl_full", "dwetl_incremental")
+        },
+        # round 1's; checks.across_rounds compares the other rounds' with them
+        "checksums": {
+            stage: first[f"dwetl_{stage}"]["checksums"]
+            for stage in checks.STAGES
+            if f"dwetl_{stage}" in first
+        },
+        "notes": notes,
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run the benchmark and write its results; returns the result object."""
+    args = parse_args(argv)
+    today = dt.date.today().isoformat()
+    labels = "-".join(items_label(size) for size in args.sizes)
+    name = args.name or f"{today}-{args.dw}-{labels}"
+    work = Path(args.work or tempfile.mkdtemp(prefix="dwetl-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    warm_up_s = None
+    try:
+        if not args.no_warm_up:
+            _log("warm-up: compiling bytecode of every tool's imports")
+            warm_up_s = warm_up()
+        sizes = [measure_size(args, items, work) for items in args.sizes]
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+    notes = []
+    if "pandas" in args.tools:
+        notes.append(
+            f"pandas copies the fact table (venda_itens) only, its first {args.pandas_items:,} "
+            "rows (at most the size), with read_sql + to_sql defaults."
+        )
+    if "dlt" in args.tools:
+        notes.append(
+            f"dlt: sql_database, backend={args.dlt_backend}, write_disposition=merge on id, "
+            "dedup_sort desc on atualizado_em; all source tables."
+        )
+    if "dwetl" in args.tools:
+        notes.append(
+            "dwetl full = init (empty warehouse) + run --entity all --full; unchanged = "
+            "run --entity all right after it, nothing changed; incremental = run --entity all "
+            f"after --changed {args.changed} order items got quantidade + 1 and the source's "
+            "clock as atualizado_em. The warehouse is checksummed after the full and the "
+            "incremental run (every column but id_execucao; after the incremental run also "
+            "atualizado_em, which the change stamped)."
         )
     result: dict[str, Any] = {
         "meta": {
             "date": today,
             "commit": _git("rev-parse", "--short", "HEAD"),
             "uncommitted_changes": bool(_git("status", "--porcelain", "src", "transforms", "sql")),
-            "items": args.items,
+            "sizes": args.sizes,
             "source": args.source,
             "dw": args.dw,
-            "repeat": args.repeat,
+            "repeat": [args.repeat[size] for size in args.sizes],
+            "changed": args.changed,
             "seed": args.seed,
             "damage": args.damage,
             "tools": args.tools,
-            "pandas_items": args.pandas_items if "pandas" in args.tools else None,
             "dlt_backend": args.dlt_backend if "dlt" in args.tools else None,
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
             f"{_memory_gb():.0f} GB RAM, Python {platform.python_version()}",
-            "sample_s": sample_s,
+            "load_average": _load_average(),
             "warm_up_s": warm_up_s,
-            "source_rows": counts,
-            "source_rows_total": sum(counts.values()),
-            "warehouse_rows": warehouse_rows,
+            "baseline": str(args.baseline) if args.baseline else None,
             "notes": notes,
         },
-        "runs": runs,
+        "sizes": sizes,
     }
-    result["summary"] = summarise(runs)
-    result["ratios"] = ratios(result["summary"])
-    result["entities"] = {
-        tool: entity_breakdown(runs, tool) for tool in ("dwetl_full", "dwetl_incremental")
-    }
-    for path in write(result, args.out, name):
+    result["across_sizes"] = across_sizes(sizes)
+    result["checks"] = checks.check(result, args.baseline)
+    alarms = checks.alarms(result["checks"])
+    for line in alarms:
+        _log(f"!!! {line}")
+    written = write(result, args.out, name)
+    if len(sizes) > 1:
+        by_size = {size["items"]: size for size in sizes}
+        written += scaling.write(by_size, args.out, name, args.dw)
+    for path in written:
         _log(f"wrote {path}")
+    if alarms:
+        _log("!!! THE WAREHOUSE IS NOT WHAT IT WAS: see checks in the results")
     return result
+
+
+def exit_code(result: dict[str, Any]) -> int:
+    """1 when a warehouse differed (between rounds or from the baseline), else 0."""
+    return 1 if checks.alarms(result["checks"]) else 0
 
 
 def _git(*args: str) -> str:
@@ -404,6 +547,14 @@ def _existing(url: str) -> Database:
     return Database(kind, url, name=url.rsplit("/", 1)[-1])
 
 
+def _load_average() -> list[float] | None:
+    # how busy the shared machine was when the run ended (1, 5 and 15 minutes)
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def _memory_gb() -> float:
     try:
         with open("/proc/meminfo") as meminfo:
@@ -413,4 +564,4 @@ def _memory_gb() -> float:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(exit_code(main()))

@@ -1,5 +1,6 @@
-"""Turn the runs of one benchmark into figures: medians with min and max, ratios, JSON,
-a markdown table and a PNG chart of wall time per tool and phase."""
+"""Turn the runs of one benchmark into figures: medians with min and max, ratios (per size and
+across sizes), JSON, a markdown report (the checks first) and a PNG chart per size of wall time
+per tool and phase."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 TOOLS = {
     "dwetl_full": "dwetl full reload",
     "dwetl_unchanged": "dwetl run, nothing changed",
-    "dwetl_incremental": "dwetl incremental (1%)",
+    "dwetl_incremental": "dwetl incremental (changed items)",
     "floor": "floor (connectorx + bulk insert)",
     "warehouse_floor": "warehouse floor (dwetl's rows into keyed tables)",
     "dlt": "dlt sql_database (merge)",
@@ -107,27 +108,107 @@ def ratios(summary: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+def _median(size: dict[str, Any], tool: str, figure: str = "wall_s") -> float | None:
+    entry = size["summary"].get(tool, {})
+    return entry[figure]["median"] if figure in entry else None
+
+
+def across_sizes(sizes: list[dict[str, Any]]) -> dict[str, Any]:
+    """What one run over several sizes says about growth: per size dwetl's medians, and for
+    each larger size against the smallest, the ratio of full reloads, of peak RSS and, where
+    both changed the same number of items, of incremental runs."""
+    rows = []
+    for size in sizes:
+        full, inc = _median(size, "dwetl_full"), _median(size, "dwetl_incremental")
+        rows.append(
+            {
+                "items": size["items"],
+                "changed_items": size.get("changed_items"),
+                "dwetl_full_s": full,
+                "dwetl_unchanged_s": _median(size, "dwetl_unchanged"),
+                "dwetl_incremental_s": inc,
+                "dwetl_incremental / dwetl_full": inc / full if inc and full else None,
+                "dwetl_full_peak_rss_mb": _median(size, "dwetl_full", "peak_rss_mb"),
+                "floor_s": _median(size, "floor"),
+            }
+        )
+    growth = {}
+    base = rows[0] if rows else None
+    for row in rows[1:]:
+        assert base is not None
+        pair = f"{row['items']:,} / {base['items']:,} items"
+        figures = {}
+        for key, name in (
+            ("dwetl_full_s", "dwetl_full"),
+            ("floor_s", "floor"),
+            ("dwetl_full_peak_rss_mb", "dwetl_full peak RSS"),
+        ):
+            if row[key] and base[key]:
+                figures[name] = row[key] / base[key]
+        if (
+            row["dwetl_incremental_s"]
+            and base["dwetl_incremental_s"]
+            and row["changed_items"] == base["changed_items"]
+        ):
+            figures[f"dwetl_incremental, {row['changed_items']:,} items changed at both"] = (
+                row["dwetl_incremental_s"] / base["dwetl_incremental_s"]
+            )
+        growth[pair] = figures
+    return {"sizes": rows, "growth": growth}
+
+
 def _fmt(cell: dict[str, float], digits: int = 2) -> str:
     return f"{cell['median']:.{digits}f} ({cell['min']:.{digits}f}–{cell['max']:.{digits}f})"
 
 
-def markdown(result: dict[str, Any]) -> str:
-    """The summary as a markdown table plus ratios and notes."""
-    meta = result["meta"]
+def _checks_lines(result: dict[str, Any]) -> list[str]:
+    found = result.get("checks")
+    if not found:
+        return []
+    rounds, baseline = found["rounds"], found["baseline"]
+    lines = ["## Is the warehouse what it was?", ""]
+    if rounds["status"] == "equal":
+        lines.append("- Rounds: every round's warehouse has the same table checksums.")
+    else:
+        lines.append("- **ROUNDS DIFFER: dwetl did not write the same warehouse twice.**")
+        lines += [f"  - {line}" for line in rounds["lines"]]
+    if baseline["status"] == "no baseline":
+        lines.append("- Baseline: none given (`--baseline PATH`): not compared.")
+    elif baseline["status"] == "equal":
+        lines.append(
+            f"- Baseline: equal to `{baseline['path']}` (commit {baseline.get('commit') or '?'})"
+            " in every table, after the full and the incremental run."
+        )
+    else:
+        verb = "DIFFERS FROM" if baseline["status"] == "differs" else "NOT COMPARABLE WITH"
+        lines.append(
+            f"- **THE WAREHOUSE {verb} THE BASELINE** `{baseline['path']}` "
+            f"(commit {baseline.get('commit') or '?'}):"
+        )
+    if baseline["status"] != "no baseline":
+        lines += [f"  - {line}" for line in baseline["lines"]]
+    return [*lines, ""]
+
+
+def size_markdown(meta: dict[str, Any], size: dict[str, Any]) -> str:
+    """One size's summary as a markdown table plus per-entity seconds, ratios and notes."""
     lines = [
-        f"# Full reload benchmark — {meta['date']}, {meta['items']:,} items, "
-        f"{meta['source']} → {meta['dw']}",
+        f"## {size['items']:,} items",
         "",
-        f"K = {meta['repeat']} runs, median (min–max). Machine: {meta['machine']}. "
-        f"Source rows: {meta.get('source_rows_total', '?'):,}. dwetl at commit "
-        f"{meta.get('commit') or '?'}"
-        f"{' with uncommitted changes' if meta.get('uncommitted_changes') else ''}.",
+        f"K = {size['repeat']} rounds, median (min–max). Source rows: "
+        f"{size.get('source_rows_total', 0):,}."
+        + (
+            f" The incremental run found {size['changed_items']:,} order items changed "
+            f"({100 * size['changed_items'] / size['items']:.2g}% of them)."
+            if size.get("changed_items")
+            else ""
+        ),
         "",
         "| tool | wall s | peak RSS MB | rows | phases (median s) |",
         "| --- | --- | --- | --- | --- |",
     ]
     for tool, label in TOOLS.items():
-        entry = result["summary"].get(tool)
+        entry = size["summary"].get(tool)
         if entry is None:
             continue
         if "wall_s" not in entry:
@@ -140,7 +221,7 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {phases} |"
         )
     for tool in ("dwetl_full", "dwetl_incremental"):
-        breakdown = result.get("entities", {}).get(tool)
+        breakdown = size.get("entities", {}).get(tool)
         if not breakdown:
             continue
         phases = [p for p in next(iter(breakdown.values())) if p != "extracted"]
@@ -156,10 +237,63 @@ def markdown(result: dict[str, Any]) -> str:
             total = sum(cells.get(p, 0.0) for p in phases)
             lines.append(f"| {entity} | {cells['extracted']:,.0f} | {values} | {total:.2f} |")
     lines += ["", "| ratio (medians) | value |", "| --- | --- |"]
-    lines += [f"| {name} | {value:.2f} |" for name, value in result["ratios"].items()]
-    if meta.get("notes"):
-        lines += ["", *[f"- {note}" for note in meta["notes"]]]
+    lines += [f"| {name} | {value:.2f} |" for name, value in size["ratios"].items()]
+    if size.get("notes"):
+        lines += ["", *[f"- {note}" for note in size["notes"]]]
     return "\n".join(lines) + "\n"
+
+
+def _across_markdown(across: dict[str, Any]) -> list[str]:
+    if len(across["sizes"]) < 2:
+        return []
+    lines = [
+        "## Across sizes (one run)",
+        "",
+        "| items | changed items | dwetl full s | nothing changed s | incremental s "
+        "| incremental / full | dwetl peak RSS MB | floor s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+
+    def cell(value: float | None, digits: int = 2) -> str:
+        return "" if value is None else f"{value:.{digits}f}"
+
+    for row in across["sizes"]:
+        changed = f"{row['changed_items']:,}" if row["changed_items"] else ""
+        lines.append(
+            f"| {row['items']:,} | {changed} | {cell(row['dwetl_full_s'])} "
+            f"| {cell(row['dwetl_unchanged_s'])} | {cell(row['dwetl_incremental_s'])} "
+            f"| {cell(row['dwetl_incremental / dwetl_full'], 3)} "
+            f"| {cell(row['dwetl_full_peak_rss_mb'], 0)} | {cell(row['floor_s'])} |"
+        )
+    lines += ["", "| growth (medians) | ratio |", "| --- | --- |"]
+    for pair, figures in across["growth"].items():
+        lines += [f"| {name}, {pair} | {value:.2f} |" for name, value in figures.items()]
+    return [*lines, ""]
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The run as markdown: what ran, the warehouse checks, each size, growth across sizes."""
+    meta = result["meta"]
+    sizes = ", ".join(f"{s:,}" for s in meta["sizes"])
+    lines = [
+        f"# Benchmark — {meta['date']}, {sizes} items, {meta['source']} → {meta['dw']}",
+        "",
+        f"One harness run. Machine: {meta['machine']}"
+        + (f", load average {meta['load_average']} at the end" if meta.get("load_average") else "")
+        + f". dwetl at commit {meta.get('commit') or '?'}"
+        f"{' with uncommitted changes' if meta.get('uncommitted_changes') else ''}.",
+        "",
+        *_checks_lines(result),
+    ]
+    body = "\n".join(lines) + "\n"
+    for size in result["sizes"]:
+        body += "\n" + size_markdown(meta, size)
+    across = _across_markdown(result.get("across_sizes", {"sizes": []}))
+    if across:
+        body += "\n" + "\n".join(across)
+    if meta.get("notes"):
+        body += "\n" + "\n".join(f"- {note}" for note in meta["notes"]) + "\n"
+    return body
 
 
 def _label(tool: str, entry: dict[str, Any]) -> str:
@@ -168,8 +302,9 @@ def _label(tool: str, entry: dict[str, Any]) -> str:
     return TOOLS[tool]
 
 
-def chart(result: dict[str, Any], path: Path) -> bool:
-    """A PNG: wall time per tool as stacked phases (min–max whiskers), and peak RSS per tool."""
+def chart(meta: dict[str, Any], size: dict[str, Any], path: Path) -> bool:
+    """A PNG of one size: wall time per tool as stacked phases (min–max whiskers), and peak RSS
+    per tool."""
     try:
         import matplotlib
 
@@ -177,7 +312,7 @@ def chart(result: dict[str, Any], path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    summary = result["summary"]
+    summary = size["summary"]
     tools = [t for t in TOOLS if "wall_s" in summary.get(t, {})]
     if not tools:
         return False
@@ -239,10 +374,9 @@ def chart(result: dict[str, Any], path: Path) -> bool:
     ax_m.set_xlabel("peak RSS, MB (median)")
     ax_m.margins(x=0.25)
     ax_t.margins(x=0.12)
-    meta = result["meta"]
     fig.suptitle(
-        f"dwetl full reload, {meta['items']:,} items, {meta['source']} → {meta['dw']}, "
-        f"K={meta['repeat']} ({meta['date']})"
+        f"dwetl full reload, {size['items']:,} items, {meta['source']} → {meta['dw']}, "
+        f"K={size['repeat']} ({meta['date']})"
     )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -251,12 +385,15 @@ def chart(result: dict[str, Any], path: Path) -> bool:
 
 
 def write(result: dict[str, Any], folder: Path, name: str) -> list[Path]:
-    """JSON, markdown and PNG under `folder`; returns the paths written."""
+    """JSON, markdown and a PNG per size under `folder` (`name.png` for one size,
+    `name-<size>.png` for several); returns the paths written."""
     folder.mkdir(parents=True, exist_ok=True)
     written = [folder / f"{name}.json", folder / f"{name}.md"]
     written[0].write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     written[1].write_text(markdown(result))
-    png = folder / f"{name}.png"
-    if chart(result, png):
-        written.append(png)
+    several = len(result["sizes"]) > 1
+    for size in result["sizes"]:
+        png = folder / (f"{name}-{size['label']}.png" if several else f"{name}.png")
+        if chart(result["meta"], size, png):
+            written.append(png)
     return written

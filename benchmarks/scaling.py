@@ -1,9 +1,11 @@
-"""Time and peak RSS against size, from the result files of several `benchmarks.reload` runs.
+"""Time and peak RSS against size, from one `benchmarks.reload` run over several sizes.
 
-    uv run --group bench python -m benchmarks.scaling --dw duckdb
+    uv run --group bench python -m benchmarks.scaling benchmarks/results/<name>.json
 
-Reads benchmarks/results/*.json of that warehouse kind (the latest file per size), writes
-benchmarks/results/scaling-<dw>.png and .md: wall time must grow linearly, peak RSS sub-linearly.
+Reads that one results file (every size measured in the same run, on the same machine state:
+sizes from different runs, picked by date or file time, would mix days and commits), writes
+<its name>-scaling.md and .png beside it: wall time must grow linearly, peak RSS sub-linearly.
+`benchmarks.reload --sizes` writes them itself.
 """
 
 from __future__ import annotations
@@ -15,20 +17,21 @@ from typing import Any
 
 from benchmarks.report import TOOLS
 
-RESULTS = Path(__file__).parent / "results"
+
+class NotOneRunOverSizes(ValueError):
+    """The file is not a `benchmarks.reload` result with several sizes."""
 
 
-def load(folder: Path, dw: str) -> dict[int, dict[str, Any]]:
-    """The latest result per size (items) for warehouse kind `dw`."""
-    by_size: dict[int, dict[str, Any]] = {}
-    for path in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime):
-        result = json.loads(path.read_text())
-        if not isinstance(result, dict):  # another tool's file
-            continue
-        meta = result.get("meta", {})
-        if meta.get("dw") == dw and "summary" in result:
-            by_size[int(meta["items"])] = result  # later files replace earlier ones
-    return dict(sorted(by_size.items()))
+def load(path: Path) -> dict[int, dict[str, Any]]:
+    """Each size's block of one results file, by items."""
+    result = json.loads(path.read_text())
+    sizes = result.get("sizes") if isinstance(result, dict) else None
+    if not isinstance(sizes, list):
+        raise NotOneRunOverSizes(
+            f"{path} is not a results file of one run over sizes (python -m benchmarks.reload "
+            "--sizes 1M,5M,20M writes one)"
+        )
+    return {int(size["items"]): size for size in sizes}
 
 
 def table(results: dict[int, dict[str, Any]]) -> str:
@@ -85,17 +88,30 @@ def chart(results: dict[int, dict[str, Any]], path: Path, dw: str) -> None:
     plt.close(fig)
 
 
+def write(results: dict[int, dict[str, Any]], folder: Path, name: str, dw: str) -> list[Path]:
+    """<name>-scaling.md and .png under `folder`; returns the paths written."""
+    md, png = folder / f"{name}-scaling.md", folder / f"{name}-scaling.png"
+    md.write_text(table(results))
+    try:
+        chart(results, png, dw)
+    except ImportError:  # matplotlib is in the bench group
+        return [md]
+    return [md, png]
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Write scaling-<dw>.md and .png from the result files."""
+    """Write <name>-scaling.md and .png from one results file."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--dw", choices=("duckdb", "postgresql"), default="duckdb")
-    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("results", type=Path, help="a benchmarks.reload results file (JSON)")
     args = parser.parse_args(argv)
-    results = load(args.results, args.dw)
-    if not results:
-        raise SystemExit(f"no results for {args.dw} in {args.results}")
-    (args.results / f"scaling-{args.dw}.md").write_text(table(results))
-    chart(results, args.results / f"scaling-{args.dw}.png", args.dw)
+    try:
+        results = load(args.results)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(str(exc)) from None
+    if len(results) < 2:
+        raise SystemExit(f"{args.results} has one size: nothing to scale")
+    dw = json.loads(args.results.read_text())["meta"]["dw"]
+    write(results, args.results.parent, args.results.stem, dw)
     print(table(results))
 
 
