@@ -219,6 +219,9 @@ def warehouse_checksums(db: Database, exclude: tuple[str, ...] = RUN_COLUMNS) ->
     else:
         con = psycopg.connect(db.url)
     try:
+        # qualified by the database's name: DuckDB names a file's catalog after the file, and a
+        # file called dw.duckdb makes `dw.t` ambiguous
+        (catalog,) = con.execute("SELECT current_database()").fetchone()
         columns: dict[str, list[str]] = {}
         for table, column in con.execute(_DW_COLUMNS).fetchall():
             if column not in exclude:
@@ -229,7 +232,7 @@ def warehouse_checksums(db: Database, exclude: tuple[str, ...] = RUN_COLUMNS) ->
                 ", ".join(column_sql.format(column=f'"{name}"') for name in names)
             )
             count, total = con.execute(
-                f"SELECT COUNT(*), {sum_sql.format(row=row)} FROM dw.{table}"
+                f'SELECT COUNT(*), {sum_sql.format(row=row)} FROM "{catalog}".dw."{table}"'
             ).fetchone()
             out[table] = {"rows": int(count), "checksum": str(total or 0)}
         return out

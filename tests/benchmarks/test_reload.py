@@ -1,4 +1,4 @@
-"""Smoke tests of the benchmark harness: a tiny source, a few tools, the JSON has its fields.
+"""Smoke tests of the benchmark harness: a tiny source, a few tools, the results say what ran.
 
 No timing is asserted (speed is compared side by side in benchmarks/, never in tests).
 """
@@ -9,39 +9,88 @@ import json
 from pathlib import Path
 from typing import Any
 
-from benchmarks import reload
+import pytest
+
+from benchmarks import checks, reload, scaling
 from benchmarks.dwetl_steps import phase_seconds
 
 
-def _smoke(tmp_path: Path, tools: str, repeat: int = 1) -> dict[str, Any]:
-    """The harness on 2,000 items into DuckDB, results in tmp_path/results/smoke.*."""
+def _smoke(tmp_path: Path, *options: str) -> dict[str, Any]:
+    """The harness into DuckDB with `options`, results in tmp_path/results/smoke.*."""
     return reload.main(
         [
-            "--items", "2000", "--dw", "duckdb", "--tools", tools, "--repeat", str(repeat),
-            "--out", str(tmp_path / "results"), "--name", "smoke",
-            "--work", str(tmp_path / "work"), "--no-warm-up",
+            "--dw", "duckdb", "--out", str(tmp_path / "results"), "--name", "smoke",
+            "--work", str(tmp_path / "work"), "--no-warm-up", *options,
         ]
     )  # fmt: skip
 
 
-def test_floor_on_2k_items_writes_a_complete_result(tmp_path: Path) -> None:
-    result = _smoke(tmp_path, "floor", repeat=2)
-    written = json.loads((tmp_path / "results" / "smoke.json").read_text())
+def test_one_run_over_two_sizes_writes_one_result_and_its_scaling(tmp_path: Path) -> None:
+    result = _smoke(tmp_path, "--sizes", "2k,3k", "--repeat", "2,1", "--tools", "floor")
+    results = tmp_path / "results"
+    written = json.loads((results / "smoke.json").read_text())
     assert written == json.loads(json.dumps(result, ensure_ascii=False))
-    assert written["meta"]["items"] == 2000
-    assert written["meta"]["source_rows"]["venda_itens"] >= 2000
-    assert [r["round"] for r in written["runs"]] == [0, 1]
-    floor = written["summary"]["floor"]
+    assert written["meta"]["sizes"] == [2000, 3000]
+    assert written["meta"]["repeat"] == [2, 1]
+    small, large = written["sizes"]
+    assert [small["items"], large["items"]] == [2000, 3000]
+    assert small["source_rows"]["venda_itens"] >= 2000
+    assert [r["round"] for r in small["runs"]] == [0, 1]
+    assert [r["round"] for r in large["runs"]] == [0]
+    floor = small["summary"]["floor"]
     assert floor["wall_s"]["n"] == 2
     assert floor["wall_s"]["min"] <= floor["wall_s"]["median"] <= floor["wall_s"]["max"]
     assert floor["peak_rss_mb"]["median"] > 0
     assert set(floor["phases"]) == {"extract", "load"}
     # The floor moved every source row, all versions included.
-    assert floor["rows"] == written["meta"]["source_rows_total"]
-    table = (tmp_path / "results" / "smoke.md").read_text()
-    assert "| floor (connectorx + bulk insert) |" in table
+    assert floor["rows"] == small["source_rows_total"]
+    growth = written["across_sizes"]["growth"]["3,000 / 2,000 items"]
+    assert growth["floor"] == (
+        large["summary"]["floor"]["wall_s"]["median"] / floor["wall_s"]["median"]
+    )
+    report = (results / "smoke.md").read_text()
+    assert "## 2,000 items" in report and "## 3,000 items" in report
+    assert "| floor (connectorx + bulk insert) |" in report
+    # the scaling table comes from this one file, both sizes side by side
+    scaling_table = (results / "smoke-scaling.md").read_text()
+    assert "| floor (connectorx + bulk insert) | " in scaling_table
+    assert "2,000 items | 3,000 items" in scaling_table
+    assert scaling.load(results / "smoke.json").keys() == {2000, 3000}
     # Each run's warehouse is dropped afterwards; only the source's folder content may remain.
     assert not list((tmp_path / "work").glob("bench_floor_*"))
+
+
+def test_scaling_refuses_a_file_that_is_not_one_run_over_sizes(tmp_path: Path) -> None:
+    old = tmp_path / "2026-12-05-duckdb-5M.json"
+    old.write_text(json.dumps({"meta": {"items": 5_000_000, "dw": "duckdb"}, "summary": {}}))
+    with pytest.raises(SystemExit, match="not a results file of one run over sizes"):
+        scaling.main([str(old)])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--sizes", "5M,1M"], "--sizes must grow"),
+        (["--sizes", "1M,5M", "--repeat", "3,2,1"], "one per size"),
+        (["--items", "1M", "--changed", "lots"], "not a size"),
+    ],
+)
+def test_the_command_line_refuses_sizes_and_rounds_that_do_not_match(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        reload.parse_args(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_changed_items_are_a_share_of_each_size_or_one_count_for_all() -> None:
+    assert reload.changed_items("1%", 5_000_000) == 50_000
+    assert reload.changed_items("50k", 20_000_000) == 50_000
+    assert reload.parse_args(["--sizes", "1M,5M,20M", "--repeat", "3,2,1"]).repeat == {
+        1_000_000: 3,
+        5_000_000: 2,
+        20_000_000: 1,
+    }
 
 
 def test_phase_seconds_sums_the_run_summary_over_entities() -> None:
@@ -56,16 +105,17 @@ def test_phase_seconds_sums_the_run_summary_over_entities() -> None:
 
 
 def test_the_warehouse_floor_loads_the_rows_a_dwetl_reload_wrote(tmp_path: Path) -> None:
-    result = _smoke(tmp_path, "floor,warehouse_floor")
-    exported = result["meta"]["warehouse_rows"]
+    result = _smoke(tmp_path, "--items", "2000", "--tools", "floor,warehouse_floor")
+    (size,) = result["sizes"]
+    exported = size["warehouse_rows"]
     assert set(exported) >= {"dim_cliente", "fact_vendas", "fact_descontos", "fact_metas"}
     # every order item but the rejected and the folded ones reached fact_vendas
     assert 1800 <= exported["fact_vendas"] <= 2000
-    entry = result["summary"]["warehouse_floor"]
+    entry = size["summary"]["warehouse_floor"]
     assert entry["rows"] == sum(exported.values())
     assert set(entry["phases"]) == {"init", "load"}
-    assert result["ratios"]["warehouse_floor / floor"] == (
-        entry["wall_s"]["median"] / result["summary"]["floor"]["wall_s"]["median"]
+    assert size["ratios"]["warehouse_floor / floor"] == (
+        entry["wall_s"]["median"] / size["summary"]["floor"]["wall_s"]["median"]
     )
     table = (tmp_path / "results" / "smoke.md").read_text()
     assert "| warehouse floor (dwetl's rows into keyed tables) |" in table
@@ -73,20 +123,58 @@ def test_the_warehouse_floor_loads_the_rows_a_dwetl_reload_wrote(tmp_path: Path)
     assert not list((tmp_path / "work").glob("bench_*.duckdb"))
 
 
-def test_dwetl_rounds_time_a_run_with_nothing_changed_between_full_and_incremental(
+def test_dwetl_rounds_load_exactly_the_changed_items_and_check_the_warehouse(
     tmp_path: Path,
 ) -> None:
-    result = _smoke(tmp_path, "dwetl")
-    runs = {r["tool"]: r for r in result["runs"]}
+    # a baseline whose fact_vendas is not this warehouse's: the run must say so, loudly
+    baseline = tmp_path / "baseline.json"
+    wrong = {"fact_vendas": {"rows": 1, "checksum": "0"}}
+    baseline.write_text(
+        json.dumps(
+            {
+                "meta": {"source": "sqlite", "dw": "duckdb", "seed": 42, "damage": 0.0},
+                "sizes": [
+                    {"items": 2000, "changed_items": 25, "checksums": {"full": wrong}},
+                ],
+            }
+        )
+    )
+    result = _smoke(
+        tmp_path, "--items", "2000", "--damage", "0", "--tools", "dwetl",
+        "--changed", "25", "--baseline", str(baseline),
+    )  # fmt: skip
+    (size,) = result["sizes"]
+    runs = {r["tool"]: r for r in size["runs"]}
     assert list(runs) == ["dwetl_full", "dwetl_unchanged", "dwetl_incremental"]
     full, unchanged, incremental = runs.values()
     changes = [sum(e[k] for k in ("inserted", "updated")) for e in unchanged["summary"]["entities"]]
     # nothing changed: nothing written, and far fewer rows read than the full reload's
     assert changes == [0] * len(changes)
     assert 0 < unchanged["rows"] < full["rows"] / 10
-    # the incremental after the 1% touch does write
-    assert sum(e["updated"] for e in incremental["summary"]["entities"]) > 0
-    assert result["ratios"]["dwetl_unchanged / dwetl_full"] == (
-        unchanged["wall_s"] / full["wall_s"]
+    # the incremental run updates the 25 changed items' fact rows (and the discounts on them,
+    # whose atualizado_em is their item's), no dimension
+    assert incremental["source_rows_changed"] == size["changed_items"] == 25
+    written = {
+        e["entity"]: e["inserted"] + e["updated"] for e in incremental["summary"]["entities"]
+    }
+    assert written.pop("fact_vendas") == 25
+    assert written.pop("fact_descontos") <= 25
+    assert set(written.values()) == {0}
+    assert size["ratios"]["dwetl_unchanged / dwetl_full"] == (unchanged["wall_s"] / full["wall_s"])
+    # both warehouse states checksummed, every dw table
+    assert set(size["checksums"]) == {"full", "incremental"}
+    assert size["checksums"]["full"]["fact_vendas"] == full["checksums"]["fact_vendas"]
+    assert size["checksums"]["full"]["fact_vendas"]["rows"] == 2000
+    assert size["checksums"]["full"].keys() == size["checksums"]["incremental"].keys()
+    # the baseline's fact_vendas differs; the incremental run's was not in it
+    assert result["checks"]["baseline"]["status"] == "differs"
+    assert any(
+        "after the full run: dw.fact_vendas has 2,000 rows" in line
+        for line in result["checks"]["baseline"]["lines"]
     )
-    assert "| dwetl run, nothing changed |" in (tmp_path / "results" / "smoke.md").read_text()
+    assert reload.exit_code(result) == 1
+    report = (tmp_path / "results" / "smoke.md").read_text()
+    assert "**THE WAREHOUSE DIFFERS FROM THE BASELINE**" in report
+    # and against itself as the baseline, it is equal
+    assert checks.against_baseline(result, result)["status"] == "equal"
+    assert "| dwetl run, nothing changed |" in report
