@@ -19,6 +19,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
@@ -451,6 +452,7 @@ def measure_size(args: argparse.Namespace, items: int, work: Path) -> dict[str, 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the benchmark and write its results; returns the result object."""
     args = parse_args(argv)
+    command = "python -m benchmarks.reload " + shlex.join(sys.argv[1:] if argv is None else argv)
     today = dt.date.today().isoformat()
     labels = "-".join(items_label(size) for size in args.sizes)
     name = args.name or f"{today}-{args.dw}-{labels}"
@@ -490,6 +492,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "meta": {
             "date": today,
             "commit": _git("rev-parse", "--short", "HEAD"),
+            "command": command,
             "uncommitted_changes": bool(_git("status", "--porcelain", "src", "transforms", "sql")),
             "sizes": args.sizes,
             "source": args.source,
