@@ -101,8 +101,12 @@ def against_baseline(result: dict[str, Any], baseline: dict[str, Any]) -> dict[s
 def check(result: dict[str, Any], baseline_path: Path | None) -> dict[str, Any]:
     """The result's `checks`: its rounds against each other, and against the baseline file."""
     rounds = [line for size in result["sizes"] for line in across_rounds(size)]
+    if not any(size.get("checksums") for size in result["sizes"]):
+        rounds_status = "no checksums"  # dwetl did not run
+    else:
+        rounds_status = "differs" if rounds else "equal"
     out: dict[str, Any] = {
-        "rounds": {"status": "differs" if rounds else "equal", "lines": rounds},
+        "rounds": {"status": rounds_status, "lines": rounds},
         "baseline": {"status": "no baseline", "lines": []},
     }
     if baseline_path is not None:

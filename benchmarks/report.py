@@ -167,7 +167,9 @@ def _checks_lines(result: dict[str, Any]) -> list[str]:
         return []
     rounds, baseline = found["rounds"], found["baseline"]
     lines = ["## Is the warehouse what it was?", ""]
-    if rounds["status"] == "equal":
+    if rounds["status"] == "no checksums":
+        lines.append("- Rounds: dwetl did not run, no warehouse was checksummed.")
+    elif rounds["status"] == "equal":
         lines.append("- Rounds: every round's warehouse has the same table checksums.")
     else:
         lines.append("- **ROUNDS DIFFER: dwetl did not write the same warehouse twice.**")

@@ -51,6 +51,7 @@ def test_one_run_over_two_sizes_writes_one_result_and_its_scaling(tmp_path: Path
     report = (results / "smoke.md").read_text()
     assert "## 2,000 items" in report and "## 3,000 items" in report
     assert "| floor (connectorx + bulk insert) |" in report
+    assert written["checks"]["rounds"]["status"] == "no checksums"  # dwetl did not run
     # the scaling table comes from this one file, both sizes side by side
     scaling_table = (results / "smoke-scaling.md").read_text()
     assert "| floor (connectorx + bulk insert) | " in scaling_table
