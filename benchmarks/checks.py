@@ -51,6 +51,27 @@ def across_rounds(size: dict[str, Any]) -> list[str]:
     return lines
 
 
+def against_before(size: dict[str, Any]) -> list[str]:
+    """Differences, round by round, between this commit's warehouse and the previous commit's
+    (`--before`), both loaded from the same source in the same round."""
+    lines = []
+    for stage in STAGES:
+        before = {
+            r["round"]: r["checksums"]
+            for r in size["runs"]
+            if r["tool"] == f"dwetl_before_{stage}" and "checksums" in r
+        }
+        for run in size["runs"]:
+            if run["tool"] == f"dwetl_{stage}" and run["round"] in before and "checksums" in run:
+                lines += differences(
+                    run["checksums"],
+                    before[run["round"]],
+                    f"{size['items']:,} items, round {run['round'] + 1}, after the {stage} run, "
+                    "this commit against the previous one",
+                )
+    return lines
+
+
 def against_baseline(result: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
     """Compare every size of `result` with the same size of `baseline`.
 
@@ -107,6 +128,7 @@ def check(result: dict[str, Any], baseline_path: Path | None) -> dict[str, Any]:
         rounds_status = "differs" if rounds else "equal"
     out: dict[str, Any] = {
         "rounds": {"status": rounds_status, "lines": rounds},
+        "before": _before(result),
         "baseline": {"status": "no baseline", "lines": []},
     }
     if baseline_path is not None:
@@ -119,9 +141,26 @@ def check(result: dict[str, Any], baseline_path: Path | None) -> dict[str, Any]:
     return out
 
 
+def _before(result: dict[str, Any]) -> dict[str, Any]:
+    if not (result["meta"].get("before") or {}).get("checkout"):
+        return {"status": "no before", "lines": []}
+    lines = [line for size in result["sizes"] for line in against_before(size)]
+    compared = any(
+        r["tool"].startswith("dwetl_before_") for s in result["sizes"] for r in s["runs"]
+    )
+    status = "differs" if lines else ("equal" if compared else "not comparable")
+    return {"status": status, "lines": lines}
+
+
 def alarms(checks: dict[str, Any]) -> list[str]:
     """The lines to shout: every difference, and a baseline that could not be compared."""
     lines = [f"rounds differ: {line}" for line in checks["rounds"]["lines"]]
+    before = checks.get("before", {"status": "no before", "lines": []})
+    if before["status"] in ("differs", "not comparable"):
+        lines.append(
+            f"the warehouse {before['status'].upper()} from the previous commit's (--before)"
+        )
+        lines += [f"  {line}" for line in before["lines"]]
     baseline = checks["baseline"]
     if baseline["status"] in ("differs", "not comparable"):
         verb = "DIFFERS from" if baseline["status"] == "differs" else "could not be compared with"

@@ -135,6 +135,10 @@ _CHANGEABLE_ITEMS = (
 )
 
 
+#: the changed items' previous `atualizado_em`, kept on the source until `revert_items`
+CHANGED_ITEMS = "bench_changed_items"
+
+
 class TooFewItems(ValueError):
     """The source has fewer changeable order items than a change asked for."""
 
@@ -146,7 +150,9 @@ def change_items(db: Database, count: int) -> int:
     the future of the source. The items are spread evenly over the key range (every k-th
     single-version item), so the rows they hit are spread over the whole fact table, and they
     are the same items for the same source and count: every round, and the baseline run of
-    another commit, change the same rows. Returns the number of rows changed: `count`.
+    another commit, change the same rows. Their previous stamps stay in table `CHANGED_ITEMS`
+    until `revert_items` puts the source back as it was. Returns the number of rows changed:
+    `count`.
     """
     con = _source_connection(db)
     try:
@@ -161,24 +167,48 @@ def change_items(db: Database, count: int) -> int:
         if count <= 0:
             return 0
         step = available // count
-        # No bind parameters, so no driver reads the % as a placeholder.
-        cur.execute("CREATE TEMPORARY TABLE bench_changed_items (id BIGINT NOT NULL)")
+        # No bind parameters, so no driver reads the % as a placeholder. The copy keeps the
+        # source's own column types (a TIMESTAMP's precision, SQLite's text).
+        cur.execute(f"DROP TABLE IF EXISTS {CHANGED_ITEMS}")
         cur.execute(
-            "INSERT INTO bench_changed_items (id) SELECT id FROM ("
+            f"CREATE TABLE {CHANGED_ITEMS} AS SELECT i.id, i.atualizado_em "
+            f"FROM {FACT_SOURCE_TABLE} i JOIN ("
+            "SELECT id FROM ("
             f"SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n FROM ({_CHANGEABLE_ITEMS}) e"
             f") r WHERE (n - 1) % {step} = 0 ORDER BY id LIMIT {count}"
+            ") c ON c.id = i.id"
         )
+        cur.execute(f"CREATE INDEX ix_{CHANGED_ITEMS}_id ON {CHANGED_ITEMS} (id)")
         cur.execute(
             f"UPDATE {FACT_SOURCE_TABLE} SET quantidade = quantidade + 1, "
             f"atualizado_em = {SOURCE_NOW[db.kind]} "
-            "WHERE id IN (SELECT id FROM bench_changed_items)"
+            f"WHERE id IN (SELECT id FROM {CHANGED_ITEMS})"
         )
         changed = cur.rowcount
-        cur.execute("DROP TABLE bench_changed_items")
         con.commit()
     finally:
         con.close()
     return changed
+
+
+def revert_items(db: Database) -> int:
+    """Undo `change_items`: the items get their quantity and stamp back, so the next tool reads
+    the very source the first one read (no new sample needed). Returns the rows put back."""
+    con = _source_connection(db)
+    try:
+        cur = con.cursor()
+        cur.execute(
+            f"UPDATE {FACT_SOURCE_TABLE} SET quantidade = quantidade - 1, atualizado_em = ("
+            f"SELECT c.atualizado_em FROM {CHANGED_ITEMS} c "
+            f"WHERE c.id = {FACT_SOURCE_TABLE}.id"
+            f") WHERE id IN (SELECT id FROM {CHANGED_ITEMS})"
+        )
+        reverted = cur.rowcount
+        cur.execute(f"DROP TABLE {CHANGED_ITEMS}")
+        con.commit()
+    finally:
+        con.close()
+    return reverted
 
 
 #: warehouse columns that record when or by which run a row was written, not what it holds

@@ -1,13 +1,16 @@
 """dwetl as a user runs it: the `dwetl` console script, one process per command.
 
 `init` on the empty warehouse, then `run --entity all --full --json` (the full reload), then,
-after 1% of the source changed, `run --entity all --json` (the incremental run). The per-phase
-seconds come from the run's JSON summary.
+after items changed on the source, `run --entity all --json` (the incremental run). The
+per-phase seconds come from the run's JSON summary. A `Dwetl` names which installation runs:
+this checkout's, or another checkout's (`--before`: the previous commit, in its own virtual
+environment).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +22,34 @@ RUN_OK = (0,)
 PHASES = ("extract", "transform", "fold", "keys", "validate", "load", "merge")
 
 
-def _env(source_url: str, dw_url: str) -> dict[str, str]:
-    return child_env({"DWETL_SOURCE_URL": source_url, "DWETL_DW_URL": dw_url})
+@dataclass(frozen=True)
+class Dwetl:
+    """One installation of dwetl: its console script, and the checkout whose top-level
+    packages (`transforms`) it must import, ahead of the harness's own on PYTHONPATH."""
+
+    script: str
+    checkout: Path | None = None
+
+    @classmethod
+    def of_checkout(cls, checkout: Path) -> Dwetl:
+        """The dwetl installed in `checkout`'s own `.venv` (`uv sync` there)."""
+        script = checkout / ".venv" / "bin" / "dwetl"
+        if not script.exists():
+            raise FileNotFoundError(
+                f"{script} does not exist: run `uv sync --frozen` in {checkout} first"
+            )
+        return cls(str(script), checkout.resolve())
+
+
+#: this checkout's dwetl
+HERE = Dwetl(console_script("dwetl"))
+
+
+def _env(source_url: str, dw_url: str, dwetl: Dwetl = HERE) -> dict[str, str]:
+    extra = {"DWETL_SOURCE_URL": source_url, "DWETL_DW_URL": dw_url}
+    if dwetl.checkout is not None:
+        extra["PYTHONPATH"] = str(dwetl.checkout)
+    return child_env(extra)
 
 
 def sample(source_url: str, items: int, seed: int, damage: float, cwd: Path) -> Measurement:
@@ -40,17 +69,17 @@ def sample(source_url: str, items: int, seed: int, damage: float, cwd: Path) -> 
     return run_measured(argv, env=_env(source_url, ""), cwd=cwd)
 
 
-def init(source_url: str, dw_url: str, cwd: Path) -> Measurement:
+def init(source_url: str, dw_url: str, cwd: Path, dwetl: Dwetl = HERE) -> Measurement:
     """`dwetl init` on the (empty) warehouse."""
-    return run_measured([console_script("dwetl"), "init"], env=_env(source_url, dw_url), cwd=cwd)
+    return run_measured([dwetl.script, "init"], env=_env(source_url, dw_url, dwetl), cwd=cwd)
 
 
-def run(source_url: str, dw_url: str, cwd: Path, *, full: bool) -> Measurement:
+def run(source_url: str, dw_url: str, cwd: Path, *, full: bool, dwetl: Dwetl = HERE) -> Measurement:
     """`dwetl run --entity all [--full] --json`."""
-    argv = [console_script("dwetl"), "run", "--entity", "all", "--json"]
+    argv = [dwetl.script, "run", "--entity", "all", "--json"]
     if full:
         argv.append("--full")
-    return run_measured(argv, env=_env(source_url, dw_url), cwd=cwd, ok_codes=RUN_OK)
+    return run_measured(argv, env=_env(source_url, dw_url, dwetl), cwd=cwd, ok_codes=RUN_OK)
 
 
 def _phase_dicts(node: Any) -> Iterator[dict[str, float]]:

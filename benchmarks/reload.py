@@ -7,8 +7,10 @@
 Per size: generates the source (`dwetl sample`, seeded), then runs the tools in turn, round
 after round (A B A B ...) so machine drift hits all alike, each in its own process against a
 fresh warehouse. dwetl's rounds also change `--changed` order items on the source (stamped
-with the source's clock) for the incremental run, and checksum the warehouse after the full
-and the incremental run; the checksums are compared across rounds and with `--baseline`.
+with the source's clock) for the incremental run, put them back after it, and checksum the
+warehouse after the full and the incremental run; the checksums are compared across rounds,
+with the previous commit's dwetl run in the same rounds (`--before DIR`) and with a results
+file (`--baseline`).
 Writes one benchmarks/results/<name>.json for all sizes, with .md and .png (see
 benchmarks/README.md); exits 1 when a warehouse differs.
 """
@@ -37,6 +39,7 @@ from benchmarks.databases import (
     change_items,
     create_database,
     drop_database,
+    revert_items,
     source_row_counts,
     warehouse_checksums,
 )
@@ -44,8 +47,10 @@ from benchmarks.measure import Measurement, child_env, python_module, run_measur
 from benchmarks.report import across_sizes, entity_breakdown, ratios, summarise, write
 
 ALL_TOOLS = ("dwetl", "floor", "warehouse_floor", "dlt", "pandas")
-#: the records the dwetl tool writes per round
-DWETL_TOOLS = ("dwetl_full", "dwetl_unchanged", "dwetl_incremental")
+#: the dwetl tools: this checkout's, and with --before the previous commit's
+DWETL = ("dwetl", "dwetl_before")
+#: the records a dwetl tool ("dwetl", "dwetl_before") writes per round, by suffix
+DWETL_STEPS = ("full", "unchanged", "incremental")
 RESULTS = Path(__file__).parent / "results"
 #: folder (in the scratch folder) of the rows the warehouse floor loads
 WAREHOUSE_ROWS = "warehouse_rows"
@@ -108,13 +113,20 @@ def _run_record(tool: str, round_no: int, m: Measurement, phases: dict[str, floa
 
 
 def measure_dwetl(
-    source: Database, dw: Database, work: Path, round_no: int, changed: int
+    source: Database,
+    dw: Database,
+    work: Path,
+    round_no: int,
+    changed: int,
+    tool: str = "dwetl",
+    dwetl: dwetl_steps.Dwetl = dwetl_steps.HERE,
 ) -> list[dict]:
     """Full reload (init + run --full), a run with nothing changed, then an incremental run
     after `changed` order items changed on the source; the warehouse is checksummed (not
-    timed) after the full reload and after the incremental run."""
-    init = dwetl_steps.init(source.url, dw.url, work)
-    full = dwetl_steps.run(source.url, dw.url, work, full=True)
+    timed) after the full reload and after the incremental run. The source is put back as it
+    was before returning, for the next tool."""
+    init = dwetl_steps.init(source.url, dw.url, work, dwetl)
+    full = dwetl_steps.run(source.url, dw.url, work, full=True, dwetl=dwetl)
     combined = Measurement(
         wall_s=init.wall_s + full.wall_s,
         peak_rss_mb=max(init.peak_rss_mb, full.peak_rss_mb),
@@ -122,18 +134,21 @@ def measure_dwetl(
         report=full.report,
     )
     phases = {"init": init.wall_s, **dwetl_steps.phase_seconds(full.report)}
-    records = [_run_record("dwetl_full", round_no, combined, phases)]
+    records = [_run_record(f"{tool}_full", round_no, combined, phases)]
     records[-1]["checksums"] = warehouse_checksums(dw, RUN_COLUMNS)
     # Nothing changed yet: what every incremental run pays whatever changed (start-up,
     # imports, a watermark query and an empty extract per entity, the run log).
-    unchanged = dwetl_steps.run(source.url, dw.url, work, full=False)
+    unchanged = dwetl_steps.run(source.url, dw.url, work, full=False, dwetl=dwetl)
     phases = dwetl_steps.phase_seconds(unchanged.report)
-    records.append(_run_record("dwetl_unchanged", round_no, unchanged, phases))
+    records.append(_run_record(f"{tool}_unchanged", round_no, unchanged, phases))
 
     touched = change_items(source, changed)
-    inc = dwetl_steps.run(source.url, dw.url, work, full=False)
+    try:
+        inc = dwetl_steps.run(source.url, dw.url, work, full=False, dwetl=dwetl)
+    finally:
+        revert_items(source)
     records.append(
-        _run_record("dwetl_incremental", round_no, inc, dwetl_steps.phase_seconds(inc.report))
+        _run_record(f"{tool}_incremental", round_no, inc, dwetl_steps.phase_seconds(inc.report))
     )
     records[-1]["source_rows_changed"] = touched
     # the changed rows carry the source's clock of this round: the rest must be as before
@@ -183,6 +198,17 @@ def one_round(
     jobs: list[tuple[str, Any]] = []
     if "dwetl" in args.tools:
         changed = size["changed_items"]
+        if args.before is not None:
+            # the previous commit first, then this one: alternated, round after round
+            before = dwetl_steps.Dwetl.of_checkout(args.before)
+            jobs.append(
+                (
+                    "dwetl_before",
+                    lambda dw: measure_dwetl(
+                        source, dw, work, round_no, changed, "dwetl_before", before
+                    ),
+                )
+            )
         jobs.append(("dwetl", lambda dw: measure_dwetl(source, dw, work, round_no, changed)))
     if "floor" in args.tools:
         jobs.append(
@@ -266,7 +292,7 @@ def one_round(
             records += done
         except Exception as exc:  # a failing tool is a result, not the end of the benchmark
             _log(f"  {name} FAILED: {exc}")
-            tools = [*DWETL_TOOLS] if name == "dwetl" else [name]
+            tools = [f"{name}_{step}" for step in DWETL_STEPS] if name in DWETL else [name]
             error = "".join(traceback.format_exception_only(exc)).strip()
             records += [{"tool": t, "round": round_no, "error": error} for t in tools]
         finally:
@@ -308,6 +334,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="PATH",
         help="a results file of the previous commit (same sizes, seed, damage, source, "
         "warehouse): its warehouse checksums must equal this run's, else exit 1",
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a checkout of the previous commit with its own environment (git worktree add DIR "
+        "COMMIT; uv sync --frozen there): its dwetl runs too, right before this one in every "
+        "round, and both warehouses must be equal",
     )
     parser.add_argument("--tools", default=",".join(ALL_TOOLS), help="comma-separated subset")
     parser.add_argument("--seed", type=int, default=42)
@@ -357,6 +392,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.repeat = dict(zip(args.sizes, repeats, strict=True))
     if args.existing_source and len(args.sizes) > 1:
         parser.error("--existing-source is one size: give --items, its number of order items")
+    if args.before is not None and not (args.before / ".venv" / "bin" / "dwetl").exists():
+        parser.error(f"--before {args.before}: no .venv/bin/dwetl there (uv sync --frozen in it)")
     if args.baseline is not None and not args.baseline.is_file():
         parser.error(f"--baseline {args.baseline}: no such file")
     args.tools = [t.strip() for t in args.tools.split(",") if t.strip()]
@@ -391,13 +428,6 @@ def measure_size(args: argparse.Namespace, items: int, work: Path) -> dict[str, 
             warehouse_rows = export_warehouse_rows(args, source, work)
         runs: list[dict] = []
         for round_no in range(repeat):
-            if round_no and "dwetl" in args.tools and not args.existing_source:
-                # The last round's incremental step changed the source; its rows sit at the new
-                # watermark, which dwetl's overlap re-reads. The same seed gives the same source.
-                _log("re-sample: the source as it was before the last round's change")
-                drop_database(source)
-                source = create_database(args.source, "bench_source", work)
-                dwetl_steps.sample(source.url, items, args.seed, args.damage, work)
             _log(f"{items_label(items)}, round {round_no + 1}/{repeat}")
             runs += one_round(args, source, work, round_no, size)
     finally:
@@ -508,6 +538,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "load_average": _load_average(),
             "warm_up_s": warm_up_s,
             "baseline": str(args.baseline) if args.baseline else None,
+            "before": (
+                {
+                    "checkout": str(args.before),
+                    "commit": _git("rev-parse", "--short", "HEAD", cwd=args.before),
+                }
+                if args.before
+                else None
+            ),
             "notes": notes,
         },
         "sizes": sizes,
@@ -533,10 +571,14 @@ def exit_code(result: dict[str, Any]) -> int:
     return 1 if checks.alarms(result["checks"]) else 0
 
 
-def _git(*args: str) -> str:
+def _git(*args: str, cwd: Path | None = None) -> str:
     try:
         done = subprocess.run(
-            ["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True, check=True
+            ["git", *args],
+            cwd=cwd or Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            check=True,
         )
     except (OSError, subprocess.CalledProcessError):
         return ""
@@ -548,6 +590,12 @@ def _existing(url: str) -> Database:
         return Database("sqlite", url, path=Path(url.removeprefix("sqlite:///")))
     kind = "postgresql" if url.startswith("postgresql://") else "mariadb"
     return Database(kind, url, name=url.rsplit("/", 1)[-1])
+
+
+def _before(checkout: Path | None) -> dict[str, str] | None:
+    if checkout is None:
+        return None
+    return {"checkout": str(checkout), "commit": _git("rev-parse", "--short", "HEAD", cwd=checkout)}
 
 
 def _load_average() -> list[float] | None:

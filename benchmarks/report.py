@@ -11,8 +11,11 @@ from typing import Any
 
 #: display order and labels of the measured tools
 TOOLS = {
+    "dwetl_before_full": "dwetl full reload, previous commit (--before)",
     "dwetl_full": "dwetl full reload",
+    "dwetl_before_unchanged": "dwetl run, nothing changed, previous commit",
     "dwetl_unchanged": "dwetl run, nothing changed",
+    "dwetl_before_incremental": "dwetl incremental (changed items), previous commit",
     "dwetl_incremental": "dwetl incremental (changed items)",
     "floor": "floor (connectorx + bulk insert)",
     "warehouse_floor": "warehouse floor (dwetl's rows into keyed tables)",
@@ -105,6 +108,11 @@ def ratios(summary: dict[str, Any]) -> dict[str, float]:
         out["dwetl_incremental / dwetl_full"] = inc / full
     if full and (unchanged := median("dwetl_unchanged")):
         out["dwetl_unchanged / dwetl_full"] = unchanged / full
+    # this commit against the previous one, alternated in the same rounds (--before)
+    for step in ("full", "unchanged", "incremental"):
+        now, before = median(f"dwetl_{step}"), median(f"dwetl_before_{step}")
+        if now and before:
+            out[f"dwetl_{step} / dwetl_before_{step}"] = now / before
     return out
 
 
@@ -174,6 +182,16 @@ def _checks_lines(result: dict[str, Any]) -> list[str]:
     else:
         lines.append("- **ROUNDS DIFFER: dwetl did not write the same warehouse twice.**")
         lines += [f"  - {line}" for line in rounds["lines"]]
+    before = found.get("before", {"status": "no before"})
+    if before["status"] == "equal":
+        lines.append(
+            "- Previous commit (`--before`): its warehouse, loaded in the same rounds, equals "
+            "this commit's in every table."
+        )
+    elif before["status"] != "no before":
+        verb = "DIFFERS FROM" if before["status"] == "differs" else "NOT COMPARABLE WITH"
+        lines.append(f"- **THE WAREHOUSE {verb} THE PREVIOUS COMMIT'S** (`--before`):")
+        lines += [f"  - {line}" for line in before["lines"]]
     if baseline["status"] == "no baseline":
         lines.append("- Baseline: none given (`--baseline PATH`): not compared.")
     elif baseline["status"] == "equal":

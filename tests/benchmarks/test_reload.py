@@ -13,6 +13,7 @@ import pytest
 
 from benchmarks import checks, reload, scaling
 from benchmarks.dwetl_steps import phase_seconds
+from benchmarks.measure import console_script
 
 
 def _smoke(tmp_path: Path, *options: str) -> dict[str, Any]:
@@ -127,6 +128,10 @@ def test_the_warehouse_floor_loads_the_rows_a_dwetl_reload_wrote(tmp_path: Path)
 def test_dwetl_rounds_load_exactly_the_changed_items_and_check_the_warehouse(
     tmp_path: Path,
 ) -> None:
+    # the "previous commit": a checkout whose .venv holds a dwetl (this one's, here)
+    before = tmp_path / "before"
+    (before / ".venv" / "bin").mkdir(parents=True)
+    (before / ".venv" / "bin" / "dwetl").symlink_to(console_script("dwetl"))
     # a baseline whose fact_vendas is not this warehouse's: the run must say so, loudly
     baseline = tmp_path / "baseline.json"
     wrong = {"fact_vendas": {"rows": 1, "checksum": "0"}}
@@ -142,12 +147,19 @@ def test_dwetl_rounds_load_exactly_the_changed_items_and_check_the_warehouse(
     )
     result = _smoke(
         tmp_path, "--items", "2000", "--damage", "0", "--tools", "dwetl",
-        "--changed", "25", "--baseline", str(baseline),
+        "--changed", "25", "--baseline", str(baseline), "--before", str(before),
     )  # fmt: skip
     (size,) = result["sizes"]
     runs = {r["tool"]: r for r in size["runs"]}
-    assert list(runs) == ["dwetl_full", "dwetl_unchanged", "dwetl_incremental"]
-    full, unchanged, incremental = runs.values()
+    assert list(runs) == [
+        "dwetl_before_full", "dwetl_before_unchanged", "dwetl_before_incremental",
+        "dwetl_full", "dwetl_unchanged", "dwetl_incremental",
+    ]  # fmt: skip
+    full, unchanged, incremental = (
+        runs["dwetl_full"],
+        runs["dwetl_unchanged"],
+        runs["dwetl_incremental"],
+    )
     changes = [sum(e[k] for k in ("inserted", "updated")) for e in unchanged["summary"]["entities"]]
     # nothing changed: nothing written, and far fewer rows read than the full reload's
     assert changes == [0] * len(changes)
@@ -161,6 +173,13 @@ def test_dwetl_rounds_load_exactly_the_changed_items_and_check_the_warehouse(
     assert written.pop("fact_vendas") == 25
     assert written.pop("fact_descontos") <= 25
     assert set(written.values()) == {0}
+    # the previous commit's run came first and put the source back: the same 25 rows again,
+    # and the same warehouses
+    assert runs["dwetl_before_incremental"]["source_rows_changed"] == 25
+    assert runs["dwetl_before_full"]["checksums"] == full["checksums"]
+    assert runs["dwetl_before_incremental"]["checksums"] == incremental["checksums"]
+    assert result["checks"]["before"] == {"status": "equal", "lines": []}
+    assert "dwetl_incremental / dwetl_before_incremental" in size["ratios"]
     assert size["ratios"]["dwetl_unchanged / dwetl_full"] == (unchanged["wall_s"] / full["wall_s"])
     # both warehouse states checksummed, every dw table
     assert set(size["checksums"]) == {"full", "incremental"}
