@@ -53,19 +53,32 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def warm_up() -> float:
-    """Compile the bytecode of everything the tools import, once, before anything is timed."""
+def warm_up(checkouts: tuple[Path, ...] = ()) -> float:
+    """Compile the bytecode of everything the tools import, once, before anything is timed:
+    this checkout's and, with their own interpreters, other checkouts' (`--before`)."""
     started = time.perf_counter()
     repo = Path(__file__).resolve().parent.parent
     site_packages = [p for p in sys.path if p.endswith("site-packages")]
-    targets = [str(repo / d) for d in ("src", "transforms", "benchmarks")] + site_packages
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", "-j", "0", *targets],
-        env=child_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        check=False,
-    )
+    jobs = [
+        (sys.executable, [repo / d for d in ("src", "transforms", "benchmarks")], site_packages)
+    ]
+    for checkout in checkouts:
+        venv = checkout / ".venv"
+        jobs.append(
+            (
+                str(venv / "bin" / "python"),
+                [checkout / d for d in ("src", "transforms")],
+                [str(p) for p in venv.glob("lib/python*/site-packages")],
+            )
+        )
+    for python, folders, packages in jobs:
+        subprocess.run(
+            [python, "-m", "compileall", "-q", "-j", "0", *map(str, folders), *packages],
+            env=child_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
     return time.perf_counter() - started
 
 

@@ -492,7 +492,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     try:
         if not args.no_warm_up:
             _log("warm-up: compiling bytecode of every tool's imports")
-            warm_up_s = warm_up()
+            warm_up_s = warm_up((args.before,) if args.before else ())
         sizes = [measure_size(args, items, work) for items in args.sizes]
     finally:
         if args.work is None:
