@@ -13,10 +13,10 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import polars as pl
-import pyarrow as pa
-
 if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
+
     from dwetl.core.urls import DbUrl
 
 

@@ -11,20 +11,19 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import duckdb
-import polars as pl
-import pyarrow as pa
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import ErrorLevel
 
 from dwetl.core.errors import CannotConnect, DwetlError, UsageError
 from dwetl.core.queries import named_queries
 from dwetl.core.urls import DbUrl, missing_file
-from dwetl.warehouse import duckdb_lock, statements
+from dwetl.warehouse import duckdb_lock
 from dwetl.warehouse.base import TableSwap, Warehouse
+
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
 
 _LOCK_POLL_S = 0.1
 #: the catalog name the warehouse file is attached under. Opened directly, a file named
@@ -122,56 +121,6 @@ def qmark(sql: str) -> str:
     return sql.replace("%s", "?").replace("%%", "%")
 
 
-def without_foreign_keys(statement: exp.Expr) -> exp.Expr:
-    """A CREATE TABLE without its FOREIGN KEY constraints and inline REFERENCES (other
-    statements as they are); the tree is changed in place.
-
-    >>> sql = "CREATE TABLE f (a INT NOT NULL REFERENCES d (a), CONSTRAINT FK_f FOREIGN KEY (a) "
-    >>> sql += "REFERENCES d (a), CONSTRAINT PK_f PRIMARY KEY (a))"
-    >>> without_foreign_keys(sqlglot.parse_one(sql, read="postgres")).sql("duckdb")
-    'CREATE TABLE f (a INT NOT NULL, CONSTRAINT PK_f PRIMARY KEY (a))'
-    """
-    if not (isinstance(statement, exp.Create) and statement.kind == "TABLE"):
-        return statement
-    schema = statement.this
-    if not isinstance(schema, exp.Schema):  # CREATE TABLE ... AS SELECT
-        return statement
-    _drop_constraints(schema, exp.ForeignKey, exp.Reference)
-    return statement
-
-
-def _drop_constraints(
-    schema: exp.Schema, table_kind: type[exp.Expr], column_kind: type[exp.Expr]
-) -> None:
-    """Remove from a CREATE TABLE's `schema` its table constraints of `table_kind` (named or
-    not) and its columns' constraints of `column_kind`."""
-    for item in list(schema.expressions):
-        if isinstance(item, table_kind) or (
-            isinstance(item, exp.Constraint)
-            and any(isinstance(e, table_kind) for e in item.expressions)
-        ):
-            item.pop()
-        elif isinstance(item, exp.ColumnDef):
-            for constraint in list(item.constraints):
-                if isinstance(constraint.kind, column_kind):
-                    constraint.pop()
-
-
-def without_primary_key(statement: exp.Expr, name: str) -> exp.Expr:
-    """A CREATE TABLE renamed to `name` (same schema), without its PRIMARY KEY; the tree is
-    changed in place.
-
-    >>> sql = "CREATE TABLE dw.f(a BIGINT, b INTEGER NOT NULL, PRIMARY KEY(a), CHECK((b > 0)));"
-    >>> without_primary_key(sqlglot.parse_one(sql, read="duckdb"), "f_2").sql("duckdb")
-    'CREATE TABLE dw.f_2 (a BIGINT, b INT NOT NULL, CHECK ((b > 0)))'
-    """
-    assert isinstance(statement, exp.Create) and isinstance(statement.this, exp.Schema)
-    schema = statement.this
-    schema.this.set("this", exp.to_identifier(name))
-    _drop_constraints(schema, exp.PrimaryKey, exp.PrimaryKeyColumnConstraint)
-    return statement
-
-
 class DuckDBWarehouse(Warehouse):
     """A warehouse in one DuckDB file."""
 
@@ -252,6 +201,8 @@ class DuckDBWarehouse(Warehouse):
 
     def fetch_polars(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         """Run one query and return the result as a Polars frame (through Arrow)."""
+        import polars as pl
+
         relation = self._con.sql(sql if params is None else qmark(sql), params=params)
         frame = pl.from_arrow(relation.to_arrow_table())
         assert isinstance(frame, pl.DataFrame)
@@ -277,6 +228,12 @@ class DuckDBWarehouse(Warehouse):
     def transpile(self, sql: str) -> list[str]:
         """PostgreSQL-dialect SQL (one or more statements) as DuckDB statements; a CREATE
         TABLE loses its foreign keys (see `enforces_foreign_keys`)."""
+        import sqlglot
+        from sqlglot import exp
+        from sqlglot.errors import ErrorLevel
+
+        from dwetl.warehouse.duckdb_ddl import without_foreign_keys
+
         statements = []
         for tree in sqlglot.parse(sql, read="postgres"):
             if tree is None:
@@ -305,6 +262,8 @@ class DuckDBWarehouse(Warehouse):
         The columns go in one chunk each: validation hands its rows over in the morsels of
         Polars' engine, which DuckDB appends more slowly than one chunk, the copy included
         (docs/decisions/0005-duckdb-bulk-load.md)."""
+        from dwetl.warehouse import statements
+
         view = f"__dwetl_load_{os.getpid()}_{id(self)}"  # one load at a time per connection
         self._con.register(view, data.combine_chunks())
         try:
@@ -322,6 +281,10 @@ class DuckDBWarehouse(Warehouse):
         twin_schema, _, twin_table = twin.rpartition(".")
         if twin_schema != schema:
             raise ValueError(f"{twin}: a twin of {target} must be in schema {schema}")
+        import sqlglot
+
+        from dwetl.warehouse.duckdb_ddl import without_primary_key
+
         queries = named_queries("run/table_swap_duckdb.sql")
         found = self.fetchall(queries["definition"], [schema, table])
         if not found or found[0][1]:

@@ -26,7 +26,8 @@ from dwetl.warehouse.ddl import (
     list_scripts,
     shipped_constraint_sets,
 )
-from dwetl.warehouse.duckdb import CATALOG, DuckDBWarehouse, without_foreign_keys
+from dwetl.warehouse.duckdb import CATALOG, DuckDBWarehouse
+from dwetl.warehouse.duckdb_ddl import without_foreign_keys
 
 #: the query docs/architecture.md gives for orphan rows a writer other than dwetl may leave
 ORPHANS = re.search(
