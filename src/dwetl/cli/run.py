@@ -85,8 +85,8 @@ def run_command(
     Exit 0: every entity loaded (quarantined rows are counted, not a failure); 3 partial:
     some entity failed or was skipped; 1: none loaded; 2: bad usage or configuration.
     """
-    from dwetl.run.entity import DiskFull
     from dwetl.run.runner import run as run_entities
+    from dwetl.run.summary import DiskFull
 
     setup_logging()
     settings = load_settings(

@@ -25,7 +25,6 @@ from dataclasses import replace
 import polars as pl
 
 from dwetl.core import diskspace, logs
-from dwetl.core.errors import DwetlError
 from dwetl.entities.spec import EntitySpec
 from dwetl.run import control, merge, rejects
 from dwetl.run.context import RunContext, phase
@@ -35,21 +34,9 @@ from dwetl.run.load_frame import FrameLoad
 from dwetl.run.load_into_empty import BatchesIntoEmpty
 from dwetl.run.load_staged import StagedBatches
 from dwetl.run.read_ahead import EntityReads, ReadAhead
-from dwetl.run.summary import COUNTS, SKIPPED_PREFIX, EntityResult, RunSummary
+from dwetl.run.summary import COUNTS, SKIPPED_PREFIX, DiskFull, EntityResult
 
 log = logging.getLogger(__name__)
-
-
-class DiskFull(DwetlError):
-    """The warehouse's disk, quota or file size limit is full: the run stops at this entity
-    (nothing of it committed). The runner records the run as failed where it still can."""
-
-    def __init__(self, message: str, result: EntityResult | None = None) -> None:
-        super().__init__(message)
-        #: the entity it stopped at (None: the run's own record could not be written)
-        self.result = result
-        #: the run so far, this entity last (set by the runner)
-        self.summary: RunSummary | None = None
 
 
 def run_entity(ctx: RunContext, spec: EntitySpec) -> EntityResult:

@@ -18,20 +18,22 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from dwetl.core import diskspace
 from dwetl.core.config import Settings
 from dwetl.core.errors import DwetlError, UsageError
-from dwetl.entities.spec import EntitySpec
 from dwetl.ops.abandoned import find_abandoned, record_abandoned
 from dwetl.ops.runlog import finish_run, start_run
 from dwetl.run import control
-from dwetl.run.context import Progress, RunContext
-from dwetl.run.entity import DiskFull, run_entity, skip_entity
-from dwetl.run.summary import RunSummary
+from dwetl.run.summary import DiskFull, RunSummary
 from dwetl.source.probe import reach_source
 from dwetl.warehouse import open_warehouse, write_lock
 from dwetl.warehouse.base import Warehouse
+
+if TYPE_CHECKING:
+    from dwetl.entities.spec import EntitySpec
+    from dwetl.run.context import Progress
 
 ALL = "all"
 
@@ -96,9 +98,14 @@ def run(
     ratio = settings.max_reject_ratio if max_reject_ratio is None else max_reject_ratio
     if not 0 <= ratio <= 1:
         raise UsageError(f"--max-reject-ratio must be between 0 and 1, got {ratio:g}")
-    specs = _registry()
     with write_lock(settings), open_warehouse(settings.dw, settings) as wh:
         _require_init(wh)
+        # the entities, and Polars and sqlglot with them, are imported once the warehouse
+        # answers: a run that cannot start says so without waiting for them
+        from dwetl.run.context import RunContext
+        from dwetl.run.entity import run_entity, skip_entity
+
+        specs = _registry()
         rows = control.read_control(wh)
         names = select_entities(entities, specs, rows, ignore_scope=ignore_scope)
         order = _ordered(names)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from dwetl.core.errors import DwetlError
 from dwetl.core.status import EntityStatus, RunOutcome
 
 PHASES = ("extract", "transform", "validate", "load", "merge", "commit")
@@ -211,3 +212,15 @@ class RunSummary:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat(sep=" ")
+
+
+class DiskFull(DwetlError):
+    """The warehouse's disk, quota or file size limit is full: the run stops at this entity
+    (nothing of it committed). The runner records the run as failed where it still can."""
+
+    def __init__(self, message: str, result: EntityResult | None = None) -> None:
+        super().__init__(message)
+        #: the entity it stopped at (None: the run's own record could not be written)
+        self.result = result
+        #: the run so far, this entity last (set by the runner)
+        self.summary: RunSummary | None = None
