@@ -18,9 +18,11 @@ literals). In CI (`CI=true`) a server that is down fails the test; elsewhere it 
 from __future__ import annotations
 
 import os
+import queue
 import secrets
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
@@ -95,6 +97,53 @@ def server_unreachable() -> Callable[[str, Exception], NoReturn]:
     return server_down
 
 
+def relaxed_commits(database: str) -> str:
+    """The statement that lets a test database's commits return before their WAL is flushed:
+    a test never survives a server crash, and a commit's flush is most of its time here (the
+    other guarantees, atomicity and isolation, are untouched)."""
+    return f"ALTER DATABASE {database} SET synchronous_commit = off"
+
+
+class BackgroundDrops:
+    """Drops test databases on a thread of their own: a PostgreSQL `DROP DATABASE` waits for a
+    checkpoint (0.5-1.5 s here), which the next test need not wait for. `finish` (at the end of
+    the session) waits for the drops still queued."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self.failures: list[str] = []
+
+    def drop(self, kind: str, name: str) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="drop-databases", daemon=True)
+            self._thread.start()
+        self._queue.put((kind, name))
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            kind, name = item
+            try:
+                ServerDatabases.drop(kind, name)
+            except BaseException as exc:  # reported at the end of the session
+                self.failures.append(f"{kind} {name}: {exc}")
+
+    def finish(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+
+BACKGROUND_DROPS = BackgroundDrops()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    BACKGROUND_DROPS.finish()
+    if BACKGROUND_DROPS.failures:
+        print("\ntest databases left behind:", *BACKGROUND_DROPS.failures, sep="\n  ")
+
+
 class ServerDatabases:
     """Fresh PostgreSQL / MariaDB databases for one test, all dropped by `drop_all`."""
 
@@ -128,14 +177,47 @@ class ServerDatabases:
                     raise
                 time.sleep(0.1)
         self.made.append(("postgresql", name))
+        self._pg(relaxed_commits(name))
 
-    def drop_all(self) -> None:
+    def drop_all(self, wait: bool = False) -> None:
+        """Drop this test's databases: in the background (`BACKGROUND_DROPS`), or before
+        returning with `wait` (a role they grant to can then be dropped)."""
         for kind, name in reversed(self.made):
-            if kind == "postgresql":
-                self._pg(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            if wait:
+                self.drop(kind, name)
             else:
-                self._mysql(f"DROP DATABASE IF EXISTS {name}")
+                BACKGROUND_DROPS.drop(kind, name)
         self.made.clear()
+
+    @classmethod
+    def drop(cls, kind: str, name: str) -> None:
+        """Drop the `kind` server's database `name` now."""
+        if kind == "postgresql":
+            cls._pg(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        else:
+            cls._mysql(f"DROP DATABASE IF EXISTS {name}")
+
+    def replace_pg(self, name: str, template: str) -> None:
+        """Replace this test's PostgreSQL database `name` by a copy of `template`."""
+        self._pg(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        self.made.remove(("postgresql", name))
+        self.create_pg(name, template=template)
+
+    def copy_mysql(self, template: str, name: str) -> None:
+        """Copy every table of the MariaDB database `template` into `name` (MariaDB has no
+        database templates): definitions with their indexes, then rows."""
+        import pymysql
+
+        con = pymysql.connect(host="127.0.0.1", port=MYSQL_PORT, user="root", autocommit=True)
+        with con, con.cursor() as cur:
+            cur.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                (template,),
+            )
+            for (table,) in cur.fetchall():
+                cur.execute(f"DROP TABLE IF EXISTS `{name}`.`{table}`")
+                cur.execute(f"CREATE TABLE `{name}`.`{table}` LIKE `{template}`.`{table}`")
+                cur.execute(f"INSERT INTO `{name}`.`{table}` SELECT * FROM `{template}`.`{table}`")
 
     @staticmethod
     def _pg(sql: str) -> None:
@@ -211,6 +293,7 @@ class InitTemplates:
         self.databases = databases
         self._duckdb: Path | None = None
         self._postgresql: str | None = None
+        self._samples: dict[tuple[Any, ...], str] = {}
 
     def _init(self, dw: str) -> None:
         from dwetl.ops.init import run_init
@@ -226,6 +309,25 @@ class InitTemplates:
             self._init(f"duckdb:///{path}")
             self._duckdb = path
         shutil.copyfile(self._duckdb, target)
+
+    def sample_template(self, kind: str, sample: Any, key: tuple[Any, ...]) -> str:
+        """The name of a `kind` server database that holds `sample` (cached under `key`),
+        written once per session: a test's source is a copy of it, as writing a sample costs a
+        second or more (MariaDB's `LOAD DATA` and indexes) where a copy costs a fraction."""
+        from dwetl.sample.write import write_sample
+
+        template = self._samples.get((kind, *key))
+        if template is None:
+            if kind == "postgresql":
+                template = f"dwetl_template_{secrets.token_hex(6)}"
+                self.databases.create_pg(template)
+                url = f"postgresql://postgres@localhost:{PG_PORT}/{template}"
+            else:
+                url = self.databases.new(kind)
+                template = url.rsplit("/", 1)[1]
+            write_sample(sample, url)
+            self._samples[(kind, *key)] = template
+        return template
 
     def create_postgresql(self, name: str) -> None:
         """Create the PostgreSQL database `name` as one on which init ran."""
@@ -309,7 +411,17 @@ class Etl:
             from dwetl.sample.write import write_sample
 
             assert self._sample_data is not None
-            write_sample(self._sample_data(rows, seed, damage), self.source_url)
+            sample = self._sample_data(rows, seed, damage)
+            database = self.source_url.rsplit("/", 1)[1]
+            if self._templates is None:
+                write_sample(sample, self.source_url)
+                return self.source_url
+            key = (rows, seed, damage)
+            template = self._templates.sample_template(self.source_kind, sample, key)
+            if self.source_kind == "postgresql":
+                self._servers.replace_pg(database, template)
+            else:
+                self._servers.copy_mysql(template, database)
         return self.source_url
 
     def use_source_of(self, other: Etl) -> None:

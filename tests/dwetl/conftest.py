@@ -12,7 +12,7 @@ import traceback
 import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import psycopg
 import pytest
@@ -34,12 +34,11 @@ def pg_admin(server_unreachable: ServerDown) -> Iterator[psycopg.Connection]:
 
 
 @pytest.fixture
-def pg_database(pg_admin: psycopg.Connection) -> Iterator[str]:
+def pg_database(server_databases: Any) -> str:
     """The name of a new, empty PostgreSQL database, dropped after the test."""
     name = f"dwetl_test_{secrets.token_hex(6)}"
-    pg_admin.execute(f"CREATE DATABASE {name}")
-    yield name
-    pg_admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    server_databases.create_pg(name)
+    return name
 
 
 @pytest.fixture

@@ -205,7 +205,7 @@ def mysql_user(server_databases: Any, sample_data: Any) -> Any:
 
 
 @pytest.fixture
-def pg_role(pg_admin: Any, pg_database: str) -> Any:
+def pg_role(pg_admin: Any, pg_database: str, server_databases: Any) -> Any:
     """A PostgreSQL role WITH a password owning the warehouse database (the local server trusts
     every local connection: what is asserted there is what is shown and stored)."""
     import secrets as random
@@ -214,7 +214,8 @@ def pg_role(pg_admin: Any, pg_database: str) -> Any:
     pg_admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{SECRET}'")
     pg_admin.execute(f"ALTER DATABASE {pg_database} OWNER TO {role}")
     yield role
-    pg_admin.execute(f"DROP DATABASE IF EXISTS {pg_database} WITH (FORCE)")
+    # what the role owns or was granted goes first: the test's databases, dropped now
+    server_databases.drop_all(wait=True)
     pg_admin.execute(f"DROP ROLE IF EXISTS {role}")
 
 
