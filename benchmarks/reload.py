@@ -72,7 +72,7 @@ def _record(tool: str, round_no: int, m: Measurement, phases: dict[str, float]) 
 
 
 def items_label(items: int) -> str:
-    """1000000 -> "1M", 2000 -> "2k", 1500 -> "1500"."""
+    """A size as file names spell it: 1000000 -> "1M", 2000 -> "2k", 1500 -> "1500"."""
     if items % 1_000_000 == 0:
         return f"{items // 1_000_000}M"
     if items % 1_000 == 0:
@@ -81,7 +81,7 @@ def items_label(items: int) -> str:
 
 
 def parse_size(text: str) -> int:
-    """ "1M" -> 1000000, "2k" -> 2000, "1500" -> 1500."""
+    """A size as the command line spells it: "1M" -> 1000000, "2k" -> 2000, "1500" -> 1500."""
     text = text.strip()
     scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:].lower(), 1)
     number = text[:-1] if scale != 1 else text
