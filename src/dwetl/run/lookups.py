@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
 
 import polars as pl
 
@@ -143,13 +142,15 @@ def key_map(ctx: RunContext, dim: EntitySpec, keys: pl.Series | None = None) -> 
     run reads what changed, not the whole dimension."""
     natural = dim.natural_key[0]
     sk = dim.surrogate_key or natural
-    params: list[Any] | None = None
     wanted = None if keys is None else keys.drop_nulls().unique()
     few = wanted is not None and wanted.len() <= KEYS_READ_BY_VALUE
-    if wanted is not None and few and wanted.len():
-        params = [wanted.to_list()]
-    sql = _key_map_sql(dim.target_table, natural, sk, few, bool(params), ctx.wh.sqlglot_dialect)
-    frame = ctx.wh.fetch_polars(sql, params)
+    listed = wanted is not None and few and wanted.len() > 0
+    sql = _key_map_sql(dim.target_table, natural, sk, few, listed, ctx.wh.sqlglot_dialect)
+    if listed:
+        assert wanted is not None
+        frame = ctx.wh.fetch_polars_with(sql, _LISTED, wanted.alias(st.LISTED_KEY))
+    else:
+        frame = ctx.wh.fetch_polars(sql)
     pending = ctx.pending.get(dim.target_table)
     if pending is not None:
         frame = pl.concat([frame, pending.select(frame.columns)], how="vertical_relaxed")
@@ -161,8 +162,12 @@ def key_map(ctx: RunContext, dim: EntitySpec, keys: pl.Series | None = None) -> 
 @lru_cache(maxsize=64)
 def _key_map_sql(table: str, natural: str, sk: str, few: bool, listed: bool, dialect: str) -> str:
     """`key_map`'s query, rendered once per dimension (every frame of a fact reads one)."""
-    query = st.key_rows(table, natural, sk, UNKNOWN_SK, few=few, listed=listed)
+    query = st.key_rows(table, natural, sk, UNKNOWN_SK, few=few, listed=_LISTED if listed else None)
     return st.render(query, dialect)
+
+
+#: the table `key_map`'s keys are offered to its query as (`Warehouse.fetch_polars_with`)
+_LISTED = "__dwetl_keys"
 
 
 def _looked_up(frame: pl.DataFrame, spec: EntitySpec) -> dict[str, pl.Series]:

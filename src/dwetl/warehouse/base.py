@@ -92,6 +92,14 @@ class Warehouse(ABC):
     def fetch_polars(self, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         """Run one query and return the result as a Polars frame (through Arrow)."""
 
+    def fetch_polars_with(self, sql: str, name: str, values: pl.Series) -> pl.DataFrame:
+        """Run query `sql`, which reads `values` as the one-column table `name` (its column
+        named as the series: `... IN (SELECT "k" FROM "name")`), and return its result as
+        `fetch_polars` does. The default binds the values as one array, unnested in a WITH
+        in front of `sql` (`sql` has no WITH of its own, nor any other placeholder)."""
+        unnested = f'WITH "{name}" ("{values.name}") AS (SELECT UNNEST(%s)) '
+        return self.fetch_polars(unnested + sql, [values.to_list()])
+
     @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:
         """BEGIN ... COMMIT, or ROLLBACK when the block raises. Not re-entrant."""

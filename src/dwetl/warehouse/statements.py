@@ -182,14 +182,15 @@ def select_columns(source: str, columns: Sequence[str]) -> exp.Select:
 
 
 def key_rows(
-    source: str, natural: str, sk: str, unknown: int, *, few: bool, listed: bool
+    source: str, natural: str, sk: str, unknown: int, *, few: bool, listed: str | None = None
 ) -> exp.Select:
     """A dimension's natural key and sk: every row; or (`few`) the unknown member's row, the
-    highest sk's, and (`listed`) those whose natural key is in a list parameter.
+    highest sk's, and (`listed`) those whose natural key is in column `key` of table `listed`
+    (`Warehouse.fetch_polars_with` offers it).
 
-    >>> print(render(key_rows("dw.d", "nk", "sk", -1, few=True, listed=True), "postgres"))
+    >>> print(render(key_rows("dw.d", "nk", "sk", -1, few=True, listed="k"), "postgres"))
     SELECT "nk", "sk" FROM "dw"."d" WHERE "sk" = -1
-    OR "sk" = (SELECT MAX("sk") FROM "dw"."d") OR "nk" IN (SELECT UNNEST(%s))
+    OR "sk" = (SELECT MAX("sk") FROM "dw"."d") OR "nk" IN (SELECT "key" FROM "k")
     """
     columns = (natural,) if natural == sk else (natural, sk)
     query = select_columns(source, columns)
@@ -197,11 +198,15 @@ def key_rows(
         return query
     top = exp.Subquery(this=_select([exp.Max(this=column(sk))], table(source)))
     rows: list[exp.Expr] = [_eq(column(sk), _one(unknown)), _eq(column(sk), top)]
-    if listed:
-        wanted = exp.Select(expressions=[exp.Unnest(expressions=[exp.Placeholder()])])
+    if listed is not None:
+        wanted = select_columns(listed, (LISTED_KEY,))
         rows.append(exp.In(this=column(natural), query=exp.Subquery(this=wanted)))
     query.set("where", exp.Where(this=_any(rows)))
     return query
+
+
+#: the column of `key_rows`'s `listed` table
+LISTED_KEY = "key"
 
 
 def insert_select(

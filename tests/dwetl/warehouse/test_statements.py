@@ -114,8 +114,10 @@ def test_key_rows_and_counts_read_quoted_names(wh: Warehouse) -> None:
     with wh.transaction():
         merge.land(wh, plan(wh, 1), rows([1, 2, 3], [5, 6, 7], ["a", "b", "c"], 1))
     dialect = wh.sqlglot_dialect
-    query = st.key_rows(TARGET, "order", "Sk", -1, few=True, listed=True)
+    query = st.key_rows(TARGET, "order", "Sk", -1, few=True, listed="wanted")
     # the highest sk's row (order 3) and the listed key 1
-    assert sorted(wh.fetchall(st.render(query, dialect), [[1]])) == [(1, 10), (3, 30)]
+    listed = pl.Series(st.LISTED_KEY, [1, 7])
+    read = wh.fetch_polars_with(st.render(query, dialect), "wanted", listed)
+    assert sorted(read.iter_rows()) == [(1, 10), (3, 30)]
     assert wh.fetchall(st.render(st.count_up_to(TARGET, 2), dialect)) == [(2,)]
     assert not merge.holds_only_unknown_members(wh, plan(wh, 1))
