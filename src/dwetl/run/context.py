@@ -24,6 +24,17 @@ from transforms.constraints import ConstraintSet
 Progress = Callable[[str, str], None]
 
 
+@dataclass(frozen=True)
+class WholeMap:
+    """A dimension's whole key map (as `lookups.key_map` returns it) as this run read or wrote
+    it, and the highest surrogate key the dimension held then: while that is still its highest,
+    no row was added since (`lookups.key_map`)."""
+
+    frame: pl.DataFrame
+    #: None: the dimension held no row at all
+    top: int | None
+
+
 @dataclass
 class RunContext:
     """What every entity of one run shares."""
@@ -41,6 +52,9 @@ class RunContext:
     pending: dict[str, pl.DataFrame] = field(default_factory=dict)
     #: the entities' extracts, read in the background ahead of their load (`start_reading`)
     read_ahead: ReadAhead | None = None
+    #: the whole key maps of the dimensions this run read whole or filled, by target table
+    #: (`lookups.key_map`; none in a dry run)
+    whole_maps: dict[str, WholeMap] = field(default_factory=dict)
 
     @cached_property
     def constraint_sets(self) -> Mapping[str, ConstraintSet]:

@@ -23,6 +23,7 @@ class FrameLoad(EntityLoad):
         valid = self._valid()
         with self.transaction():
             self._land(valid)
+        lookups.filled(self.ctx, self.spec, valid, withdrawn=self.result.withdrawn)
         return self.result
 
     def _valid(self) -> pl.DataFrame:

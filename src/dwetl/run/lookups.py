@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import cast
 
 import polars as pl
 
 from dwetl.entities.spec import EntitySpec
 from dwetl.run import inferred
-from dwetl.run.context import RunContext, remember
+from dwetl.run.context import RunContext, WholeMap, remember
 from dwetl.run.summary import EntityResult
 from dwetl.warehouse import statements as st
 from transforms.constraints import ConstraintSet
@@ -139,24 +140,58 @@ def key_map(ctx: RunContext, dim: EntitySpec, keys: pl.Series | None = None) -> 
     (`KEYS_READ_BY_VALUE`), only their rows are read, with the unknown member and the row of the
     highest sk: all that surrogate keys, placeholders (numbered after the highest sk) and parent
     keys (`references`: the map's sks and the unknown member's) need of it, so an incremental
-    run reads what changed, not the whole dimension."""
+    run reads what changed, not the whole dimension.
+
+    Two reads are spared, the highest sk read first (docs/decisions/0008-key-maps.md): a
+    dimension that holds no member but its unknown ones (a first load) is read whole, without
+    the keys; and one whose whole map this run read or filled (`RunContext.whole_maps`,
+    `filled`) is not read again while its highest sk is the one that map holds: every row
+    added to a dimension, an inferred member included, takes an sk above the highest."""
     natural = dim.natural_key[0]
     sk = dim.surrogate_key or natural
-    wanted = None if keys is None else keys.drop_nulls().unique()
-    few = wanted is not None and wanted.len() <= KEYS_READ_BY_VALUE
-    listed = wanted is not None and few and wanted.len() > 0
-    sql = _key_map_sql(dim.target_table, natural, sk, few, listed, ctx.wh.sqlglot_dialect)
-    if listed:
-        assert wanted is not None
-        frame = ctx.wh.fetch_polars_with(sql, _LISTED, wanted.alias(st.LISTED_KEY))
+    table, dialect = dim.target_table, ctx.wh.sqlglot_dialect
+    top = ctx.wh.fetchall(_highest_sql(table, sk, dialect))[0][0]
+    whole = ctx.whole_maps.get(table)
+    if whole is not None and whole.top == top:
+        frame = whole.frame
     else:
-        frame = ctx.wh.fetch_polars(sql)
-    pending = ctx.pending.get(dim.target_table)
+        wanted = None if keys is None or top is None or top < 1 else keys.drop_nulls().unique()
+        few = wanted is not None and wanted.len() <= KEYS_READ_BY_VALUE
+        listed = wanted is not None and few and wanted.len() > 0
+        sql = _key_map_sql(table, natural, sk, few, listed, dialect)
+        if listed:
+            assert wanted is not None
+            frame = ctx.wh.fetch_polars_with(sql, _LISTED, wanted.alias(st.LISTED_KEY))
+        else:
+            frame = ctx.wh.fetch_polars(sql)
+        if natural == sk:
+            frame = frame.select(pl.col(natural), pl.col(natural).alias(f"{sk}__sk"))
+        if not few and not ctx.dry_run:
+            ctx.whole_maps[table] = WholeMap(frame, top)
+    pending = ctx.pending.get(table)
     if pending is not None:
         frame = pl.concat([frame, pending.select(frame.columns)], how="vertical_relaxed")
-    if natural == sk:
-        frame = frame.select(pl.col(natural), pl.col(natural).alias(f"{sk}__sk"))
     return frame
+
+
+def filled(ctx: RunContext, dim: EntitySpec, rows: pl.DataFrame, *, withdrawn: int) -> None:
+    """After `dim`'s load committed `rows` (its valid rows, surrogate keys assigned): where
+    this run read its whole map before the load (under the entity's lock: a first load always
+    does), the map grows by them and stays whole, so that the facts after it need not read the
+    dimension again (`key_map`). A load that withdrew rows (deleted some) drops the map."""
+    table = dim.target_table
+    whole = ctx.whole_maps.pop(table, None)
+    if whole is None or withdrawn or dim.kind != "dimension" or dim.surrogate_key is None:
+        return
+    natural, sk = whole.frame.columns[:2]
+    added = rows.select(
+        pl.col(natural).cast(whole.frame.schema[natural]), pl.col(sk).cast(whole.frame.schema[sk])
+    )
+    frame = pl.concat([whole.frame, added]).unique(
+        subset=[natural], keep="last", maintain_order=True
+    )
+    tops = [cast(int, t) for t in (whole.top, added.get_column(sk).max()) if t is not None]
+    ctx.whole_maps[table] = WholeMap(frame, max(tops, default=None))
 
 
 @lru_cache(maxsize=64)
@@ -164,6 +199,12 @@ def _key_map_sql(table: str, natural: str, sk: str, few: bool, listed: bool, dia
     """`key_map`'s query, rendered once per dimension (every frame of a fact reads one)."""
     query = st.key_rows(table, natural, sk, UNKNOWN_SK, few=few, listed=_LISTED if listed else None)
     return st.render(query, dialect)
+
+
+@lru_cache(maxsize=64)
+def _highest_sql(table: str, sk: str, dialect: str) -> str:
+    """The query of a dimension's highest sk, rendered once per dimension."""
+    return st.render(st.highest(table, sk), dialect)
 
 
 #: the table `key_map`'s keys are offered to its query as (`Warehouse.fetch_polars_with`)

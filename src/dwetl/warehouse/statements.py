@@ -161,6 +161,15 @@ def any_row(source: str, at_least: tuple[str, int] | None = None) -> exp.Select:
     return _select([_one(1)], table(source), where=where, limit=1)
 
 
+def highest(source: str, name: str) -> exp.Select:
+    """The greatest value of column `name` in `source` (NULL when it holds no row).
+
+    >>> render(highest("dw.d", "sk"), "postgres")
+    'SELECT MAX("sk") FROM "dw"."d"'
+    """
+    return _select([exp.Max(this=column(name))], table(source))
+
+
 def count_up_to(source: str, up_to: int) -> exp.Select:
     """The rows of `source`, counting no further than `up_to`.
 
@@ -196,7 +205,7 @@ def key_rows(
     query = select_columns(source, columns)
     if not few:
         return query
-    top = exp.Subquery(this=_select([exp.Max(this=column(sk))], table(source)))
+    top = exp.Subquery(this=highest(source, sk))
     rows: list[exp.Expr] = [_eq(column(sk), _one(unknown)), _eq(column(sk), top)]
     if listed is not None:
         wanted = select_columns(listed, (LISTED_KEY,))

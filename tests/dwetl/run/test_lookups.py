@@ -1,5 +1,6 @@
 """What a fact looks up in the warehouse: the parent keys of its foreign keys come from the key
-maps it read for its surrogate keys, not from a second read of each dimension."""
+maps it read for its surrogate keys, not from a second read of each dimension; a dimension
+that is empty, or that this run filled, is not read by its keys."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import polars as pl
 import pytest
 
 from dwetl.entities.registry import all_entities
-from dwetl.run import lookups
+from dwetl.ops.runlog import start_run
+from dwetl.run import control, inferred, lookups
 from dwetl.run.context import RunContext
+from dwetl.run.entity import run_entity
 from dwetl.warehouse import open_warehouse
 from dwetl.warehouse.ddl import shipped_constraint_sets
 
@@ -23,7 +26,8 @@ def ctx(etl):
         assert etl.run(entity).status == "success"
     with open_warehouse(etl.settings.dw, etl.settings) as wh:
         specs = {spec.name: spec for spec in all_entities()}
-        yield RunContext(wh, etl.settings, run_id=99, specs=specs, control={})
+        run_id = start_run(wh, "run", etl.settings)
+        yield RunContext(wh, etl.settings, run_id, specs=specs, control=control.read_control(wh))
 
 
 def _fk(table: str, parent: str):
@@ -79,3 +83,57 @@ def test_many_keys_read_every_row(ctx, monkeypatch):
     every = ctx.wh.fetchall("SELECT COUNT(*) FROM dw.dim_loja")[0][0]
     read = lookups.key_map(ctx, ctx.specs["dim_loja"], pl.Series([1, 2]))
     assert read.height == every
+
+
+def _rows(ctx, table: str, natural: str, sk: str) -> dict[int, int]:
+    return dict(ctx.wh.fetchall(f"SELECT {natural}, {sk} FROM {table}"))
+
+
+def _add_member(ctx, dim, key: int) -> int:
+    """An inferred member for `key`, as another run (or a fact's late key) adds one: its sk."""
+    rows = inferred.add_inferred(ctx.wh, dim, pl.Series([key]), ctx.run_id, lock_timeout_s=5)
+    return int(rows[dim.surrogate_key][0])
+
+
+def test_an_empty_dimension_is_read_whole_not_by_its_keys(ctx):
+    cliente = ctx.specs["dim_cliente"]  # the fixture loaded no customer: the unknown member only
+    seeded = _rows(ctx, "dw.dim_cliente", "id_cliente_origem", "sk_cliente")
+    assert list(seeded.values()) == [-1]
+
+    read = lookups.key_map(ctx, cliente, pl.Series(range(1, 60_000)))
+
+    assert dict(read.iter_rows()) == seeded
+    assert ctx.whole_maps["dw.dim_cliente"].top == -1  # whole: a later frame may take it
+    # a row added since makes it stale: the next read finds the new row
+    sk = _add_member(ctx, cliente, 7)
+    assert dict(lookups.key_map(ctx, cliente, pl.Series([7])).iter_rows()) == {7: sk, -1: -1}
+
+
+def test_a_dimension_this_run_filled_is_its_map_until_a_row_is_added(ctx):
+    cliente = ctx.specs["dim_cliente"]
+    assert run_entity(ctx, cliente).status == "success"
+    every = _rows(ctx, "dw.dim_cliente", "id_cliente_origem", "sk_cliente")
+    assert len(every) > 100
+
+    # the loaded rows and the unknown member, without a read: every customer, whatever the keys
+    read = lookups.key_map(ctx, cliente, pl.Series([1, 2]))
+    assert dict(read.iter_rows()) == every
+    assert read.height == len(every)
+
+    late = max(every) + 1_000
+    sk = _add_member(ctx, cliente, late)
+    read = lookups.key_map(ctx, cliente, pl.Series([1, late]))
+    assert dict(read.iter_rows())[late] == sk > max(every.values())
+
+
+def test_a_load_that_withdrew_rows_or_a_dry_run_keeps_no_whole_map(ctx):
+    loja = ctx.specs["dim_loja"]
+    lookups.key_map(ctx, loja)
+    assert "dw.dim_loja" in ctx.whole_maps
+    rows = pl.DataFrame({"id_loja_origem": [10**6], "sk_loja": [10**6]})
+    lookups.filled(ctx, loja, rows, withdrawn=1)  # a deleted row would stay in the map
+    assert "dw.dim_loja" not in ctx.whole_maps
+
+    ctx.dry_run = True  # its reads include rows it did not write
+    lookups.key_map(ctx, loja)
+    assert "dw.dim_loja" not in ctx.whole_maps
