@@ -89,6 +89,28 @@ def mojibake_patterns() -> tuple[list[str], list[str]]:
     return keys, [table[k] for k in keys]
 
 
+def _char_class(chars: set[str]) -> str:
+    return "[" + "".join(f"\\x{{{ord(c):X}}}" for c in sorted(chars)) + "]"
+
+
+@cache
+def mojibake_prefilter() -> str:
+    """A regex that matches wherever a sequence of the table can start: its first two
+    characters (the whole of a one-character key). Text it does not match has no sequence.
+
+    >>> pl.Series(["São Paulo", "SÃ£o Paulo"]).str.contains(mojibake_prefilter()).to_list()
+    [False, True]
+    """
+    keys = mojibake_patterns()[0]
+    seconds: dict[str, set[str]] = {}
+    for key in keys:
+        if len(key) > 1:
+            seconds.setdefault(key[0], set()).add(key[1])
+    branches = [_char_class({k for k in keys if len(k) == 1})]
+    branches += [_char_class({first}) + _char_class(s) for first, s in sorted(seconds.items())]
+    return "|".join(branches)
+
+
 @cache
 def mojibake_markers() -> list[str]:
     """Sequences that only mojibake produces (for counting damage, not for repairing it)."""

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
+from functools import cache
 from itertools import combinations
 from typing import cast
 
 import polars as pl
 
-from transforms._mojibake import markers_for, patterns_for
+from transforms._mojibake import markers_for, mojibake_prefilter, patterns_for
 
 # How an ERP loses an accented letter: one `?` per character (ascii 'replace'), one per UTF-8
 # byte, or U+FFFD per character or per byte (cp1252 bytes decoded as UTF-8 with 'replace').
@@ -29,6 +30,8 @@ _PIECES = rf"[\p{{L}}\p{{M}}{_WILDCARD_CLASS}]+|[^\p{{L}}\p{{M}}{_WILDCARD_CLASS
 # Mojibake that went through LOWER() where two letters collide (`ÃŠ` Ê and `Ãš` Ú both give
 # `ãš`): normalize leaves it, and a known word or allowed value decides which letter it was.
 AMBIGUOUS_LOWERED = {"ãš": "êú", "ãœ": "ìü", "ãž": "îþ"}
+# A damaged word holds a wildcard or one of those sequences (all literals): one regex for both.
+_DAMAGED = "|".join([f"[{_WILDCARD_CLASS}]", *AMBIGUOUS_LOWERED])
 # A value with more accented letters than this gets only its all-lost variants, not every mix.
 _MAX_MIXED_POSITIONS = 8
 
@@ -49,10 +52,24 @@ def _on_rows(
     rows = mask.fill_null(False).arg_true()
     if rows.len() == 0:
         return values
-    return values.scatter(rows, fix(values.gather(rows)))
+    # `scatter` writes into the Series it is called on: the caller's `values` stay as they were
+    return values.clone().scatter(rows, fix(values.gather(rows)))
 
 
 def _normalize_values(values: pl.Series) -> pl.Series:
+    """`_normalize_every` on the rows the prefilter finds suspicious: the others it leaves as
+    they are (`normalize` is the expression over this)."""
+    return _on_rows(values, values.str.contains(_suspicious()), _normalize_every)
+
+
+@cache
+def _suspicious() -> str:
+    """One regex matching every value a pass of `_normalize_every` can change: where a mojibake
+    sequence starts, `Ã”` (the `Ô` pass) or what needs canonical form."""
+    return "|".join([mojibake_prefilter(), "Ã”|ã”", _NEEDS_CANONICAL])
+
+
+def _normalize_every(values: pl.Series) -> pl.Series:
     def unmangle(t: pl.Series) -> pl.Series:
         keys, replacements = patterns_for(t)
         return t.str.replace_many(keys, replacements, leftmost=True)
@@ -221,13 +238,13 @@ def _pieces(values: pl.Series) -> pl.DataFrame:
     return (
         pl.DataFrame({"row": pl.int_range(values.len(), eager=True), "text": values})
         .select("row", piece=pl.col("text").str.extract_all(_PIECES))
-        .explode("piece")
+        # positions numbered in the lists, exploded alongside: no window over the rows
+        .with_columns(pos=pl.int_ranges(0, pl.col("piece").list.len()))
+        .explode("piece", "pos")
         .drop_nulls("piece")
         .with_columns(
-            pos=pl.int_range(pl.len()).over("row"),
             is_word=pl.col("piece").str.contains(r"\p{L}"),
-            damaged=pl.col("piece").str.contains(rf"[{_WILDCARD_CLASS}]")
-            | pl.col("piece").str.contains_any(list(AMBIGUOUS_LOWERED)),
+            damaged=pl.col("piece").str.contains(_DAMAGED),
         )
     )
 
@@ -308,6 +325,8 @@ def _recased(piece: pl.Expr, spelling: pl.Expr) -> pl.Expr:
 def _restore_words(values: pl.Series, vocabulary: Iterable[str] | None) -> pl.Series:
     """Restore lost-accent words in distinct normalised values, where exactly one known word
     fits; a word that fits two or more (`Am?lia`: Amália, Amélia) is left as it was."""
+    if not values.str.contains(_DAMAGED).any():
+        return values  # no damaged word: no need to split the values into words
     pieces = _pieces(values)
     damaged_rows = pieces.filter(pl.col("damaged") & pl.col("is_word")).select(
         pl.col("row").unique()
@@ -387,6 +406,13 @@ _UNRESOLVED = r"\?\p{L}|\p{L}\?\?|\x{FFFD}"
 _ODD_SPACING = r"^\s|\s$|\s\s|[\t\x{A0}\x{1680}\x{2000}-\x{200B}\x{202F}\x{205F}\x{3000}\x{FEFF}]"
 
 
+@cache
+def _reported() -> str:
+    """What an unchanged row needs to count in `repair_report` (`unresolved`, `ambiguous`): a
+    wildcard or where a mojibake sequence starts (every marker is a sequence)."""
+    return f"{_DAMAGED}|{mojibake_prefilter()}"
+
+
 def _markers_in(values: pl.Series) -> pl.Expr:
     """The mojibake markers that can occur in `values` (Polars builds the automaton of
     `contains_any` on every call), as a list literal: `contains_any` refuses an empty list."""
@@ -415,13 +441,17 @@ def repair_report(
     # repeat: a column of a few domain values costs a few string tests, not one per row. Where
     # they hardly repeat, each row is its own pair (weight 1): hashing two text columns costs
     # more than testing every row (docs/decisions/0010-transform-kernels.md).
+    b, a, n = pl.col("before"), pl.col("after"), pl.col("n")
     frame = pl.DataFrame({"before": before.cast(pl.String), "after": after.cast(pl.String)})
+    rows = frame.height
+    # A row left as it was counts in no class unless `after` holds a wildcard or the start of a
+    # mojibake sequence (`_reported`): the others are set aside by one comparison and one regex.
+    frame = frame.filter(b.ne_missing(a) | a.str.contains(_reported()))
     if frame.height >= _SMALL and _REPORT_REPEATS * _distinct(frame["before"]) <= frame.height:
         pairs = frame.group_by("before", "after").agg(n=pl.len())
     else:
         pairs = frame.with_columns(n=pl.lit(1, dtype=pl.UInt32))
     del frame
-    b, a, n = pl.col("before"), pl.col("after"), pl.col("n")
     # Every class but `unresolved` is of changed rows: those are classified apart, and a column
     # the transform left as it was (most columns of a small batch) costs no repair test at all.
     changed = pairs.filter(b.ne_missing(a))
@@ -430,12 +460,11 @@ def repair_report(
     def weighted(e: pl.Expr) -> pl.Expr:
         return pl.when(e).then(n).otherwise(0).sum().cast(pl.Int64)
 
-    row = pairs.select(rows=n.sum(), unresolved=weighted(unresolved)).row(0, named=True)
-    wildcards = pairs.filter(
-        a.str.contains(rf"[{_WILDCARD_CLASS}]") | a.str.contains_any(list(AMBIGUOUS_LOWERED))
-    )
+    row = {"rows": rows} | pairs.select(unresolved=weighted(unresolved)).row(0, named=True)
+    wildcards = pairs.filter(a.str.contains(_DAMAGED))
     if wildcards.height:
-        ambiguous = _ambiguous(wildcards["after"], pairs["after"], vocabulary)
+        # known words are learnt from the whole column, as `repair` learnt them
+        ambiguous = _ambiguous(wildcards["after"], after.cast(pl.String), vocabulary)
         row["ambiguous"] = int(wildcards["n"].filter(ambiguous).sum())
     fewer_lost = b.str.count_matches(_LOST) > a.str.count_matches(_LOST)
     of_changed = {
