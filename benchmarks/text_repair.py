@@ -9,12 +9,13 @@ import argparse
 import time
 import unicodedata
 from collections.abc import Callable
+from functools import partial
 
 import ftfy
 import numpy as np
 import polars as pl
 
-from transforms.text import normalize, repair, repair_to_domain
+from transforms.text import normalize, repair, repair_report, repair_to_domain
 
 PRIMEIROS = [
     "João", "José", "Antônio", "Conceição", "Sebastião", "Márcia", "Lúcia", "Sérgio", "Fábio",
@@ -140,6 +141,12 @@ def main() -> None:
         "repair_nome": _timed("repair (nome, free text)", n, lambda: repair(frame["nome"])),
         "repair_cidade": _timed("repair (cidade, free text)", n, lambda: repair(frame["cidade"])),
     }
+    # The run log's counts: each column before and after its repair (`dwetl.run.repair_counts`).
+    for column in ("nome", "cidade"):
+        before, after = frame[column], repair(frame[column])
+        rates[f"report_{column}"] = _timed(
+            f"repair_report ({column})", n, partial(repair_report, before, after)
+        )
     print()
     for name in (
         "normalize",
