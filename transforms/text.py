@@ -413,6 +413,14 @@ def _reported() -> str:
     return f"{_DAMAGED}|{mojibake_prefilter()}"
 
 
+def _contains(values: pl.Series, pattern: str) -> pl.Series:
+    """`values.str.contains(pattern)`, tested once per distinct value where values repeat."""
+    if values.len() < _SMALL or _REPORT_REPEATS * _distinct(values) > values.len():
+        return values.str.contains(pattern)
+    distinct = values.unique().drop_nulls()
+    return values.is_in(distinct.filter(distinct.str.contains(pattern)).implode())
+
+
 def _markers_in(values: pl.Series) -> pl.Expr:
     """The mojibake markers that can occur in `values` (Polars builds the automaton of
     `contains_any` on every call), as a list literal: `contains_any` refuses an empty list."""
@@ -446,7 +454,7 @@ def repair_report(
     rows = frame.height
     # A row left as it was counts in no class unless `after` holds a wildcard or the start of a
     # mojibake sequence (`_reported`): the others are set aside by one comparison and one regex.
-    frame = frame.filter(b.ne_missing(a) | a.str.contains(_reported()))
+    frame = frame.filter(b.ne_missing(a) | _contains(frame["after"], _reported()))
     if frame.height >= _SMALL and _REPORT_REPEATS * _distinct(frame["before"]) <= frame.height:
         pairs = frame.group_by("before", "after").agg(n=pl.len())
     else:
