@@ -15,15 +15,14 @@ import polars as pl
 
 from dwetl.core import logs
 from dwetl.core.errors import DwetlError
-from dwetl.entities.registry import applied_ddl
 from dwetl.entities.spec import EntitySpec
-from dwetl.run import control, inferred, lookups, merge, rejects, type_rejects
+from dwetl.run import control, inferred, lookups, merge, rejects
 from dwetl.run.context import RunContext, phase
 from dwetl.run.faults import fault_point
+from dwetl.run.prepare import Prepared, prepare
 from dwetl.run.read_ahead import EntityReads, Read
-from dwetl.run.repair_counts import merged_repairs, repairs
+from dwetl.run.repair_counts import merged_repairs
 from dwetl.run.summary import EntityResult
-from dwetl.source.conform import ORIGINAL, fold_typed
 from dwetl.warehouse.base import Warehouse
 from transforms.constraints import ConstraintSet
 from transforms.validate import REASONS
@@ -100,41 +99,25 @@ class EntityLoad:
         folded into the newest, surrogate keys, lineage. `maps`, `held` and `whole`: as
         `lookups.with_keys`. Also the rows with a source value that did not fit its type
         (`type_rejects`): taken out after the folding, as rejects (None: there were none)."""
-        spec, result = self.spec, self.result
-        originals = frame.get_column(ORIGINAL) if ORIGINAL in frame.columns else None
-        source = frame.drop(ORIGINAL, strict=False)
-        with applied_ddl(self.ctx.constraint_sets):  # categories repaired to the DDL's CHECKs
-            frame = spec.transform(source)
-        result.repairs = merged_repairs(result.repairs, repairs(source, frame))
-        frame = type_rejects.attach(frame, originals, spec.name)
-        del originals
-        if spec.kind == "calendar":
-            # The calendar's extract is the span of the source's dates; its rows are the days
-            # the transform generates, and those are what the run accounts for.
-            result.extracted = frame.height
-        frame = self._folded(frame, source)
-        del source
-        frame, mistyped = type_rejects.split_off(frame, spec.target_table, spec.natural_key)
-        frame = lookups.with_keys(self.ctx, spec, frame, result, maps, held, whole=whole)
+        prepared = prepare(self.spec, frame, self.ctx.constraint_sets)
+        del frame
+        self.count(prepared)
+        frame, mistyped = prepared.frame, prepared.mistyped
+        del prepared
+        frame = lookups.with_keys(self.ctx, self.spec, frame, self.result, maps, held, whole=whole)
         lineage = pl.lit(self.ctx.run_id, dtype=pl.Int64).alias(merge.LINEAGE)
         return frame.with_columns(lineage), mistyped
 
-    def _folded(self, frame: pl.DataFrame, source: pl.DataFrame) -> pl.DataFrame:
-        """The versions of a key folded into the newest (by the watermark column), counted."""
-        order_by = self.spec.watermark_column
-        if not order_by or order_by not in frame.columns:
-            return frame
-        # Versions that tie on the watermark column are told apart by their source values
-        # (the transform's rows line up with them), not the transformed ones: a repair
-        # depends on the other rows read, which differ between a full and an incremental run.
-        # A version with a value that did not fit its type takes part, its value NULL (and
-        # counts as the newest where its watermark column is that value: `fold_typed`).
-        tie_break = source if source.height == frame.height else None
-        key = list(self.spec.natural_key)
-        folded = fold_typed(frame, key, order_by, tie_break=tie_break)
-        self.result.folded += folded.folded
-        self.result.ties += folded.ties
-        return folded.frame
+    def count(self, prepared: Prepared) -> None:
+        """Add what `prepare` counted of a frame (repairs, folded versions) to the entity's."""
+        result = self.result
+        result.repairs = merged_repairs(result.repairs, prepared.repairs)
+        if self.spec.kind == "calendar":
+            # The calendar's extract is the span of the source's dates; its rows are the days
+            # the transform generates, and those are what the run accounts for.
+            result.extracted = prepared.transformed
+        result.folded += prepared.folded
+        result.ties += prepared.ties
 
     def reject(self, rejected: pl.DataFrame, mistyped: pl.DataFrame | None) -> None:
         """Count the rows `split` rejected and those whose values did not fit their types

@@ -55,17 +55,13 @@ def with_keys(
             dim = ctx.specs[lookup.dimension]
             maps[lookup.dimension] = key_map(ctx, dim, wanted.get(lookup.dimension))
     frame, missing = attach_surrogate_keys(frame, spec.lookups, maps)
-    late = {d: k for d, k in missing.items() if d in inferable(ctx, spec) and k.len()}
+    late = late_keys(ctx, spec, missing)
     if not late:
         return frame
     for dimension, keys in late.items():
         dim = ctx.specs[dimension]
         if held is not None:
-            rows = held.add(ctx, dim, keys, maps[dimension])
-            result.inferred += rows.height
-            maps[dimension] = pl.concat(
-                [maps[dimension], rows.select(maps[dimension].columns)], how="vertical_relaxed"
-            )
+            held.infer(ctx, dim, keys, maps, result)
             continue
         if ctx.dry_run:
             rows = inferred.placeholders(ctx.wh, dim, keys, maps[dimension], ctx.run_id)
@@ -112,11 +108,37 @@ class HeldDimensions:
             self.members.append((dim.target_table, rows))
         return rows
 
+    def infer(
+        self,
+        ctx: RunContext,
+        dim: EntitySpec,
+        keys: pl.Series,
+        maps: dict[str, pl.DataFrame],
+        result: EntityResult,
+    ) -> None:
+        """The inferred members of `dim` for the `keys` its map in `maps` lacks (`add`): the
+        map grown by them, and counted in `result`."""
+        existing = maps[dim.name]
+        rows = self.add(ctx, dim, keys, existing)
+        result.inferred += rows.height
+        maps[dim.name] = pl.concat(
+            [existing, rows.select(existing.columns)], how="vertical_relaxed"
+        )
+
     def take(self) -> list[tuple[str, pl.DataFrame]]:
         """The inferred members added since the last `take` (table, rows), for the caller to
         write."""
         taken, self.members = self.members, []
         return taken
+
+
+def late_keys(
+    ctx: RunContext, spec: EntitySpec, missing: Mapping[str, pl.Series]
+) -> dict[str, pl.Series]:
+    """Of the keys `attach_surrogate_keys` found `missing`, per dimension, those that become
+    inferred members (not the calendar's: `inferable`)."""
+    dims = inferable(ctx, spec)
+    return {d: keys for d, keys in missing.items() if d in dims and keys.len()}
 
 
 def inferable(ctx: RunContext, spec: EntitySpec) -> list[str]:

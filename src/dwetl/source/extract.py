@@ -251,16 +251,20 @@ def extract_batches(plan: BatchPlan) -> Iterator[Extracted]:
     read once (the first batch counts their legacy-decoded texts). Together the batches hold
     `extract`'s rows.
     """
-    spec, reading = plan.spec, plan.reading
-    key = spec.batch_key
-    if key is None or reading is None:
-        raise DwetlError(f"{spec.name}: no batch_key, it cannot be read in batches")
-    legacy = plan.rest_legacy
-    for partition in plan.partitions:
+    for number in range(plan.count):
         # yielded straight from the call: no local name keeps a batch alive while the caller
         # works on it
-        yield _batch(spec, reading, partition, plan.rest, legacy)
-        legacy = 0
+        yield extract_batch(plan, number)
+
+
+def extract_batch(plan: BatchPlan, number: int) -> Extracted:
+    """Batch `number` (from 0) of `extract_batches`, on its own: what a Spark task reads
+    (`dwetl.run.spark.tasks`)."""
+    spec, reading = plan.spec, plan.reading
+    if spec.batch_key is None or reading is None:
+        raise DwetlError(f"{spec.name}: no batch_key, it cannot be read in batches")
+    legacy = plan.rest_legacy if number == 0 else 0
+    return _batch(spec, reading, plan.partitions[number], plan.rest, legacy)
 
 
 def _batch(
