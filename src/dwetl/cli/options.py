@@ -24,6 +24,8 @@ DdlDirOption = Annotated[str | None, _setting_option("ddl_dir")]
 MaxRejectRatioOption = Annotated[float | None, _setting_option("max_reject_ratio")]
 BatchRowsOption = Annotated[int | None, _setting_option("batch_rows")]
 OnFailedDimensionOption = Annotated[str | None, _setting_option("on_failed_dimension")]
+EngineOption = Annotated[str | None, _setting_option("engine")]
+SparkMasterOption = Annotated[str | None, _setting_option("spark_master")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 

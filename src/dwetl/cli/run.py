@@ -11,9 +11,11 @@ from dwetl.cli.console import summary_lines
 from dwetl.cli.options import (
     BatchRowsOption,
     DwOption,
+    EngineOption,
     MaxRejectRatioOption,
     OnFailedDimensionOption,
     SourceOption,
+    SparkMasterOption,
     SqlDirOption,
     dw_argument,
 )
@@ -76,6 +78,8 @@ def run_command(
     max_reject_ratio: MaxRejectRatioOption = None,
     batch_rows: BatchRowsOption = None,
     on_failed_dimension: OnFailedDimensionOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
     source: SourceOption = None,
     dw: DwOption = None,
     sql_dir: SqlDirOption = None,
@@ -96,6 +100,8 @@ def run_command(
         max_reject_ratio=max_reject_ratio,
         batch_rows=batch_rows,
         on_failed_dimension=on_failed_dimension,
+        engine=engine,
+        spark_master=spark_master,
     )
     try:
         with live_progress() as progress:

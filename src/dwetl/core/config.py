@@ -95,6 +95,8 @@ class Setting:
             return "database URL"
         if self.kind is Path:
             return "folder"
+        if self.kind is str:
+            return "text"
         text = "whole number" if self.kind is int else "number"
         if self.maximum is not None:
             return f"{text} {self.minimum:g} to {self.maximum:g}"
@@ -224,6 +226,37 @@ class Settings:
             commands=("run",),
         ),
     )
+    engine: Literal["polars", "spark"] = field(
+        default="polars",
+        metadata=_setting(
+            "run",
+            "Where the batches of a large fact are extracted, transformed and validated: in "
+            "this process (polars), or as Apache Spark tasks (spark: docs/spark.md).",
+            commands=("run",),
+        ),
+    )
+    spark_master: str = field(
+        default="local[*]",
+        metadata=_setting(
+            "spark",
+            "The Spark master of --engine spark (ignored where a SparkSession is already "
+            "active, as in a notebook).",
+            commands=("run",),
+        ),
+    )
+    spark_staging_dir: str = field(
+        default="",
+        metadata=_setting(
+            "spark",
+            "Folder where Spark tasks write their batches as Parquet for the driver to load: "
+            "one the driver and every executor see (empty: the system's temporary folder, "
+            "enough in local mode).",
+            shown_default='""',
+        ),
+    )
+    #: Spark properties passed through to the session (`spark.*` keys of the `[spark]` table
+    #: of `dwetl.toml`, e.g. `"spark.executor.memory" = "4g"`): no setting of dwetl's own
+    spark_conf: tuple[tuple[str, str], ...] = field(default=(), metadata={"passthrough": "spark"})
 
 
 _FIELDS = {f.name: f for f in fields(Settings)}
@@ -232,7 +265,10 @@ _TYPES = get_type_hints(Settings)
 SETTINGS: dict[str, Setting] = {
     f.name: replace(f.metadata["setting"], name=f.name, kind=_TYPES[f.name])
     for f in fields(Settings)
+    if "setting" in f.metadata
 }
+#: the `dwetl.toml` section whose `spark.*` keys are Spark's properties, passed through
+PASSTHROUGH = "spark"
 #: default URLs, which depend on the working folder
 _DEFAULT_URLS: dict[str, Callable[[Path], str]] = {
     "source": lambda cwd: DEFAULT_SOURCE_URL,
@@ -269,7 +305,29 @@ def load_settings(
             raw, origin = _DEFAULT_URLS[setting.name](cwd), "default"
         if raw is not None:
             values[setting.name] = _parse(setting, raw, origin, cwd)
+    values["spark_conf"] = tuple(_passed_through(toml.get(PASSTHROUGH, {})).items())
     return Settings(**values)
+
+
+def _passed_through(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """The `spark.*` keys of the `[spark]` table as Spark's properties, whether written quoted
+    (`"spark.executor.memory" = "4g"`) or dotted (`spark.executor.memory = "4g"`, which TOML
+    nests); the table's own settings left out.
+
+    >>> _passed_through({"master": "local[2]", "spark": {"executor": {"memory": "4g"}},
+    ...                  "spark.sql.shuffle.partitions": 8})
+    {'spark.executor.memory': '4g', 'spark.sql.shuffle.partitions': '8'}
+    """
+    found: dict[str, str] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if not name.startswith("spark"):
+            continue
+        if isinstance(value, dict):
+            found |= _passed_through(value, f"{name}.")
+        else:
+            found[name] = str(value).lower() if isinstance(value, bool) else str(value)
+    return found
 
 
 def _pick(
@@ -326,6 +384,10 @@ def _parse(setting: Setting, raw: Any, origin: str, cwd: Path) -> Any:
             raise UsageError(f"{origin}: expected a folder path, got {raw!r}")
         folder = Path(raw).expanduser()
         return (folder if folder.is_absolute() else cwd / folder).resolve()
+    if setting.kind is str:
+        if not isinstance(raw, str):
+            raise UsageError(f"{origin}: expected text, got {raw!r}")
+        return raw
     if setting.choices:
         if raw not in setting.choices:
             expected = ", ".join(setting.choices)
@@ -373,7 +435,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
                 f"{path}: unknown section [{section}] (known: {', '.join(sorted(known))})"
             )
         for key in keys:
-            if (section, key) not in accepted:
+            if (section, key) not in accepted and not (
+                section == PASSTHROUGH and key.startswith("spark")
+            ):
                 raise UsageError(
                     f"{path}: unknown setting [{section}] {key} "
                     f"(known: {', '.join(sorted(known[section]))})"

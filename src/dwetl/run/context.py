@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -20,6 +21,9 @@ from dwetl.run.summary import EntityResult
 from dwetl.warehouse.base import Warehouse
 from dwetl.warehouse.ddl import applied_constraint_sets
 from transforms.constraints import ConstraintSet
+
+if TYPE_CHECKING:
+    from dwetl.run.spark.session import SparkEngine
 
 Progress = Callable[[str, str], None]
 
@@ -55,6 +59,9 @@ class RunContext:
     #: the whole key maps of the dimensions this run read whole or filled, by target table
     #: (`lookups.key_map`; none in a dry run)
     whole_maps: dict[str, WholeMap] = field(default_factory=dict)
+    #: the Spark engine (`--engine spark`), which reads, transforms and validates the batches
+    #: of large facts; None: all of it happens in this process
+    spark: SparkEngine | None = None
 
     @cached_property
     def constraint_sets(self) -> Mapping[str, ConstraintSet]:
@@ -72,8 +79,15 @@ class RunContext:
         return self.read_ahead
 
     def opener(self, spec: EntitySpec) -> Opener:
-        """How this run reads `spec` (a dry run reads in one extract: nothing is staged)."""
-        return opener(spec, self.settings, self.watermark_from(spec.name), batched=not self.dry_run)
+        """How this run reads `spec` (a dry run reads in one extract: nothing is staged; under
+        the Spark engine, Spark's tasks read the batches)."""
+        return opener(
+            spec,
+            self.settings,
+            self.watermark_from(spec.name),
+            batched=not self.dry_run,
+            distributed=self.spark is not None,
+        )
 
 
 @contextmanager

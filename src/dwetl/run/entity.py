@@ -34,6 +34,7 @@ from dwetl.run.load_frame import FrameLoad
 from dwetl.run.load_into_empty import BatchesIntoEmpty
 from dwetl.run.load_staged import StagedBatches
 from dwetl.run.read_ahead import EntityReads, ReadAhead
+from dwetl.run.spark.load import SparkIntoEmpty, SparkStaged
 from dwetl.run.summary import COUNTS, SKIPPED_PREFIX, DiskFull, EntityResult
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,11 @@ def _load_path(
         return FrameLoad(ctx, spec, reads, result, cs)
     result.batches = batches
     plan = plan_for(ctx, spec)
-    if not ctx.wh.holds_uncommitted_rows and merge.is_empty(ctx.wh, plan.target):
+    into_empty = not ctx.wh.holds_uncommitted_rows and merge.is_empty(ctx.wh, plan.target)
+    if reads.plan is not None:  # the Spark engine's tasks read the batches
+        spark = SparkIntoEmpty if into_empty else SparkStaged
+        return spark(ctx, spec, reads, result, cs, plan)
+    if into_empty:
         return BatchesIntoEmpty(ctx, spec, reads, result, cs, plan)
     return StagedBatches(ctx, spec, reads, result, cs, plan)
 

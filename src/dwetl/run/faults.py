@@ -4,7 +4,9 @@
 batch is loaded — into the staging table, or on a first load straight into the empty target —
 before the MERGE; "commit": after the MERGE, before the commit; "batch<n>", e.g. "batch2": after
 the n-th batch of an entity loaded in batches is loaded: into the target on a first load, else
-staged and committed to its staging table) —
+staged and committed to its staging table; under `--engine spark`, "task<n>": in the Spark task
+that reads the n-th batch, on every attempt, and "task<n>-first": on its first attempt only,
+which Spark then retries) —
 for every entity, or only `<entity>`. Plain: it raises `InjectedFault` (the entity fails and rolls
 back like any error). With `:kill`: the process kills itself with SIGKILL, as a crash would.
 With `:pause=<seconds>`: it waits there that long and goes on; with `:hold=<file>`: it waits
@@ -28,12 +30,13 @@ class InjectedFault(DwetlError):
     """The failure asked for by DWETL_FAIL_AT."""
 
 
-def fault_point(point: str, entity: str) -> None:
-    """Fail here if DWETL_FAIL_AT asks for `point` (optionally only for `entity`).
+def fault_point(point: str, entity: str, wanted: str | None = None) -> None:
+    """Fail here if DWETL_FAIL_AT asks for `point` (optionally only for `entity`); `wanted`:
+    the value to go by instead of this process's DWETL_FAIL_AT (a Spark task's: the driver's).
 
     >>> fault_point("merge", "dim_cliente")  # DWETL_FAIL_AT unset: nothing happens
     """
-    wanted = os.environ.get(FAULT_ENV, "")
+    wanted = os.environ.get(FAULT_ENV, "") if wanted is None else wanted
     if not wanted:
         return
     parts = wanted.split(":")

@@ -28,31 +28,47 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from dwetl.core.config import Settings
     from dwetl.entities.spec import EntitySpec
-    from dwetl.source.extract import Extracted
+    from dwetl.source.extract import BatchPlan, Extracted
 
 #: a read of fewer rows holds no slot (see the module docstring)
 SMALL_ROWS = 100_000
 
 #: how an entity's reads begin: how many reads there are, and the reads (lazily)
-Opener = Callable[[], "tuple[int, Iterator[Extracted]]"]
+Opener = Callable[[], "tuple[int, Iterator[Extracted] | Planned]"]
 
 
 def opener(
-    spec: EntitySpec, settings: Settings, watermark: datetime | None, *, batched: bool
+    spec: EntitySpec,
+    settings: Settings,
+    watermark: datetime | None,
+    *,
+    batched: bool,
+    distributed: bool = False,
 ) -> Opener:
     """How `spec` is read: in key-partitioned batches where it declares a `batch_key` and
     `batched` allows it (one batch where its rows come to no more: the parts the plan read
-    while counting are not read again); else in one extract."""
+    while counting are not read again); else in one extract. `distributed`: batches (more
+    than one) are read by the Spark engine's tasks, not here: only their plan is handed over
+    (`EntityReads.plan`)."""
 
-    def open_reads() -> tuple[int, Iterator[Extracted]]:
+    def open_reads() -> tuple[int, Iterator[Extracted] | Planned]:
         from dwetl.source.extract import extract, extract_batches, plan_batches
 
         if batched and spec.batch_key is not None and settings.batch_rows:
             plan = plan_batches(spec, settings, watermark, settings.batch_rows)
+            if distributed and plan.count > 1:
+                return plan.count, Planned(plan)
             return plan.count, extract_batches(plan)
         return 1, _one(lambda: extract(spec, settings, watermark))
 
     return open_reads
+
+
+@dataclass(frozen=True)
+class Planned:
+    """An entity's batches as planned, for tasks elsewhere to read (no read happens here)."""
+
+    plan: BatchPlan
 
 
 def _one(read: Callable[[], Extracted]) -> Iterator[Extracted]:
@@ -74,6 +90,7 @@ class Read:
 class _Item:
     read: Read | None = None
     count: int | None = None
+    plan: BatchPlan | None = None
     error: BaseException | None = None
     holds_slot: bool = False
 
@@ -124,6 +141,9 @@ class ReadAhead:
 
     def _read_entity(self, entity: str, opener: Opener) -> None:
         count, reads = opener()
+        if isinstance(reads, Planned):
+            self._put(entity, _Item(count=count, plan=reads.plan))
+            return
         self._put(entity, _Item(count=count))
         try:
             for _ in range(count):
@@ -197,6 +217,7 @@ class EntityReads:
         self._owner = owner
         self._entity = entity
         self._count: int | None = None
+        self._plan: BatchPlan | None = None
         self._holding = False
 
     def count(self) -> int:
@@ -204,8 +225,14 @@ class EntityReads:
         if self._count is None:
             item = self._owner._get(self._entity)
             assert item.count is not None
-            self._count = item.count
+            self._count, self._plan = item.count, item.plan
         return self._count
+
+    @property
+    def plan(self) -> BatchPlan | None:
+        """The batches' plan, where tasks elsewhere read them (`opener`'s `distributed`);
+        None where they are read here, by `next`. Known once `count` returned."""
+        return self._plan
 
     def next(self) -> Read:
         """The next read, once the reader has it; releases the one before (`done`)."""

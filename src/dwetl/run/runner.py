@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 from dwetl.core import diskspace
@@ -34,6 +35,7 @@ from dwetl.warehouse.base import Warehouse
 if TYPE_CHECKING:
     from dwetl.entities.spec import EntitySpec
     from dwetl.run.context import Progress
+    from dwetl.run.spark.session import SparkEngine
 
 ALL = "all"
 
@@ -98,7 +100,8 @@ def run(
     ratio = settings.max_reject_ratio if max_reject_ratio is None else max_reject_ratio
     if not 0 <= ratio <= 1:
         raise UsageError(f"--max-reject-ratio must be between 0 and 1, got {ratio:g}")
-    with write_lock(settings), open_warehouse(settings.dw, settings) as wh:
+    spark = _spark_engine(settings)
+    with write_lock(settings), open_warehouse(settings.dw, settings) as wh, spark or nullcontext():
         _require_init(wh)
         # the entities, and Polars and sqlglot with them, are imported once the warehouse
         # answers: a run that cannot start says so without waiting for them
@@ -116,6 +119,7 @@ def run(
         ctx = RunContext(
             wh, settings, run_id, specs, rows, full=full, dry_run=dry_run, max_reject_ratio=ratio
         )
+        ctx.spark = spark
         if progress is not None:
             ctx.progress = progress
         try:
@@ -159,6 +163,15 @@ def run(
             _close_replacement(ctx.wh, wh)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _spark_engine(settings: Settings) -> SparkEngine | None:
+    """The Spark engine where the settings ask for it (a UsageError without pyspark)."""
+    if settings.engine != "spark":
+        return None
+    from dwetl.run.spark.session import SparkEngine
+
+    return SparkEngine(settings)
 
 
 def _failed_dimension(spec: EntitySpec, summary: RunSummary, settings: Settings) -> str | None:

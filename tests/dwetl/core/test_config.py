@@ -142,6 +142,9 @@ _GOOD: dict[str, tuple[Any, str, str]] = {
     "lock_timeout_seconds": (5.0, "5", "5"),
     "batch_rows": (10, "10", "10"),
     "on_failed_dimension": ("infer", "infer", '"infer"'),
+    "engine": ("spark", "spark", '"spark"'),
+    "spark_master": ("local[2]", "local[2]", '"local[2]"'),
+    "spark_staging_dir": ("/shared/dwetl", "/shared/dwetl", '"/shared/dwetl"'),
 }
 
 
@@ -273,3 +276,22 @@ def test_old_environment_names_are_read_after_the_new_with_one_warning(
 def test_an_unknown_option_is_a_programming_error(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="lock_timeout_s"):
         load_settings(cwd=tmp_path, env={}, lock_timeout_s=5)
+
+
+def test_spark_properties_pass_through_from_the_spark_table(tmp_path: Path) -> None:
+    """`spark.*` keys of `[spark]`, quoted or dotted, are Spark's properties (text), beside the
+    table's own settings; any other unknown key is still refused."""
+    (tmp_path / "dwetl.toml").write_text(
+        '[spark]\nmaster = "local[2]"\n"spark.executor.memory" = "4g"\n'
+        "spark.sql.shuffle.partitions = 4\n",
+        encoding="utf-8",
+    )
+    settings = load_settings(cwd=tmp_path, env={})
+    assert settings.spark_master == "local[2]"
+    assert dict(settings.spark_conf) == {
+        "spark.executor.memory": "4g",
+        "spark.sql.shuffle.partitions": "4",
+    }
+    (tmp_path / "dwetl.toml").write_text('[spark]\nexecutor_memory = "4g"\n', encoding="utf-8")
+    with pytest.raises(UsageError, match=r"unknown setting \[spark\] executor_memory"):
+        load_settings(cwd=tmp_path, env={})

@@ -1,0 +1,246 @@
+"""`dwetl run --engine spark` (real Spark in local mode, real databases) leaves the warehouse that
+`--engine polars` leaves: every dw table row by row, surrogate keys included, the same rejects
+and counts, on a full reload and an incremental run after new, updated and late-arriving rows;
+a task that fails its first attempt is retried without duplicate rows; a run whose task keeps
+failing leaves the fact, its watermark and the quarantine as they were, and the next completes.
+Without pyspark, `--engine spark` is one line and exit 2.
+
+One SparkSession for the module (the engine takes the active session: the JVM starts once);
+the 50,000-item damaged sample is generated once per session (`sample_file`, `sample_data`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, NoReturn
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from dwetl.run.faults import FAULT_ENV
+from dwetl.run.runner import run
+from dwetl.run.spark.session import INSTALL
+
+pytestmark = [
+    pytest.mark.spark,
+    # pyspark's notice that it does not fully support pandas 3 (dwetl's Spark path uses none)
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
+]
+
+ITEMS = 50_000
+#: 5 batches of fact_vendas on the full reload
+FULL_BATCH_ROWS = 10_000
+#: the incremental run's few hundred changed items, in several batches too
+INCREMENTAL_BATCH_ROWS = 100
+#: the statuses, counts and watermarks of `--json`, less what depends on time
+TIMED = ("seconds", "source_clock", "started_at", "finished_at")
+#: a staging table (or a twin of the target) left behind
+LEFT = (
+    "SELECT COUNT(*) FROM information_schema.tables "
+    "WHERE table_schema = 'stg' OR POSITION('__loading_' IN table_name) > 0"
+)
+
+
+@pytest.fixture(scope="module")
+def spark(unavailable: Callable[[str], NoReturn]) -> Iterator[Any]:
+    """A local SparkSession for the module (2 cores, 2 attempts per task: Spark retries)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        unavailable("pyspark is not installed (uv sync --extra spark)")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    session = (
+        SparkSession.builder.master("local[2,2]")
+        .appName("dwetl-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.pyspark.python", sys.executable)
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def _run(etl: Any, engine: str, *, full: bool, batch_rows: int, staging: Path) -> Any:
+    settings = dataclasses.replace(
+        etl.settings, engine=engine, batch_rows=batch_rows, spark_staging_dir=str(staging)
+    )
+    return run(settings, ["all"], full=full, max_reject_ratio=1.0)
+
+
+def _counts(summary: Any) -> dict[str, dict[str, Any]]:
+    return {
+        e.entity: {k: v for k, v in e.to_dict().items() if k not in TIMED} for e in summary.entities
+    }
+
+
+def _warehouse(etl: Any, *, lineage: bool = True) -> dict[str, pl.DataFrame]:
+    """Every dw table and the quarantine, sorted on every column (`lineage` False: without the
+    run ids, where the two warehouses' run histories differ)."""
+    names = [t for (t,) in etl.dw(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'dw' "
+        "AND table_type = 'BASE TABLE' ORDER BY 1"
+    )]  # fmt: skip
+    tables = {f"dw.{name}": etl.dw_frame(f"SELECT * FROM dw.{name}") for name in names}
+    tables["ctl.etl_reject"] = etl.dw_frame(
+        "SELECT run_id, entity, source_key, reasons, row_json, applied, resolved_run_id "
+        "FROM ctl.etl_reject"
+    )
+    if not lineage:
+        tables = {
+            name: frame.drop("id_execucao", "run_id", "resolved_run_id", strict=False)
+            for name, frame in tables.items()
+        }
+        run_id = pl.col("row_json").str.replace_all(r'"id_execucao":\s*\d+', '"id_execucao":0')
+        tables["ctl.etl_reject"] = tables["ctl.etl_reject"].with_columns(run_id)
+    return {name: frame.sort(pl.all(), nulls_last=True) for name, frame in tables.items()}
+
+
+def _same(mine: Any, theirs: Any, *, lineage: bool = True) -> None:
+    left, right = _warehouse(mine, lineage=lineage), _warehouse(theirs, lineage=lineage)
+    assert left.keys() == right.keys()
+    assert left["dw.fact_vendas"].height > 40_000
+    for name, frame in left.items():
+        try:
+            assert_frame_equal(frame, right[name], check_exact=True)
+        except AssertionError as exc:
+            raise AssertionError(f"{name}: {exc}") from None
+
+
+def _change_source(etl: Any) -> None:
+    """Updated items, new items, and new items whose product has not arrived yet (a
+    late-arriving dimension member: the fact gets an inferred member), all after the watermark;
+    spread over the keys so that the incremental run reads several batches."""
+    later = etl.later("venda_itens")
+    etl.src(
+        "UPDATE venda_itens SET quantidade = quantidade + 1, atualizado_em = ? WHERE id % 200 = 7",
+        [later],
+    )
+    (top,), *_ = etl.src("SELECT MAX(id) FROM venda_itens")
+    (late_product,), *_ = etl.src("SELECT MAX(id) + 1000 FROM produtos")
+    for offset in range(60):
+        product = late_product + offset % 3 if offset % 2 else "id_produto"
+        etl.src(
+            "INSERT INTO venda_itens (id, id_venda, id_produto, quantidade, preco_unitario, "
+            f"valor_desconto, atualizado_em) SELECT {top + 1 + offset}, id_venda, {product}, "
+            "2, preco_unitario, 0, ? FROM venda_itens WHERE id = ?",
+            [later, 1 + offset * 500],
+        )
+
+
+def _twins(etl: Any, new_etl: Any) -> Any:
+    """`etl` (for the Polars engine) and a second warehouse on the same 50,000-item damaged
+    source (for Spark), both initialised."""
+    etl.sample(ITEMS, 3, 0.02)
+    etl.init()
+    other = new_etl("spark")
+    other.use_source_of(etl)
+    other.init()
+    return other
+
+
+def _staged_files(staging: Path) -> list[Path]:
+    return sorted(staging.glob("dwetl-run*")) if staging.exists() else []
+
+
+@pytest.mark.pairs("sqlite-duckdb")
+def test_spark_retries_a_task_fails_cleanly_and_equals_polars(
+    spark: Any, etl: Any, new_etl: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    on_spark = _twins(etl, new_etl)
+    staging = tmp_path / "staging"
+
+    polars_full = _run(etl, "polars", full=True, batch_rows=FULL_BATCH_ROWS, staging=staging)
+    # the second batch's task raises on its first attempt: Spark runs it again
+    monkeypatch.setenv(FAULT_ENV, "task2-first:fact_vendas")
+    spark_full = _run(on_spark, "spark", full=True, batch_rows=FULL_BATCH_ROWS, staging=staging)
+    monkeypatch.delenv(FAULT_ENV)
+
+    assert spark_full.status == "success", spark_full.to_dict()
+    vendas = next(e for e in spark_full.entities if e.entity == "fact_vendas")
+    assert vendas.batches == 5 and vendas.inferred and vendas.rejected and vendas.folded
+    assert _counts(spark_full) == _counts(polars_full)
+    _same(on_spark, etl)  # no duplicate row of the retried batch
+    assert _staged_files(staging) == []
+
+    _change_source(etl)
+    before = _warehouse(on_spark)
+    watermark = on_spark.dw(
+        "SELECT watermark_value FROM ctl.etl_control WHERE entity = 'fact_vendas'"
+    )
+    # the third batch's task fails on every attempt: after others wrote their batches
+    monkeypatch.setenv(FAULT_ENV, "task3:fact_vendas")
+    failed = _run(on_spark, "spark", full=False, batch_rows=INCREMENTAL_BATCH_ROWS, staging=staging)
+    monkeypatch.delenv(FAULT_ENV)
+    vendas = next(e for e in failed.entities if e.entity == "fact_vendas")
+    assert vendas.status == "failed" and "task3" in str(vendas.error), vendas.to_dict()
+    after = _warehouse(on_spark)
+    assert_frame_equal(after["dw.fact_vendas"], before["dw.fact_vendas"])
+    applied = pl.col("applied")
+    assert_frame_equal(
+        after["ctl.etl_reject"].filter(applied), before["ctl.etl_reject"].filter(applied)
+    )
+    assert (
+        on_spark.dw("SELECT watermark_value FROM ctl.etl_control WHERE entity = 'fact_vendas'")
+        == watermark
+    )
+    assert _staged_files(staging) == []
+    assert on_spark.dw(LEFT) == [(0,)]
+
+    spark_next = _run(
+        on_spark, "spark", full=False, batch_rows=INCREMENTAL_BATCH_ROWS, staging=staging
+    )
+    polars_next = _run(etl, "polars", full=False, batch_rows=INCREMENTAL_BATCH_ROWS,
+                       staging=staging)  # fmt: skip
+    assert spark_next.status == "success", spark_next.to_dict()
+    # only fact_vendas read the same changes on both sides: the failed run loaded the others
+    # (their watermarks moved), on one side
+    mine, theirs = _counts(spark_next)["fact_vendas"], _counts(polars_next)["fact_vendas"]
+    assert mine["batches"] > 1 and mine["inferred"] > 0 and mine["updated"] > 0
+    assert mine == theirs
+    _same(on_spark, etl, lineage=False)  # the failed run took a run id on one side only
+
+
+@pytest.mark.servers
+@pytest.mark.pairs("postgresql-postgresql")
+def test_spark_equals_polars_on_postgresql(
+    spark: Any, etl: Any, new_etl: Any, tmp_path: Path
+) -> None:
+    on_spark = _twins(etl, new_etl)
+    staging = tmp_path / "staging"
+    for full, batch_rows in ((True, FULL_BATCH_ROWS), (False, INCREMENTAL_BATCH_ROWS)):
+        if not full:
+            _change_source(etl)
+        mine = _run(on_spark, "spark", full=full, batch_rows=batch_rows, staging=staging)
+        theirs = _run(etl, "polars", full=full, batch_rows=batch_rows, staging=staging)
+        assert mine.status == "success", mine.to_dict()
+        assert _counts(mine) == _counts(theirs)
+        assert _counts(mine)["fact_vendas"]["batches"] > 1
+        _same(on_spark, etl)
+    assert on_spark.dw(LEFT) == [(0,)]
+
+
+def test_without_pyspark_the_spark_engine_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    # a process where `import pyspark` fails, as where the extra is not installed
+    code = (
+        "import sys; sys.modules['pyspark'] = None; "
+        "from dwetl.cli.app import main; sys.argv = ['dwetl'] + sys.argv[1:]; main()"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DWETL_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code, "run", "--engine", "spark", "--dw",
+         f"duckdb:///{tmp_path / 'dw.duckdb'}"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and INSTALL in lines[0], done.stderr
+    assert "uv sync --extra spark" in lines[0]
+    assert not (tmp_path / "dw.duckdb").exists()  # refused before opening anything
