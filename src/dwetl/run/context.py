@@ -16,6 +16,7 @@ from dwetl.core import logs
 from dwetl.core.config import Settings
 from dwetl.entities.spec import EntitySpec
 from dwetl.run import control
+from dwetl.run.merge import STAGING_SCHEMA, tables_in
 from dwetl.run.read_ahead import Opener, ReadAhead, opener
 from dwetl.run.summary import EntityResult
 from dwetl.warehouse.base import Warehouse
@@ -68,6 +69,14 @@ class RunContext:
         """The constraint sets of the DDL this warehouse's `init` applied, by "schema.table":
         what every row is validated against (read once per run)."""
         return applied_constraint_sets(self.wh, self.settings.ddl_dir)
+
+    @cached_property
+    def tables_at_start(self) -> frozenset[tuple[str, str]]:
+        """The tables of the staging schema and of the targets' schemas, listed once per run
+        (`merge.drop_leftover_staging`: an entity whose leftovers are not among them does not
+        ask the catalog again)."""
+        schemas = {spec.target_table.rpartition(".")[0] for spec in self.specs.values()}
+        return tables_in(self.wh, [STAGING_SCHEMA, *sorted(schemas - {STAGING_SCHEMA})])
 
     def watermark_from(self, entity: str) -> datetime | None:
         """Where the entity's extract starts: its stored watermark; None on a full run."""

@@ -84,7 +84,7 @@ def _load_path(
     if spec.batch_key is not None:
         require_batchable(spec, cs)
     if not ctx.dry_run:
-        merge.drop_leftover_staging(ctx.wh, spec.name, spec.target_table)
+        merge.drop_leftover_staging(ctx.wh, spec.name, spec.target_table, ctx.tables_at_start)
     with phase(ctx, result, "extract"):
         batches = reads.count()
     if batches <= 1:

@@ -37,6 +37,8 @@ from dwetl.warehouse.base import Warehouse
 log = logging.getLogger(__name__)
 
 LINEAGE = "id_execucao"
+#: the schema of the run-private staging tables
+STAGING_SCHEMA = "stg"
 
 
 @dataclass(frozen=True)
@@ -187,25 +189,48 @@ def drop_staging(wh: Warehouse, plan: MergePlan) -> None:
     _run(wh, st.drop_table(plan.staging))
 
 
-def drop_leftover_staging(wh: Warehouse, entity: str, target: str) -> list[str]:
-    """Drop the staging tables of `entity`, and twins of its `target`, that earlier runs left
-    (a run killed while it staged batches: those commit batch by batch); call it holding the
-    entity's lock, so that no other run is using one. Returns the tables dropped."""
+def leftover_patterns(entity: str, target: str) -> dict[str, re.Pattern[str]]:
+    """By schema, the names a staging table of `entity`, or a twin of its `target`, has."""
     schema, _, table = target.rpartition(".")
-    leftover = {
-        "stg": re.compile(rf"{re.escape(entity)}_\d+", re.IGNORECASE),
+    return {
+        STAGING_SCHEMA: re.compile(rf"{re.escape(entity)}_\d+", re.IGNORECASE),
         schema: re.compile(rf"{re.escape(table)}__loading_\d+", re.IGNORECASE),
     }
+
+
+def tables_in(wh: Warehouse, schemas: Sequence[str]) -> frozenset[tuple[str, str]]:
+    """(schema, table) of every table in `schemas` of the warehouse's own database."""
     rows = wh.fetchall(
         "SELECT DISTINCT table_schema, table_name FROM information_schema.tables "
-        "WHERE table_schema IN ('stg', %s) AND table_catalog = current_database()",
-        [schema],
+        "WHERE table_schema = ANY(%s) AND table_catalog = current_database()",
+        [list(schemas)],
     )
-    left = sorted(
-        f"{where}.{name}"
-        for where, name in rows
-        if (pattern := leftover.get(str(where))) and pattern.fullmatch(str(name))
-    )
+    return frozenset((str(where), str(name)) for where, name in rows)
+
+
+def drop_leftover_staging(
+    wh: Warehouse, entity: str, target: str, seen: frozenset[tuple[str, str]] | None = None
+) -> list[str]:
+    """Drop the staging tables of `entity`, and twins of its `target`, that earlier runs left
+    (a run killed while it staged batches: those commit batch by batch); call it holding the
+    entity's lock, so that no other run is using one. Returns the tables dropped.
+
+    `seen`: the tables `tables_in` listed when this run started (one catalog query per run, not
+    one per entity); where it holds no leftover of the entity, the catalog is not asked again. A
+    table a concurrent run creates after that listing and leaves, killed, is then the next
+    run's to drop."""
+    leftover = leftover_patterns(entity, target)
+
+    def matching(tables: frozenset[tuple[str, str]]) -> list[str]:
+        return sorted(
+            f"{where}.{name}"
+            for where, name in tables
+            if (pattern := leftover.get(where)) and pattern.fullmatch(name)
+        )
+
+    if seen is not None and not matching(seen):
+        return []
+    left = matching(tables_in(wh, list(leftover)))
     for table in left:
         log.warning("dropping %s, the staging table an earlier run of %s left", table, entity)
         _run(wh, st.drop_table(table))

@@ -133,3 +133,17 @@ def test_a_twin_a_killed_run_left_is_dropped_with_its_staging_tables(wh):
 
     assert dropped == ["dw.f__loading_3", "stg.f_4"]
     assert wh.table_exists("dw.f__loading_x") and wh.table_exists("dw.g__loading_3")
+
+
+def test_leftovers_are_looked_for_in_the_run_start_listing_then_dropped_as_found_now(wh):
+    wh.execute(TARGET)
+    wh.execute("CREATE TABLE stg.f_4 (k BIGINT)")
+    seen = merge.tables_in(wh, ["stg", "dw"])
+    wh.execute("CREATE TABLE dw.f__loading_5 (k BIGINT)")  # after the listing
+
+    assert merge.drop_leftover_staging(wh, "g", "dw.g", seen) == []
+    assert merge.drop_leftover_staging(wh, "f", "dw.f", seen) == ["dw.f__loading_5", "stg.f_4"]
+    assert merge.drop_leftover_staging(wh, "f", "dw.f", frozenset()) == []
+    wh.execute("CREATE TABLE stg.f_6 (k BIGINT)")
+    assert merge.drop_leftover_staging(wh, "f", "dw.f", frozenset()) == []  # next run's to drop
+    assert wh.table_exists("stg.f_6")
