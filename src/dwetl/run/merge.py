@@ -4,7 +4,8 @@ A row is rewritten only when one of its compared columns IS DISTINCT FROM the st
 the key columns, the surrogate key (stable, SCD type 1) and the lineage column `id_execucao`
 are never compared, so re-reading an unchanged row leaves it (and its lineage) as it was.
 The statements are built with sqlglot (`dwetl.warehouse.statements`), identifiers quoted, and
-rendered in the warehouse's dialect once per load.
+rendered in the warehouse's dialect once per load (those that read the run-private staging table
+once per process: `statements.rendered`).
 
 A first load (the target is empty, or a dimension holds only the unknown member `dwetl init`
 seeds: a fresh warehouse, a full reload into one) skips all of that: every row is an insert,
@@ -124,7 +125,9 @@ def staging_name(entity: str, run_id: int) -> str:
 
 def target_schema(wh: Warehouse, target: str) -> pl.Schema:
     """The target table's columns and their Polars types, read from the warehouse."""
-    return wh.fetch_polars(st.render(st.no_rows(target), wh.sqlglot_dialect)).schema
+    return wh.fetch_polars(
+        st.rendered(st.no_rows, (st.STAND_IN,), target, wh.sqlglot_dialect)
+    ).schema
 
 
 def _run(wh: Warehouse, statement: exp.Expr) -> None:
@@ -140,10 +143,11 @@ def create_staging_sql(
     >>> create_staging_sql(MergePlan("dw.f", "stg.f_1", ("k",), ("k",)), "UNLOGGED TABLE")[1]
     'CREATE UNLOGGED TABLE "stg"."f_1" AS SELECT * FROM "dw"."f" WHERE FALSE'
     """
-    create = st.create_empty_like(plan.staging, plan.target, kind=kind)
     return (
-        st.render(st.drop_table(plan.staging), dialect),
-        st.render(create, dialect),
+        st.rendered(st.drop_table, (st.STAND_IN,), plan.staging, dialect),
+        st.rendered(
+            st.create_empty_like, (st.STAND_IN, plan.target, (), kind), plan.staging, dialect
+        ),
     )
 
 
@@ -186,7 +190,7 @@ def stage(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame) -> None:
 
 def drop_staging(wh: Warehouse, plan: MergePlan) -> None:
     """Drop the staging table."""
-    _run(wh, st.drop_table(plan.staging))
+    wh.execute(st.rendered(st.drop_table, (st.STAND_IN,), plan.staging, wh.sqlglot_dialect))
 
 
 def leftover_patterns(entity: str, target: str) -> dict[str, re.Pattern[str]]:
@@ -310,8 +314,8 @@ def clean_up(wh: Warehouse, landed: Landed) -> None:
 def count_sql(plan: MergePlan, dialect: str = "postgres") -> str:
     """The query counting the staged rows: all, new, and changed ones; then, per compared
     column, the staged rows that change it."""
-    query = st.change_counts(plan.target, plan.staging, plan.key, plan.compared)
-    return st.render(query, dialect)
+    args = (plan.target, st.STAND_IN, plan.key, plan.compared)
+    return st.rendered(st.change_counts, args, plan.staging, dialect)
 
 
 def count_changes(wh: Warehouse, plan: MergePlan) -> MergeCounts:
@@ -330,15 +334,14 @@ def insert_sql(plan: MergePlan, dialect: str = "postgres") -> str:
     >>> insert_sql(MergePlan("dw.f", "stg.f_1", ("k", "v"), ("k",)))
     'INSERT INTO "dw"."f" ("k", "v") SELECT "k", "v" FROM "stg"."f_1"'
     """
-    return st.render(st.insert_select(plan.target, plan.staging, plan.columns), dialect)
+    args = (plan.target, st.STAND_IN, plan.columns)
+    return st.rendered(st.insert_select, args, plan.staging, dialect)
 
 
 def merge_sql(plan: MergePlan, dialect: str = "postgres") -> str:
     """The MERGE statement that applies the staged rows to the target."""
-    statement = st.merge(
-        plan.target, plan.staging, plan.columns, plan.key, plan.compared, plan.updated_columns
-    )
-    return st.render(statement, dialect)
+    args = (plan.target, st.STAND_IN, plan.columns, plan.key, plan.compared, plan.updated_columns)
+    return st.rendered(st.merge, args, plan.staging, dialect)
 
 
 def upsert_sql(plan: MergePlan, dialect: str = "postgres") -> str:
@@ -350,10 +353,8 @@ def upsert_sql(plan: MergePlan, dialect: str = "postgres") -> str:
     read, dirtied and written once, where in the staged rows' order (the transforms' joins
     shuffle them) a target larger than the server's buffers has its pages evicted and read
     again (docs/decisions/0007-merge-vs-upsert.md)."""
-    statement = st.upsert(
-        plan.target, plan.staging, plan.columns, plan.key, plan.compared, plan.updated_columns
-    )
-    return st.render(statement, dialect)
+    args = (plan.target, st.STAND_IN, plan.columns, plan.key, plan.compared, plan.updated_columns)
+    return st.rendered(st.upsert, args, plan.staging, dialect)
 
 
 #: dialect -> below which share of the target's rows the staged rows are applied with

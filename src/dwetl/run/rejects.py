@@ -231,6 +231,10 @@ def resolve_sql(loaded: str, key: Sequence[str], dialect: str = "postgres") -> s
     AND t."run_id" <> %s AND t."source_key" IN
     (SELECT CAST(s."a" AS TEXT) || '|' || CAST(s."b" AS TEXT) FROM "stg"."f_1" AS s)
     """
+    return st.rendered(_resolve, (st.STAND_IN, tuple(key)), loaded, dialect)
+
+
+def _resolve(loaded: str, key: tuple[str, ...]) -> exp.Update:
     loaded_keys = exp.select(st.key_text(key, "s")).from_(st.table(loaded, "s"))
     condition = exp.and_(
         st.column("entity", "t").eq(exp.Placeholder()),
@@ -241,4 +245,4 @@ def resolve_sql(loaded: str, key: Sequence[str], dialect: str = "postgres") -> s
         copy=False,
     )
     sets = [("resolved_run_id", exp.Placeholder()), ("resolved_at", exp.Placeholder())]
-    return st.render(st.update_where(REJECTS, sets, condition), dialect)
+    return st.update_where(REJECTS, sets, condition)

@@ -11,7 +11,7 @@ SQL a DBA reads (extract queries, DDL, named queries) stays in the `sql/` files.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from functools import lru_cache
 
 from sqlglot import exp
@@ -21,6 +21,43 @@ def render(statement: exp.Expr, dialect: str) -> str:
     """`statement` as `dialect` (a sqlglot dialect name) writes it (the generator may rewrite the
     tree as it goes: a statement is rendered once, and not copied first)."""
     return statement.sql(dialect=dialect, copy=False)
+
+
+#: the table a statement is written for where its text is kept for later runs (`rendered`): no
+#: table dwetl makes has this name, so its quoted name stands only where the table does
+STAND_IN = "stg.dwetl_stand_in"
+
+
+def rendered(
+    builder: Callable[..., exp.Expr], args: tuple[Hashable, ...], name: str, dialect: str
+) -> str:
+    """`builder(*args)` rendered in `dialect`, where `args` name the table `name` as `STAND_IN`.
+
+    A staging table's name carries the run id, so a statement that reads one would be written
+    anew by every run (a wide MERGE or change count: milliseconds of sqlglot each); its text is
+    written once per process for the stand-in, and the table's quoted name put in its place.
+
+    >>> rendered(drop_table, (STAND_IN,), "stg.f_7", "duckdb")
+    'DROP TABLE IF EXISTS "stg"."f_7"'
+    """
+    return _template(builder, args, dialect).replace(
+        _quoted(STAND_IN, dialect), _quoted(name, dialect)
+    )
+
+
+@lru_cache(maxsize=512)
+def _template(builder: Callable[..., exp.Expr], args: tuple[Hashable, ...], dialect: str) -> str:
+    text = render(builder(*args), dialect)
+    quoted = _quoted(STAND_IN, dialect)
+    bare = STAND_IN.rpartition(".")[2]
+    if quoted not in text or text.count(bare) != text.count(quoted):
+        raise ValueError(f"{builder.__name__}{args}: the stand-in table is not one quoted name")
+    return text
+
+
+@lru_cache(maxsize=64)
+def _quoted(name: str, dialect: str) -> str:
+    return render(table(name), dialect)
 
 
 def table(name: str, alias: str | None = None) -> exp.Table:

@@ -4,6 +4,7 @@ case, a reserved word) load, merge, upsert and withdraw on DuckDB and PostgreSQL
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -121,3 +122,33 @@ def test_key_rows_and_counts_read_quoted_names(wh: Warehouse) -> None:
     assert sorted(read.iter_rows()) == [(1, 10), (3, 30)]
     assert wh.fetchall(st.render(st.count_up_to(TARGET, 2), dialect)) == [(2,)]
     assert not merge.holds_only_unknown_members(wh, plan(wh, 1))
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres"])
+def test_a_statement_kept_for_later_runs_reads_as_written_for_its_own_staging_table(
+    dialect: str,
+) -> None:
+    from dwetl.run import rejects
+
+    plan = merge.MergePlan(TARGET, "stg.Order Items_7", ("Sk", "order", "select"), ("order",),
+                           ("Sk",))  # fmt: skip
+    for run_id in (7, 8):
+        staged = replace(plan, staging=f"stg.Order Items_{run_id}")
+        args = (staged.target, staged.staging, staged.columns, staged.key, staged.compared)
+        assert merge.merge_sql(staged, dialect) == st.render(
+            st.merge(*args, staged.updated_columns), dialect
+        )
+        assert merge.upsert_sql(staged, dialect) == st.render(
+            st.upsert(*args, staged.updated_columns), dialect
+        )
+        assert merge.count_sql(staged, dialect) == st.render(
+            st.change_counts(staged.target, staged.staging, staged.key, staged.compared), dialect
+        )
+        assert merge.insert_sql(staged, dialect) == st.render(st.insert_select(*args[:3]), dialect)
+        assert f'"Order Items_{run_id}" AS s' in rejects.resolve_sql(staged.staging, ("order",),
+                                                                      dialect)  # fmt: skip
+
+
+def test_a_builder_that_does_not_read_the_stand_in_as_one_table_is_refused() -> None:
+    with pytest.raises(ValueError, match="stand-in"):
+        st.rendered(st.key_text, (("dwetl_stand_in",), "s"), "stg.f_1", "duckdb")
