@@ -64,10 +64,28 @@ def compile_check(
     TIMESTAMP column become a date, as the database would coerce it. The expression is resolved
     against a schema of those dtypes, so a CHECK that cannot run fails here, not mid-load.
     """
+    return compile_check_reading(name, expression_sql, columns, dtypes, dialect)[0]
+
+
+def compile_check_reading(
+    name: str,
+    expression_sql: str,
+    columns: Mapping[str, str],
+    dtypes: Mapping[str, pl.DataType],
+    dialect: str = "postgres",
+) -> tuple[pl.Expr, set[str]]:
+    """`compile_check`, and the column names the CHECK reads (`referenced_columns`), from one
+    parse of it.
+
+    >>> ints = {"a": pl.Int32(), "b": pl.Int32()}
+    >>> compile_check_reading("CK_T_a", "a > b", {"a": "x", "b": "y"}, ints)[1] == {"a", "b"}
+    True
+    """
     try:
         tree = sqlglot.parse_one(expression_sql, read=dialect)
     except sqlglot.errors.ParseError as exc:
         raise UnsupportedCheck(f"{name}: cannot parse {expression_sql!r}: {exc}") from exc
+    read = {c.name for c in tree.find_all(exp.Column)}
     for node in tree.walk():
         why = _refused(node, columns)
         if why:
@@ -83,7 +101,7 @@ def compile_check(
         pl.LazyFrame(schema=stored).select(compiled).collect_schema()
     except pl.exceptions.PolarsError as exc:
         raise UnsupportedCheck(f"{name}: Polars cannot run {expression_sql!r}: {exc}") from exc
-    return compiled
+    return compiled, read
 
 
 def _refused(node: exp.Expr, columns: Mapping[str, str]) -> str | None:

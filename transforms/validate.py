@@ -49,7 +49,7 @@ from typing import Literal
 
 import polars as pl
 
-from transforms.check_sql import compile_check, referenced_columns
+from transforms.check_sql import compile_check_reading
 from transforms.constraints import Column, ConstraintSet
 from transforms.keys import repeated
 
@@ -128,11 +128,10 @@ def _compiled(
     stored = {c.name: _STORED + c.name for c in cs.columns}
     dtypes = {c.name: stored_dtype(c) for c in cs.columns}
     for check in cs.checks:
-        checks[check.name] = compile_check(
+        checks[check.name], read = compile_check_reading(
             check.name, check.expression_sql, stored, dtypes, dialect=check.dialect
         )
-        cols = tuple(sorted(referenced_columns(check.expression_sql, check.dialect)))
-        out.append(Rule(check.name, "CK", cols))
+        out.append(Rule(check.name, "CK", tuple(sorted(read))))
     return tuple(out), checks
 
 
