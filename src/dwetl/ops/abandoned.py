@@ -51,11 +51,13 @@ class Abandoned:
 
 
 def find_abandoned(
-    wh: Warehouse, *, found_by: str, own_run_id: int | None = None
+    wh: Warehouse, *, found_by: str, own_run_id: int | None = None, with_pid: bool | None = None
 ) -> list[Abandoned]:
     """The `running` runs of `wh` (other than `own_run_id`) that are abandoned; `found_by`
-    (e.g. "dwetl run 18") goes into each note. Reads only."""
-    with_pid = records_pid(wh)
+    (e.g. "dwetl run 18") goes into each note; `with_pid`: what `records_pid` said, where the
+    caller asked it already. Reads only."""
+    if with_pid is None:
+        with_pid = records_pid(wh)
     upgraded_at = _applied_at(wh) if with_pid else None
     found: list[Abandoned] = []
     for run_id, command, started_at, host, pid in running_runs(wh, with_pid=with_pid):

@@ -19,15 +19,23 @@ _ID_ATTEMPTS = 5  # two runs starting at once may both pick max+1; the loser tak
 
 
 def start_run(
-    wh: Warehouse, command: str, settings: Settings, *, full: bool = False, dry_run: bool = False
+    wh: Warehouse,
+    command: str,
+    settings: Settings,
+    *,
+    full: bool = False,
+    dry_run: bool = False,
+    with_pid: bool | None = None,
 ) -> int:
     """Insert a `running` row for `command` and return its run_id (max + 1).
 
     The URLs are stored masked; the host and process id are stored so that the run, killed,
     can be found abandoned (`dwetl.ops.abandoned`). The run id is also set on `wh` (and, where the
-    dialect names sessions, on its connection) so its entity locks name it.
+    dialect names sessions, on its connection) so its entity locks name it. `with_pid`: what
+    `records_pid` said, where the caller asked it already.
     """
-    with_pid = records_pid(wh)
+    if with_pid is None:
+        with_pid = records_pid(wh)
     for attempt in range(1, _ID_ATTEMPTS + 1):
         try:
             with wh.transaction():

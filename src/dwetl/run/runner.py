@@ -25,7 +25,7 @@ from dwetl.core import diskspace
 from dwetl.core.config import Settings
 from dwetl.core.errors import DwetlError, UsageError
 from dwetl.ops.abandoned import find_abandoned, record_abandoned
-from dwetl.ops.runlog import finish_run, start_run
+from dwetl.ops.runlog import finish_run, records_pid, start_run
 from dwetl.run import control
 from dwetl.run.summary import DiskFull, RunSummary
 from dwetl.source.probe import reach_source
@@ -112,8 +112,9 @@ def run(
         rows = control.read_control(wh)
         names = select_entities(entities, specs, rows, ignore_scope=ignore_scope)
         order = _ordered(names)
-        run_id = start_run(wh, "run", settings, full=full, dry_run=dry_run)
-        _close_abandoned(wh, run_id)
+        with_pid = records_pid(wh)  # asked once for both
+        run_id = start_run(wh, "run", settings, full=full, dry_run=dry_run, with_pid=with_pid)
+        _close_abandoned(wh, run_id, with_pid)
         _reach_source(wh, run_id, settings)
         summary = RunSummary(run_id, control.now(), full=full, dry_run=dry_run)
         ctx = RunContext(
@@ -231,11 +232,13 @@ def _require_init(wh: Warehouse) -> None:
     control.require_upgraded(wh)
 
 
-def _close_abandoned(wh: Warehouse, run_id: int) -> None:
+def _close_abandoned(wh: Warehouse, run_id: int, with_pid: bool) -> None:
     """Record the runs a killed process left `running` as abandoned (`dwetl.ops.abandoned`); a
     failure to do so is a warning, never the run's failure."""
     try:
-        found = find_abandoned(wh, found_by=f"dwetl run {run_id}", own_run_id=run_id)
+        found = find_abandoned(
+            wh, found_by=f"dwetl run {run_id}", own_run_id=run_id, with_pid=with_pid
+        )
         record_abandoned(wh, found)
     except Exception as exc:
         log.warning("could not look for abandoned runs: %s", exc)
