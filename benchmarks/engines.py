@@ -1,0 +1,183 @@
+"""`dwetl run --full` with `--engine polars` and with `--engine spark`, side by side: wall time and
+peak RSS of the driver (the `dwetl` process), of Spark's JVM and of each Python worker (its
+executors' Python, where the batches are transformed).
+
+    uv run python -m benchmarks.engines --items 5000000 20000000 --repeat 1
+
+Per size, the sample source (SQLite) is generated once; then, round after round, the engines run
+in turn on a fresh DuckDB warehouse each (polars, spark, polars, spark ...). A process's peak RSS
+is sampled from /proc every 0.2 s over the process tree of the run (`wait4` gives only the
+largest of the tree, not each process's). Results: a JSON and a Markdown table in
+`benchmarks/results/`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from benchmarks.measure import child_env, console_script
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class Sampled:
+    """One run's wall time and the peak RSS (MB) of each process of its tree, by role."""
+
+    wall_s: float = 0.0
+    returncode: int = 0
+    driver_mb: float = 0.0
+    jvm_mb: float = 0.0
+    workers_mb: dict[int, float] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found += [int(c) for c in f.read().split()]
+    except OSError:
+        pass
+    return found
+
+
+def _rss_mb(pid: int) -> tuple[float, str]:
+    """Resident set size in MB, and the command line."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            rss = next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0)
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return 0.0, ""
+    return rss / 1024, cmd
+
+
+def _sample(root: int, into: Sampled, stop: threading.Event) -> None:
+    while not stop.is_set():
+        tree, todo = [], [root]
+        while todo:
+            pid = todo.pop()
+            tree.append(pid)
+            todo += _children(pid)
+        for pid in tree:
+            mb, cmd = _rss_mb(pid)
+            if pid == root:
+                into.driver_mb = max(into.driver_mb, mb)
+            elif "java" in cmd.split(" ")[0]:
+                into.jvm_mb = max(into.jvm_mb, mb)
+            elif "pyspark.daemon" in cmd or "pyspark/daemon" in cmd or "python" in cmd:
+                into.workers_mb[pid] = max(into.workers_mb.get(pid, 0.0), mb)
+        stop.wait(0.2)
+
+
+def measured(args: list[str], env: dict[str, str]) -> Sampled:
+    """Run `args` and sample its process tree until it ends."""
+    out = Sampled()
+    started = time.perf_counter()
+    child = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stop = threading.Event()
+    sampler = threading.Thread(target=_sample, args=(child.pid, out, stop), daemon=True)
+    sampler.start()
+    stdout, stderr = child.communicate()
+    out.wall_s = time.perf_counter() - started
+    stop.set()
+    sampler.join()
+    out.returncode = child.returncode
+    lines = [line for line in stdout.decode().splitlines() if line.startswith("{")]
+    out.report = json.loads(lines[-1]) if lines else {"stderr": stderr.decode()[-2000:]}
+    return out
+
+
+def one_size(items: int, repeat: int, work: Path, master: str, batch_rows: int) -> dict[str, Any]:
+    dwetl = console_script("dwetl")
+    source = f"sqlite:///{work / f'oltp-{items}.sqlite'}"
+    env = child_env()
+    if not (work / f"oltp-{items}.sqlite").exists():
+        subprocess.run([dwetl, "sample", "--rows", str(items), "--source", source], env=env,
+                       check=True, capture_output=True)  # fmt: skip
+    runs: dict[str, list[Sampled]] = {"polars": [], "spark": []}
+    for round_ in range(repeat):
+        for engine in runs:
+            dw = work / f"dw-{items}-{engine}-{round_}.duckdb"
+            url = f"duckdb:///{dw}"
+            subprocess.run([dwetl, "init", "--source", source, "--dw", url], env=env,
+                           check=True, capture_output=True)  # fmt: skip
+            args = [dwetl, "run", "--full", "--json", "--source", source, "--dw", url,
+                    "--batch-rows", str(batch_rows), "--engine", engine]  # fmt: skip
+            if engine == "spark":
+                args += ["--spark-master", master]
+            sampled = measured(args, env)
+            if sampled.returncode not in (0, 3):
+                raise RuntimeError(f"{engine} at {items}: {sampled.report}")
+            runs[engine].append(sampled)
+            dw.unlink(missing_ok=True)
+    summary: dict[str, Any] = {}
+    for engine, samples in runs.items():
+        summary[engine] = {
+            "wall_s": statistics.median(s.wall_s for s in samples),
+            "driver_mb": max(s.driver_mb for s in samples),
+            "jvm_mb": max(s.jvm_mb for s in samples),
+            "worker_mb": max(max(s.workers_mb.values(), default=0.0) for s in samples),
+            "workers": max(len(s.workers_mb) for s in samples),
+            "status": samples[-1].report.get("status"),
+        }
+    return summary
+
+
+def table(results: dict[int, dict[str, Any]], master: str) -> str:
+    lines = [
+        f"| items | engine | wall s | vs polars | driver peak MB | JVM peak MB | largest "
+        f"Python worker peak MB (`{master}`) |",
+        "|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for items, by_engine in results.items():
+        base = by_engine["polars"]["wall_s"]
+        for engine, r in by_engine.items():
+            jvm = f"{r['jvm_mb']:.0f}" if r["jvm_mb"] else "—"
+            worker = f"{r['worker_mb']:.0f}" if engine == "spark" else "—"
+            lines.append(
+                f"| {items:,} | {engine} | {r['wall_s']:.1f} | {r['wall_s'] / base:.2f}x "
+                f"| {r['driver_mb']:.0f} | {jvm} | {worker} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, nargs="+", required=True)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--spark-master", default="local[2]")
+    parser.add_argument("--batch-rows", type=int, default=1_000_000)
+    parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    options = parser.parse_args(argv)
+    work = options.work or Path(tempfile.mkdtemp(prefix="dwetl-engines-"))
+    results = {
+        items: one_size(items, options.repeat, work, options.spark_master, options.batch_rows)
+        for items in options.items
+    }
+    sizes = "-".join(f"{items // 1_000_000}M" if items >= 1_000_000 else str(items)
+                     for items in options.items)  # fmt: skip
+    name = f"{date.today()}-engines-{sizes}"
+    options.out.mkdir(parents=True, exist_ok=True)
+    (options.out / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (options.out / f"{name}.md").write_text(table(results, options.spark_master))
+    print(table(results, options.spark_master))
+
+
+if __name__ == "__main__":
+    main()
