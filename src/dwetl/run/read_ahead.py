@@ -49,13 +49,14 @@ def opener(
     `batched` allows it (one batch where its rows come to no more: the parts the plan read
     while counting are not read again); else in one extract. `distributed`: batches (more
     than one) are read by the Spark engine's tasks, not here: only their plan is handed over
-    (`EntityReads.plan`)."""
+    (`EntityReads.plan`), which reads none of the parts each task can read for its own rows
+    (`plan_batches`'s `ranged`)."""
 
     def open_reads() -> tuple[int, Iterator[Extracted] | Planned]:
         from dwetl.source.extract import extract, extract_batches, plan_batches
 
         if batched and spec.batch_key is not None and settings.batch_rows:
-            plan = plan_batches(spec, settings, watermark, settings.batch_rows)
+            plan = plan_batches(spec, settings, watermark, settings.batch_rows, ranged=distributed)
             if distributed and plan.count > 1:
                 return plan.count, Planned(plan)
             return plan.count, extract_batches(plan)

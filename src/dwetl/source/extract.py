@@ -117,8 +117,10 @@ class BatchPlan:
     watermark: datetime | None = None
     reading: _Reading | None = field(default=None, repr=False)
     cuts: tuple[int, ...] = ()  # increasing keys: where one batch ends, the next begins
-    #: the parts after the first, read once for every batch, and their legacy-decoded texts
-    rest: tuple[_Part, ...] = field(default=(), repr=False)
+    #: the parts after the first: read once for every batch (`_Part`), or left for each batch
+    #: to read for its own rows (`_Ranged`: a plan made `ranged`); and the legacy-decoded
+    #: texts of those read once
+    rest: tuple[_Part | _Ranged, ...] = field(default=(), repr=False)
     rest_legacy: int = 0
 
     @property
@@ -140,6 +142,7 @@ def plan_batches(
     batch_rows: int,
     *,
     sql_dir: Path | None = None,
+    ranged: bool = False,
 ) -> BatchPlan:
     """In how many key-range batches to read `spec` (`extract_batches`): the rows its batched
     query (the first part, or the one file) returns, over `batch_rows`, rounded to the nearest
@@ -149,6 +152,11 @@ def plan_batches(
     counts the rows and finds the span of their keys, which the batches split; the other parts
     are read meanwhile, once, and kept in the plan for every batch.
 
+    `ranged` (the Spark engine, whose tasks read the batches elsewhere): where there is more
+    than one batch, a part with a `batch_join` on an integer column is not read here; each
+    batch reads it for the span of its own rows' `batch_join` values (`_Ranged`), so that the
+    plan holds no rows that grow with the entity. The batches' rows are the same.
+
     >>> [_batches(rows, 1000) for rows in (0, 1008, 1499, 1500, 5000)]
     [1, 1, 1, 2, 5]
     """
@@ -157,33 +165,56 @@ def plan_batches(
     reading = _prepare(spec, settings, watermark, sql_dir)
     path, schema, _ = reading.files[0]
     _check_batch_key(spec.batch_key, schema, path)
+    # where `ranged`, the parts each batch may read for its own rows (`_Ranged`), by position
+    # in the files; read here after all if the rows come to one batch
+    deferred = {
+        at: join
+        for at, join in enumerate(_joins(spec, reading), 1)
+        if ranged and join is not None and reading.files[at][1][join].is_integer()
+    }
+
+    def read_part(at: int) -> tuple[pl.DataFrame, int]:
+        path, schema, sql = reading.files[at]
+        return _read(reading.dialect, reading.url, path, sql, schema, None, reading.since)
+
     # The parts read once (fact_vendas' order headers; fact_descontos' items and orders) are
     # read while the rows are counted, each on a thread of its own: none needs another, and
     # the run's loading thread is often idle then, waiting for this entity's first batch
     # (connectorx leaves Python's lock while it reads).
     with ThreadPoolExecutor(max(1, len(reading.files) - 1), "dwetl-parts") as pool:
-        parts = [
-            pool.submit(_read, reading.dialect, reading.url, path, sql, schema, None, reading.since)
-            for path, schema, sql in reading.files[1:]
-        ]
+        parts = {
+            at: pool.submit(read_part, at)
+            for at in range(1, len(reading.files))
+            if at not in deferred
+        }
         rows, low, high = _count(spec, spec.batch_key, reading)
         count = _batches(rows, batch_rows)
         if count == 1:
             cuts = []
+            parts |= {at: pool.submit(read_part, at) for at in deferred}
+            deferred = {}
         elif high - low + 1 <= 2 * rows:  # dense keys (a full run): equal widths, equal rows
             cuts = Partition.even_cuts(low, high, count)
         else:  # sparse (an incremental run's changed rows may cluster): the keys' quantiles
             cuts = _quantile_cuts(_keys(spec, spec.batch_key, reading), count)
-        read_parts = [part.result() for part in parts]
-    frames = [frame for frame, _ in read_parts]
-    legacy = sum(decoded for _, decoded in read_parts)
+        read_parts = {at: part.result() for at, part in parts.items()}
+    legacy = sum(decoded for _, decoded in read_parts.values())
     # each batch takes only the rows of a part that it joins (where the part declares its
     # `batch_join`); one batch takes them all, as `extract` does
-    joins: list[str | None] = [None] * len(frames)
-    if count > 1 and reading.parts:
-        joins = [p.batch_join for p in spec.extract_parts[1:]]
-    rest = tuple(_Part.of(frame, join) for frame, join in zip(frames, joins, strict=True))
+    joins = _joins(spec, reading) if count > 1 else [None] * (len(reading.files) - 1)
+    rest = tuple(
+        _Ranged(at, deferred[at]) if at in deferred else _Part.of(read_parts[at][0], join)
+        for at, join in enumerate(joins, 1)
+    )
     return BatchPlan(spec, low, high, watermark, reading, tuple(cuts), rest, legacy)
+
+
+def _joins(spec: EntitySpec, reading: _Reading) -> list[str | None]:
+    """The `batch_join` of each part after the first (None for each file of an entity read in
+    one file: there are none)."""
+    if not reading.parts:
+        return [None] * (len(reading.files) - 1)
+    return [p.batch_join for p in spec.extract_parts[1:]]
 
 
 def _batched_query(
@@ -271,7 +302,7 @@ def _batch(
     spec: EntitySpec,
     reading: _Reading,
     partition: Partition,
-    rest: Sequence[_Part],
+    rest: Sequence[_Part | _Ranged],
     legacy: int,
 ) -> Extracted:
     """One batch of `extract_batches`: its slice of the first file, combined with the rows of
@@ -282,9 +313,15 @@ def _batch(
         reading.dialect, reading.url, path, sql, schema, column, reading.since, partition
     )
     if reading.parts:
-        frame = _combined(
-            spec, [frame, *(part.rows_for(frame) for part in rest)], reading.schema, reading.since
-        )
+        joined = []
+        for part in rest:
+            if isinstance(part, _Ranged):
+                rows, part_decoded = part.rows_for(frame, reading)
+                decoded += part_decoded
+            else:
+                rows = part.rows_for(frame)
+            joined.append(rows)
+        frame = _combined(spec, [frame, *joined], reading.schema, reading.since)
     return _extracted(frame, spec.watermark_column, reading, legacy + decoded)
 
 
@@ -318,6 +355,30 @@ class _Part:
         after = keys.search_sorted(wanted, side="right")
         at = pl.select(pl.int_ranges(first, after, dtype=pl.Int64)).to_series()
         return self.frame[at.explode().drop_nulls()]
+
+
+@dataclass(frozen=True)
+class _Ranged:
+    """A part that each batch reads for itself (`plan_batches`'s `ranged`): the rows whose
+    `join` value lies between the smallest and the largest of the batch's (one range: an
+    index range scan on a source that indexes the column; the batch's rows of one key range
+    join a narrow span of it where the source numbers them in the same order, as order items
+    and their orders), of which the batch then takes those it joins (`_Part.rows_for`)."""
+
+    at: int  # the part's position in the reading's files
+    join: str
+
+    def rows_for(self, batch: pl.DataFrame, reading: _Reading) -> tuple[pl.DataFrame, int]:
+        """The part's rows that `batch` joins, and its legacy-decoded texts."""
+        path, schema, sql = reading.files[self.at]
+        keys = batch.get_column(self.join).drop_nulls()
+        # no key: an empty range, so that the part's columns still come typed from its query
+        low, high = (int(keys.min()), int(keys.max()) + 1) if keys.len() else (0, 0)  # type: ignore[arg-type]
+        span = Partition(self.join, low, high)
+        frame, legacy = _read(
+            reading.dialect, reading.url, path, sql, schema, None, reading.since, span
+        )
+        return _Part.of(frame, self.join).rows_for(batch), legacy
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from dwetl.core.paths import sql_root
 from dwetl.entities.registry import get_entity
 from dwetl.entities.spec import EntitySpec, ExtractPart
 from dwetl.source.dialects import Partition, bind_since
-from dwetl.source.extract import extract, extract_batches, plan_batches
+from dwetl.source.extract import _Part, extract, extract_batches, plan_batches
 from transforms import fact_vendas
 
 
@@ -59,10 +59,13 @@ def _in_ranges(frames: list[pl.DataFrame], key: str, ranges: list[Partition]) ->
     return True
 
 
+@pytest.mark.parametrize("ranged", [False, True], ids=["parts-read-once", "ranged"])
 @pytest.mark.parametrize("entity", ["fact_vendas", "fact_descontos"])
 def test_the_batches_hold_every_row_of_one_read_and_each_key_in_one_batch(
-    tmp_path: Path, sample_file, entity: str
+    tmp_path: Path, sample_file, entity: str, ranged: bool
 ) -> None:
+    """Also where the plan reads none of the parts a batch joins (`ranged`, the Spark engine's
+    plan) and each batch reads them for the span of its own rows."""
     source = sample_file(2000, 3, 0.02)
     settings = _settings(tmp_path, source, watermark_overlap_seconds=0.0)
     spec = get_entity(entity)
@@ -74,9 +77,12 @@ def test_the_batches_hold_every_row_of_one_read_and_each_key_in_one_batch(
         )
     for watermark in (None, datetime.fromisoformat(middle)):
         whole = extract(spec, settings, watermark)
-        plan = plan_batches(spec, settings, watermark, 60)
+        plan = plan_batches(spec, settings, watermark, 60, ranged=ranged)
         batches = plan.count
         assert batches > 2, (watermark, whole.frame.height)
+        # the plan holds the rows of a part only where it read the part
+        held = [p for p in plan.rest if isinstance(p, _Part)]
+        assert len(held) == (0 if ranged else len(spec.extract_parts) - 1), plan.rest
         read = list(extract_batches(plan))
 
         assert len(read) == batches
@@ -90,7 +96,8 @@ def test_the_batches_hold_every_row_of_one_read_and_each_key_in_one_batch(
         assert all(a[1] < b[0] for a, b in pairwise(spans)), spans
         if watermark is None:  # every key: dense, so no range is empty
             assert len(spans) == batches
-        assert sum(b.legacy_decoded for b in read) == whole.legacy_decoded
+        if not ranged:  # ranged, a part's text decoded for two batches counts in each
+            assert sum(b.legacy_decoded for b in read) == whole.legacy_decoded
         assert max(b.watermark_to for b in read if b.watermark_to) == whole.watermark_to
 
 
@@ -101,8 +108,9 @@ def test_an_entity_of_one_batch_reads_as_one_extract(tmp_path: Path, sample_file
     source = sample_file(2000, 3, 0.02)
     settings = _settings(tmp_path, source)
     spec = get_entity(entity)
-    plan = plan_batches(spec, settings, None, 10**9)
+    plan = plan_batches(spec, settings, None, 10**9, ranged=True)  # ranged: read here all the same
     assert plan.count == 1 and len(plan.rest) == len(spec.extract_parts) - 1 > 0
+    assert all(isinstance(p, _Part) for p in plan.rest)
 
     (read,) = list(extract_batches(plan))
     whole = extract(spec, settings, None)
@@ -311,4 +319,4 @@ def test_a_part_that_fails_while_the_others_are_read_fails_the_plan_naming_it(
     # the same folder, mended: the plan reads both parts
     shutil.copy(sql_root() / "extract" / broken.name, broken)
     plan = plan_batches(spec, settings, None, 100, sql_dir=folder)
-    assert [part.frame.height > 0 for part in plan.rest] == [True, True]
+    assert [isinstance(part, _Part) and part.frame.height > 0 for part in plan.rest] == [True] * 2
