@@ -22,8 +22,6 @@ import logging
 from contextlib import suppress
 from dataclasses import replace
 
-import polars as pl
-
 from dwetl.core import diskspace, logs
 from dwetl.entities.spec import EntitySpec
 from dwetl.run import control, merge, rejects
@@ -69,8 +67,10 @@ def _load(ctx: RunContext, spec: EntitySpec, reads: EntityReads, result: EntityR
     except DryRunDone:
         raise
     except Exception:
-        _keep_blocked(ctx, spec, load.rejected_rows())
+        _keep_blocked(ctx, spec, load)
         raise
+    finally:
+        load.close()
 
 
 def _load_path(
@@ -136,20 +136,22 @@ def _announce(ctx: RunContext, spec: EntitySpec, result: EntityResult) -> None:
     )
 
 
-def _keep_blocked(ctx: RunContext, spec: EntitySpec, rejected: pl.DataFrame) -> None:
-    """A failed entity's rejected rows, kept as not applied in a transaction of their own (the
-    entity's rolled back), still under the entity's lock; a failure to keep them (the connection
-    was lost) is a warning, never a second error of the entity."""
-    if ctx.dry_run or not rejected.height:
+def _keep_blocked(ctx: RunContext, spec: EntitySpec, load: EntityLoad) -> None:
+    """A failed entity's rejected rows (`EntityLoad.rejected_parts`), kept as not applied in a
+    transaction of their own (the entity's rolled back), still under the entity's lock; a
+    failure to keep them (the connection was lost) is a warning, never a second error of the
+    entity."""
+    if ctx.dry_run or not load.result.rejected:
         return
     try:
         with ctx.wh.transaction():
-            rejects.write_blocked(
-                ctx.wh, rejected, spec.natural_key, run_id=ctx.run_id, entity=spec.name
-            )
+            for rejected in load.rejected_parts():
+                rejects.write_blocked(
+                    ctx.wh, rejected, spec.natural_key, run_id=ctx.run_id, entity=spec.name
+                )
     except Exception as exc:
-        log.warning("%s: its %d rejected rows were not kept: %s", spec.name, rejected.height,
-                    one_line(exc))  # fmt: skip
+        log.warning("%s: its %d rejected rows were not kept: %s", spec.name,
+                    load.result.rejected, one_line(exc))  # fmt: skip
 
 
 def skip_entity(ctx: RunContext, spec: EntitySpec, dimension: str) -> EntityResult:

@@ -128,10 +128,16 @@ class EntityLoad:
                 if rejected.height
                 else mistyped
             )
+        self.count_rejects(rejected)
+        if rejected.height:
+            self._rejected.append(rejected)
+
+    def count_rejects(self, rejected: pl.DataFrame) -> None:
+        """Add the rows of `rejected` (at least its reasons column) and their reasons to the
+        entity's counts."""
         self.result.rejected += rejected.height
         if not rejected.height:
             return
-        self._rejected.append(rejected)
         reasons = self.result.reject_reasons
         for reason, n in rejected.get_column(REASONS).explode().value_counts().iter_rows():
             reasons[str(reason)] = reasons.get(str(reason), 0) + n
@@ -142,6 +148,14 @@ class EntityLoad:
         if not frames:
             return pl.DataFrame()
         return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
+
+    def rejected_parts(self) -> Iterator[pl.DataFrame]:
+        """The rows rejected so far, in parts to write one at a time (every version of a key in
+        one part, so that each part's quarantine rows are the whole's): here one frame of all,
+        where there are any."""
+        rejected = self.rejected_rows()
+        if rejected.height:
+            yield rejected
 
     def require_columns(self, valid: pl.DataFrame) -> None:
         missing = [c for c in self.plan.columns if c not in valid.columns]
@@ -158,8 +172,10 @@ class EntityLoad:
         candidates = result.extracted - result.folded
         if not candidates or result.rejected / candidates <= limit:
             return
-        reread = rejects.already_open(
-            self.wh, self.rejected_rows(), self.spec.natural_key, entity=self.spec.name
+        key, entity = self.spec.natural_key, self.spec.name
+        reread = sum(
+            rejects.already_open(self.wh, part, key, entity=entity)
+            for part in self.rejected_parts()
         )
         if (result.rejected - reread) / candidates <= limit:
             return
@@ -176,19 +192,31 @@ class EntityLoad:
         """The merge phase: the landed rows settled in the target, the rejects written and
         earlier ones resolved, the staging table dropped."""
         ctx, spec, result = self.ctx, self.spec, self.result
-        rejected = self.rejected_rows()
         with self.phase("merge"):
             counts = merge.settle(self.wh, landed, apply=not ctx.dry_run)
             result.inserted, result.updated = counts.inserted, counts.updated
             result.unchanged = counts.unchanged
-            result.withdrawn = self._withdraw(landed, rejected)
+            result.withdrawn = self.settle_rejects(landed)
             if not ctx.dry_run:
                 key, run_id = spec.natural_key, ctx.run_id
-                rejects.write_rejects(self.wh, rejected, key, run_id=run_id, entity=spec.name)
                 rejects.resolve_rejects(
                     self.wh, landed.loaded, key, run_id=run_id, entity=spec.name
                 )
             merge.clean_up(self.wh, landed)
+
+    def settle_rejects(self, landed: merge.Landed) -> int:
+        """The target rows of the rejected keys withdrawn (`_withdraw`: how many), the rejects
+        written to the quarantine."""
+        rejected = self.rejected_rows()
+        withdrawn = self._withdraw(landed, rejected)
+        if not self.ctx.dry_run:
+            key, run_id, entity = self.spec.natural_key, self.ctx.run_id, self.spec.name
+            rejects.write_rejects(self.wh, rejected, key, run_id=run_id, entity=entity)
+        return withdrawn
+
+    def close(self) -> None:
+        """What the load keeps until the entity is done with it, committed or failed (its
+        rejected rows kept as blocked): nothing here."""
 
     def _withdraw(self, landed: merge.Landed, rejected: pl.DataFrame) -> int:
         """The newest source version of a key decides: where it was rejected, the key's row

@@ -25,28 +25,29 @@ import polars as pl
 
 from dwetl.core import logs
 from dwetl.core.errors import DwetlError
-from dwetl.run import control, lookups
+from dwetl.run import control, lookups, merge, rejects
 from dwetl.run.faults import FAULT_ENV, fault_point
 from dwetl.run.load_batches import BatchLoad
 from dwetl.run.load_into_empty import BatchesIntoEmpty
 from dwetl.run.load_staged import StagedBatches
 from dwetl.run.repair_counts import merged_repairs
 from dwetl.run.spark.tasks import SCHEMA, BatchJob, Outcome, Shared, numbered
-from dwetl.run.summary import EntityResult
 from dwetl.source.extract import BatchPlan
+from transforms.validate import REASONS
 
 log = logging.getLogger(__name__)
 
 
 class SparkBatches(BatchLoad):
-    """`valid_batches` from Spark's tasks; the staging folder removed after the load,
-    committed or failed."""
+    """`valid_batches` from Spark's tasks; the staging folder removed once the entity is done
+    with it, committed or failed (`close`). The rejects stay in the tasks' files until they
+    are written, one batch at a time (`rejected_parts`): the driver never holds them all."""
 
-    def run(self) -> EntityResult:
-        try:
-            return super().run()
-        finally:
-            shutil.rmtree(self._folder, ignore_errors=True)
+    #: the rejects' files of the batches loaded so far, in batch order
+    _spooled: tuple[Path, ...] = ()
+
+    def close(self) -> None:
+        shutil.rmtree(self._folder, ignore_errors=True)
 
     @property
     def _folder(self) -> Path:
@@ -66,14 +67,43 @@ class SparkBatches(BatchLoad):
             outcome = outcomes.pop(number)
             self._count_batch(outcome)
             valid, rejected = outcome.frames()
-            self.reject(rejected if rejected is not None else valid.clear(), None)
-            del rejected
+            if rejected is not None:  # counted; its rows are read again when written
+                self.count_rejects(pl.read_parquet(rejected, columns=[REASONS]))
+                self._spooled += (rejected,)
             self.require_columns(valid)
             yield valid
             del valid
             fault_point(f"batch{number + 1}", self.spec.name)
         self.reads.close()
         self._settle_watermark(max(starts) - min(starts), first_watermark)
+
+    def rejected_parts(self) -> Iterator[pl.DataFrame]:
+        """Each loaded batch's rejects, read from its task's file one at a time."""
+        for path in self._spooled:
+            yield pl.read_parquet(path)
+
+    def rejected_rows(self) -> pl.DataFrame:
+        parts = list(self.rejected_parts())
+        return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
+
+    def settle_rejects(self, landed: merge.Landed) -> int:
+        """As `EntityLoad.settle_rejects`, a batch's rejects at a time: the withdrawal reads
+        only their keys, the quarantine gets each batch's rows in turn (each key's rows are in
+        one batch, so they are the rows one write of all would give)."""
+        key = self.plan.key
+        keys = [
+            pl.read_parquet(path, columns=[k for k in key if k in pl.read_parquet_schema(path)])
+            for path in self._spooled
+        ]
+        withdrawn = self._withdraw(
+            landed, pl.concat(keys, how="diagonal_relaxed") if keys else pl.DataFrame()
+        )
+        del keys
+        if not self.ctx.dry_run:
+            natural, run_id, entity = self.spec.natural_key, self.ctx.run_id, self.spec.name
+            for rejected in self.rejected_parts():
+                rejects.write_rejects(self.wh, rejected, natural, run_id=run_id, entity=entity)
+        return withdrawn
 
     def _outcomes(self, plan: BatchPlan, held: lookups.HeldDimensions) -> dict[int, Outcome]:
         """Every batch run by a task; those that found late keys again, once the driver has

@@ -1,6 +1,7 @@
 """What a Spark task does with one batch of a fact, through `mapInArrow` (Arrow in: the batch's
 number; Arrow out: one row of what it counted, as JSON): it reads its key range from the source
-(`extract_batch`: the same SQL, watermark and overlap as this process would), prepares it
+(`extract_batch`: the same SQL, watermark and overlap as this process would; the parts its rows
+join, as the order headers, for the span of its own rows only), prepares it
 (`dwetl.run.prepare`), attaches the surrogate keys from the broadcast key maps, validates it
 (`transforms.validate.split`) and writes its valid rows and its rejects as Parquet into its own
 attempt's folder (a retried task writes beside a failed attempt's files, never onto them: the
@@ -41,9 +42,10 @@ VALID, REJECTED = "valid.parquet", "rejected.parquet"
 
 @dataclass(frozen=True)
 class Shared:
-    """What every task of a job reads and none changes, broadcast once per job: the parts of
-    the fact read once (`BatchPlan.rest`: order headers), the dimensions' key maps and the
-    parent keys of the fact's foreign keys."""
+    """What every task of a job reads and none changes, broadcast once per job: the plan's
+    parts after the first (`BatchPlan.rest`: what each task needs to read the parts its rows
+    join, for their span only; rows only for a part without a `batch_join`, which every batch
+    joins whole), the dimensions' key maps and the parent keys of the fact's foreign keys."""
 
     rest: tuple[Any, ...]
     maps: dict[str, pl.DataFrame]
@@ -155,12 +157,13 @@ class Outcome:
         text = self.values.get(name)
         return None if text is None else datetime.fromisoformat(text)
 
-    def frames(self) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-        """The batch's valid rows and its rejects (None: none), as its task wrote them."""
+    def frames(self) -> tuple[pl.DataFrame, Path | None]:
+        """The batch's valid rows, and the file of its rejects (None: none), as its task wrote
+        them."""
         folder = Path(self.values["folder"])
         valid = pl.read_parquet(folder / VALID)
         rejected = folder / REJECTED
-        return valid, pl.read_parquet(rejected) if rejected.exists() else None
+        return valid, rejected if rejected.exists() else None
 
 
 def numbered(rows: Sequence[Any]) -> dict[int, Outcome]:
