@@ -3,6 +3,11 @@ peak RSS of the driver (the `dwetl` process), of Spark's JVM and of each Python 
 executors' Python, where the batches are transformed).
 
     uv run python -m benchmarks.engines --items 5000000 20000000 --repeat 1
+    uv run python -m benchmarks.engines --items 5000000 20000000 --by-entity
+
+`--by-entity` runs each engine's full reload in steps instead, on one warehouse: the dimensions
+(one run), then each fact on its own (`-e fact_vendas` ...), and gives each step's peaks: which
+part of a run sets the driver's peak, and whether that part grows with the fact.
 
 Per size, the sample source (SQLite) is generated once; then, round after round, the engines run
 in turn on a fresh DuckDB warehouse each (polars, spark, polars, spark ...). A process's peak RSS
@@ -138,6 +143,68 @@ def one_size(items: int, repeat: int, work: Path, master: str, batch_rows: int) 
     return summary
 
 
+def steps() -> list[tuple[str, list[str]]]:
+    """The steps of `--by-entity`: the dimensions (the calendar with them), then each fact."""
+    from dwetl.entities.registry import all_entities
+
+    specs = all_entities()
+    dims = [s.name for s in specs if s.kind != "fact"]
+    return [("dimensions", dims), *((s.name, [s.name]) for s in specs if s.kind == "fact")]
+
+
+def by_entity(items: int, work: Path, master: str, batch_rows: int) -> dict[str, Any]:
+    """Per engine, per step (`steps`): wall time and peaks of that step's run."""
+    dwetl = console_script("dwetl")
+    source = f"sqlite:///{work / f'oltp-{items}.sqlite'}"
+    env = child_env()
+    if not (work / f"oltp-{items}.sqlite").exists():
+        subprocess.run([dwetl, "sample", "--rows", str(items), "--source", source], env=env,
+                       check=True, capture_output=True)  # fmt: skip
+    summary: dict[str, Any] = {}
+    for engine in ("polars", "spark"):
+        dw = work / f"dw-{items}-{engine}-steps.duckdb"
+        url = f"duckdb:///{dw}"
+        subprocess.run([dwetl, "init", "--source", source, "--dw", url], env=env,
+                       check=True, capture_output=True)  # fmt: skip
+        summary[engine] = {}
+        for step, names in steps():
+            args = [dwetl, "run", "--full", "--json", "--source", source, "--dw", url,
+                    "--batch-rows", str(batch_rows), "--engine", engine,
+                    "-e", ",".join(names)]  # fmt: skip
+            if engine == "spark":
+                args += ["--spark-master", master]
+            sampled = measured(args, env)
+            if sampled.returncode not in (0, 3):
+                raise RuntimeError(f"{engine} {step} at {items}: {sampled.report}")
+            summary[engine][step] = {
+                "wall_s": sampled.wall_s,
+                "driver_mb": sampled.driver_mb,
+                "jvm_mb": sampled.jvm_mb,
+                "worker_mb": max(sampled.workers_mb.values(), default=0.0),
+                "batches": {e["entity"]: e["batches"] for e in sampled.report.get("entities", [])},
+            }
+        dw.unlink(missing_ok=True)
+    return summary
+
+
+def step_table(results: dict[int, dict[str, Any]], master: str) -> str:
+    lines = [
+        f"| items | engine | step | wall s | driver peak MB | JVM peak MB | largest Python "
+        f"worker peak MB (`{master}`) |",
+        "|---:|---|---|---:|---:|---:|---:|",
+    ]
+    for items, by_engine in results.items():
+        for engine, by_step in by_engine.items():
+            for step, r in by_step.items():
+                jvm = f"{r['jvm_mb']:.0f}" if r["jvm_mb"] else "—"
+                worker = f"{r['worker_mb']:.0f}" if r["worker_mb"] else "—"
+                lines.append(
+                    f"| {items:,} | {engine} | {step} | {r['wall_s']:.1f} "
+                    f"| {r['driver_mb']:.0f} | {jvm} | {worker} |"
+                )
+    return "\n".join(lines) + "\n"
+
+
 def table(results: dict[int, dict[str, Any]], master: str) -> str:
     lines = [
         f"| items | engine | wall s | vs polars | driver peak MB | JVM peak MB | largest "
@@ -164,19 +231,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-rows", type=int, default=1_000_000)
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    steps_help = "each engine's reload in steps: dimensions, then each fact"
+    parser.add_argument("--by-entity", action="store_true", help=steps_help)
     options = parser.parse_args(argv)
     work = options.work or Path(tempfile.mkdtemp(prefix="dwetl-engines-"))
-    results = {
-        items: one_size(items, options.repeat, work, options.spark_master, options.batch_rows)
-        for items in options.items
-    }
+    master, batch_rows = options.spark_master, options.batch_rows
+    if options.by_entity:
+        results = {items: by_entity(items, work, master, batch_rows) for items in options.items}
+        render, kind = step_table, "engines-by-entity"
+    else:
+        results = {
+            items: one_size(items, options.repeat, work, master, batch_rows)
+            for items in options.items
+        }
+        render, kind = table, "engines"
     sizes = "-".join(f"{items // 1_000_000}M" if items >= 1_000_000 else str(items)
                      for items in options.items)  # fmt: skip
-    name = f"{date.today()}-engines-{sizes}"
+    name = f"{date.today()}-{kind}-{sizes}"
     options.out.mkdir(parents=True, exist_ok=True)
     (options.out / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
-    (options.out / f"{name}.md").write_text(table(results, options.spark_master))
-    print(table(results, options.spark_master))
+    (options.out / f"{name}.md").write_text(render(results, master))
+    print(render(results, master))
 
 
 if __name__ == "__main__":
