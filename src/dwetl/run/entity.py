@@ -32,7 +32,7 @@ from dwetl.run.load_frame import FrameLoad
 from dwetl.run.load_into_empty import BatchesIntoEmpty
 from dwetl.run.load_staged import StagedBatches
 from dwetl.run.read_ahead import EntityReads, ReadAhead
-from dwetl.run.spark.load import SparkIntoEmpty, SparkStaged
+from dwetl.run.spark.load import spark_load
 from dwetl.run.summary import COUNTS, SKIPPED_PREFIX, DiskFull, EntityResult
 
 log = logging.getLogger(__name__)
@@ -91,10 +91,9 @@ def _load_path(
         return FrameLoad(ctx, spec, reads, result, cs)
     result.batches = batches
     plan = plan_for(ctx, spec)
-    into_empty = not ctx.wh.holds_uncommitted_rows and merge.is_empty(ctx.wh, plan.target)
     if reads.plan is not None:  # the Spark engine's tasks read the batches
-        spark = SparkIntoEmpty if into_empty else SparkStaged
-        return spark(ctx, spec, reads, result, cs, plan)
+        return spark_load(ctx.wh)(ctx, spec, reads, result, cs, plan)
+    into_empty = not ctx.wh.holds_uncommitted_rows and merge.is_empty(ctx.wh, plan.target)
     if into_empty:
         return BatchesIntoEmpty(ctx, spec, reads, result, cs, plan)
     return StagedBatches(ctx, spec, reads, result, cs, plan)

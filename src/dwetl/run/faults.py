@@ -6,7 +6,8 @@ before the MERGE; "commit": after the MERGE, before the commit; "batch<n>", e.g.
 the n-th batch of an entity loaded in batches is loaded: into the target on a first load, else
 staged and committed to its staging table; under `--engine spark`, "task<n>": in the Spark task
 that reads the n-th batch, on every attempt, and "task<n>-first": on its first attempt only,
-which Spark then retries) —
+which Spark then retries; "task<n>-written-first": on its first attempt, after it wrote the
+batch (its Parquet, or its COPY into PostgreSQL)) —
 for every entity, or only `<entity>`. Plain: it raises `InjectedFault` (the entity fails and rolls
 back like any error). With `:kill`: the process kills itself with SIGKILL, as a crash would.
 With `:pause=<seconds>`: it waits there that long and goes on; with `:hold=<file>`: it waits

@@ -189,15 +189,23 @@ def stage(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame) -> None:
 
 
 def drop_staging(wh: Warehouse, plan: MergePlan) -> None:
-    """Drop the staging table."""
-    wh.execute(st.rendered(st.drop_table, (st.STAND_IN,), plan.staging, wh.sqlglot_dialect))
+    """Drop the staging table, with the tables that inherit from it (under the Spark engine on
+    PostgreSQL, those its tasks COPYed into: `dwetl.run.spark.pg_staging`)."""
+    drop = st.rendered(st.drop_table, (st.STAND_IN, True), plan.staging, wh.sqlglot_dialect)
+    wh.execute(drop)
 
 
 def leftover_patterns(entity: str, target: str) -> dict[str, re.Pattern[str]]:
-    """By schema, the names a staging table of `entity`, or a twin of its `target`, has."""
+    """By schema, the names a staging table of `entity` (or a table a Spark task attempt
+    COPYed into: `pg_staging.attempt_table`), or a twin of its `target`, has.
+
+    >>> sorted(n for n in ("f_42", "f_42_b3_t17", "f_withdrawn_42", "f_x")
+    ...        if leftover_patterns("f", "dw.f")["stg"].fullmatch(n))
+    ['f_42', 'f_42_b3_t17']
+    """
     schema, _, table = target.rpartition(".")
     return {
-        STAGING_SCHEMA: re.compile(rf"{re.escape(entity)}_\d+", re.IGNORECASE),
+        STAGING_SCHEMA: re.compile(rf"{re.escape(entity)}_\d+(_b\d+_t\d+)?", re.IGNORECASE),
         schema: re.compile(rf"{re.escape(table)}__loading_\d+", re.IGNORECASE),
     }
 
@@ -237,7 +245,7 @@ def drop_leftover_staging(
     left = matching(tables_in(wh, list(leftover)))
     for table in left:
         log.warning("dropping %s, the staging table an earlier run of %s left", table, entity)
-        _run(wh, st.drop_table(table))
+        _run(wh, st.drop_table(table, cascade=True))
     return left
 
 

@@ -150,13 +150,15 @@ def _count_if(condition: exp.Expr) -> exp.Expr:
     return exp.Coalesce(this=exp.Sum(this=case), expressions=[_one(0)])
 
 
-def drop_table(name: str) -> exp.Drop:
-    """DROP TABLE IF EXISTS.
+def drop_table(name: str, cascade: bool = False) -> exp.Drop:
+    """DROP TABLE IF EXISTS (`cascade`: with the tables that inherit from it).
 
     >>> render(drop_table("stg.f_1"), "duckdb")
     'DROP TABLE IF EXISTS "stg"."f_1"'
+    >>> render(drop_table("stg.f_1", cascade=True), "postgres")
+    'DROP TABLE IF EXISTS "stg"."f_1" CASCADE'
     """
-    return exp.Drop(tables=[table(name)], kind="TABLE", exists=True)
+    return exp.Drop(tables=[table(name)], kind="TABLE", exists=True, cascade=cascade or None)
 
 
 def no_rows(source: str, columns: Sequence[str] = ()) -> exp.Select:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from polars.testing import assert_frame_equal
 from dwetl.entities.registry import get_entity
 from dwetl.run.faults import FAULT_ENV
 from dwetl.run.runner import run
+from dwetl.run.spark import pg_staging
 from dwetl.run.spark.session import INSTALL
 from dwetl.source import extract
 
@@ -105,8 +107,13 @@ def _warehouse(etl: Any, *, lineage: bool = True) -> dict[str, pl.DataFrame]:
     return {name: frame.sort(pl.all(), nulls_last=True) for name, frame in tables.items()}
 
 
-def _same(mine: Any, theirs: Any, *, lineage: bool = True) -> None:
+def _same(mine: Any, theirs: Any, *, lineage: bool = True, blocked: bool = True) -> None:
+    """Every table equal (`blocked` False: the quarantine's applied rows only, where `mine`
+    had a failed run, which kept its rejects as not applied)."""
     left, right = _warehouse(mine, lineage=lineage), _warehouse(theirs, lineage=lineage)
+    if not blocked:
+        for tables in (left, right):
+            tables["ctl.etl_reject"] = tables["ctl.etl_reject"].filter(pl.col("applied"))
     assert left.keys() == right.keys()
     assert left["dw.fact_vendas"].height > 40_000
     for name, frame in left.items():
@@ -238,20 +245,84 @@ def test_spark_retries_a_task_fails_cleanly_and_equals_polars(
 
 @pytest.mark.servers
 @pytest.mark.pairs("postgresql-postgresql")
-def test_spark_equals_polars_on_postgresql(
-    spark: Any, etl: Any, new_etl: Any, tmp_path: Path
+def test_spark_tasks_copy_into_postgresql_and_equal_polars(
+    spark: Any, etl: Any, new_etl: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     on_spark = _twins(etl, new_etl)
     staging = tmp_path / "staging"
-    for full, batch_rows in ((True, FULL_BATCH_ROWS), (False, INCREMENTAL_BATCH_ROWS)):
-        if not full:
-            _change_source(etl)
-        mine = _run(on_spark, "spark", full=full, batch_rows=batch_rows, staging=staging)
-        theirs = _run(etl, "polars", full=full, batch_rows=batch_rows, staging=staging)
-        assert mine.status == "success", mine.to_dict()
-        assert _counts(mine) == _counts(theirs)
-        assert _counts(mine)["fact_vendas"]["batches"] > 1
-        _same(on_spark, etl)
+    attached: list[tuple[str, int]] = []  # (table, rows) the driver attached, per batch
+    attach_table = pg_staging.attach
+
+    def attach(wh: Any, table: str, parent: str) -> None:  # what it attached, told
+        (rows,), *_ = wh.fetchall(f"SELECT COUNT(*) FROM {table}")
+        attached.append((table, int(rows)))
+        attach_table(wh, table, parent)
+
+    monkeypatch.setattr(pg_staging, "attach", attach)
+
+    # the second batch's task fails on its first attempt after its COPY committed: Spark runs
+    # it again, and only the attempt it reports as done is merged
+    monkeypatch.setenv(FAULT_ENV, "task2-written-first:fact_vendas")
+    mine = _run(on_spark, "spark", full=True, batch_rows=FULL_BATCH_ROWS, staging=staging)
+    monkeypatch.delenv(FAULT_ENV)
+    theirs = _run(etl, "polars", full=True, batch_rows=FULL_BATCH_ROWS, staging=staging)
+    assert mine.status == "success", mine.to_dict()
+    assert _counts(mine) == _counts(theirs)
+    _copied_by_tasks(_counts(mine)["fact_vendas"], attached)
+    _same(on_spark, etl)  # no duplicate row of the retried batch
+    # the staging tables are dropped, the retried batch's failed attempt's too
+    assert on_spark.dw(LEFT) == [(0,)]
+
+    _change_source(etl)
+    _fails_leaving_postgresql_as_it_was(on_spark, staging, monkeypatch)
+    attached.clear()
+    mine = _run(on_spark, "spark", full=False, batch_rows=INCREMENTAL_BATCH_ROWS, staging=staging)
+    theirs = _run(etl, "polars", full=False, batch_rows=INCREMENTAL_BATCH_ROWS, staging=staging)
+    assert mine.status == "success", mine.to_dict()
+    # only fact_vendas read the same changes on both sides: the failed run loaded the others
+    vendas = _counts(mine)["fact_vendas"]
+    assert vendas == _counts(theirs)["fact_vendas"]
+    assert vendas["inferred"] > 0 and vendas["updated"] > 0
+    _copied_by_tasks(vendas, attached)
+    # the failed run took a run id, and kept its rejects as not applied, on one side only
+    _same(on_spark, etl, lineage=False, blocked=False)
+    assert on_spark.dw(LEFT) == [(0,)]
+
+
+def _copied_by_tasks(vendas: dict[str, Any], attached: list[tuple[str, int]]) -> None:
+    """Each batch of fact_vendas went by its task's COPY into a table of its own attempt,
+    one attempt per batch attached, holding the rows the merge took."""
+    assert vendas["batches"] > 1
+    tables = [t for t, _ in attached if re.fullmatch(r"stg\.fact_vendas_\d+_b\d+_t\d+", t)]
+    assert len(tables) == len({t.rpartition("_t")[0] for t in tables}) > 1
+    loaded = vendas["inserted"] + vendas["updated"] + vendas["unchanged"]
+    assert sum(n for t, n in attached if t in tables) == loaded
+
+
+def _fails_leaving_postgresql_as_it_was(
+    on_spark: Any, staging: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that fails once every task has COPYed its batch (before the merge) leaves the
+    fact, its watermark and the quarantine as they were, and no staging table."""
+    before = _warehouse(on_spark)
+    watermark = on_spark.dw(
+        "SELECT watermark_value FROM ctl.etl_control WHERE entity = 'fact_vendas'"
+    )
+    monkeypatch.setenv(FAULT_ENV, "merge:fact_vendas")
+    failed = _run(on_spark, "spark", full=False, batch_rows=INCREMENTAL_BATCH_ROWS, staging=staging)
+    monkeypatch.delenv(FAULT_ENV)
+    vendas = next(e for e in failed.entities if e.entity == "fact_vendas")
+    assert vendas.status == "failed" and "merge" in str(vendas.error), vendas.to_dict()
+    after = _warehouse(on_spark)
+    assert_frame_equal(after["dw.fact_vendas"], before["dw.fact_vendas"])
+    applied = pl.col("applied")
+    assert_frame_equal(
+        after["ctl.etl_reject"].filter(applied), before["ctl.etl_reject"].filter(applied)
+    )
+    assert (
+        on_spark.dw("SELECT watermark_value FROM ctl.etl_control WHERE entity = 'fact_vendas'")
+        == watermark
+    )
     assert on_spark.dw(LEFT) == [(0,)]
 
 

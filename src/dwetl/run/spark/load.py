@@ -2,9 +2,12 @@
 process (the entity's lock and its dimensions', inferred members, the staging table or the
 empty target, the merge, quarantine, watermark and run log, in one transaction), and Spark's
 tasks do what each batch needs alone: read its key range, transform, key and validate it
-(`dwetl.run.spark.tasks`). The driver holds the plan, the key maps and the counts; it loads the
-batches the tasks wrote (Parquet, one batch at a time) as the in-process path loads its own
-batches (`load_staged.StagedBatches`, `load_into_empty.BatchesIntoEmpty`).
+(`dwetl.run.spark.tasks`). The driver holds the plan, the key maps and the counts. On DuckDB (a
+single-writer file) it loads the batches the tasks wrote as Parquet, one at a time, as the
+in-process path loads its own batches (`load_staged.StagedBatches`); on PostgreSQL the tasks
+COPY their valid rows into staging tables of their own, which the driver attaches to the
+entity's staging table (`dwetl.run.spark.pg_staging`), into an empty target as into one with
+rows.
 
 Inferred members are numbered by the driver, in batch order, from the keys the tasks report
 missing (a first job), as the in-process path numbers them batch by batch; the batches that
@@ -23,16 +26,17 @@ from pathlib import Path
 
 import polars as pl
 
-from dwetl.core import logs
+from dwetl.core import logs, masking
 from dwetl.core.errors import DwetlError
 from dwetl.run import control, lookups, merge, rejects
 from dwetl.run.faults import FAULT_ENV, fault_point
-from dwetl.run.load_batches import BatchLoad
-from dwetl.run.load_into_empty import BatchesIntoEmpty
+from dwetl.run.load_batches import BatchLoad, write_members
 from dwetl.run.load_staged import StagedBatches
 from dwetl.run.repair_counts import merged_repairs
+from dwetl.run.spark import pg_staging
 from dwetl.run.spark.tasks import SCHEMA, BatchJob, Outcome, Shared, numbered
 from dwetl.source.extract import BatchPlan
+from dwetl.warehouse.base import Warehouse
 from transforms.validate import REASONS
 
 log = logging.getLogger(__name__)
@@ -49,14 +53,27 @@ class SparkBatches(BatchLoad):
     def close(self) -> None:
         shutil.rmtree(self._folder, ignore_errors=True)
 
+    def task_copy(self) -> pg_staging.TaskCopy | None:
+        """How the tasks write their valid rows where not as Parquet (`SparkCopied`)."""
+        return None
+
     @property
     def _folder(self) -> Path:
         root = self.ctx.settings.spark_staging_dir or tempfile.gettempdir()
         return Path(root) / f"dwetl-run{self.ctx.run_id}-{self.spec.name}"
 
     def valid_batches(self, held: lookups.HeldDimensions) -> Iterator[pl.DataFrame]:
-        """Each batch's valid rows, as its task wrote them (its rejects kept, its counts
-        added, in batch order); the watermark settled once all are read."""
+        """Each batch's valid rows, as its task wrote them as Parquet (`done_batches`)."""
+        for outcome in self.done_batches(held):
+            valid = outcome.valid()
+            self.require_columns(valid)
+            yield valid
+            del valid
+
+    def done_batches(self, held: lookups.HeldDimensions) -> Iterator[Outcome]:
+        """What each batch's task reported, once every task is done, in batch order: its
+        rejects kept and its counts added as it is taken; the watermark settled once all
+        are."""
         plan = self.reads.plan
         assert plan is not None, "a Spark load needs its batches' plan"
         with self.phase("transform"):  # the tasks' read, transform and validation
@@ -66,13 +83,11 @@ class SparkBatches(BatchLoad):
         for number in sorted(outcomes):
             outcome = outcomes.pop(number)
             self._count_batch(outcome)
-            valid, rejected = outcome.frames()
+            rejected = outcome.rejected()
             if rejected is not None:  # counted; its rows are read again when written
                 self.count_rejects(pl.read_parquet(rejected, columns=[REASONS]))
                 self._spooled += (rejected,)
-            self.require_columns(valid)
-            yield valid
-            del valid
+            yield outcome
             fault_point(f"batch{number + 1}", self.spec.name)
         self.reads.close()
         self._settle_watermark(max(starts) - min(starts), first_watermark)
@@ -145,12 +160,14 @@ class SparkBatches(BatchLoad):
             tuple(lookups.inferable(self.ctx, self.spec)),
             str(self._folder / name),
             os.environ.get(FAULT_ENV, ""),
+            self.task_copy(),
         )
         try:
             tasks = session.range(len(chosen), numPartitions=len(chosen))
             rows = tasks.mapInArrow(job, SCHEMA).collect()
         except Exception as exc:
-            raise DwetlError(f"{self.spec.name}: the Spark job failed: {_cause(exc)}") from None
+            cause = masking.scrub(_cause(exc))  # a task's connection error names its server
+            raise DwetlError(f"{self.spec.name}: the Spark job failed: {cause}") from None
         finally:
             shared.destroy()
         outcomes = numbered(rows)
@@ -189,8 +206,47 @@ def _cause(exc: Exception) -> str:
 
 
 class SparkStaged(SparkBatches, StagedBatches):
-    """Batches from Spark's tasks through the staging table (`StagedBatches`)."""
+    """Batches from Spark's tasks, as Parquet, through the staging table (`StagedBatches`):
+    on a single-writer warehouse (DuckDB)."""
 
 
-class SparkIntoEmpty(SparkBatches, BatchesIntoEmpty):
-    """Batches from Spark's tasks straight into the empty target (`BatchesIntoEmpty`)."""
+class SparkCopied(SparkBatches, StagedBatches):
+    """Batches COPYed by Spark's tasks into staging tables of their own attempts, attached to
+    the entity's staging table, then settled as `StagedBatches` settles its own: merged, or
+    moved into an empty target with one INSERT ... SELECT, in the entity's one transaction
+    (PostgreSQL: `pg_staging`). The staging table and every attempt's table are dropped after
+    the commit and after a failure."""
+
+    def task_copy(self) -> pg_staging.TaskCopy:
+        return pg_staging.TaskCopy(self.ctx.settings.dw, self.plan)
+
+    def close(self) -> None:
+        try:
+            pg_staging.drop_all(self.wh, self.plan.staging)
+        finally:
+            super().close()
+
+    def _stage_and_settle(self, held: lookups.HeldDimensions) -> None:
+        wh = self.wh
+        with wh.transaction():  # committed: the tasks create their tables like it
+            merge.create_staging(wh, self.plan)
+        staged = 0
+        for outcome in self.done_batches(held):
+            if outcome.table is not None:
+                with self.phase("load"):
+                    pg_staging.attach(wh, outcome.table, self.plan.staging)
+            staged += outcome.values["valid"]
+        self.check_ratio()
+
+        with self.transaction():
+            fault_point("merge", self.spec.name)
+            with self.phase("load"):
+                write_members(wh, held.take())
+            self.settle(merge.staged(wh, self.plan, staged))
+            self.commit()
+
+
+def spark_load(wh: Warehouse) -> type[SparkBatches]:
+    """The Spark engine's batched load on `wh`: tasks that COPY where the warehouse is a server
+    that takes many writers (PostgreSQL), else Parquet that the driver loads (DuckDB)."""
+    return SparkCopied if wh.dialect == "postgresql" else SparkStaged

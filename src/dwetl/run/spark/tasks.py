@@ -3,10 +3,11 @@ number; Arrow out: one row of what it counted, as JSON): it reads its key range 
 (`extract_batch`: the same SQL, watermark and overlap as this process would; the parts its rows
 join, as the order headers, for the span of its own rows only), prepares it
 (`dwetl.run.prepare`), attaches the surrogate keys from the broadcast key maps, validates it
-(`transforms.validate.split`) and writes its valid rows and its rejects as Parquet into its own
-attempt's folder (a retried task writes beside a failed attempt's files, never onto them: the
-driver reads the attempt that Spark reports as done). Polars in between: no pandas, no per-row
-Python.
+(`transforms.validate.split`) and writes its rejects as Parquet into its own attempt's folder,
+and its valid rows there too, or on a PostgreSQL warehouse with COPY into a staging table of its
+own attempt (`dwetl.run.spark.pg_staging`). A retried task writes beside a failed attempt's
+files or table, never onto them: the driver takes the attempt that Spark reports as done.
+Polars in between: no pandas, no per-row Python.
 
 A batch whose rows reference dimension keys the maps lack (late-arriving keys, which become
 inferred members) writes nothing: it reports the keys, and the driver numbers their members in
@@ -29,6 +30,7 @@ import pyarrow as pa
 from dwetl.run.faults import fault_point
 from dwetl.run.merge import LINEAGE
 from dwetl.run.prepare import prepare
+from dwetl.run.spark.pg_staging import TaskCopy
 from dwetl.source.extract import BatchPlan, extract_batch
 from transforms.constraints import ConstraintSet
 from transforms.keys import attach_surrogate_keys
@@ -68,22 +70,29 @@ class BatchJob:
     folder: str
     #: the driver's DWETL_FAIL_AT (a worker's environment is the cluster's)
     fault: str = ""
+    #: on a PostgreSQL warehouse, how the valid rows are COPYed into staging (None: Parquet)
+    copy: TaskCopy | None = None
 
     def __call__(self, partition: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from pyspark import TaskContext
 
         context = TaskContext.get()
         attempt = context.attemptNumber() if context is not None else 0
+        attempt_id = context.taskAttemptId() if context is not None else 0
         shared: Shared = self.shared.value
         for record_batch in partition:
             for at in record_batch.column(0).to_pylist():
                 number = self.numbers[at]
-                outcome = self.run_batch(number, attempt, shared)
+                outcome = self.run_batch(number, attempt, shared, attempt_id)
                 row = {"batch": number, "attempt": attempt, "outcome": json.dumps(outcome)}
                 yield pa.RecordBatch.from_pylist([row], schema=_ARROW)
 
-    def run_batch(self, number: int, attempt: int, shared: Shared) -> dict[str, Any]:
-        """Batch `number` read, prepared, keyed, validated and written; what it counted."""
+    def run_batch(
+        self, number: int, attempt: int, shared: Shared, attempt_id: int = 0
+    ) -> dict[str, Any]:
+        """Batch `number` read, prepared, keyed, validated and written (`attempt`: which try of
+        the batch's task, from 0; `attempt_id`: Spark's id of that try, unique in the
+        session); what it counted."""
         spec = self.plan.spec
         started = time.time()
         extracted = extract_batch(replace(self.plan, rest=shared.rest), number)
@@ -117,9 +126,14 @@ class BatchJob:
         rejected = _rejects(bad, mistyped)
         folder = Path(self.folder) / f"batch{number:06d}" / f"attempt{attempt}"
         folder.mkdir(parents=True, exist_ok=True)
-        valid.write_parquet(folder / VALID)
+        if self.copy is not None:
+            outcome["table"] = self.copy.copy(valid, number, attempt_id)
+        else:
+            valid.write_parquet(folder / VALID)
         if rejected.height:
             rejected.write_parquet(folder / REJECTED)
+        if attempt == 0:  # after the batch is written: the retry must not add to it
+            fault_point(f"task{number + 1}-written-first", spec.name, self.fault)
         seconds = time.time() - started
         return outcome | {"valid": valid.height, "folder": str(folder), "seconds": seconds}
 
@@ -157,13 +171,20 @@ class Outcome:
         text = self.values.get(name)
         return None if text is None else datetime.fromisoformat(text)
 
-    def frames(self) -> tuple[pl.DataFrame, Path | None]:
-        """The batch's valid rows, and the file of its rejects (None: none), as its task wrote
-        them."""
-        folder = Path(self.values["folder"])
-        valid = pl.read_parquet(folder / VALID)
-        rejected = folder / REJECTED
-        return valid, rejected if rejected.exists() else None
+    def valid(self) -> pl.DataFrame:
+        """The batch's valid rows, as its task wrote them as Parquet."""
+        return pl.read_parquet(Path(self.values["folder"]) / VALID)
+
+    def rejected(self) -> Path | None:
+        """The file of the batch's rejects, as its task wrote it (None: none)."""
+        rejected = Path(self.values["folder"]) / REJECTED
+        return rejected if rejected.exists() else None
+
+    @property
+    def table(self) -> str | None:
+        """The staging table its task COPYed the valid rows into (None: none, or Parquet)."""
+        table: str | None = self.values.get("table")
+        return table
 
 
 def numbered(rows: Sequence[Any]) -> dict[int, Outcome]:
