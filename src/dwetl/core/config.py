@@ -248,9 +248,10 @@ class Settings:
         default="",
         metadata=_setting(
             "spark",
-            "Folder where Spark tasks write their batches as Parquet for the driver to load: "
-            "one the driver and every executor see (empty: the system's temporary folder, "
-            "enough in local mode).",
+            "Folder where Spark tasks write their rejects, and on DuckDB their valid rows, as "
+            "Parquet for the driver to load (on PostgreSQL the tasks COPY their valid rows into "
+            "the warehouse): one the driver and every executor see (empty: the system's "
+            "temporary folder, enough in local mode).",
             shown_default='""',
         ),
     )
