@@ -10,10 +10,17 @@ executors' Python, where the batches are transformed).
 part of a run sets the driver's peak, and whether that part grows with the fact.
 
 Per size, the sample source (SQLite) is generated once; then, round after round, the engines run
-in turn on a fresh DuckDB warehouse each (polars, spark, polars, spark ...). A process's peak RSS
-is sampled from /proc every 0.2 s over the process tree of the run (`wait4` gives only the
-largest of the tree, not each process's). Results: a JSON and a Markdown table in
-`benchmarks/results/`.
+in turn on a fresh warehouse each (polars, spark, polars, spark ...): a DuckDB file, or with
+`--dw postgresql` a new PostgreSQL database on localhost (dropped after its run). With
+`--before DIR` a third engine runs in the rounds, `spark` from the checkout at DIR (its own
+`.venv`, with the spark extra), to compare a change to the Spark engine alternated:
+
+    uv run python -m benchmarks.engines --items 1000000 --dw postgresql --repeat 3 \
+        --before /tmp/dwetl-main
+
+A process's peak RSS is sampled from /proc every 0.2 s over the process tree of the run (`wait4`
+gives only the largest of the tree, not each process's). `--by-entity` uses DuckDB only.
+Results: a JSON and a Markdown table in `benchmarks/results/`.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from benchmarks.databases import create_database, drop_database
 from benchmarks.measure import child_env, console_script
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -107,29 +115,41 @@ def measured(args: list[str], env: dict[str, str]) -> Sampled:
     return out
 
 
-def one_size(items: int, repeat: int, work: Path, master: str, batch_rows: int) -> dict[str, Any]:
+def one_size(
+    items: int,
+    repeat: int,
+    work: Path,
+    master: str,
+    batch_rows: int,
+    dw_kind: str = "duckdb",
+    before: Path | None = None,
+) -> dict[str, Any]:
     dwetl = console_script("dwetl")
     source = f"sqlite:///{work / f'oltp-{items}.sqlite'}"
     env = child_env()
     if not (work / f"oltp-{items}.sqlite").exists():
         subprocess.run([dwetl, "sample", "--rows", str(items), "--source", source], env=env,
                        check=True, capture_output=True)  # fmt: skip
-    runs: dict[str, list[Sampled]] = {"polars": [], "spark": []}
+    #: label -> (the dwetl to run, its engine)
+    engines = {"polars": (dwetl, "polars"), "spark": (dwetl, "spark")}
+    if before is not None:
+        engines["spark (before)"] = (str(before / ".venv" / "bin" / "dwetl"), "spark")
+    runs: dict[str, list[Sampled]] = {label: [] for label in engines}
     for round_ in range(repeat):
-        for engine in runs:
-            dw = work / f"dw-{items}-{engine}-{round_}.duckdb"
-            url = f"duckdb:///{dw}"
-            subprocess.run([dwetl, "init", "--source", source, "--dw", url], env=env,
+        for label, (program, engine) in engines.items():
+            name = f"dwetl_engines_{items}_{engine}_{round_}_{os.getpid()}"
+            db = create_database(dw_kind, name, work)
+            subprocess.run([program, "init", "--source", source, "--dw", db.url], env=env,
                            check=True, capture_output=True)  # fmt: skip
-            args = [dwetl, "run", "--full", "--json", "--source", source, "--dw", url,
+            args = [program, "run", "--full", "--json", "--source", source, "--dw", db.url,
                     "--batch-rows", str(batch_rows), "--engine", engine]  # fmt: skip
             if engine == "spark":
                 args += ["--spark-master", master]
             sampled = measured(args, env)
+            drop_database(db)
             if sampled.returncode not in (0, 3):
-                raise RuntimeError(f"{engine} at {items}: {sampled.report}")
-            runs[engine].append(sampled)
-            dw.unlink(missing_ok=True)
+                raise RuntimeError(f"{label} at {items}: {sampled.report}")
+            runs[label].append(sampled)
     summary: dict[str, Any] = {}
     for engine, samples in runs.items():
         summary[engine] = {
@@ -215,7 +235,7 @@ def table(results: dict[int, dict[str, Any]], master: str) -> str:
         base = by_engine["polars"]["wall_s"]
         for engine, r in by_engine.items():
             jvm = f"{r['jvm_mb']:.0f}" if r["jvm_mb"] else "—"
-            worker = f"{r['worker_mb']:.0f}" if engine == "spark" else "—"
+            worker = f"{r['worker_mb']:.0f}" if engine.startswith("spark") else "—"
             lines.append(
                 f"| {items:,} | {engine} | {r['wall_s']:.1f} | {r['wall_s'] / base:.2f}x "
                 f"| {r['driver_mb']:.0f} | {jvm} | {worker} |"
@@ -230,6 +250,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--spark-master", default="local[2]")
     parser.add_argument("--batch-rows", type=int, default=1_000_000)
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--dw", choices=("duckdb", "postgresql"), default="duckdb")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="a checkout whose spark engine runs in the rounds too")  # fmt: skip
     parser.add_argument("--out", type=Path, default=RESULTS)
     steps_help = "each engine's reload in steps: dimensions, then each fact"
     parser.add_argument("--by-entity", action="store_true", help=steps_help)
@@ -241,10 +264,14 @@ def main(argv: list[str] | None = None) -> None:
         render, kind = step_table, "engines-by-entity"
     else:
         results = {
-            items: one_size(items, options.repeat, work, master, batch_rows)
+            items: one_size(
+                items, options.repeat, work, master, batch_rows, options.dw, options.before
+            )
             for items in options.items
         }
         render, kind = table, "engines"
+    if options.dw != "duckdb":
+        kind += f"-{options.dw}"
     sizes = "-".join(f"{items // 1_000_000}M" if items >= 1_000_000 else str(items)
                      for items in options.items)  # fmt: skip
     name = f"{date.today()}-{kind}-{sizes}"
