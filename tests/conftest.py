@@ -198,9 +198,19 @@ class ServerDatabases:
             cls._mysql(f"DROP DATABASE IF EXISTS {name}")
 
     def replace_pg(self, name: str, template: str) -> None:
-        """Replace this test's PostgreSQL database `name` by a copy of `template`."""
-        self._pg(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        """Replace this test's PostgreSQL database `name` by a copy of `template`: the old one
+        renamed out of the way and dropped in the background (a drop waits for a checkpoint),
+        or dropped now when a session still holds it."""
+        import psycopg
+
         self.made.remove(("postgresql", name))
+        old = f"{name}_old_{secrets.token_hex(3)}"
+        try:
+            self._pg(f"ALTER DATABASE {name} RENAME TO {old}")
+        except psycopg.errors.ObjectInUse:
+            self._pg(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        else:
+            BACKGROUND_DROPS.drop("postgresql", old)
         self.create_pg(name, template=template)
 
     def copy_mysql(self, template: str, name: str) -> None:
@@ -369,11 +379,16 @@ class Etl:
         self._sample_data = sample_data
         servers = databases or ServerDatabases()
         self._servers, self._templates = servers, templates
-        self.source_url = (
-            f"sqlite:///{self.source_path}"
-            if self.source_kind == "sqlite"
-            else servers.new(self.source_kind)
-        )
+        # a PostgreSQL source is created when first used: empty, or as a copy of a sample
+        # template when `sample` comes first (no empty database to drop then)
+        self._source_to_create: str | None = None
+        if self.source_kind == "sqlite":
+            self._source_url = f"sqlite:///{self.source_path}"
+        elif self.source_kind == "postgresql":
+            self._source_to_create = f"dwetl_test_{secrets.token_hex(6)}"
+            self._source_url = f"postgresql://postgres@localhost:{PG_PORT}/{self._source_to_create}"
+        else:
+            self._source_url = servers.new(self.source_kind)
         # a PostgreSQL warehouse is created when first used: empty, or as a copy of the init
         # template when `init` comes first
         self._pg_to_create: str | None = None
@@ -384,6 +399,14 @@ class Etl:
             self._dw_url = f"postgresql://postgres@localhost:{PG_PORT}/{self._pg_to_create}"
         else:
             self._dw_url = servers.new(self.dw_kind)
+
+    @property
+    def source_url(self) -> str:
+        """The source's URL (the database exists from now on)."""
+        if self._source_to_create is not None:
+            self._servers.create_pg(self._source_to_create)
+            self._source_to_create = None
+        return self._source_url
 
     @property
     def dw_url(self) -> str:
@@ -412,13 +435,16 @@ class Etl:
 
             assert self._sample_data is not None
             sample = self._sample_data(rows, seed, damage)
-            database = self.source_url.rsplit("/", 1)[1]
+            database = self._source_url.rsplit("/", 1)[1]
             if self._templates is None:
                 write_sample(sample, self.source_url)
                 return self.source_url
             key = (rows, seed, damage)
             template = self._templates.sample_template(self.source_kind, sample, key)
-            if self.source_kind == "postgresql":
+            if self._source_to_create is not None:
+                self._servers.create_pg(database, template=template)
+                self._source_to_create = None
+            elif self.source_kind == "postgresql":
                 self._servers.replace_pg(database, template)
             else:
                 self._servers.copy_mysql(template, database)
@@ -426,7 +452,8 @@ class Etl:
 
     def use_source_of(self, other: Etl) -> None:
         """Read `other`'s source (same rows) instead of a sample of this harness's own."""
-        self.source_kind, self.source_url = other.source_kind, other.source_url
+        self.source_kind, self._source_url = other.source_kind, other.source_url
+        self._source_to_create = None
         self.source_path = other.source_path
 
     def init(self) -> None:
