@@ -183,20 +183,17 @@ def _fault(at: str | None) -> Iterator[None]:
             os.environ[FAULT_ENV] = before
 
 
-def _frame(settings: Settings, sql: str) -> pl.DataFrame:
-    with open_warehouse(settings.dw, settings) as wh:
-        return wh.fetch_polars(sql)
-
-
 def _canonical(settings: Settings) -> dict[str, pl.DataFrame]:
     """Every warehouse table, each surrogate key as its natural key, lineage left out."""
-    naturals = {
-        f"sk_{d}": _frame(settings, f"SELECT sk_{d} AS sk, id_{d}_origem AS nk FROM dw.dim_{d}")
-        for d in DIMENSIONS
-    }
+    with open_warehouse(settings.dw, settings) as wh:
+        naturals = {
+            f"sk_{d}": wh.fetch_polars(f"SELECT sk_{d} AS sk, id_{d}_origem AS nk FROM dw.dim_{d}")
+            for d in DIMENSIONS
+        }
+        tables = {table: wh.fetch_polars(f"SELECT * FROM dw.{table}") for table in TABLES}
     out = {}
     for table in TABLES:
-        frame = _frame(settings, f"SELECT * FROM dw.{table}").drop("id_execucao")
+        frame = tables[table].drop("id_execucao")
         own = f"sk_{table.removeprefix('dim_')}"
         for column, mapping in naturals.items():
             if column in frame.columns:
@@ -243,8 +240,13 @@ def _nothing_lost(source: Source, settings: Settings) -> None:
     quarantined: dict[str, set[str]] = {}
     for entity, key, _ in _open_rejects(settings):
         quarantined.setdefault(entity, set()).add(str(key))
-    for table, (entity, column) in SOURCE_KEYS.items():
-        loaded = {str(k) for (k,) in _frame(settings, f"SELECT {column} FROM dw.{entity}").rows()}
+    with open_warehouse(settings.dw, settings) as wh:
+        targets = {
+            table: wh.fetchall(f"SELECT {column} FROM dw.{entity}")
+            for table, (entity, column) in SOURCE_KEYS.items()
+        }
+    for table, (entity, _) in SOURCE_KEYS.items():
+        loaded = {str(k) for (k,) in targets[table]}
         missing = {str(k) for k in source.keys(table)} - loaded - quarantined.get(entity, set())
         assert not missing, f"{table}: ids {sorted(missing)[:5]} neither loaded nor quarantined"
 
