@@ -427,6 +427,28 @@ def _markers_in(values: pl.Series) -> pl.Expr:
     return pl.lit(pl.Series(markers_for(values), dtype=pl.String).implode())
 
 
+#: the keys of `repair_report`'s counts, in its order
+REPORT_CLASSES = (
+    "rows",
+    "changed",
+    "mojibake",
+    "lost_accent",
+    "nfd",
+    "whitespace",
+    "case_or_accents",
+    "unresolved",
+    "ambiguous",
+)
+
+
+def may_report(before: pl.Expr, after: pl.Expr) -> pl.Expr:
+    """True where `repair_report` of the two columns can count the row in some class: it
+    changed, or `after` holds a wildcard or the start of a mojibake sequence. A column where
+    it holds for no row has a report of zeros (`repair_report` sets the other rows aside with
+    the same test)."""
+    return before.ne_missing(after) | after.str.contains(_reported())
+
+
 #: `repair_report` groups a column's rows into distinct pairs where each value has this many
 #: rows on average (a city: 200 of 252k customers; a name: 2.4)
 _REPORT_REPEATS = 10
@@ -455,6 +477,8 @@ def repair_report(
     # A row left as it was counts in no class unless `after` holds a wildcard or the start of a
     # mojibake sequence (`_reported`): the others are set aside by one comparison and one regex.
     frame = frame.filter(b.ne_missing(a) | _contains(frame["after"], _reported()))
+    if not frame.height:  # every class counts 0 rows: no pass over the pairs is needed
+        return dict.fromkeys(REPORT_CLASSES, 0) | {"rows": rows}
     if frame.height >= _SMALL and _REPORT_REPEATS * _distinct(frame["before"]) <= frame.height:
         pairs = frame.group_by("before", "after").agg(n=pl.len())
     else:
@@ -486,5 +510,5 @@ def repair_report(
     if changed.height:
         sums = changed.select(**{k: weighted(e) for k, e in of_changed.items()})
         row |= sums.row(0, named=True)
-    row = {k: row.get(k) for k in ("rows", *of_changed, "unresolved", "ambiguous")}
+    row = {k: row.get(k) for k in REPORT_CLASSES}
     return {name: int(value or 0) for name, value in row.items()}
