@@ -193,6 +193,11 @@ class EntityLoad:
         earlier ones resolved, the staging table dropped."""
         ctx, spec, result = self.ctx, self.spec, self.result
         with self.phase("merge"):
+            if landed.unstaged is not None and (
+                result.rejected or rejects.has_open(self.wh, entity=spec.name, run_id=ctx.run_id)
+            ):
+                # withdrawals and resolving open rejects read the loaded keys from a table
+                landed = merge.stage_now(self.wh, landed)
             counts = merge.settle(self.wh, landed, apply=not ctx.dry_run)
             result.inserted, result.updated = counts.inserted, counts.updated
             result.unchanged = counts.unchanged

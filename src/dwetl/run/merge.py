@@ -28,6 +28,7 @@ import re
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import polars as pl
 from sqlglot import exp
@@ -95,6 +96,12 @@ class Landed:
     #: the statements that put the staging table, the target's twin, in the empty target's
     #: place (`Warehouse.table_swap`): how `settle` moves its rows, where there are any
     swap: tuple[str, ...] = ()
+    #: what the target would do with the rows (`compare_unstaged`), where they were compared
+    #: with it before any staging
+    counts: MergeCounts | None = None
+    #: the rows, where that comparison found every one equal to its target row: nothing was
+    #: staged (`stage_now` stages them after all, for what needs them in a table)
+    unstaged: pl.DataFrame | None = field(default=None, compare=False, repr=False)
 
     @property
     def loaded(self) -> str:
@@ -275,15 +282,56 @@ def _first_load(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame) -> bool:
 def land(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame, *, apply: bool = True) -> Landed:
     """The load phase: into an empty target (or one holding only its unknown members) directly
     (unless `apply` is False: a dry run writes nothing), its keys deferred where the warehouse
-    can; into the staging table otherwise."""
+    can; into the staging table otherwise, unless `compare_unstaged` finds every row equal to
+    its target row (nothing to write: nothing staged)."""
     if _first_load(wh, plan, frame):
         log.debug("%s is empty: the batch goes straight into it", plan.target)
         if apply and frame.height:
             with wh.constraints_deferred(plan.target, empty=True):
                 append(wh, plan, frame, into=plan.target)
         return Landed(plan, frame.height, direct=True, into_empty=True)
+    counts = compare_unstaged(wh, plan, frame)
+    if counts is not None and not counts.inserted + counts.updated:
+        return Landed(plan, frame.height, direct=False, counts=counts, unstaged=frame)
     stage(wh, plan, frame)
-    return Landed(plan, frame.height, direct=False)
+    return Landed(plan, frame.height, direct=False, counts=counts)
+
+
+#: up to how many rows a frame is compared with its target before it is staged, where the
+#: warehouse can read the rows in place (`Warehouse.scans_arrow`): a run that re-reads a few
+#: unchanged rows (the watermark's overlap; every incremental run) then stages nothing, where
+#: the staging table's CREATE, load and DROP cost several statements per entity; a larger frame
+#: mostly has rows to write, and is staged at once
+COMPARED_UNSTAGED_UP_TO = 10_000
+
+#: the name the rows `compare_unstaged` offers its query are read under
+_UNSTAGED = "__dwetl_unstaged"
+
+
+def compare_unstaged(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame) -> MergeCounts | None:
+    """What merging `frame` into the target would do (`count_changes`), counted without staging
+    it: its rows, each cast to its target column's type as loading them into the staging table
+    (a table of the target's types) casts them, read in place. None where the warehouse cannot
+    read rows in place, or `frame` is empty or larger than `COMPARED_UNSTAGED_UP_TO`."""
+    if not wh.scans_arrow or not 0 < frame.height <= COMPARED_UNSTAGED_UP_TO:
+        return None
+    types = dict(wh.column_types(plan.target))
+    rows = st.cast_columns(
+        _UNSTAGED, tuple((c, types[c]) for c in plan.columns), wh.sqlglot_dialect
+    )
+    args = (plan.target, st.STAND_IN, plan.key, plan.compared)
+    sql = st.rendered_reading(st.change_counts, args, rows, wh.sqlglot_dialect)
+    found = wh.fetchall_with(sql, _UNSTAGED, frame.select(plan.columns).to_arrow())
+    return _counts(plan, found[0])
+
+
+def stage_now(wh: Warehouse, landed: Landed) -> Landed:
+    """Rows `land` did not stage (`Landed.unstaged`: all equal to their target rows) staged after
+    all, for what reads them from a table (withdrawals, resolving rejects)."""
+    if landed.unstaged is None:
+        return landed
+    stage(wh, landed.plan, landed.unstaged)
+    return replace(landed, unstaged=None)
 
 
 def staged(wh: Warehouse, plan: MergePlan, rows: int, swap: tuple[str, ...] = ()) -> Landed:
@@ -301,6 +349,8 @@ def settle(wh: Warehouse, landed: Landed, *, apply: bool = True) -> MergeCounts:
     `merge` of the staged rows."""
     if landed.direct:
         return MergeCounts(landed.rows, 0, 0)
+    if landed.counts is not None and not landed.counts.inserted + landed.counts.updated:
+        return landed.counts  # every row equals its target row: nothing to write
     if landed.into_empty:
         if apply and landed.rows:
             if landed.swap:
@@ -310,12 +360,12 @@ def settle(wh: Warehouse, landed: Landed, *, apply: bool = True) -> MergeCounts:
                 with wh.constraints_deferred(landed.plan.target, empty=True):
                     wh.execute(insert_sql(landed.plan, wh.sqlglot_dialect))
         return MergeCounts(landed.rows, 0, 0)
-    return merge(wh, landed.plan, apply=apply, staged=landed.rows)
+    return merge(wh, landed.plan, apply=apply, staged=landed.rows, counts=landed.counts)
 
 
 def clean_up(wh: Warehouse, landed: Landed) -> None:
     """Drop the staging table, if the batch was staged."""
-    if not landed.direct:
+    if not landed.direct and landed.unstaged is None:
         drop_staging(wh, landed.plan)
 
 
@@ -329,7 +379,12 @@ def count_sql(plan: MergePlan, dialect: str = "postgres") -> str:
 def count_changes(wh: Warehouse, plan: MergePlan) -> MergeCounts:
     """Staged rows that are new, changed, or equal to their target row, and the columns
     changed."""
-    (total, inserted, updated, *per_column), *_ = wh.fetchall(count_sql(plan, wh.sqlglot_dialect))
+    return _counts(plan, wh.fetchall(count_sql(plan, wh.sqlglot_dialect))[0])
+
+
+def _counts(plan: MergePlan, row: Sequence[Any]) -> MergeCounts:
+    """`MergeCounts` from the row of `count_sql`'s query."""
+    total, inserted, updated, *per_column = row
     changed = tuple(c for c, n in zip(plan.compared, per_column, strict=True) if n)
     return MergeCounts(
         int(inserted), int(updated), int(total) - int(inserted) - int(updated), changed
@@ -431,7 +486,12 @@ def apply_sql(wh: Warehouse, plan: MergePlan, staged: int, target_rows: int | No
 
 
 def merge(
-    wh: Warehouse, plan: MergePlan, *, apply: bool = True, staged: int | None = None
+    wh: Warehouse,
+    plan: MergePlan,
+    *,
+    apply: bool = True,
+    staged: int | None = None,
+    counts: MergeCounts | None = None,
 ) -> MergeCounts:
     """Count, then (unless `apply` is False: a dry run) merge the staged rows into the target;
     a batch inserting a large share of the target's rows merges with its foreign keys deferred.
@@ -439,9 +499,12 @@ def merge(
     `staged`: the number of staged rows, where the caller knows it. A batch too small to defer
     any key, even were all its rows new, is then applied first and counted from what the
     statement returns, where the dialect can (`Warehouse.apply_counted`): that spares the count,
-    a join of the staged rows with the whole target."""
+    a join of the staged rows with the whole target.
+
+    `counts`: the staged rows' counts, where they were counted before staging
+    (`compare_unstaged`): not counted again."""
     target_rows = None
-    if apply and staged:
+    if apply and staged and counts is None:
         target_rows = _rows(wh, plan.target, up_to=decisive_rows(staged))
         if not defers_keys(staged, target_rows):
             sql = apply_sql(wh, plan, staged, target_rows)
@@ -449,7 +512,8 @@ def merge(
             if written is not None:
                 inserted, updated = written
                 return MergeCounts(inserted, updated, staged - inserted - updated)
-    counts = count_changes(wh, plan)
+    if counts is None:
+        counts = count_changes(wh, plan)
     if apply and counts.inserted + counts.updated:
         # an update sets only the columns some staged row changes (and the lineage)
         plan = replace(

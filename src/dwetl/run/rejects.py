@@ -213,11 +213,16 @@ def resolve_rejects(
     staging table, or the target a first load went straight into) as resolved, and close its
     blocked rows of earlier runs (this run committed)."""
     close_blocked(wh, entity, run_id=run_id)
-    if not wh.fetchall(_q("open_reject"), [entity, run_id]):
+    if not has_open(wh, entity=entity, run_id=run_id):
         return  # nothing open to resolve: no need to read every loaded key
     with wh.without_nested_loops():  # the open rejects' statistics may be long out of date
         sql = resolve_sql(loaded, key, wh.sqlglot_dialect)
         wh.execute(sql, [run_id, now(), entity, run_id])
+
+
+def has_open(wh: Warehouse, *, entity: str, run_id: int) -> bool:
+    """Whether the entity has an open reject that an earlier run (not `run_id`) last read."""
+    return bool(wh.fetchall(_q("open_reject"), [entity, run_id]))
 
 
 def resolve_sql(loaded: str, key: Sequence[str], dialect: str = "postgres") -> str:
