@@ -40,11 +40,12 @@ SELECT entity, COUNT(*) FROM ctl.etl_reject
 WHERE resolved_run_id IS NULL AND applied
 GROUP BY entity;
 
--- name: open_reject
--- Whether an entity has an open reject that an earlier run last read (one row, or none).
-SELECT 1 FROM ctl.etl_reject
-WHERE entity = %s AND resolved_run_id IS NULL AND applied AND run_id <> %s
-LIMIT 1;
+-- name: reject_state
+-- Whether an entity has blocked rows of earlier runs (a failed run's, never applied) and open
+-- rejects that an earlier run last read: one row, each NULL where the entity has no such row.
+SELECT BOOL_OR(NOT applied), BOOL_OR(applied)
+FROM ctl.etl_reject
+WHERE entity = %s AND resolved_run_id IS NULL AND run_id <> %s;
 
 -- name: open_reject_keys
 -- The keys an entity has open in the quarantine.

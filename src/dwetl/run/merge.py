@@ -56,6 +56,9 @@ class MergePlan:
     #: leaves them out. DuckDB rewrites every column an UPDATE sets, a VARCHAR dearly
     #: (docs/decisions/0007-merge-vs-upsert.md)
     kept: tuple[str, ...] = ()
+    #: the target's column types as the warehouse spells them, where it read them with the
+    #: columns (`Warehouse.column_types`: a warehouse that `scans_arrow`); else empty
+    types: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def compared(self) -> tuple[str, ...]:
@@ -81,6 +84,26 @@ class MergeCounts:
     changed: tuple[str, ...] | None = field(default=None, compare=False)
 
 
+#: the name under which a query reads rows offered in place (`Unstaged`)
+UNSTAGED = "__dwetl_unstaged"
+
+
+@dataclass(frozen=True)
+class Unstaged:
+    """Rows not stored anywhere, offered in place to a query (`Warehouse.fetchall_with`, as the
+    table `UNSTAGED`): `query` reads them, each column cast to its target type, as a table of
+    the target's columns (the staging table) would hold them."""
+
+    rows: pl.DataFrame
+    query: str
+
+    def fetchall(
+        self, wh: Warehouse, sql: str, params: Sequence[Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Run `sql`, which reads the rows as `UNSTAGED`."""
+        return wh.fetchall_with(sql, UNSTAGED, self.rows.to_arrow(), params)
+
+
 @dataclass(frozen=True)
 class Landed:
     """Where the load phase put a batch: the staging table, or straight into the target."""
@@ -101,7 +124,7 @@ class Landed:
     counts: MergeCounts | None = None
     #: the rows, where that comparison found every one equal to its target row: nothing was
     #: staged (`stage_now` stages them after all, for what needs them in a table)
-    unstaged: pl.DataFrame | None = field(default=None, compare=False, repr=False)
+    unstaged: Unstaged | None = field(default=None, compare=False, repr=False)
 
     @property
     def loaded(self) -> str:
@@ -290,11 +313,15 @@ def land(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame, *, apply: bool = T
             with wh.constraints_deferred(plan.target, empty=True):
                 append(wh, plan, frame, into=plan.target)
         return Landed(plan, frame.height, direct=True, into_empty=True)
-    counts = compare_unstaged(wh, plan, frame)
-    if counts is not None and not counts.inserted + counts.updated:
-        return Landed(plan, frame.height, direct=False, counts=counts, unstaged=frame)
-    stage(wh, plan, frame)
-    return Landed(plan, frame.height, direct=False, counts=counts)
+    compared = compare_unstaged(wh, plan, frame)
+    if compared is None:
+        stage(wh, plan, frame)
+        return Landed(plan, frame.height, direct=False)
+    counts, unstaged = compared
+    if counts.inserted + counts.updated:
+        stage(wh, plan, frame)
+        return Landed(plan, frame.height, direct=False, counts=counts)
+    return Landed(plan, frame.height, direct=False, counts=counts, unstaged=unstaged)
 
 
 #: up to how many rows a frame is compared with its target before it is staged, where the
@@ -304,33 +331,35 @@ def land(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame, *, apply: bool = T
 #: mostly has rows to write, and is staged at once
 COMPARED_UNSTAGED_UP_TO = 10_000
 
-#: the name the rows `compare_unstaged` offers its query are read under
-_UNSTAGED = "__dwetl_unstaged"
 
-
-def compare_unstaged(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame) -> MergeCounts | None:
+def compare_unstaged(
+    wh: Warehouse, plan: MergePlan, frame: pl.DataFrame
+) -> tuple[MergeCounts, Unstaged] | None:
     """What merging `frame` into the target would do (`count_changes`), counted without staging
-    it: its rows, each cast to its target column's type as loading them into the staging table
-    (a table of the target's types) casts them, read in place. None where the warehouse cannot
-    read rows in place, or `frame` is empty or larger than `COMPARED_UNSTAGED_UP_TO`."""
+    it: its rows offered in place, each cast to its target column's type as loading them into
+    the staging table (a table of the target's types) casts them; with those rows. None where
+    the warehouse cannot read rows in place, or `frame` is empty or larger than
+    `COMPARED_UNSTAGED_UP_TO`."""
     if not wh.scans_arrow or not 0 < frame.height <= COMPARED_UNSTAGED_UP_TO:
         return None
-    types = dict(wh.column_types(plan.target))
-    rows = st.cast_columns(
-        _UNSTAGED, tuple((c, types[c]) for c in plan.columns), wh.sqlglot_dialect
+    types = plan.types or tuple(kind for _, kind in wh.column_types(plan.target))
+    query = st.cast_columns(
+        UNSTAGED, tuple(zip(plan.columns, types, strict=True)), wh.sqlglot_dialect
     )
+    unstaged = Unstaged(frame.select(plan.columns), query)
     args = (plan.target, st.STAND_IN, plan.key, plan.compared)
-    sql = st.rendered_reading(st.change_counts, args, rows, wh.sqlglot_dialect)
-    found = wh.fetchall_with(sql, _UNSTAGED, frame.select(plan.columns).to_arrow())
-    return _counts(plan, found[0])
+    found = unstaged.fetchall(
+        wh, st.rendered_reading(st.change_counts, args, query, wh.sqlglot_dialect)
+    )
+    return _counts(plan, found[0]), unstaged
 
 
 def stage_now(wh: Warehouse, landed: Landed) -> Landed:
     """Rows `land` did not stage (`Landed.unstaged`: all equal to their target rows) staged after
-    all, for what reads them from a table (withdrawals, resolving rejects)."""
+    all, for what reads them from a table (withdrawals)."""
     if landed.unstaged is None:
         return landed
-    stage(wh, landed.plan, landed.unstaged)
+    stage(wh, landed.plan, landed.unstaged.rows)
     return replace(landed, unstaged=None)
 
 
@@ -540,9 +569,13 @@ def plan_for(
     key: Sequence[str],
     surrogate_key: str | None,
 ) -> MergePlan:
-    """The merge plan of `target`, its columns read from the warehouse."""
-    columns = tuple(target_schema(wh, target).names())
+    """The merge plan of `target`, its columns (and where the warehouse reads rows in place,
+    their types: `compare_unstaged` casts to them) read from the warehouse."""
     fixed = (surrogate_key,) if surrogate_key and surrogate_key not in key else ()
+    if wh.scans_arrow:
+        columns, types = zip(*wh.column_types(target), strict=True)
+        return MergePlan(target, staging, columns, tuple(key), fixed, types=types)
+    columns = tuple(target_schema(wh, target).names())
     return MergePlan(target, staging, columns, tuple(key), fixed)
 
 

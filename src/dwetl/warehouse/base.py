@@ -104,9 +104,11 @@ class Warehouse(ABC):
         unnested = f'WITH "{name}" ("{values.name}") AS (SELECT UNNEST(%s)) '
         return self.fetch_polars(unnested + sql, [values.to_list()])
 
-    def fetchall_with(self, sql: str, name: str, data: pa.Table) -> list[tuple[Any, ...]]:
-        """Run query `sql`, which reads `data` as the table `name`, and return its rows; only
-        where the warehouse `scans_arrow`."""
+    def fetchall_with(
+        self, sql: str, name: str, data: pa.Table, params: Sequence[Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Run statement `sql`, which reads `data` as the table `name`, and return its rows;
+        only where the warehouse `scans_arrow`."""
         raise NotImplementedError(f"{self.dialect} cannot read rows it has not stored")
 
     def column_types(self, table: str) -> tuple[tuple[str, str], ...]:

@@ -219,11 +219,13 @@ class DuckDBWarehouse(Warehouse):
         finally:
             self._con.unregister(name)
 
-    def fetchall_with(self, sql: str, name: str, data: pa.Table) -> list[tuple[Any, ...]]:
-        """Run query `sql`, which reads `data` as the table `name` (registered, no copy)."""
+    def fetchall_with(
+        self, sql: str, name: str, data: pa.Table, params: Sequence[Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Run statement `sql`, which reads `data` as the table `name` (registered, no copy)."""
         self._con.register(name, data.combine_chunks())
         try:
-            return self._con.execute(sql).fetchall()
+            return self.fetchall(sql, params)
         finally:
             self._con.unregister(name)
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from dwetl.run import merge
+from dwetl.run import merge, rejects
 from dwetl.warehouse import open_warehouse
 from dwetl.warehouse import statements as st
 
@@ -102,8 +102,9 @@ def test_unstaged_counts_are_the_staged_ones(wh, preco, dtype):
     frame = _products([(1, 10, "P1", preco), (2, 20, "P2", Decimal("10.00"))])
     frame = frame.with_columns(pl.col("preco_lista").cast(dtype)).select(plan.columns)
     staged = _staged_counts(wh, _plan(wh, 2), frame)
-    unstaged = merge.compare_unstaged(wh, _plan(wh, 2), frame)
-    assert unstaged is not None
+    compared = merge.compare_unstaged(wh, _plan(wh, 2), frame)
+    assert compared is not None
+    unstaged, _ = compared
     assert (unstaged, unstaged.changed) == (staged, staged.changed)
     assert staged.unchanged in (1, 2)
 
@@ -117,7 +118,9 @@ def test_a_new_or_changed_row_is_counted_and_staged(wh):
             (9, 90, "N", Decimal("5")),
         ]
     ).select(plan.columns)
-    counts = merge.compare_unstaged(wh, _plan(wh, 2), frame)
+    compared = merge.compare_unstaged(wh, _plan(wh, 2), frame)
+    assert compared is not None
+    counts, _ = compared
     assert counts == merge.MergeCounts(inserted=1, updated=1, unchanged=1)
     assert counts.changed == ("nome",)
     with wh.transaction():
@@ -145,7 +148,7 @@ def test_rows_all_unchanged_are_not_staged(wh):
         ) == [(0,)]
         assert merge.settle(wh, landed) == merge.MergeCounts(0, 0, 2, ())
         merge.clean_up(wh, landed)
-        # what needs the rows in a table stages them after all
+        # a withdrawal, which reads the rows as a table, stages them after all
         staged = merge.stage_now(wh, landed)
         assert staged.unstaged is None
         assert wh.fetchall("SELECT COUNT(*) FROM stg.dim_produto_2") == [(2,)]
@@ -163,3 +166,40 @@ def test_a_frame_larger_than_the_limit_is_staged(wh, monkeypatch):
         assert landed.unstaged is None and landed.counts is None
         assert merge.settle(wh, landed) == merge.MergeCounts(0, 0, 1)
         merge.clean_up(wh, landed)
+
+
+def test_the_plan_reads_the_columns_with_their_types(wh):
+    plan = _plan(wh, 2)
+    assert plan.columns == tuple(merge.target_schema(wh, "dw.dim_produto").names())
+    assert dict(zip(plan.columns, plan.types, strict=True)) == dict(
+        wh.column_types("dw.dim_produto")
+    )
+    assert dict(zip(plan.columns, plan.types, strict=True))["preco_lista"] == "DECIMAL(12,2)"
+
+
+def _open_rejects(wh) -> list[tuple[str, int | None]]:
+    return wh.fetchall(
+        "SELECT source_key, resolved_run_id FROM ctl.etl_reject WHERE entity = 'dim_produto' "
+        "ORDER BY source_key"
+    )
+
+
+def test_unstaged_rows_resolve_the_open_rejects_of_their_keys(wh):
+    plan = _loaded(wh)
+    # keys 10 and 90 quarantined by an earlier run (3); 10's row is then read as the target
+    # holds it
+    quarantined = pl.DataFrame(
+        {"id_produto_origem": [10, 90], "nome": ["P1", "?"], "reasons": [["CK_x"], ["CK_x"]]}
+    )
+    with wh.transaction():
+        rejects.write_rejects(
+            wh, quarantined, ("id_produto_origem",), run_id=3, entity="dim_produto"
+        )
+    frame = _products([(1, 10, "P1", Decimal("10.00"))]).select(plan.columns)
+    with wh.transaction():
+        landed = merge.land(wh, _plan(wh, 4), frame)
+        assert landed.unstaged is not None
+        rejects.resolve_rejects(
+            wh, landed.loaded, plan.key, run_id=4, entity="dim_produto", unstaged=landed.unstaged
+        )
+    assert _open_rejects(wh) == [("10", 4), ("90", None)]
