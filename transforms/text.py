@@ -223,11 +223,13 @@ def repair_to_domain(expr: pl.Expr | str, allowed: Sequence[str]) -> pl.Expr:
     per_distinct = _per_distinct(lambda values: _domain_values(values, domain))
 
     def batch(values: pl.Series) -> pl.Series:
-        # Most rows already hold an allowed value: a few vector comparisons set them aside.
+        # Most rows already hold an allowed value: a few vector comparisons set them aside, in
+        # one query (a small batch pays per query, not per row).
         values = values.cast(pl.String)
-        exact = pl.repeat(False, values.len(), eager=True)
-        for value in domain if len(domain) <= 32 else []:
-            exact = exact | (values == value).fill_null(False)
+        if not domain or len(domain) > 32:
+            return _on_rows(values, pl.repeat(True, values.len(), eager=True), per_distinct)
+        any_allowed = pl.any_horizontal([pl.col("v").eq(allowed) for allowed in domain])
+        exact = values.to_frame("v").select(any_allowed.fill_null(False)).to_series()
         return _on_rows(values, ~exact, per_distinct)
 
     return _col(expr).map_batches(batch, return_dtype=pl.String, is_elementwise=True)

@@ -551,3 +551,29 @@ def test_the_prefilter_leaves_out_only_values_no_pass_would_change(
     assert repair_report(series, series)["unresolved"] == unresolved.sum()
     many = pl.concat([series] * 1000)  # values that repeat are tested once per distinct value
     assert repair_report(many, many)["unresolved"] == unresolved.sum() * 1000
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.sampled_from(DOMAINS["CK_DIM_DESCONTO_tipo"]), _damaged_text, st.none()),
+        max_size=12,
+    )
+)
+def test_repair_to_domain_sets_aside_only_the_exact_values(texts: list[str | None]) -> None:
+    # The exact allowed values are set aside before any repair (one query); every other row is
+    # repaired as if nothing had been set aside.
+    allowed = DOMAINS["CK_DIM_DESCONTO_tipo"]
+    one_by_one = [_to_domain([text], allowed)[0] for text in texts]
+    assert _to_domain(texts, allowed) == one_by_one
+    exact = [t for t in texts if t in allowed]
+    assert [_to_domain([t], allowed)[0] for t in exact] == exact
+
+
+def test_repair_to_domain_of_a_small_batch() -> None:
+    allowed = ["Promoção Automática", "Cupom"]
+    values = ["Cupom", "Promo??o Autom?tica", None, "PromoÃ§Ã£o AutomÃ¡tica", "Outro", "cupom"]
+    assert _to_domain(values, allowed) == [
+        "Cupom", "Promoção Automática", None, "Promoção Automática", "Outro", "Cupom",
+    ]  # fmt: skip
+    assert _to_domain(values, []) == values
