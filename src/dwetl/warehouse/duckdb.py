@@ -31,9 +31,14 @@ _LOCK_POLL_S = 0.1
 CATALOG = "dwetl_dw"
 
 # A file can be attached once per process: every Warehouse on the same file is a cursor of one
-# shared in-memory database holding the attachment, closed when its last user closes.
+# shared in-memory database holding the attachment, detached when its last user closes.
 _shared_guard = threading.Lock()
 _shared: dict[Path, tuple[duckdb.DuckDBPyConnection, list[int], bool]] = {}
+# In-memory databases with nothing attached, for the next open: starting one costs several
+# times what an ATTACH does, and a process that opens the warehouse again and again (a notebook,
+# the tests) would pay it each time (docs/decisions/0015-duckdb-idle-instances.md)
+_idle: list[duckdb.DuckDBPyConnection] = []
+_IDLE_MAX = 2
 # Entity locks of this process, (file, entity) -> who holds it: only this process can have
 # the file open, so they need not leave it
 _entities_free = threading.Condition()
@@ -53,7 +58,7 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 def _open_shared(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     with _shared_guard:
         if path not in _shared:
-            base = duckdb.connect(":memory:", config=NO_EXTENSIONS)
+            base = _idle.pop() if _idle else duckdb.connect(":memory:", config=NO_EXTENSIONS)
             try:
                 mode = " (READ_ONLY)" if read_only else ""
                 base.execute(f"ATTACH ? AS {CATALOG}{mode}", [str(path)])
@@ -80,7 +85,22 @@ def _close_shared(path: Path, con: duckdb.DuckDBPyConnection) -> None:
         users[0] -= 1
         if users[0] == 0:
             del _shared[path]
-            base.close()
+            _detach(base)
+
+
+def _detach(base: duckdb.DuckDBPyConnection) -> None:
+    """Let go of the file attached to `base` (checkpointed, unlocked, as a close does) and keep
+    `base` for the next open; closed instead when enough are kept or the detach fails (the
+    close then does what it always did: a checkpoint that fails leaves the WAL to replay)."""
+    try:
+        base.execute(f"DETACH {CATALOG}")
+    except duckdb.Error:
+        base.close()
+        return
+    if len(_idle) < _IDLE_MAX:
+        _idle.append(base)
+    else:
+        base.close()
 
 
 def _require_duckdb_file(url: DbUrl) -> None:

@@ -141,3 +141,33 @@ def test_without_nested_loops_holds_for_the_block_only(wh: Warehouse) -> None:
         raise ValueError("boom")
     if wh.dialect == "postgresql":
         assert wh.fetchall("SHOW enable_nestloop") == [("on",)]
+
+
+def test_a_closed_duckdb_warehouse_is_free_for_another_process_and_its_instance_reused(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    from dwetl.warehouse import duckdb as duckdb_warehouse
+
+    first, second = tmp_path / "first.duckdb", tmp_path / "second.duckdb"
+    settings = load_settings(dw=f"duckdb:///{first}", cwd=tmp_path, env={})
+    with open_warehouse(settings.dw, settings) as wh:
+        wh.execute("CREATE TABLE main.item AS SELECT range AS id FROM range(1000)")
+        instance = duckdb_warehouse._shared[first][0]
+    # closed: detached (checkpointed, unlocked), not only forgotten
+    assert not first.with_name("first.duckdb.wal").exists()
+    other = subprocess.run(
+        [sys.executable, "-c", f"import duckdb; c = duckdb.connect({str(first)!r}); "
+         "c.execute('INSERT INTO main.item VALUES (1000)'); "
+         "print(c.execute('SELECT count(*) FROM main.item').fetchone()[0])"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert (other.returncode, other.stdout.strip()) == (0, "1001"), other.stderr
+    # the next open, of another file, takes the kept instance, and sees nothing of the first
+    settings = load_settings(dw=f"duckdb:///{second}", cwd=tmp_path, env={})
+    with open_warehouse(settings.dw, settings) as wh:
+        assert duckdb_warehouse._shared[second][0] is instance
+        assert not wh.table_exists("main.item")
+        assert wh.fetchall("SELECT count(*) FROM duckdb_databases() WHERE NOT internal") == [(2,)]
