@@ -327,9 +327,10 @@ def land(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame, *, apply: bool = T
 #: up to how many rows a frame is compared with its target before it is staged, where the
 #: warehouse can read the rows in place (`Warehouse.scans_arrow`): a run that re-reads a few
 #: unchanged rows (the watermark's overlap; every incremental run) then stages nothing, where
-#: the staging table's CREATE, load and DROP cost several statements per entity; a larger frame
-#: mostly has rows to write, and is staged at once
-COMPARED_UNSTAGED_UP_TO = 10_000
+#: the staging table's CREATE, load and DROP cost several statements per entity (the calendar's
+#: 731 generated days included); a larger frame mostly has rows to write, and is staged at once,
+#: as before: its count reads the staged table, not the rows cast in place
+COMPARED_UNSTAGED_UP_TO = 1_000
 
 
 def compare_unstaged(
