@@ -193,8 +193,6 @@ class EntityLoad:
         earlier ones resolved, the staging table dropped."""
         ctx, spec, result = self.ctx, self.spec, self.result
         with self.phase("merge"):
-            if landed.unstaged is not None and result.rejected:
-                landed = merge.stage_now(self.wh, landed)  # withdrawals read it as a table
             counts = merge.settle(self.wh, landed, apply=not ctx.dry_run)
             result.inserted, result.updated = counts.inserted, counts.updated
             result.unchanged = counts.unchanged
@@ -202,9 +200,8 @@ class EntityLoad:
             if not ctx.dry_run:
                 key, run_id = spec.natural_key, ctx.run_id
                 rejects.resolve_rejects(
-                    self.wh, landed.loaded, key, run_id=run_id, entity=spec.name,
-                    unstaged=landed.unstaged,
-                )  # fmt: skip
+                    self.wh, landed.loaded, key, run_id=run_id, entity=spec.name
+                )
             merge.clean_up(self.wh, landed)
 
     def settle_rejects(self, landed: merge.Landed) -> int:

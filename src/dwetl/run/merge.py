@@ -28,7 +28,6 @@ import re
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import polars as pl
 from sqlglot import exp
@@ -56,9 +55,6 @@ class MergePlan:
     #: leaves them out. DuckDB rewrites every column an UPDATE sets, a VARCHAR dearly
     #: (docs/decisions/0007-merge-vs-upsert.md)
     kept: tuple[str, ...] = ()
-    #: the target's column types as the warehouse spells them, where it read them with the
-    #: columns (`Warehouse.column_types`: a warehouse that `scans_arrow`); else empty
-    types: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def compared(self) -> tuple[str, ...]:
@@ -84,26 +80,6 @@ class MergeCounts:
     changed: tuple[str, ...] | None = field(default=None, compare=False)
 
 
-#: the name under which a query reads rows offered in place (`Unstaged`)
-UNSTAGED = "__dwetl_unstaged"
-
-
-@dataclass(frozen=True)
-class Unstaged:
-    """Rows not stored anywhere, offered in place to a query (`Warehouse.fetchall_with`, as the
-    table `UNSTAGED`): `query` reads them, each column cast to its target type, as a table of
-    the target's columns (the staging table) would hold them."""
-
-    rows: pl.DataFrame
-    query: str
-
-    def fetchall(
-        self, wh: Warehouse, sql: str, params: Sequence[Any] | None = None
-    ) -> list[tuple[Any, ...]]:
-        """Run `sql`, which reads the rows as `UNSTAGED`."""
-        return wh.fetchall_with(sql, UNSTAGED, self.rows.to_arrow(), params)
-
-
 @dataclass(frozen=True)
 class Landed:
     """Where the load phase put a batch: the staging table, or straight into the target."""
@@ -119,12 +95,6 @@ class Landed:
     #: the statements that put the staging table, the target's twin, in the empty target's
     #: place (`Warehouse.table_swap`): how `settle` moves its rows, where there are any
     swap: tuple[str, ...] = ()
-    #: what the target would do with the rows (`compare_unstaged`), where they were compared
-    #: with it before any staging
-    counts: MergeCounts | None = None
-    #: the rows, where that comparison found every one equal to its target row: nothing was
-    #: staged (`stage_now` stages them after all, for what needs them in a table)
-    unstaged: Unstaged | None = field(default=None, compare=False, repr=False)
 
     @property
     def loaded(self) -> str:
@@ -305,63 +275,15 @@ def _first_load(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame) -> bool:
 def land(wh: Warehouse, plan: MergePlan, frame: pl.DataFrame, *, apply: bool = True) -> Landed:
     """The load phase: into an empty target (or one holding only its unknown members) directly
     (unless `apply` is False: a dry run writes nothing), its keys deferred where the warehouse
-    can; into the staging table otherwise, unless `compare_unstaged` finds every row equal to
-    its target row (nothing to write: nothing staged)."""
+    can; into the staging table otherwise."""
     if _first_load(wh, plan, frame):
         log.debug("%s is empty: the batch goes straight into it", plan.target)
         if apply and frame.height:
             with wh.constraints_deferred(plan.target, empty=True):
                 append(wh, plan, frame, into=plan.target)
         return Landed(plan, frame.height, direct=True, into_empty=True)
-    compared = compare_unstaged(wh, plan, frame)
-    if compared is None:
-        stage(wh, plan, frame)
-        return Landed(plan, frame.height, direct=False)
-    counts, unstaged = compared
-    if counts.inserted + counts.updated:
-        stage(wh, plan, frame)
-        return Landed(plan, frame.height, direct=False, counts=counts)
-    return Landed(plan, frame.height, direct=False, counts=counts, unstaged=unstaged)
-
-
-#: up to how many rows a frame is compared with its target before it is staged, where the
-#: warehouse can read the rows in place (`Warehouse.scans_arrow`): a run that re-reads a few
-#: unchanged rows (the watermark's overlap; every incremental run) then stages nothing, where
-#: the staging table's CREATE, load and DROP cost several statements per entity (the calendar's
-#: 731 generated days included); a larger frame mostly has rows to write, and is staged at once,
-#: as before: its count reads the staged table, not the rows cast in place
-COMPARED_UNSTAGED_UP_TO = 1_000
-
-
-def compare_unstaged(
-    wh: Warehouse, plan: MergePlan, frame: pl.DataFrame
-) -> tuple[MergeCounts, Unstaged] | None:
-    """What merging `frame` into the target would do (`count_changes`), counted without staging
-    it: its rows offered in place, each cast to its target column's type as loading them into
-    the staging table (a table of the target's types) casts them; with those rows. None where
-    the warehouse cannot read rows in place, or `frame` is empty or larger than
-    `COMPARED_UNSTAGED_UP_TO`."""
-    if not wh.scans_arrow or not 0 < frame.height <= COMPARED_UNSTAGED_UP_TO:
-        return None
-    types = plan.types or tuple(kind for _, kind in wh.column_types(plan.target))
-    query = st.cast_columns(
-        UNSTAGED, tuple(zip(plan.columns, types, strict=True)), wh.sqlglot_dialect
-    )
-    unstaged = Unstaged(frame.select(plan.columns), query)
-    args = (plan.target, st.STAND_IN, plan.key, plan.compared)
-    found = unstaged.fetchall(
-        wh, st.rendered_reading(st.change_counts, args, query, wh.sqlglot_dialect)
-    )
-    return _counts(plan, found[0]), unstaged
-
-
-def stage_now(wh: Warehouse, landed: Landed) -> Landed:
-    """Rows `land` did not stage (`Landed.unstaged`: all equal to their target rows) staged after
-    all, for what reads them from a table (withdrawals)."""
-    if landed.unstaged is None:
-        return landed
-    stage(wh, landed.plan, landed.unstaged.rows)
-    return replace(landed, unstaged=None)
+    stage(wh, plan, frame)
+    return Landed(plan, frame.height, direct=False)
 
 
 def staged(wh: Warehouse, plan: MergePlan, rows: int, swap: tuple[str, ...] = ()) -> Landed:
@@ -379,8 +301,6 @@ def settle(wh: Warehouse, landed: Landed, *, apply: bool = True) -> MergeCounts:
     `merge` of the staged rows."""
     if landed.direct:
         return MergeCounts(landed.rows, 0, 0)
-    if landed.counts is not None and not landed.counts.inserted + landed.counts.updated:
-        return landed.counts  # every row equals its target row: nothing to write
     if landed.into_empty:
         if apply and landed.rows:
             if landed.swap:
@@ -390,12 +310,12 @@ def settle(wh: Warehouse, landed: Landed, *, apply: bool = True) -> MergeCounts:
                 with wh.constraints_deferred(landed.plan.target, empty=True):
                     wh.execute(insert_sql(landed.plan, wh.sqlglot_dialect))
         return MergeCounts(landed.rows, 0, 0)
-    return merge(wh, landed.plan, apply=apply, staged=landed.rows, counts=landed.counts)
+    return merge(wh, landed.plan, apply=apply, staged=landed.rows)
 
 
 def clean_up(wh: Warehouse, landed: Landed) -> None:
     """Drop the staging table, if the batch was staged."""
-    if not landed.direct and landed.unstaged is None:
+    if not landed.direct:
         drop_staging(wh, landed.plan)
 
 
@@ -409,12 +329,7 @@ def count_sql(plan: MergePlan, dialect: str = "postgres") -> str:
 def count_changes(wh: Warehouse, plan: MergePlan) -> MergeCounts:
     """Staged rows that are new, changed, or equal to their target row, and the columns
     changed."""
-    return _counts(plan, wh.fetchall(count_sql(plan, wh.sqlglot_dialect))[0])
-
-
-def _counts(plan: MergePlan, row: Sequence[Any]) -> MergeCounts:
-    """`MergeCounts` from the row of `count_sql`'s query."""
-    total, inserted, updated, *per_column = row
+    (total, inserted, updated, *per_column), *_ = wh.fetchall(count_sql(plan, wh.sqlglot_dialect))
     changed = tuple(c for c, n in zip(plan.compared, per_column, strict=True) if n)
     return MergeCounts(
         int(inserted), int(updated), int(total) - int(inserted) - int(updated), changed
@@ -516,12 +431,7 @@ def apply_sql(wh: Warehouse, plan: MergePlan, staged: int, target_rows: int | No
 
 
 def merge(
-    wh: Warehouse,
-    plan: MergePlan,
-    *,
-    apply: bool = True,
-    staged: int | None = None,
-    counts: MergeCounts | None = None,
+    wh: Warehouse, plan: MergePlan, *, apply: bool = True, staged: int | None = None
 ) -> MergeCounts:
     """Count, then (unless `apply` is False: a dry run) merge the staged rows into the target;
     a batch inserting a large share of the target's rows merges with its foreign keys deferred.
@@ -529,12 +439,9 @@ def merge(
     `staged`: the number of staged rows, where the caller knows it. A batch too small to defer
     any key, even were all its rows new, is then applied first and counted from what the
     statement returns, where the dialect can (`Warehouse.apply_counted`): that spares the count,
-    a join of the staged rows with the whole target.
-
-    `counts`: the staged rows' counts, where they were counted before staging
-    (`compare_unstaged`): not counted again."""
+    a join of the staged rows with the whole target."""
     target_rows = None
-    if apply and staged and counts is None:
+    if apply and staged:
         target_rows = _rows(wh, plan.target, up_to=decisive_rows(staged))
         if not defers_keys(staged, target_rows):
             sql = apply_sql(wh, plan, staged, target_rows)
@@ -542,8 +449,7 @@ def merge(
             if written is not None:
                 inserted, updated = written
                 return MergeCounts(inserted, updated, staged - inserted - updated)
-    if counts is None:
-        counts = count_changes(wh, plan)
+    counts = count_changes(wh, plan)
     if apply and counts.inserted + counts.updated:
         # an update sets only the columns some staged row changes (and the lineage)
         plan = replace(
@@ -570,13 +476,9 @@ def plan_for(
     key: Sequence[str],
     surrogate_key: str | None,
 ) -> MergePlan:
-    """The merge plan of `target`, its columns (and where the warehouse reads rows in place,
-    their types: `compare_unstaged` casts to them) read from the warehouse."""
-    fixed = (surrogate_key,) if surrogate_key and surrogate_key not in key else ()
-    if wh.scans_arrow:
-        columns, types = zip(*wh.column_types(target), strict=True)
-        return MergePlan(target, staging, columns, tuple(key), fixed, types=types)
+    """The merge plan of `target`, its columns read from the warehouse."""
     columns = tuple(target_schema(wh, target).names())
+    fixed = (surrogate_key,) if surrogate_key and surrogate_key not in key else ()
     return MergePlan(target, staging, columns, tuple(key), fixed)
 
 

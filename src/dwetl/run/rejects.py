@@ -14,7 +14,6 @@ run, or its next failure that blocks rows, closes them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import polars as pl
 from sqlglot import exp
@@ -23,9 +22,6 @@ from dwetl.core.queries import named_queries
 from dwetl.run.control import now
 from dwetl.warehouse import statements as st
 from dwetl.warehouse.base import Warehouse
-
-if TYPE_CHECKING:
-    from dwetl.run.merge import Unstaged
 
 REASONS = "reasons"
 #: the columns a run writes (the others take their defaults: open, not resolved)
@@ -211,31 +207,19 @@ def _numbered(
 
 
 def resolve_rejects(
-    wh: Warehouse,
-    loaded: str,
-    key: Sequence[str],
-    *,
-    run_id: int,
-    entity: str,
-    unstaged: Unstaged | None = None,
+    wh: Warehouse, loaded: str, key: Sequence[str], *, run_id: int, entity: str
 ) -> None:
     """Mark this entity's open rejects whose key has now loaded (is in the table `loaded`: the
-    staging table, or the target a first load went straight into; or in the rows `unstaged`,
-    which no table holds: they equal their target rows) as resolved, and close its blocked rows
-    of earlier runs (this run committed)."""
+    staging table, or the target a first load went straight into) as resolved, and close its
+    blocked rows of earlier runs (this run committed)."""
     (blocked, open_), *_ = wh.fetchall(_q("reject_state"), [entity, run_id])
     if blocked:
         close_blocked(wh, entity, run_id=run_id)
     if not open_:
         return  # nothing open to resolve: no need to read every loaded key
-    params = [run_id, now(), entity, run_id]
     with wh.without_nested_loops():  # the open rejects' statistics may be long out of date
-        if unstaged is None:
-            wh.execute(resolve_sql(loaded, key, wh.sqlglot_dialect), params)
-            return
-        args = (st.STAND_IN, tuple(key))
-        sql = st.rendered_reading(_resolve, args, unstaged.query, wh.sqlglot_dialect)
-        unstaged.fetchall(wh, sql, params)
+        sql = resolve_sql(loaded, key, wh.sqlglot_dialect)
+        wh.execute(sql, [run_id, now(), entity, run_id])
 
 
 def resolve_sql(loaded: str, key: Sequence[str], dialect: str = "postgres") -> str:

@@ -57,10 +57,6 @@ class Warehouse(ABC):
     #: application_name `dwetl run N pid P`, seen by any session), so that a run with no
     #: session left is known to be gone wherever its process ran (`dwetl.ops.abandoned`)
     sessions_name_runs: ClassVar[bool] = False
-    #: whether a query can read rows this process holds (an Arrow table) as a table, in place,
-    #: without loading them (DuckDB's Arrow scan: `fetchall_with`); `column_types` then gives
-    #: the types to cast them to, as loading them into a table would
-    scans_arrow: ClassVar[bool] = False
 
     #: seconds the (retried) connection took; set by `dwetl.warehouse.open_warehouse`
     connect_seconds: float = 0.0
@@ -103,18 +99,6 @@ class Warehouse(ABC):
         in front of `sql` (`sql` has no WITH of its own, nor any other placeholder)."""
         unnested = f'WITH "{name}" ("{values.name}") AS (SELECT UNNEST(%s)) '
         return self.fetch_polars(unnested + sql, [values.to_list()])
-
-    def fetchall_with(
-        self, sql: str, name: str, data: pa.Table, params: Sequence[Any] | None = None
-    ) -> list[tuple[Any, ...]]:
-        """Run statement `sql`, which reads `data` as the table `name`, and return its rows;
-        only where the warehouse `scans_arrow`."""
-        raise NotImplementedError(f"{self.dialect} cannot read rows it has not stored")
-
-    def column_types(self, table: str) -> tuple[tuple[str, str], ...]:
-        """`table`'s columns in order, each with its type as a CAST to it is written; only
-        where the warehouse `scans_arrow`."""
-        raise NotImplementedError(f"{self.dialect}: column_types")
 
     @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:

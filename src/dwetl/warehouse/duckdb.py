@@ -158,7 +158,6 @@ class DuckDBWarehouse(Warehouse):
     #: commits, whatever its memory_limit, so batches are committed into staging
     #: (docs/decisions/0005-duckdb-bulk-load.md)
     holds_uncommitted_rows: ClassVar[bool] = True
-    scans_arrow: ClassVar[bool] = True
 
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
         self._con = con
@@ -238,23 +237,6 @@ class DuckDBWarehouse(Warehouse):
             return self.fetch_polars(sql)
         finally:
             self._con.unregister(name)
-
-    def fetchall_with(
-        self, sql: str, name: str, data: pa.Table, params: Sequence[Any] | None = None
-    ) -> list[tuple[Any, ...]]:
-        """Run statement `sql`, which reads `data` as the table `name` (registered, no copy)."""
-        self._con.register(name, data.combine_chunks())
-        try:
-            return self.fetchall(sql, params)
-        finally:
-            self._con.unregister(name)
-
-    def column_types(self, table: str) -> tuple[tuple[str, str], ...]:
-        """`table`'s columns and their types as DuckDB spells them (`DESCRIBE`)."""
-        from dwetl.warehouse import statements
-
-        rows = self._con.execute(f"DESCRIBE {statements.quoted(table, 'duckdb')}").fetchall()
-        return tuple((str(row[0]), str(row[1])) for row in rows)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -45,27 +45,6 @@ def rendered(
     )
 
 
-def rendered_reading(
-    builder: Callable[..., exp.Expr], args: tuple[Hashable, ...], query: str, dialect: str
-) -> str:
-    """As `rendered`, with the query `query` (rendered in `dialect`) read where `args` name the
-    table `STAND_IN`, as a derived table under the same alias.
-
-    >>> rendered_reading(select_columns, (STAND_IN, ("k",)), 'SELECT 1 AS "k"', "duckdb")
-    'SELECT "k" FROM (SELECT 1 AS "k")'
-    """
-    return _template(builder, args, dialect).replace(_quoted(STAND_IN, dialect), f"({query})")
-
-
-def quoted(name: str, dialect: str) -> str:
-    """`schema.table` quoted as `dialect` writes it.
-
-    >>> quoted("dw.dim_cliente", "duckdb")
-    '"dw"."dim_cliente"'
-    """
-    return _quoted(name, dialect)
-
-
 @lru_cache(maxsize=512)
 def _template(builder: Callable[..., exp.Expr], args: tuple[Hashable, ...], dialect: str) -> str:
     text = render(builder(*args), dialect)
@@ -248,25 +227,6 @@ def select_columns(source: str, columns: Sequence[str]) -> exp.Select:
     'SELECT "nk", "sk" FROM "dw"."d"'
     """
     return _select([column(c) for c in columns], table(source))
-
-
-@lru_cache(maxsize=128)
-def cast_columns(source: str, columns: tuple[tuple[str, str], ...], dialect: str) -> str:
-    """The rows of `source` with each of `columns` (name, type) cast to its type, as `dialect`
-    writes it: what loading them into a table of those columns would store. Rendered once per
-    process for the same columns.
-
-    >>> cast_columns("__rows", (("k", "INTEGER"), ("v", "DECIMAL(12,2)")), "duckdb")
-    'SELECT CAST("k" AS INT) AS "k", CAST("v" AS DECIMAL(12, 2)) AS "v" FROM "__rows"'
-    """
-    cast = [
-        exp.Alias(
-            this=exp.Cast(this=column(name), to=exp.DataType.build(kind, dialect=dialect)),
-            alias=exp.to_identifier(name, quoted=True),
-        )
-        for name, kind in columns
-    ]
-    return render(_select(cast, table(source)), dialect)
 
 
 def key_rows(
