@@ -20,6 +20,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from benchmarks.report import across_sizes
+
 REPO = Path(__file__).resolve().parent.parent
 SECTION = "## Benchmarks"
 EARLIER = "## Earlier results"
@@ -103,11 +105,13 @@ def ratio_table(results: list[dict[str, Any]]) -> list[str]:
 
 
 def growth_table(results: list[dict[str, Any]]) -> list[str]:
-    """Each larger size against the smallest of the same run (`across_sizes`)."""
+    """Each larger size against the smallest of the same run and against the size before it
+    (`across_sizes`); a target is shown on the pair it names (20M / 5M)."""
     rows = [
         (result, pair, name, value)
         for result in results
-        for pair, figures in result.get("across_sizes", {}).get("growth", {}).items()
+        # computed again from the sizes: a results file written before the pairs grew
+        for pair, figures in across_sizes(result["sizes"])["growth"].items()
         for name, value in figures.items()
     ]
     if not rows:
@@ -115,21 +119,33 @@ def growth_table(results: list[dict[str, Any]]) -> list[str]:
     lines = ["| growth (medians of one run) | ratio | target (issue 23) |", "|---|---|---|"]
     for result, pair, name, value in rows:
         target = next((t for prefix, t in GROWTH_TARGETS if name.startswith(prefix)), "")
+        if not pair.startswith("20,000,000 / 5,000,000"):
+            target = ""
         dw = _DW.get(result["meta"]["dw"], result["meta"]["dw"])
         lines.append(f"| {dw}: {name}, {pair} | {value:.2f} | {target} |")
     return [*lines, ""]
 
 
 def _checks_line(result: dict[str, Any]) -> str:
-    baseline = result.get("checks", {}).get("baseline", {})
+    checks = result.get("checks", {})
     dw = _DW.get(result["meta"]["dw"], result["meta"]["dw"])
+    said = []
+    rounds = checks.get("rounds", {}).get("status")
+    if rounds:
+        said.append(f"**{rounds}** in every round")
+    before = checks.get("before", {}).get("status")
+    if before and before != "no before":
+        said.append(f"**{before}** to the previous commit's, loaded in the same rounds")
+    baseline = checks.get("baseline", {})
     status = baseline.get("status", "no baseline")
     if status == "no baseline":
-        return f"- {dw}: the warehouse was not compared with a baseline run."
-    return (
-        f"- {dw}: the warehouse is **{status}** against the baseline run of commit "
-        f"{baseline.get('commit') or '?'} ({baseline.get('path')})."
-    )
+        said.append("not compared with a baseline run")
+    else:
+        said.append(
+            f"**{status}** against the baseline run of commit "
+            f"{baseline.get('commit') or '?'} ({baseline.get('path')})"
+        )
+    return f"- {dw}: the warehouse is " + "; ".join(said) + "."
 
 
 def section(results: list[dict[str, Any]], paths: list[Path]) -> str:

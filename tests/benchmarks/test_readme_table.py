@@ -114,3 +114,49 @@ def test_the_new_section_replaces_the_old_which_moves_to_the_benchmarks_readme(
     latest = moved.index("### Benchmarks (2026-12-07)")
     assert latest < moved.index("### Benchmarks (2026-12-05)")
     assert moved.index("## Earlier results") < latest
+
+
+def _size(items: int, full: float, rss_mb: float, incremental: float) -> dict[str, Any]:
+    return {
+        "items": items,
+        "label": f"{items // 1_000_000}M",
+        "repeat": 1,
+        "changed_items": 50_000,
+        "summary": {
+            "dwetl_full": _wall(full, rss_mb),
+            "floor": _wall(full / 2),
+            "dwetl_incremental": _wall(incremental),
+        },
+        "ratios": {},
+    }
+
+
+def test_growth_shows_each_size_against_the_one_before_and_the_checks_that_ran(
+    tmp_path: Path,
+) -> None:
+    # issue 23's growth targets name 20M / 5M, which a run over 1M, 5M and 20M must show
+    result = json.loads(_result(tmp_path / "d.json", "duckdb").read_text())
+    result["sizes"] = [
+        _size(1_000_000, 6.0, 1000.0, 2.0),
+        _size(5_000_000, 17.0, 1400.0, 3.0),
+        _size(20_000_000, 63.0, 2800.0, 9.0),
+    ]
+    result["checks"] = {
+        "rounds": {"status": "equal"},
+        "before": {"status": "equal"},
+        "baseline": {"status": "no baseline"},
+    }
+    path = tmp_path / "three.json"
+    path.write_text(json.dumps(result))
+
+    text = readme_table.section([result], [path])
+
+    incremental = "dwetl_incremental, 50,000 items changed at both"
+    assert f"| DuckDB: {incremental}, 20,000,000 / 5,000,000 items | 3.00 | ≤ 1.5 at 20M" in text
+    assert "| DuckDB: dwetl_full peak RSS, 20,000,000 / 5,000,000 items | 2.00 | ≤ 1.3" in text
+    # against the smallest size too, where no target applies
+    assert f"| DuckDB: {incremental}, 20,000,000 / 1,000,000 items | 4.50 |  |" in text
+    assert (
+        "- DuckDB: the warehouse is **equal** in every round; **equal** to the previous "
+        "commit's, loaded in the same rounds; not compared with a baseline run." in text
+    )
