@@ -172,8 +172,11 @@ def steps() -> list[tuple[str, list[str]]]:
     return [("dimensions", dims), *((s.name, [s.name]) for s in specs if s.kind == "fact")]
 
 
-def by_entity(items: int, work: Path, master: str, batch_rows: int) -> dict[str, Any]:
-    """Per engine, per step (`steps`): wall time and peaks of that step's run."""
+def by_entity(
+    items: int, work: Path, master: str, batch_rows: int, dw_kind: str = "duckdb"
+) -> dict[str, Any]:
+    """Per engine, per step (`steps`): wall time and peaks of that step's run, into one
+    warehouse of `dw_kind` per engine."""
     dwetl = console_script("dwetl")
     source = f"sqlite:///{work / f'oltp-{items}.sqlite'}"
     env = child_env()
@@ -182,8 +185,8 @@ def by_entity(items: int, work: Path, master: str, batch_rows: int) -> dict[str,
                        check=True, capture_output=True)  # fmt: skip
     summary: dict[str, Any] = {}
     for engine in ("polars", "spark"):
-        dw = work / f"dw-{items}-{engine}-steps.duckdb"
-        url = f"duckdb:///{dw}"
+        db = create_database(dw_kind, f"dwetl_engines_{items}_{engine}_steps_{os.getpid()}", work)
+        url = db.url
         subprocess.run([dwetl, "init", "--source", source, "--dw", url], env=env,
                        check=True, capture_output=True)  # fmt: skip
         summary[engine] = {}
@@ -203,7 +206,7 @@ def by_entity(items: int, work: Path, master: str, batch_rows: int) -> dict[str,
                 "worker_mb": max(sampled.workers_mb.values(), default=0.0),
                 "batches": {e["entity"]: e["batches"] for e in sampled.report.get("entities", [])},
             }
-        dw.unlink(missing_ok=True)
+        drop_database(db)
     return summary
 
 
@@ -260,7 +263,9 @@ def main(argv: list[str] | None = None) -> None:
     work = options.work or Path(tempfile.mkdtemp(prefix="dwetl-engines-"))
     master, batch_rows = options.spark_master, options.batch_rows
     if options.by_entity:
-        results = {items: by_entity(items, work, master, batch_rows) for items in options.items}
+        results = {
+            items: by_entity(items, work, master, batch_rows, options.dw) for items in options.items
+        }
         render, kind = step_table, "engines-by-entity"
     else:
         results = {
