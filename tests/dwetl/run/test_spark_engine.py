@@ -206,28 +206,9 @@ def test_spark_retries_a_task_fails_cleanly_and_equals_polars(
     assert _staged_files(staging) == []
 
     _change_source(etl)
-    before = _warehouse(on_spark)
-    watermark = on_spark.dw(
-        "SELECT watermark_value FROM ctl.etl_control WHERE entity = 'fact_vendas'"
-    )
     # the third batch's task fails on every attempt: after others wrote their batches
-    monkeypatch.setenv(FAULT_ENV, "task3:fact_vendas")
-    failed = _run(on_spark, "spark", full=False, batch_rows=INCREMENTAL_BATCH_ROWS, staging=staging)
-    monkeypatch.delenv(FAULT_ENV)
-    vendas = next(e for e in failed.entities if e.entity == "fact_vendas")
-    assert vendas.status == "failed" and "task3" in str(vendas.error), vendas.to_dict()
-    after = _warehouse(on_spark)
-    assert_frame_equal(after["dw.fact_vendas"], before["dw.fact_vendas"])
-    applied = pl.col("applied")
-    assert_frame_equal(
-        after["ctl.etl_reject"].filter(applied), before["ctl.etl_reject"].filter(applied)
-    )
-    assert (
-        on_spark.dw("SELECT watermark_value FROM ctl.etl_control WHERE entity = 'fact_vendas'")
-        == watermark
-    )
+    _fails_leaving_the_fact_as_it_was(on_spark, staging, monkeypatch, "task3")
     assert _staged_files(staging) == []
-    assert on_spark.dw(LEFT) == [(0,)]
 
     spark_next = _run(
         on_spark, "spark", full=False, batch_rows=INCREMENTAL_BATCH_ROWS, staging=staging
@@ -274,7 +255,8 @@ def test_spark_tasks_copy_into_postgresql_and_equal_polars(
     assert on_spark.dw(LEFT) == [(0,)]
 
     _change_source(etl)
-    _fails_leaving_postgresql_as_it_was(on_spark, staging, monkeypatch)
+    # every task has COPYed its batch when the merge fails
+    _fails_leaving_the_fact_as_it_was(on_spark, staging, monkeypatch, "merge")
     attached.clear()
     mine = _run(on_spark, "spark", full=False, batch_rows=INCREMENTAL_BATCH_ROWS, staging=staging)
     theirs = _run(etl, "polars", full=False, batch_rows=INCREMENTAL_BATCH_ROWS, staging=staging)
@@ -299,20 +281,21 @@ def _copied_by_tasks(vendas: dict[str, Any], attached: list[tuple[str, int]]) ->
     assert sum(n for t, n in attached if t in tables) == loaded
 
 
-def _fails_leaving_postgresql_as_it_was(
-    on_spark: Any, staging: Path, monkeypatch: pytest.MonkeyPatch
+def _fails_leaving_the_fact_as_it_was(
+    on_spark: Any, staging: Path, monkeypatch: pytest.MonkeyPatch, fault: str
 ) -> None:
-    """A run that fails once every task has COPYed its batch (before the merge) leaves the
-    fact, its watermark and the quarantine as they were, and no staging table."""
+    """An incremental run whose fact_vendas fails at `fault` (a fault point of
+    `dwetl.run.faults`) leaves the fact, its watermark and the quarantine as they were, and
+    no staging table."""
     before = _warehouse(on_spark)
     watermark = on_spark.dw(
         "SELECT watermark_value FROM ctl.etl_control WHERE entity = 'fact_vendas'"
     )
-    monkeypatch.setenv(FAULT_ENV, "merge:fact_vendas")
+    monkeypatch.setenv(FAULT_ENV, f"{fault}:fact_vendas")
     failed = _run(on_spark, "spark", full=False, batch_rows=INCREMENTAL_BATCH_ROWS, staging=staging)
     monkeypatch.delenv(FAULT_ENV)
     vendas = next(e for e in failed.entities if e.entity == "fact_vendas")
-    assert vendas.status == "failed" and "merge" in str(vendas.error), vendas.to_dict()
+    assert vendas.status == "failed" and fault in str(vendas.error), vendas.to_dict()
     after = _warehouse(on_spark)
     assert_frame_equal(after["dw.fact_vendas"], before["dw.fact_vendas"])
     applied = pl.col("applied")
