@@ -115,6 +115,17 @@ def measured(args: list[str], env: dict[str, str]) -> Sampled:
     return out
 
 
+def sampled_source(items: int, work: Path, dwetl: str, env: dict[str, str]) -> str:
+    """The URL of a SQLite source of `items` order items in `work`, sampled unless it is there
+    already (from an earlier size or mode of the same work folder)."""
+    path = work / f"oltp-{items}.sqlite"
+    source = f"sqlite:///{path}"
+    if not path.exists():
+        subprocess.run([dwetl, "sample", "--rows", str(items), "--source", source], env=env,
+                       check=True, capture_output=True)  # fmt: skip
+    return source
+
+
 def one_size(
     items: int,
     repeat: int,
@@ -124,12 +135,8 @@ def one_size(
     dw_kind: str = "duckdb",
     before: Path | None = None,
 ) -> dict[str, Any]:
-    dwetl = console_script("dwetl")
-    source = f"sqlite:///{work / f'oltp-{items}.sqlite'}"
-    env = child_env()
-    if not (work / f"oltp-{items}.sqlite").exists():
-        subprocess.run([dwetl, "sample", "--rows", str(items), "--source", source], env=env,
-                       check=True, capture_output=True)  # fmt: skip
+    dwetl, env = console_script("dwetl"), child_env()
+    source = sampled_source(items, work, dwetl, env)
     #: label -> (the dwetl to run, its engine)
     engines = {"polars": (dwetl, "polars"), "spark": (dwetl, "spark")}
     if before is not None:
@@ -177,12 +184,8 @@ def by_entity(
 ) -> dict[str, Any]:
     """Per engine, per step (`steps`): wall time and peaks of that step's run, into one
     warehouse of `dw_kind` per engine."""
-    dwetl = console_script("dwetl")
-    source = f"sqlite:///{work / f'oltp-{items}.sqlite'}"
-    env = child_env()
-    if not (work / f"oltp-{items}.sqlite").exists():
-        subprocess.run([dwetl, "sample", "--rows", str(items), "--source", source], env=env,
-                       check=True, capture_output=True)  # fmt: skip
+    dwetl, env = console_script("dwetl"), child_env()
+    source = sampled_source(items, work, dwetl, env)
     summary: dict[str, Any] = {}
     for engine in ("polars", "spark"):
         db = create_database(dw_kind, f"dwetl_engines_{items}_{engine}_steps_{os.getpid()}", work)
