@@ -257,16 +257,17 @@ class DuckDBWarehouse(Warehouse):
 
     def transpile(self, sql: str) -> list[str]:
         """PostgreSQL-dialect SQL (one or more statements) as DuckDB statements; a CREATE
-        TABLE loses its foreign keys (see `enforces_foreign_keys`)."""
+        TABLE loses its foreign keys (see `enforces_foreign_keys`), and a partial index is
+        left out (`duckdb_ddl.is_partial_index`)."""
         import sqlglot
         from sqlglot import exp
         from sqlglot.errors import ErrorLevel
 
-        from dwetl.warehouse.duckdb_ddl import without_foreign_keys
+        from dwetl.warehouse.duckdb_ddl import is_partial_index, without_foreign_keys
 
         statements = []
         for tree in sqlglot.parse(sql, read="postgres"):
-            if tree is None:
+            if tree is None or is_partial_index(tree):
                 continue
             # sqlglot 30 warns "Unsupported ALTER COLUMN syntax" for every SET NOT NULL, which
             # it writes right all the same: an ALTER is written without its warnings
