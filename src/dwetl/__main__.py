@@ -1,5 +1,5 @@
 """`python -m dwetl`: the same as the `dwetl` console script."""
 
-from dwetl.cli.app import main
+from dwetl.cli.app import console
 
-main()
+console()

@@ -20,6 +20,7 @@ from dwetl.cli import (
     demo,
     history,
     init,
+    process_exit,
     rejects,
     rollout,
     run,
@@ -87,6 +88,16 @@ app.command("run")(run.run_command)
 app.command()(sample.sample)
 app.command()(status.status)
 app.command()(version.version)
+
+
+def console() -> None:
+    """The `dwetl` console script (and `python -m dwetl`): `main`, then the process ends
+    without the interpreter's teardown (`process_exit.leave`)."""
+    try:
+        main()
+    except SystemExit as done:
+        process_exit.leave(done.code)
+    process_exit.leave(0)
 
 
 def main() -> None:
