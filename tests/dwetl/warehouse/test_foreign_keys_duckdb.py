@@ -117,6 +117,13 @@ def test_other_statements_pass_unchanged() -> None:
     assert DuckDBWarehouse.transpile(None, sql) == expected  # type: ignore[arg-type]
 
 
+def test_a_partial_index_is_left_out_and_a_plain_one_kept() -> None:
+    sql = "CREATE INDEX a ON dw.t (y) WHERE z IS NULL; CREATE INDEX b ON dw.t (y)"
+    assert DuckDBWarehouse.transpile(None, sql) == [  # type: ignore[arg-type]
+        "CREATE INDEX b ON dw.t(y)"
+    ]
+
+
 def test_a_reference_to_a_missing_table_or_column_still_fails_its_script(tmp_path: Path) -> None:
     settings = load_settings(dw=f"duckdb:///{tmp_path / 'dw.duckdb'}", cwd=tmp_path, env={})
     run_init(settings)
