@@ -103,6 +103,7 @@ def run(
     spark = _spark_engine(settings)
     with write_lock(settings), open_warehouse(settings.dw, settings) as wh, spark or nullcontext():
         _require_init(wh)
+        _warn_pending_ddl(wh, settings)
         # the entities, and Polars and sqlglot with them, are imported once the warehouse
         # answers: a run that cannot start says so without waiting for them
         from dwetl.run.context import RunContext
@@ -230,6 +231,24 @@ def _require_init(wh: Warehouse) -> None:
     if not wh.table_exists("ctl.etl_control"):
         raise UsageError("the warehouse has no ctl.etl_control: run `dwetl init` first")
     control.require_upgraded(wh)
+
+
+def _warn_pending_ddl(wh: Warehouse, settings: Settings) -> None:
+    """A warehouse that lacks scripts of the DDL folder still runs where its control tables
+    have what this dwetl writes (`control.require_upgraded`), but says which scripts `init`
+    would apply: 009_open_reject_index.sql, for one, only makes runs faster."""
+    from dwetl.warehouse.ddl import pending_scripts
+
+    try:
+        pending = pending_scripts(wh, settings.ddl_dir)
+    except UsageError:  # no DDL folder: `check` and `init` say so
+        return
+    if pending:
+        log.warning(
+            "the warehouse lacks %s of the DDL in %s: run `dwetl init` to apply it",
+            ", ".join(pending),
+            settings.ddl_dir,
+        )
 
 
 def _close_abandoned(wh: Warehouse, run_id: int, with_pid: bool) -> None:

@@ -156,6 +156,15 @@ def applied_checksums(wh: Warehouse) -> dict[str, str]:
     return {name: checksum for name, checksum in wh.fetchall(_q("applied_scripts"))}
 
 
+def pending_scripts(wh: Warehouse, ddl_dir: Path) -> list[str]:
+    """The scripts of `ddl_dir` that `ctl.schema_version` does not record as applied ([] for a
+    warehouse that records none: one initialised before scripts were recorded)."""
+    applied = applied_checksums(wh)
+    if not applied:
+        return []
+    return [s.name for s in list_scripts(ddl_dir) if s.name not in applied]
+
+
 def verify_checksums(scripts: list[Script], applied: dict[str, str]) -> None:
     """An applied script whose file changed since is an error naming it."""
     for script in scripts:
