@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import spread
+from benchmarks.report import spread, unused_name
 
 REPO = Path(__file__).resolve().parent.parent
 #: items of the small source the nothing-changed run reads (`dwetl sample --rows`)
@@ -194,9 +194,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="dwetl-cli-start-") as work:
         result = measure(args.runs, Path(work), args.baseline)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{args.name}.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / f"{args.name}.md").write_text(markdown(result))
+    name = unused_name(args.out, args.name)
+    (args.out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.out / f"{name}.md").write_text(markdown(result))
     sys.stdout.write(markdown(result))
+    sys.stdout.write(f"\nwrote {args.out / name}.json and .md\n")
 
 
 if __name__ == "__main__":

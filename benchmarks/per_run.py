@@ -32,6 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks.report import unused_name
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -166,7 +168,8 @@ def _write(args: argparse.Namespace, found: dict[str, dict[str, list[float]]]) -
     }
     args.out.mkdir(parents=True, exist_ok=True)
     data = {"meta": meta, "medians": medians, "runs": found}
-    (args.out / f"{args.name}.json").write_text(json.dumps(data, indent=2) + "\n")
+    name = unused_name(args.out, args.name)
+    (args.out / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
     what = (
         f"{args.changed} order items changed before each run" if args.changed else "nothing changed"
     )
@@ -189,8 +192,9 @@ def _write(args: argparse.Namespace, found: dict[str, dict[str, list[float]]]) -
         lines += [
             f"| ratio | {this['wall'] / base['wall']:.2f} | {this['cpu'] / base['cpu']:.2f} |"
         ]
-    (args.out / f"{args.name}.md").write_text("\n".join(lines) + "\n")
+    (args.out / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+    print(f"wrote {args.out / name}.json and .md")
 
 
 if __name__ == "__main__":

@@ -406,10 +406,30 @@ def chart(meta: dict[str, Any], size: dict[str, Any], path: Path) -> bool:
     return True
 
 
+def unused_name(folder: Path, name: str) -> str:
+    """`name`, else `name-2`, `name-3`, ...: the first for which `folder` holds no `.json` or
+    `.md` file, so that a result is never written over an earlier one (two runs on one day
+    share the default, date-based names).
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "day.json").write_text("{}")
+    >>> unused_name(folder, "day"), unused_name(folder, "other")
+    ('day-2', 'other')
+    """
+    candidate, number = name, 1
+    while any((folder / f"{candidate}{suffix}").exists() for suffix in (".json", ".md")):
+        number += 1
+        candidate = f"{name}-{number}"
+    return candidate
+
+
 def write(result: dict[str, Any], folder: Path, name: str) -> list[Path]:
     """JSON, markdown and a PNG per size under `folder` (`name.png` for one size,
-    `name-<size>.png` for several); returns the paths written."""
+    `name-<size>.png` for several; `name` made unused first, `unused_name`); returns the paths
+    written."""
     folder.mkdir(parents=True, exist_ok=True)
+    name = unused_name(folder, name)
     written = [folder / f"{name}.json", folder / f"{name}.md"]
     written[0].write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     written[1].write_text(markdown(result))
