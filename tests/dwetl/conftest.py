@@ -80,6 +80,7 @@ def invoke_dwetl(
     from typer.testing import CliRunner
 
     from dwetl.cli.app import main
+    from dwetl.cli.process_exit import exit_status
     from dwetl.core import logs
 
     if (env or {}).get("DWETL_FAIL_AT", "").endswith(":kill"):
@@ -99,11 +100,7 @@ def invoke_dwetl(
             main()
             code = 0
         except SystemExit as exc:
-            if exc.code is None or isinstance(exc.code, int):
-                code = exc.code or 0
-            else:
-                print(exc.code, file=sys.stderr)
-                code = 1
+            code = exit_status(exc.code)
         except Exception:
             traceback.print_exc()
             code = 1

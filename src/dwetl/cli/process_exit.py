@@ -13,15 +13,16 @@ from typing import NoReturn
 
 def exit_status(code: object) -> int:
     """The status `SystemExit(code)` ends a process with: None is 0, an int itself, anything
-    else (printed to stderr by the caller) 1.
+    else 1, printed to stderr first (as Python prints it).
 
-    >>> [exit_status(c) for c in (None, 0, 2, "usage")]
-    [0, 0, 2, 1]
+    >>> [exit_status(c) for c in (None, 0, 2)]
+    [0, 0, 2]
     """
     if code is None:
         return 0
     if isinstance(code, int):
         return code
+    print(code, file=sys.stderr)
     return 1
 
 
@@ -35,8 +36,6 @@ def leave(code: object) -> NoReturn:
     are flushed. While a thread that is not a daemon still runs, it is an ordinary exit instead,
     which waits for that thread."""
     status = exit_status(code)
-    if status and not isinstance(code, int):
-        print(code, file=sys.stderr)
     others = [t for t in threading.enumerate() if t is not threading.main_thread()]
     if any(not t.daemon for t in others):
         sys.exit(status)
