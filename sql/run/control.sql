@@ -26,6 +26,10 @@ INSERT INTO ctl.etl_run_entity
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
         %s, %s);
 
+-- name: run_entity_recorded
+-- Whether an entity has its row of a run (written in the transaction that loads it).
+SELECT 1 FROM ctl.etl_run_entity WHERE run_id = %s AND entity = %s;
+
 -- name: last_run_entities
 SELECT e.entity, e.run_id, e.status, e.finished_at, e.extracted, e.folded, e.rejected,
        e.inserted, e.updated, e.unchanged, e.inferred, e.future, e.ties, e.error

@@ -87,10 +87,11 @@ def run_command(
     """Load the active entities (dims before facts).
 
     Exit 0: every entity loaded (quarantined rows are counted, not a failure); 3 partial:
-    some entity failed or was skipped; 1: none loaded; 2: bad usage or configuration.
+    some entity failed or was skipped; 1: none loaded; 2: bad usage or configuration; 130 or
+    143: stopped by Ctrl-C or SIGTERM (the entity in progress rolled back).
     """
     from dwetl.run.runner import run as run_entities
-    from dwetl.run.summary import DiskFull
+    from dwetl.run.summary import RunStopped
 
     setup_logging()
     settings = load_settings(
@@ -112,7 +113,7 @@ def run_command(
                 dry_run=dry_run,
                 progress=None if as_json else progress,
             )
-    except DiskFull as exc:  # stopped: the summary so far, failed, then the one-line error
+    except RunStopped as exc:  # the summary so far, failed, then the one-line error
         if as_json and exc.summary is not None:
             stopped = exc.summary.to_dict() | {"status": "failed", "error": str(exc)}
             typer.echo(json.dumps(stopped, ensure_ascii=False))

@@ -18,6 +18,7 @@ from dwetl.entities.spec import EntitySpec
 from dwetl.run import control
 from dwetl.run.merge import STAGING_SCHEMA, tables_in
 from dwetl.run.read_ahead import Opener, ReadAhead, opener
+from dwetl.run.stop import StopRequest
 from dwetl.run.summary import EntityResult
 from dwetl.warehouse.base import Warehouse
 from dwetl.warehouse.ddl import applied_constraint_sets
@@ -55,6 +56,8 @@ class RunContext:
     progress: Progress = lambda entity, phase: None
     #: dry run only: rows the run would have written, per target table (so facts see them)
     pending: dict[str, pl.DataFrame] = field(default_factory=dict)
+    #: whether a signal asked the run to stop (`dwetl.run.stop`)
+    stop: StopRequest = field(default_factory=StopRequest)
     #: the entities' extracts, read in the background ahead of their load (`start_reading`)
     read_ahead: ReadAhead | None = None
     #: the whole key maps of the dimensions this run read whole or filled, by target table

@@ -84,6 +84,11 @@ def record_failed(wh: Warehouse, run_id: int, result: EntityResult) -> None:
     insert_run_entity(wh, run_id, result)
 
 
+def entity_recorded(wh: Warehouse, run_id: int, entity: str) -> bool:
+    """Whether `entity` has its row of run `run_id` in `ctl.etl_run_entity`."""
+    return bool(wh.fetchall(_q("run_entity_recorded"), [run_id, entity]))
+
+
 def insert_run_entity(wh: Warehouse, run_id: int, result: EntityResult) -> None:
     """One row of `ctl.etl_run_entity`."""
     s = result.seconds

@@ -33,6 +33,7 @@ from dwetl.run.load_into_empty import BatchesIntoEmpty
 from dwetl.run.load_staged import StagedBatches
 from dwetl.run.read_ahead import EntityReads, ReadAhead
 from dwetl.run.spark.load import spark_load
+from dwetl.run.stop import Interrupted
 from dwetl.run.summary import COUNTS, SKIPPED_PREFIX, DiskFull, EntityResult
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,10 @@ def run_entity(ctx: RunContext, spec: EntitySpec) -> EntityResult:
     except DryRunDone:
         pass
     except Exception as exc:  # one entity's failure must not stop the others
+        _record_failure(ctx, spec, result, exc)
+    except KeyboardInterrupt as exc:  # a second signal (`dwetl.run.stop`), or none of ours
+        if not ctx.stop.requested:
+            raise
         _record_failure(ctx, spec, result, exc)
     finally:
         reads.close()
@@ -100,14 +105,22 @@ def _load_path(
 
 
 def _record_failure(
-    ctx: RunContext, spec: EntitySpec, result: EntityResult, exc: Exception
+    ctx: RunContext, spec: EntitySpec, result: EntityResult, exc: BaseException
 ) -> None:
     """The entity recorded as failed, nothing of it applied; a full disk raises `DiskFull`
-    instead (it stops the run: each entity after it would fail the same way)."""
+    instead (it stops the run: each entity after it would fail the same way), and so does a
+    stop asked by a signal (`Interrupted`). An error raised once the entity had committed (a
+    driver that reports a COMMIT it was interrupted in, which went through) leaves it loaded."""
+    log.debug("%s failed", spec.name, exc_info=exc)
+    if not ctx.dry_run:
+        _reconnect_if_lost(ctx)
+        if _committed(ctx, spec):
+            log.warning("%s: error after its commit, its rows are loaded: %s", spec.name,
+                        one_line(exc))  # fmt: skip
+            return
     result.status = "failed"
     result.error = one_line(exc)
     full = diskspace.describe(exc, f"warehouse {ctx.settings.dw.masked}")
-    log.debug("%s failed", spec.name, exc_info=exc)
     result.inserted = result.updated = result.unchanged = 0
     # nothing was applied: every row read is blocked, rejected or folded
     result.blocked = max(0, result.extracted - result.rejected - result.folded)
@@ -115,11 +128,23 @@ def _record_failure(
     if full is not None:
         result.error = full
         raise DiskFull(full, result) from None
+    if ctx.stop.requested:
+        stopped = Interrupted(ctx.stop, result)
+        result.error = str(stopped)
+        raise stopped from None
     log.error("%s failed: %s", spec.name, result.error)
     if not ctx.dry_run:
-        _reconnect_if_lost(ctx)
         with ctx.wh.transaction():
             control.record_failed(ctx.wh, ctx.run_id, result)
+
+
+def _committed(ctx: RunContext, spec: EntitySpec) -> bool:
+    """Whether the entity's transaction committed in this run (its run-entity row, written in
+    that transaction, is there)."""
+    try:
+        return control.entity_recorded(ctx.wh, ctx.run_id, spec.name)
+    except Exception:  # no answer: as if not (the failure is recorded, or its error says why)
+        return False
 
 
 def _announce(ctx: RunContext, spec: EntitySpec, result: EntityResult) -> None:

@@ -2,18 +2,19 @@
 
 `DWETL_FAIL_AT=<point>[:<entity>][:kill]` makes the runner fail at `<point>` ("merge": after the
 batch is loaded — into the staging table, or on a first load straight into the empty target —
-before the MERGE; "commit": after the MERGE, before the commit; "batch<n>", e.g. "batch2": after
-the n-th batch of an entity loaded in batches is loaded: into the target on a first load, else
-staged and committed to its staging table; under `--engine spark`, "task<n>": in the Spark task
-that reads the n-th batch, on every attempt, and "task<n>-first": on its first attempt only,
-which Spark then retries; "task<n>-written-first": on its first attempt, after it wrote the
-batch (its Parquet, or its COPY into PostgreSQL)) —
-for every entity, or only `<entity>`. Plain: it raises `InjectedFault` (the entity fails and rolls
+before the MERGE; "commit": after the MERGE, before the commit; "committed": once the entity's
+transaction has committed (the error a driver may raise after a COMMIT that went through);
+"batch<n>", e.g. "batch2": after the n-th batch of an entity loaded in batches is loaded: into
+the target on a first load, else staged and committed to its staging table; under `--engine
+spark`, "task<n>": in the Spark task that reads the n-th batch, on every attempt, and
+"task<n>-first": on its first attempt only, which Spark then retries; "task<n>-written-first":
+on its first attempt, after it wrote the batch (its Parquet, or its COPY into PostgreSQL)) — for
+every entity, or only `<entity>`. Plain: it raises `InjectedFault` (the entity fails and rolls
 back like any error). With `:kill`: the process kills itself with SIGKILL, as a crash would.
 With `:pause=<seconds>`: it waits there that long and goes on; with `:hold=<file>`: it waits
-there while `<file>` exists (a run held in the middle of an entity, for drills and tests of two
-processes at once). Unset (the normal case), `fault_point` does
-nothing.
+there while `<file>` exists, having written `<file>.held` (a run held in the middle of an
+entity, for drills and tests of two processes at once, or of a signal). Unset (the normal case),
+`fault_point` does nothing.
 """
 
 from __future__ import annotations
@@ -60,5 +61,7 @@ def _wait(how: str) -> None:
     if kind == "pause":
         time.sleep(float(value))
         return
+    with open(f"{value}.held", "w"):  # the drill's sign that the run is there
+        pass
     while os.path.exists(value):
         time.sleep(0.05)

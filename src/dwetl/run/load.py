@@ -75,7 +75,8 @@ class EntityLoad:
 
     def read(self) -> Read:
         """The entity's next read; how long the reader took is logged (the extract phase is
-        the wait for it, which reading ahead shortens)."""
+        the wait for it, which reading ahead shortens). A stop asked of the run stops it here."""
+        self.ctx.stop.check()
         read = self.reads.next()
         logs.event(
             f"{self.spec.name} read",
@@ -272,9 +273,12 @@ class EntityLoad:
         with ExitStack() as until_committed, self.wh.transaction():
             self._until_committed = until_committed
             yield
+        fault_point("committed", self.spec.name)
 
     def commit(self) -> None:
-        """The end of the entity's transaction (`transaction`): status, control rows."""
+        """The end of the entity's transaction (`transaction`): status, control rows; or a
+        stop asked of the run, which rolls it back."""
+        self.ctx.stop.check()
         self.finish()
         # the control rows and the COMMIT (on DuckDB the checkpoint of a large batch, its
         # indexes included): timed until the transaction has ended, after its run-entity row

@@ -27,7 +27,7 @@ from dwetl.core.errors import DwetlError, UsageError
 from dwetl.ops.abandoned import find_abandoned, record_abandoned
 from dwetl.ops.runlog import finish_run, records_pid, start_run
 from dwetl.run import control
-from dwetl.run.summary import DiskFull, RunSummary
+from dwetl.run.summary import DiskFull, RunStopped, RunSummary
 from dwetl.source.probe import reach_source
 from dwetl.warehouse import open_warehouse, write_lock
 from dwetl.warehouse.base import Warehouse
@@ -108,6 +108,7 @@ def run(
         # answers: a run that cannot start says so without waiting for them
         from dwetl.run.context import RunContext
         from dwetl.run.entity import run_entity, skip_entity
+        from dwetl.run.stop import Interrupted
 
         specs = _registry()
         rows = control.read_control(wh)
@@ -125,14 +126,16 @@ def run(
         if progress is not None:
             ctx.progress = progress
         try:
-            with ctx.start_reading(order):
+            with ctx.stop.on_signals(), ctx.start_reading(order):
                 for spec in order:
+                    if ctx.stop.requested:
+                        raise Interrupted(ctx.stop, before=spec.name)
                     failed = _failed_dimension(spec, summary, settings)
                     if failed is None:
                         summary.entities.append(run_entity(ctx, spec))
                     else:
                         summary.entities.append(skip_entity(ctx, spec, failed))
-        except DiskFull as exc:
+        except RunStopped as exc:
             summary.seconds = time.perf_counter() - started
             _close_replacement(ctx.wh, wh)
             raise _stopped(ctx.wh, summary, exc, dry_run) from None
@@ -185,18 +188,18 @@ def _failed_dimension(spec: EntitySpec, summary: RunSummary, settings: Settings)
     return next((d for d in spec.depends_on if done.get(d) in ("failed", "skipped")), None)
 
 
-def _stopped(wh: Warehouse, summary: RunSummary, exc: DiskFull, dry_run: bool) -> DiskFull:
-    """The run stopped by a full disk at `exc.result`'s entity, recorded as failed where the
-    warehouse still takes that (else the message says it shows as running)."""
-    assert exc.result is not None
-    summary.entities.append(exc.result)
+def _stopped(wh: Warehouse, summary: RunSummary, exc: RunStopped, dry_run: bool) -> RunStopped:
+    """The run stopped (a full disk, a signal) at `exc.result`'s entity or between two,
+    recorded as failed where the warehouse still takes that (else the message says it shows
+    as running)."""
     summary.finished_at = control.now()
-    message = (
-        f"{exc}: the run stopped at {exc.result.entity} (nothing of it committed); "
-        "free space there and run again"
-    )
+    message = str(exc)
+    if exc.result is not None:
+        summary.entities.append(exc.result)
+        message += f": the run stopped at {exc.result.entity} (nothing of it committed)"
+    message += f"; {exc.advice}"
     try:
-        if not dry_run:
+        if not dry_run and exc.result is not None:
             with wh.transaction():
                 control.record_failed(wh, summary.run_id, exc.result)
         details = summary.to_dict() | {"status": "failed", "error": message}
@@ -205,9 +208,9 @@ def _stopped(wh: Warehouse, summary: RunSummary, exc: DiskFull, dry_run: bool) -
         if diskspace.out_of_space(again) is None:
             raise
         message += f"; run {summary.run_id} could not be recorded as failed (it shows as running)"
-    stopped = DiskFull(message, exc.result)
-    stopped.summary = summary
-    return stopped
+    exc.args = (message,)
+    exc.summary = summary
+    return exc
 
 
 def _reach_source(wh: Warehouse, run_id: int, settings: Settings) -> None:

@@ -214,13 +214,24 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat(sep=" ")
 
 
-class DiskFull(DwetlError):
-    """The warehouse's disk, quota or file size limit is full: the run stops at this entity
-    (nothing of it committed). The runner records the run as failed where it still can."""
+class RunStopped(DwetlError):
+    """The run stops before its end: at an entity (nothing of it committed) or between two.
+    The runner records the run as failed where it still can."""
+
+    #: what to do before the next run
+    advice = "run again to go on"
 
     def __init__(self, message: str, result: EntityResult | None = None) -> None:
         super().__init__(message)
-        #: the entity it stopped at (None: the run's own record could not be written)
+        #: the entity it stopped at (None: between two, or the run's own record could not be
+        #: written)
         self.result = result
         #: the run so far, this entity last (set by the runner)
         self.summary: RunSummary | None = None
+
+
+class DiskFull(RunStopped):
+    """The warehouse's disk, quota or file size limit is full: the run stops at this entity
+    (every entity after it would fail the same way)."""
+
+    advice = "free space there and run again"

@@ -1,0 +1,103 @@
+"""A run asked to stop by a signal: Ctrl-C (SIGINT) or a scheduler's stop (SIGTERM; systemd,
+Kubernetes and Airflow send it before they kill).
+
+The first signal only asks: the run stops at the next step's end that is safe to stop at (a
+batch read, an entity's commit, the next entity), the entity in progress rolls back, the run is
+recorded as failed, and `dwetl run` exits 128 + the signal's number (130, 143). It is not raised
+where it lands because it would land anywhere: inside a DuckDB statement, which turns it into an
+error of that statement (or reports a COMMIT that went through as interrupted), or between a
+transaction's last statement and its end. A second signal is for a step that takes too long: it
+raises `KeyboardInterrupt` where it lands, and whatever error that becomes, the run treats it as
+the stop it is.
+
+A run started outside the main thread (signal handlers are the main thread's) keeps Python's
+own handling.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from dwetl.run.summary import EntityResult, RunStopped
+
+log = logging.getLogger(__name__)
+
+#: the signals that ask a run to stop
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Stopping(Exception):
+    """Raised at a safe step's end once a stop was asked: the entity rolls back, and the runner
+    records the stop (`dwetl.run.entity`)."""
+
+
+class StopRequest:
+    """Whether a signal asked this run to stop, and which (`signal_name`)."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    @property
+    def requested(self) -> bool:
+        return self.signum is not None
+
+    @property
+    def signal_name(self) -> str:
+        """The signal's name ("SIGINT"); "a signal" before any.
+
+        >>> stop = StopRequest()
+        >>> stop.signum = signal.SIGTERM
+        >>> stop.signal_name, stop.exit_code
+        ('SIGTERM', 143)
+        """
+        return "a signal" if self.signum is None else signal.Signals(self.signum).name
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal's number, as a shell reports a process a signal ended."""
+        return 128 + (self.signum or signal.SIGINT)
+
+    @contextmanager
+    def on_signals(self) -> Iterator[StopRequest]:
+        """Within the block, SIGINT and SIGTERM ask for the stop (in the main thread only);
+        the handlers before it are back after it."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        before = {signum: signal.signal(signum, self._handle) for signum in SIGNALS}
+        try:
+            yield self
+        finally:
+            for signum, handler in before.items():
+                signal.signal(signum, handler)
+
+    def check(self) -> None:
+        """Raise `Stopping` if a stop was asked (called at the steps that may end a run)."""
+        if self.signum is not None:
+            raise Stopping(f"stopped by {self.signal_name}")
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.signum is not None:  # asked again: stop at once, wherever the run is
+            raise KeyboardInterrupt
+        self.signum = signum
+        log.warning(
+            "%s: the run stops at the end of this step, the entity in progress rolls back "
+            "(send it again to stop at once)",
+            self.signal_name,
+        )
+
+
+class Interrupted(RunStopped):
+    """A signal stopped the run: exit 128 + its number."""
+
+    def __init__(
+        self, stop: StopRequest, result: EntityResult | None = None, *, before: str = ""
+    ) -> None:
+        where = f": the run stopped before {before}" if before else ""
+        super().__init__(f"interrupted by {stop.signal_name}{where}", result)
+        self.exit_code = stop.exit_code
