@@ -104,7 +104,9 @@ class RunContext:
 
 @contextmanager
 def phase(ctx: RunContext, result: EntityResult, name: str) -> Iterator[None]:
-    """Time the block as phase `name` of the entity: added to its seconds, logged as an event."""
+    """Time the block as phase `name` of the entity: added to its seconds, logged as an event.
+    A stop asked of the run (`dwetl.run.stop`) stops it here, before the phase."""
+    ctx.stop.check()
     ctx.progress(result.entity, name)
     started = time.perf_counter()
     try:

@@ -50,9 +50,10 @@ def run_entity(ctx: RunContext, spec: EntitySpec) -> EntityResult:
     except DryRunDone:
         pass
     except Exception as exc:  # one entity's failure must not stop the others
+        ctx.stop.recording()
         _record_failure(ctx, spec, result, exc)
     except KeyboardInterrupt as exc:  # a second signal (`dwetl.run.stop`), or none of ours
-        if not ctx.stop.requested:
+        if not ctx.stop.recording():
             raise
         _record_failure(ctx, spec, result, exc)
     finally:
@@ -72,6 +73,7 @@ def _load(ctx: RunContext, spec: EntitySpec, reads: EntityReads, result: EntityR
     except DryRunDone:
         raise
     except Exception:
+        ctx.stop.recording()
         _keep_blocked(ctx, spec, load)
         raise
     finally:

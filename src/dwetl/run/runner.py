@@ -27,6 +27,7 @@ from dwetl.core.errors import DwetlError, UsageError
 from dwetl.ops.abandoned import find_abandoned, record_abandoned
 from dwetl.ops.runlog import finish_run, records_pid, start_run
 from dwetl.run import control
+from dwetl.run.stop import Interrupted, StopRequest
 from dwetl.run.summary import DiskFull, RunStopped, RunSummary
 from dwetl.source.probe import reach_source
 from dwetl.warehouse import open_warehouse, write_lock
@@ -34,7 +35,7 @@ from dwetl.warehouse.base import Warehouse
 
 if TYPE_CHECKING:
     from dwetl.entities.spec import EntitySpec
-    from dwetl.run.context import Progress
+    from dwetl.run.context import Progress, RunContext
     from dwetl.run.spark.session import SparkEngine
 
 ALL = "all"
@@ -95,20 +96,51 @@ def run(
     progress: Progress | None = None,
 ) -> RunSummary:
     """Run `entities` (names, or ["all"]) and return what happened (raises only on bad usage, an
-    unreachable warehouse or source, or a full disk; an entity's failure is in the summary)."""
+    unreachable warehouse or source, a full disk or a signal; an entity's failure is in the
+    summary). SIGINT and SIGTERM are the run's (`dwetl.run.stop`) until its connections close."""
+    stop = StopRequest()
+    try:
+        with stop.on_signals():
+            return _run(
+                settings, entities, stop, full=full, dry_run=dry_run,
+                max_reject_ratio=max_reject_ratio, ignore_scope=ignore_scope, progress=progress,
+            )  # fmt: skip
+    except KeyboardInterrupt:
+        if not stop.requested:
+            raise
+        # before any entity began (connecting, waiting for the lock): nothing to roll back; a
+        # run already started shows as abandoned once this process is gone
+        raise Interrupted(stop, before="any entity") from None
+
+
+def _run(
+    settings: Settings,
+    entities: Sequence[str],
+    stop: StopRequest,
+    *,
+    full: bool,
+    dry_run: bool,
+    max_reject_ratio: float | None,
+    ignore_scope: bool,
+    progress: Progress | None,
+) -> RunSummary:
+    """`run`'s work, under `stop`'s signal handlers."""
     started = time.perf_counter()
     ratio = settings.max_reject_ratio if max_reject_ratio is None else max_reject_ratio
     if not 0 <= ratio <= 1:
         raise UsageError(f"--max-reject-ratio must be between 0 and 1, got {ratio:g}")
     spark = _spark_engine(settings)
-    with write_lock(settings), open_warehouse(settings.dw, settings) as wh, spark or nullcontext():
+    with (
+        write_lock(settings),
+        open_warehouse(settings.dw, settings) as wh,
+        spark or nullcontext(),
+    ):
         _require_init(wh)
         _warn_pending_ddl(wh, settings)
         # the entities, and Polars and sqlglot with them, are imported once the warehouse
         # answers: a run that cannot start says so without waiting for them
         from dwetl.run.context import RunContext
         from dwetl.run.entity import run_entity, skip_entity
-        from dwetl.run.stop import Interrupted
 
         specs = _registry()
         rows = control.read_control(wh)
@@ -120,13 +152,14 @@ def run(
         _reach_source(wh, run_id, settings)
         summary = RunSummary(run_id, control.now(), full=full, dry_run=dry_run)
         ctx = RunContext(
-            wh, settings, run_id, specs, rows, full=full, dry_run=dry_run, max_reject_ratio=ratio
-        )
+            wh, settings, run_id, specs, rows, full=full, dry_run=dry_run, max_reject_ratio=ratio,
+            stop=stop,
+        )  # fmt: skip
         ctx.spark = spark
         if progress is not None:
             ctx.progress = progress
         try:
-            with ctx.stop.on_signals(), ctx.start_reading(order):
+            with stop.armed(), ctx.start_reading(order):
                 for spec in order:
                     if ctx.stop.requested:
                         raise Interrupted(ctx.stop, before=spec.name)
@@ -135,14 +168,16 @@ def run(
                         summary.entities.append(run_entity(ctx, spec))
                     else:
                         summary.entities.append(skip_entity(ctx, spec, failed))
-        except RunStopped as exc:
-            summary.seconds = time.perf_counter() - started
-            _close_replacement(ctx.wh, wh)
-            raise _stopped(ctx.wh, summary, exc, dry_run) from None
         except BaseException as exc:
-            finish_run(ctx.wh, run_id, "failed", error=f"interrupted: {exc!r}")
-            _close_replacement(ctx.wh, wh)
-            raise
+            summary.seconds = time.perf_counter() - started
+            try:
+                stopped = _as_stop(ctx, exc)
+                if stopped is not None:
+                    raise _stopped(ctx.wh, summary, stopped, dry_run) from None
+                finish_run(ctx.wh, run_id, "failed", error=f"interrupted: {exc!r}")
+                raise
+            finally:
+                _close_replacement(ctx.wh, wh)
         summary.finished_at = control.now()
         try:
             finish_run(
@@ -186,6 +221,17 @@ def _failed_dimension(spec: EntitySpec, summary: RunSummary, settings: Settings)
         return None
     done = {e.entity: e.status for e in summary.entities}
     return next((d for d in spec.depends_on if done.get(d) in ("failed", "skipped")), None)
+
+
+def _as_stop(ctx: RunContext, exc: BaseException) -> RunStopped | None:
+    """`exc` as the stop it is (a full disk, a signal: `RunStopped`; the `KeyboardInterrupt` of
+    a second signal, met between two entities), else None."""
+    if isinstance(exc, RunStopped):
+        ctx.stop.recording()
+        return exc
+    if isinstance(exc, KeyboardInterrupt) and ctx.stop.recording():
+        return Interrupted(ctx.stop)
+    return None
 
 
 def _stopped(wh: Warehouse, summary: RunSummary, exc: RunStopped, dry_run: bool) -> RunStopped:

@@ -1,14 +1,16 @@
 """A run asked to stop by a signal: Ctrl-C (SIGINT) or a scheduler's stop (SIGTERM; systemd,
 Kubernetes and Airflow send it before they kill).
 
-The first signal only asks: the run stops at the next step's end that is safe to stop at (a
-batch read, an entity's commit, the next entity), the entity in progress rolls back, the run is
+The first signal only asks: the run stops at the next point that is safe to stop at (a phase of
+an entity, a batch read, its commit, the next entity), the entity in progress rolls back, the run is
 recorded as failed, and `dwetl run` exits 128 + the signal's number (130, 143). It is not raised
 where it lands because it would land anywhere: inside a DuckDB statement, which turns it into an
 error of that statement (or reports a COMMIT that went through as interrupted), or between a
 transaction's last statement and its end. A second signal is for a step that takes too long: it
 raises `KeyboardInterrupt` where it lands, and whatever error that becomes, the run treats it as
-the stop it is.
+the stop it is. Before the entities load (connecting, waiting for another run's lock) a signal
+breaks in at once, there being nothing to roll back; once the run records how it ended (a few
+statements), signals wait for it.
 
 A run started outside the main thread (signal handlers are the main thread's) keeps Python's
 own handling.
@@ -41,6 +43,11 @@ class StopRequest:
 
     def __init__(self) -> None:
         self.signum: int | None = None
+        #: the entities are loading (`armed`): a signal asks, a second one breaks in
+        self._armed = False
+        #: the stop is being recorded, or the run is done loading (`recording`, `armed`'s
+        #: end): a signal waits for it
+        self._recording = False
 
     @property
     def requested(self) -> bool:
@@ -64,8 +71,11 @@ class StopRequest:
 
     @contextmanager
     def on_signals(self) -> Iterator[StopRequest]:
-        """Within the block, SIGINT and SIGTERM ask for the stop (in the main thread only);
-        the handlers before it are back after it."""
+        """Within the block, this request handles SIGINT and SIGTERM (in the main thread only;
+        the handlers before it are back after it): before `armed`, a signal breaks in as
+        Python's own SIGINT does (a run still connecting has nothing to roll back); within it,
+        it asks for the stop; after it, while the run records how it ended and closes its
+        connections, it waits for that."""
         if threading.current_thread() is not threading.main_thread():
             yield self
             return
@@ -76,13 +86,34 @@ class StopRequest:
             for signum, handler in before.items():
                 signal.signal(signum, handler)
 
+    @contextmanager
+    def armed(self) -> Iterator[None]:
+        """The block where a signal asks for the stop (the entities' loads); after it, signals
+        wait for the run to end."""
+        self._armed = True
+        try:
+            yield
+        finally:
+            self._armed, self._recording = False, True
+
+    def recording(self) -> bool:
+        """Whether a stop was asked; if so, from now on the run records it, and a signal no
+        longer breaks in (that takes a few statements; a signal raised into them would leave
+        the run unrecorded, as SIGKILL does)."""
+        self._recording = self._recording or self.signum is not None
+        return self.signum is not None
+
     def check(self) -> None:
         """Raise `Stopping` if a stop was asked (called at the steps that may end a run)."""
         if self.signum is not None:
             raise Stopping(f"stopped by {self.signal_name}")
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.signum is not None:  # asked again: stop at once, wherever the run is
+        if self._recording:
+            log.warning("%s: the run is recording how it ended", signal.Signals(signum).name)
+            return
+        if not self._armed or self.signum is not None:  # not loading yet, or asked again
+            self.signum = self.signum or signum
             raise KeyboardInterrupt
         self.signum = signum
         log.warning(

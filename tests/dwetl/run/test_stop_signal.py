@@ -196,6 +196,30 @@ def test_a_stop_between_batches_leaves_no_staging(etl: Any) -> None:
     )
 
 
+@pytest.mark.pairs("sqlite-duckdb")
+def test_a_run_waiting_for_the_warehouse_stops_at_once(etl: Any) -> None:
+    etl.sample(500, 66, 0.0)
+    etl.init()
+    gate = etl.folder / "gate"
+    gate.touch()
+    first = start(etl, "run", "--entity", "dim_loja", DWETL_FAIL_AT=f"merge:dim_loja:hold={gate}")
+    held(gate, first)
+    waiting = start(etl, "run")
+    time.sleep(3)  # it waits for the first run's lock
+    assert waiting.poll() is None
+
+    waiting.send_signal(signal.SIGTERM)
+    out, err = waiting.communicate(timeout=30)
+
+    assert first.poll() is None  # still held: the second did not wait for it
+    assert waiting.returncode == 143, (out, err)
+    assert err.splitlines()[-1] == (
+        "error: interrupted by SIGTERM: the run stopped before any entity"
+    )
+    gate.unlink()
+    assert first.wait(timeout=60) == 0
+
+
 def test_an_error_raised_after_the_commit_leaves_the_entity_loaded(etl: Any, dwetl: Any) -> None:
     etl.sample(500, 65, 0.0)
     etl.init()
@@ -216,12 +240,20 @@ def test_an_error_raised_after_the_commit_leaves_the_entity_loaded(etl: Any, dwe
 
 def test_the_handlers_are_the_run_s_only_while_it_runs() -> None:
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    early = StopRequest()
+    with early.on_signals(), pytest.raises(KeyboardInterrupt):
+        signal.raise_signal(signal.SIGTERM)  # not loading yet: it breaks in, and is known
+    assert early.exit_code == 143
+
     stop = StopRequest()
     with stop.on_signals():
-        signal.raise_signal(signal.SIGTERM)  # asks: nothing raised here
-        assert stop.requested and stop.exit_code == 143
-        with pytest.raises(KeyboardInterrupt):
-            signal.raise_signal(signal.SIGINT)  # the second: at once
+        with stop.armed():
+            signal.raise_signal(signal.SIGTERM)  # asks: nothing raised here
+            assert stop.requested and stop.exit_code == 143
+            with pytest.raises(KeyboardInterrupt):
+                signal.raise_signal(signal.SIGINT)  # the second: at once
+        signal.raise_signal(signal.SIGINT)  # the run records how it ended: it waits for that
+        assert stop.signal_name == "SIGTERM"
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
 
     # outside the main thread there is no handler to install: Python's own handling stays
