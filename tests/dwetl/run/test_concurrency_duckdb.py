@@ -11,32 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import duckdb
+from run_processes import finish, start
 
 from dwetl.warehouse.duckdb_lock import holder, lock_path
-
-DWETL = Path(sys.executable).with_name("dwetl")
-
-
-def start(etl: Any, *args: str, **env: str) -> subprocess.Popen[str]:
-    """`dwetl <args>` as its own process on the harness's databases."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DWETL_")}
-    full_env.update(etl.env, **env)
-    return subprocess.Popen(
-        [str(DWETL), *args], cwd=etl.folder, env=full_env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-
-
-def finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
-    out, err = proc.communicate(timeout=300)
-    return proc.returncode, out, err
 
 
 def dwetl(etl: Any, *args: str, **env: str) -> tuple[int, str, str]:

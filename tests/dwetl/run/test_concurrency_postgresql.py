@@ -6,41 +6,22 @@ of a load fails the entity with nothing of it committed, and the next run comple
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 import psycopg
 import pytest
+from run_processes import finish, start
 
 from dwetl.entities.registry import all_entities
 from dwetl.warehouse.postgresql import lock_key
 
 pytestmark = pytest.mark.pairs("sqlite-postgresql")
 
-DWETL = Path(sys.executable).with_name("dwetl")
 TABLES = [s.target_table for s in all_entities()]
-
-
-def start(etl, *args: str, **env: str) -> subprocess.Popen[str]:
-    """`dwetl <args>` as its own process on the harness's databases."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DWETL_")}
-    full_env.update(etl.env, **env)
-    return subprocess.Popen(
-        [str(DWETL), *args], cwd=etl.folder, env=full_env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-
-
-def finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
-    out, err = proc.communicate(timeout=300)
-    return proc.returncode, out, err
 
 
 def wait_for(condition: Callable[[], object], what: str, timeout: float = 120) -> object:

@@ -8,42 +8,19 @@ once there) so that the signal lands where the test says."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
+from run_processes import run_held_at, start
 
 from benchmarks.databases import Database, warehouse_checksums
 from dwetl.core.urls import parse_url
 from dwetl.run.stop import StopRequest
 
-DWETL = Path(sys.executable).with_name("dwetl")
 DIMENSIONS = ("dim_data", "dim_cliente", "dim_produto", "dim_loja", "dim_vendedor", "dim_desconto")
-
-
-def start(etl: Any, *args: str, **env: str) -> subprocess.Popen[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DWETL_")}
-    full_env.update(etl.env, **env)
-    return subprocess.Popen(
-        [str(DWETL), *args], cwd=etl.folder, env=full_env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-
-
-def held(gate: Path, proc: subprocess.Popen[str], timeout: float = 120) -> None:
-    """Wait until the run is held at the gate."""
-    deadline = time.monotonic() + timeout
-    while not gate.with_name(gate.name + ".held").exists():
-        if proc.poll() is not None:
-            raise AssertionError(f"the run ended before the gate: {proc.communicate()}")
-        assert time.monotonic() < deadline, "timed out waiting for the run to reach the gate"
-        time.sleep(0.05)
 
 
 def checksums(etl: Any) -> dict[str, dict[str, Any]]:
@@ -73,13 +50,7 @@ def loaded_once(etl: Any, new_etl: Any) -> dict[str, dict[str, Any]]:
 def test_a_stop_rolls_back_the_entity_in_progress_at_its_commit(etl: Any, new_etl: Any) -> None:
     etl.sample(900, 61, 0.02)
     etl.init()
-    gate = etl.folder / "gate"
-    gate.touch()
-    run = start(
-        etl, "run", "--json", "--max-reject-ratio", "0.5",
-        DWETL_FAIL_AT=f"merge:fact_vendas:hold={gate}",
-    )  # fmt: skip
-    held(gate, run)
+    run, gate = run_held_at(etl, "merge:fact_vendas", "--json", "--max-reject-ratio", "0.5")
 
     run.send_signal(signal.SIGTERM)
     time.sleep(1)
@@ -124,12 +95,7 @@ def test_a_stop_rolls_back_the_entity_in_progress_at_its_commit(etl: Any, new_et
 def test_a_second_signal_stops_at_once(etl: Any) -> None:
     etl.sample(900, 62, 0.02)
     etl.init()
-    gate = etl.folder / "gate"
-    gate.touch()
-    run = start(
-        etl, "run", "--max-reject-ratio", "0.5", DWETL_FAIL_AT=f"merge:fact_vendas:hold={gate}"
-    )
-    held(gate, run)
+    run, _gate = run_held_at(etl, "merge:fact_vendas", "--max-reject-ratio", "0.5")
 
     run.send_signal(signal.SIGINT)
     time.sleep(0.5)
@@ -153,10 +119,7 @@ def test_a_second_signal_stops_at_once(etl: Any) -> None:
 def test_a_stop_between_entities_keeps_the_one_committed(etl: Any) -> None:
     etl.sample(600, 63, 0.0)
     etl.init()
-    gate = etl.folder / "gate"
-    gate.touch()
-    run = start(etl, "run", DWETL_FAIL_AT=f"committed:dim_desconto:hold={gate}")
-    held(gate, run)
+    run, gate = run_held_at(etl, "committed:dim_desconto")
 
     run.send_signal(signal.SIGINT)
     gate.unlink()
@@ -175,10 +138,7 @@ def test_a_stop_between_entities_keeps_the_one_committed(etl: Any) -> None:
 def test_a_stop_between_batches_leaves_no_staging(etl: Any) -> None:
     etl.sample(1200, 64, 0.0)
     etl.init()
-    gate = etl.folder / "gate"
-    gate.touch()
-    run = start(etl, "run", "--batch-rows", "300", DWETL_FAIL_AT=f"batch2:fact_vendas:hold={gate}")
-    held(gate, run)
+    run, gate = run_held_at(etl, "batch2:fact_vendas", "--batch-rows", "300")
 
     run.send_signal(signal.SIGTERM)
     gate.unlink()
@@ -200,10 +160,7 @@ def test_a_stop_between_batches_leaves_no_staging(etl: Any) -> None:
 def test_a_run_waiting_for_the_warehouse_stops_at_once(etl: Any) -> None:
     etl.sample(500, 66, 0.0)
     etl.init()
-    gate = etl.folder / "gate"
-    gate.touch()
-    first = start(etl, "run", "--entity", "dim_loja", DWETL_FAIL_AT=f"merge:dim_loja:hold={gate}")
-    held(gate, first)
+    first, gate = run_held_at(etl, "merge:dim_loja", "--entity", "dim_loja")
     waiting = start(etl, "run")
     time.sleep(3)  # it waits for the first run's lock
     assert waiting.poll() is None
