@@ -34,7 +34,7 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class Stopping(Exception):
-    """Raised at a safe step's end once a stop was asked: the entity rolls back, and the runner
+    """Raised at a safe point once a stop was asked: the entity rolls back, and the runner
     records the stop (`dwetl.run.entity`)."""
 
 
@@ -117,7 +117,7 @@ class StopRequest:
             raise KeyboardInterrupt
         self.signum = signum
         log.warning(
-            "%s: the run stops at the end of this step, the entity in progress rolls back "
+            "%s: the run stops at its next safe point, the entity in progress rolls back "
             "(send it again to stop at once)",
             self.signal_name,
         )
