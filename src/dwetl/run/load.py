@@ -75,8 +75,7 @@ class EntityLoad:
 
     def read(self) -> Read:
         """The entity's next read; how long the reader took is logged (the extract phase is
-        the wait for it, which reading ahead shortens). A stop asked of the run stops it here."""
-        self.ctx.stop.check()
+        the wait for it, which reading ahead shortens)."""
         read = self.reads.next()
         logs.event(
             f"{self.spec.name} read",
@@ -276,9 +275,7 @@ class EntityLoad:
         fault_point("committed", self.spec.name)
 
     def commit(self) -> None:
-        """The end of the entity's transaction (`transaction`): status, control rows; or a
-        stop asked of the run, which rolls it back."""
-        self.ctx.stop.check()
+        """The end of the entity's transaction (`transaction`): status, control rows."""
         self.finish()
         # the control rows and the COMMIT (on DuckDB the checkpoint of a large batch, its
         # indexes included): timed until the transaction has ended, after its run-entity row

@@ -225,11 +225,11 @@ def _failed_dimension(spec: EntitySpec, summary: RunSummary, settings: Settings)
 
 def _as_stop(ctx: RunContext, exc: BaseException) -> RunStopped | None:
     """`exc` as the stop it is (a full disk, a signal: `RunStopped`; the `KeyboardInterrupt` of
-    a second signal, met between two entities), else None."""
+    a second signal, met between two entities), else None. Signals wait from here on: `armed`
+    has ended."""
     if isinstance(exc, RunStopped):
-        ctx.stop.recording()
         return exc
-    if isinstance(exc, KeyboardInterrupt) and ctx.stop.recording():
+    if isinstance(exc, KeyboardInterrupt) and ctx.stop.requested:
         return Interrupted(ctx.stop)
     return None
 
