@@ -50,10 +50,9 @@ def run_entity(ctx: RunContext, spec: EntitySpec) -> EntityResult:
     except DryRunDone:
         pass
     except Exception as exc:  # one entity's failure must not stop the others
-        ctx.stop.recording()
         _record_failure(ctx, spec, result, exc)
     except KeyboardInterrupt as exc:  # a second signal (`dwetl.run.stop`), or none of ours
-        if not ctx.stop.recording():
+        if not ctx.stop.requested:
             raise
         _record_failure(ctx, spec, result, exc)
     finally:
@@ -73,7 +72,7 @@ def _load(ctx: RunContext, spec: EntitySpec, reads: EntityReads, result: EntityR
     except DryRunDone:
         raise
     except Exception:
-        ctx.stop.recording()
+        ctx.stop.recording()  # a stop asked: signals wait while it is recorded
         _keep_blocked(ctx, spec, load)
         raise
     finally:
@@ -113,6 +112,7 @@ def _record_failure(
     instead (it stops the run: each entity after it would fail the same way), and so does a
     stop asked by a signal (`Interrupted`). An error raised once the entity had committed (a
     driver that reports a COMMIT it was interrupted in, which went through) leaves it loaded."""
+    ctx.stop.recording()  # a stop asked: signals wait while it is recorded
     log.debug("%s failed", spec.name, exc_info=exc)
     if not ctx.dry_run:
         _reconnect_if_lost(ctx)
