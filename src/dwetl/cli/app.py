@@ -20,12 +20,14 @@ from dwetl.cli import (
     demo,
     history,
     init,
+    interrupts,
     process_exit,
     rejects,
     rollout,
     run,
     sample,
     status,
+    streams,
     version,
 )
 from dwetl.core import diskspace, logs, masking
@@ -50,6 +52,7 @@ class LogFormat(StrEnum):
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     log_format: Annotated[
         LogFormat,
         typer.Option(
@@ -72,6 +75,8 @@ def _root(
     ] = False,
 ) -> None:
     """Batch ETL from the retail ERP into the sales data warehouse."""
+    if isinstance(ctx.obj, interrupts.CommandInterrupt):
+        ctx.obj.command = f"dwetl {ctx.invoked_subcommand}"
     logs.configure("json" if log_format is LogFormat.json else "human", log_file, verbose)
     logs.setup_logging()
 
@@ -102,17 +107,32 @@ def console() -> None:
 
 def main() -> None:
     """Entry point: runs the app; a DwetlError becomes one line on stderr and its exit code, and
-    so does a full disk wherever it is met (exit 1)."""
+    so does a full disk wherever it is met (exit 1), and Ctrl-C or SIGTERM (exit 130, 143)."""
     # Click prints usage errors itself, quoting the argument whole (a URL put where none belongs)
-    sys.stderr = masking.ScrubbedStream(sys.stderr)
+    sys.stderr = streams.ReaderMayLeave(masking.ScrubbedStream(sys.stderr))
+    sys.stdout = streams.ReaderMayLeave(sys.stdout)
+    interrupt = interrupts.CommandInterrupt()
     try:
-        app()
-    except DwetlError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except Exception as exc:
-        full = diskspace.describe(exc, "a file dwetl writes")
-        if full is None:
+        with interrupt.on_signals():
+            app(obj=interrupt)
+    except BaseException as exc:
+        ending = _ending(exc, interrupt)
+        if ending is None:
             raise
-        typer.echo(f"error: {full}; free space there and run again", err=True)
-        sys.exit(1)
+        code, line = ending
+        typer.echo(f"error: {line}", err=True)
+        sys.exit(code)
+
+
+def _ending(exc: BaseException, interrupt: interrupts.CommandInterrupt) -> tuple[int, str] | None:
+    """The exit code and one line for how a command ended, or None to let `exc` through. A
+    signal wins: whatever it became where it landed (Typer's exit 130, a driver's error) is it."""
+    if interrupt.ended(exc):
+        return interrupt.exit_code, interrupt.line()
+    if isinstance(exc, DwetlError):
+        return exc.exit_code, str(exc)
+    if isinstance(exc, Exception):
+        full = diskspace.describe(exc, "a file dwetl writes")
+        if full is not None:
+            return 1, f"{full}; free space there and run again"
+    return None

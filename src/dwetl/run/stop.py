@@ -21,17 +21,14 @@ from __future__ import annotations
 
 import logging
 import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from dwetl.core import signals
 from dwetl.run.summary import EntityResult, RunStopped
 
 log = logging.getLogger(__name__)
-
-#: the signals that ask a run to stop
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class Stopping(Exception):
@@ -68,7 +65,7 @@ class StopRequest:
     @property
     def exit_code(self) -> int:
         """128 + the signal's number, as a shell reports a process a signal ended."""
-        return 128 + (self.signum or signal.SIGINT)
+        return signals.exit_code(self.signum or signal.SIGINT)
 
     @contextmanager
     def on_signals(self) -> Iterator[StopRequest]:
@@ -77,15 +74,8 @@ class StopRequest:
         Python's own SIGINT does (a run still connecting has nothing to roll back); within it,
         it asks for the stop; after it, while the run records how it ended and closes its
         connections, it waits for that."""
-        if threading.current_thread() is not threading.main_thread():
+        with signals.handling(self._handle):
             yield self
-            return
-        before = {signum: signal.signal(signum, self._handle) for signum in SIGNALS}
-        try:
-            yield self
-        finally:
-            for signum, handler in before.items():
-                signal.signal(signum, handler)
 
     @contextmanager
     def armed(self) -> Iterator[None]:

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 import duckdb
-from run_processes import finish, start
+from dwetl_processes import finish, start
 
 from dwetl.warehouse.duckdb_lock import holder, lock_path
 

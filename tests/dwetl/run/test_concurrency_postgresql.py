@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 import psycopg
 import pytest
-from run_processes import finish, start
+from dwetl_processes import finish, start
 
 from dwetl.entities.registry import all_entities
 from dwetl.warehouse.postgresql import lock_key

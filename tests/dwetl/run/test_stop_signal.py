@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 import pytest
-from run_processes import run_held_at, start
+from dwetl_processes import run_held_at, start
 
 from benchmarks.databases import Database, warehouse_checksums
 from dwetl.core.urls import parse_url
