@@ -45,7 +45,8 @@ def run_entity(ctx: RunContext, spec: EntitySpec) -> EntityResult:
     read_ahead = ctx.read_ahead or ReadAhead([(spec.name, ctx.opener(spec))])
     reads = read_ahead.reads(spec.name)
     try:
-        with ctx.wh.entity_lock(spec.name, ctx.settings.lock_timeout_seconds):
+        timeout_s = ctx.settings.lock_timeout_seconds
+        with ctx.wh.entity_lock(spec.name, timeout_s, waiting=ctx.stop.check):
             _load(ctx, spec, reads, result)
     except DryRunDone:
         pass

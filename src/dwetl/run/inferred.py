@@ -10,14 +10,14 @@ FALSE). A fact loaded in batches holds its dimensions' locks for its whole trans
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import polars as pl
 from sqlglot import exp
 
 from dwetl.entities.spec import EntitySpec
 from dwetl.warehouse import statements as st
-from dwetl.warehouse.base import Warehouse
+from dwetl.warehouse.base import Warehouse, go_on
 
 PLACEHOLDER = "Não informado"
 INFERRED_FLAG = "inferido"
@@ -117,15 +117,17 @@ def add_inferred(
     run_id: int,
     *,
     lock_timeout_s: float,
+    waiting: Callable[[], None] = go_on,
     write: bool = True,
 ) -> pl.DataFrame:
     """Create (commit) the inferred members of `dim` for `keys`; returns the rows created.
+    `waiting`: as `Warehouse.entity_lock`'s, while it waits for the dimension's lock.
 
     With `write=False` (a dry run) nothing is written: the rows it would create come back.
     """
     if not write:
         return placeholders(wh, dim, keys, key_map(wh, dim), run_id)
-    with wh.entity_lock(dim.name, lock_timeout_s), wh.transaction():
+    with wh.entity_lock(dim.name, lock_timeout_s, waiting=waiting), wh.transaction():
         # Read again under the lock: another run may have created some of them meanwhile.
         rows = placeholders(wh, dim, keys, key_map(wh, dim), run_id)
         if rows.height:

@@ -57,8 +57,9 @@ class BatchLoad(EntityLoad):
         takes them."""
         with ExitStack() as locks:
             for dimension in lookups.inferable(self.ctx, self.spec):
+                timeout_s = self.ctx.settings.lock_timeout_seconds
                 locks.enter_context(
-                    self.wh.entity_lock(dimension, self.ctx.settings.lock_timeout_seconds)
+                    self.wh.entity_lock(dimension, timeout_s, waiting=self.ctx.stop.check)
                 )
             yield
 

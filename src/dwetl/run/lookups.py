@@ -68,8 +68,9 @@ def with_keys(
             remember(ctx, dim.target_table, rows)
         else:
             rows = inferred.add_inferred(
-                ctx.wh, dim, keys, ctx.run_id, lock_timeout_s=ctx.settings.lock_timeout_seconds
-            )
+                ctx.wh, dim, keys, ctx.run_id,
+                lock_timeout_s=ctx.settings.lock_timeout_seconds, waiting=ctx.stop.check,
+            )  # fmt: skip
         result.inferred += rows.height
         maps[dimension] = key_map(ctx, dim)
     # only the lookups of the dimensions that grew: the others' maps are as they were

@@ -1,17 +1,17 @@
 """A run asked to stop by a signal: Ctrl-C (SIGINT) or a scheduler's stop (SIGTERM; systemd,
 Kubernetes and Airflow send it before they kill).
 
-The first signal only asks: the run stops at the next point that is safe to stop at (the start
-of a phase of an entity, `context.phase`: each batch's read and the commit among them; or the
-next entity), the entity in progress rolls back, the run is recorded as failed, and `dwetl run`
-exits 128 + the signal's number (130, 143). It is not raised where it lands because it would
-land anywhere: inside a DuckDB statement, which turns it into an error of that statement (or
-reports a COMMIT that went through as interrupted), or between a transaction's last statement
-and its end. A second signal is for a step that takes too long: it raises `KeyboardInterrupt`
-where it lands, and whatever error that becomes, the run treats it as the stop it is. Before the
-entities load (connecting, waiting for another run's lock) a signal breaks in at once, there
-being nothing to roll back; once the run records how it ended (a few statements), signals wait
-for it.
+The first signal only asks: the run stops at the next point that is safe to stop at (the start of a
+phase of an entity, `context.phase`: each batch's read and the commit among them; each try of a wait
+for an entity's lock; or the next entity), the entity in progress rolls back, the run is recorded as
+failed, and `dwetl run` exits 128 + the signal's number (130, 143). It is not raised where it lands
+because it would land anywhere: inside a DuckDB statement, which turns it into an error of that
+statement (or reports a COMMIT that went through as interrupted), or between a transaction's last
+statement and its end. A second signal is for a step that takes too long: it raises
+`KeyboardInterrupt` where it lands, and whatever error that becomes, the run treats it as the stop
+it is. Before the entities load (connecting, waiting for the DuckDB file's lock) a signal breaks in
+at once, there being nothing to roll back; once the run records how it ended (a few statements),
+signals wait for it.
 
 A run started outside the main thread (signal handlers are the main thread's) keeps Python's
 own handling.

@@ -8,7 +8,7 @@ and passed through `transpile`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from dwetl.core.urls import DbUrl
+
+
+def go_on() -> None:
+    """`entity_lock`'s default `waiting`: wait on."""
 
 
 @dataclass(frozen=True)
@@ -156,9 +160,13 @@ class Warehouse(ABC):
         yield
 
     @abstractmethod
-    def entity_lock(self, entity: str, timeout_s: float) -> AbstractContextManager[None]:
+    def entity_lock(
+        self, entity: str, timeout_s: float, *, waiting: Callable[[], None] = go_on
+    ) -> AbstractContextManager[None]:
         """Hold the exclusive right to load `entity` (a second holder waits up to `timeout_s`,
-        then raises DwetlError naming the entity and, where known, the other run)."""
+        then raises DwetlError naming the entity and, where known, the other run). While it
+        waits, `waiting` is called between tries: what it raises ends the wait (a run asked to
+        stop)."""
 
     def name_session(self, run_id: int) -> None:
         """Mark this connection as run `run_id`'s (where `sessions_name_runs`); inside the

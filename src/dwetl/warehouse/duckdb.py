@@ -7,7 +7,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +19,7 @@ from dwetl.core.errors import CannotConnect, DwetlError, UsageError
 from dwetl.core.queries import named_queries
 from dwetl.core.urls import DbUrl, missing_file
 from dwetl.warehouse import duckdb_lock
-from dwetl.warehouse.base import TableSwap, Warehouse
+from dwetl.warehouse.base import TableSwap, Warehouse, go_on
 
 if TYPE_CHECKING:
     import polars as pl
@@ -332,10 +332,13 @@ class DuckDBWarehouse(Warehouse):
         return TableSwap(create=(create.sql("duckdb"),), swap=tuple(swap))
 
     @contextmanager
-    def entity_lock(self, entity: str, timeout_s: float) -> Iterator[None]:
+    def entity_lock(
+        self, entity: str, timeout_s: float, *, waiting: Callable[[], None] = go_on
+    ) -> Iterator[None]:
         """The right to load `entity` among this process's connections (waits up to
         `timeout_s`); no other process can have the file open (`duckdb_lock`). The entity is
-        recorded in the file's lock, so that whoever waits for the file sees what loads."""
+        recorded in the file's lock, so that whoever waits for the file sees what loads.
+        `waiting` is called between tries."""
         key = (self.path, entity)
         deadline = time.monotonic() + timeout_s
         with _entities_free:
@@ -346,6 +349,7 @@ class DuckDBWarehouse(Warehouse):
                         f"entity {entity} is being loaded by another dwetl "
                         f"({_entities[key]}); gave up after waiting {timeout_s:g} s"
                     )
+                waiting()
                 _entities_free.wait(min(left, _LOCK_POLL_S))
             run = f"run {self.run_id}, " if self.run_id is not None else ""
             since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -21,7 +21,7 @@ from dwetl.core.errors import DwetlError
 from dwetl.core.queries import named_queries
 from dwetl.core.sqltext import split_statements
 from dwetl.core.urls import DbUrl
-from dwetl.warehouse.base import Warehouse
+from dwetl.warehouse.base import Warehouse, go_on
 
 log = logging.getLogger(__name__)
 
@@ -277,8 +277,11 @@ class PostgreSQLWarehouse(Warehouse):
         self._con.execute("SELECT set_config(%s, %s, true)", [name, value])
 
     @contextmanager
-    def entity_lock(self, entity: str, timeout_s: float) -> Iterator[None]:
-        """A session advisory lock on `entity`; waits up to `timeout_s` for another holder."""
+    def entity_lock(
+        self, entity: str, timeout_s: float, *, waiting: Callable[[], None] = go_on
+    ) -> Iterator[None]:
+        """A session advisory lock on `entity`; waits up to `timeout_s` for another holder,
+        calling `waiting` between tries."""
         key = lock_key(entity)
         deadline = time.monotonic() + timeout_s
         while True:
@@ -290,6 +293,7 @@ class PostgreSQLWarehouse(Warehouse):
                     f"entity {entity} is being loaded by another dwetl ({self._holder(key)}); "
                     f"gave up after waiting {timeout_s:g} s"
                 )
+            waiting()
             time.sleep(_LOCK_POLL_S)
         run = f"run {self.run_id} " if self.run_id is not None else ""
         self._set_name(f"dwetl {run}pid {os.getpid()}")

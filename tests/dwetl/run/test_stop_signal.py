@@ -177,6 +177,29 @@ def test_a_run_waiting_for_the_warehouse_stops_at_once(etl: Any) -> None:
     assert first.wait(timeout=60) == 0
 
 
+@pytest.mark.pairs("sqlite-postgresql")
+def test_a_run_waiting_for_an_entity_lock_stops_without_it(etl: Any) -> None:
+    etl.sample(500, 66, 0.0)
+    etl.init()
+    first, gate = run_held_at(etl, "merge:dim_loja", "--entity", "dim_loja")
+    # both runs connect (a server serves both); the second waits for dim_loja's lock
+    waiting = start(etl, "run", "--entity", "dim_loja", DWETL_LOCK_TIMEOUT_SECONDS="600")
+    time.sleep(3)
+    assert waiting.poll() is None
+
+    waiting.send_signal(signal.SIGTERM)
+    out, err = waiting.communicate(timeout=30)
+
+    assert first.poll() is None  # still held: the second did not wait for its lock
+    assert waiting.returncode == 143, (out, err)
+    assert err.splitlines()[-1] == (
+        "error: interrupted by SIGTERM: the run stopped at dim_loja (nothing of it committed); "
+        "run again to go on"
+    )
+    gate.unlink()
+    assert first.wait(timeout=60) == 0
+
+
 def test_an_error_raised_after_the_commit_leaves_the_entity_loaded(etl: Any, dwetl: Any) -> None:
     etl.sample(500, 65, 0.0)
     etl.init()

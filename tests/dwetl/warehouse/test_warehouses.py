@@ -111,6 +111,29 @@ def test_entity_lock_excludes_a_second_holder_and_names_it(
             pass
 
 
+def test_what_waiting_raises_ends_the_wait_for_an_entity_lock(
+    wh: Warehouse, settings: Settings
+) -> None:
+    class Asked(Exception):
+        pass
+
+    tries = []
+
+    def waiting() -> None:
+        tries.append(1)
+        if len(tries) == 3:
+            raise Asked
+
+    with (
+        open_warehouse(settings.dw, settings) as other,
+        wh.entity_lock("dim_loja", 1),
+        pytest.raises(Asked),
+        other.entity_lock("dim_loja", 300, waiting=waiting),
+    ):
+        pass
+    assert len(tries) == 3
+
+
 def test_unsupported_warehouse_scheme_is_a_usage_error(tmp_path: Path) -> None:
     settings = load_settings(dw="sqlite:///dw.sqlite", cwd=tmp_path, env={})
     with pytest.raises(UsageError, match="sqlite is not supported as the warehouse"):
