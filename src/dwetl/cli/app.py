@@ -31,7 +31,7 @@ from dwetl.cli import (
     version,
 )
 from dwetl.core import diskspace, logs, masking
-from dwetl.core.errors import DwetlError
+from dwetl.core.errors import DwetlError, os_reason
 
 app = typer.Typer(
     name="dwetl",
@@ -135,4 +135,8 @@ def _ending(exc: BaseException, interrupt: interrupts.CommandInterrupt) -> tuple
         full = diskspace.describe(exc, "a file dwetl writes")
         if full is not None:
             return 1, f"{full}; free space there and run again"
+    if isinstance(exc, OSError) and exc.filename is not None:
+        # a file or folder the system refused (missing, not a folder, no permission) that no
+        # command turned into its own line yet: the path and why, not a traceback
+        return 1, os_reason(exc)
     return None

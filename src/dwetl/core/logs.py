@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from dwetl.core import masking
+from dwetl.core.errors import UsageError, os_reason
 
 LOGGER = "dwetl"
 LogFormat = Literal["human", "json"]
@@ -127,14 +128,25 @@ def setup_logging(
             console.setLevel(logging.WARNING)
     handlers: list[logging.Handler] = [console]
     if log_file is not None:
-        path = Path(log_file)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(_handler(logging.FileHandler(path, encoding="utf-8"), fmt, tty=False))
+        handlers.append(_handler(_file_handler(Path(log_file)), fmt, tty=False))
     for handler in handlers:
         logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False
     return logger
+
+
+def _file_handler(path: Path) -> logging.FileHandler:
+    """The log file's handler (its folder created); one it cannot open is a UsageError naming it
+    (--log-file, DWETL_LOG_FILE)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(
+            f"log file {path}: cannot be opened for writing ({os_reason(exc)}); "
+            "set --log-file or DWETL_LOG_FILE to a file in a writable folder"
+        ) from None
 
 
 def _without_phase_events(record: logging.LogRecord) -> bool:

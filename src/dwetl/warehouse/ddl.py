@@ -126,7 +126,8 @@ def record_texts(wh: Warehouse, scripts: Sequence[Script]) -> None:
 def list_scripts(ddl_dir: Path) -> list[Script]:
     """The `NNN_name.sql` scripts of `ddl_dir` in number order (other files are ignored)."""
     if not ddl_dir.is_dir():
-        raise UsageError(f"DDL folder {ddl_dir} does not exist")
+        what = "is a file, not a folder" if ddl_dir.exists() else "does not exist"
+        raise UsageError(f"DDL folder {ddl_dir} {what}")
     scripts: dict[str, Script] = {}
     for path in sorted(ddl_dir.iterdir()):
         match = _SCRIPT_NAME.match(path.name)

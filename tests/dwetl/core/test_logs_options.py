@@ -75,6 +75,18 @@ def test_an_unknown_log_format_is_bad_usage(tmp_path: Path, dwetl: Any) -> None:
     assert "xml" in result.stderr
 
 
+@pytest.mark.parametrize("where", ["a-file/dwetl.log", "a-folder"])
+def test_a_log_file_that_cannot_be_opened_is_one_line_naming_it(
+    tmp_path: Path, dwetl: Any, restore_logging: None, where: str
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    (tmp_path / "a-folder").mkdir()
+    result = dwetl("--log-file", str(tmp_path / where), "version", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"error: log file {tmp_path / where}: cannot be opened")
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+
+
 def test_event_fields_become_json_keys_and_secrets_are_masked(restore_logging: None) -> None:
     masking.remember(PASSWORD)
     stream = io.StringIO()

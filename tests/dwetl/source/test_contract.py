@@ -165,6 +165,17 @@ def test_template_writes_every_file_and_keeps_existing_ones(tmp_path):
     assert "required by CK_DIM_LOJA_obrigatorio" in loja
 
 
+def test_a_template_folder_that_cannot_be_written_is_one_line_naming_it(tmp_path, dwetl):
+    (tmp_path / "notes.txt").write_text("a file where the folder should go")
+    result = dwetl("contract", "--template", "notes.txt/extracts", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (
+        "error: --template notes.txt/extracts: cannot write the templates there "
+        "(notes.txt/extracts: a part of it is a file, not a folder); name a folder that can be "
+        "created or written\n"
+    )
+
+
 def test_filled_template_loads(tmp_path, dwetl):
     """The template with each NULL replaced by the example value (and no FROM) loads."""
     built = build_contract(shipped_constraint_sets())

@@ -41,6 +41,10 @@ def test_number_order_not_name_order_and_other_files_ignored(tmp_path: Path) -> 
 def test_folder_problems_are_usage_errors(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="does not exist"):
         list_scripts(tmp_path / "nope")
+    (tmp_path / "notes.txt").write_text("a file")
+    with pytest.raises(UsageError, match=r"notes\.txt is a file, not a folder"):
+        list_scripts(tmp_path / "notes.txt")
+    (tmp_path / "notes.txt").unlink()
     with pytest.raises(UsageError, match=r"has no NNN_name\.sql scripts"):
         list_scripts(tmp_path)
     (tmp_path / "001_a.sql").write_text("SELECT 1;")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dwetl.core.errors import UsageError, os_reason
 from dwetl.source.contract.model import Contract, EntityContract, FileContract
 
 
@@ -42,17 +43,24 @@ def _comment(text: str, width: int = 96) -> list[str]:
 
 def write_template(contract: Contract, folder: Path) -> tuple[list[Path], list[Path]]:
     """One `template_sql` file per extract file of the contract's entities into `folder`
-    (created), never over an existing file: (written, skipped)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    (created), never over an existing file: (written, skipped). A folder it cannot create or
+    write into is a UsageError naming it."""
     written, skipped = [], []
-    for entity in contract.entities:
-        for file in entity.files:
-            path = folder / file.file
-            try:
-                with path.open("x", encoding="utf-8") as out:
-                    out.write(template_sql(entity, file))
-            except FileExistsError:
-                skipped.append(path)
-                continue
-            written.append(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for entity in contract.entities:
+            for file in entity.files:
+                path = folder / file.file
+                try:
+                    with path.open("x", encoding="utf-8") as out:
+                        out.write(template_sql(entity, file))
+                except FileExistsError:
+                    skipped.append(path)
+                    continue
+                written.append(path)
+    except OSError as exc:
+        raise UsageError(
+            f"--template {folder}: cannot write the templates there ({os_reason(exc)}); name a "
+            "folder that can be created or written"
+        ) from None
     return written, skipped
