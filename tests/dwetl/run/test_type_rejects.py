@@ -74,6 +74,29 @@ def test_text_in_an_integer_header_column_rejects_its_items(etl: Any) -> None:
     assert summary.entities and all(e.status != "failed" for e in summary.entities)
 
 
+@pytest.mark.pairs("sqlite-duckdb")
+def test_text_in_the_batch_key_rejects_that_item_only(etl: Any) -> None:
+    """`venda_itens.id = 'abc'` (SQLite keeps it) failed the whole fact while its batches were
+    planned (`int('abc')`, batched or not): now that item is rejected, keeping 'abc'."""
+    etl.sample(900, 8)
+    etl.src("UPDATE venda_itens SET id = 'abc' WHERE id = 7")
+    etl.init()
+    settings = dataclasses.replace(etl.settings, batch_rows=300)
+
+    summary = run(settings, ["all"], max_reject_ratio=1.0)
+
+    _balanced(summary)
+    vendas = _entity(summary, "fact_vendas")
+    assert vendas.status == "success" and vendas.batches > 1
+    keyless = [(key, row) for key, reasons, row in _rejects(etl, "fact_vendas")
+               if "TYPE_fact_vendas_id_item_origem" in reasons]  # fmt: skip
+    assert [(key, row["id_item_origem"]) for key, row in keyless] == [("abc", "abc")]
+    (items,) = etl.src("SELECT COUNT(*) FROM venda_itens")[0]
+    rejected = vendas.reject_reasons
+    assert rejected["TYPE_fact_vendas_id_item_origem"] == 1
+    assert etl.dw("SELECT COUNT(*) FROM dw.fact_vendas") == [(items - vendas.rejected,)]
+
+
 @pytest.mark.pairs(*SERVERS)
 def test_a_fraction_in_an_integer_quantity_is_rejected_and_totals_add_up(etl: Any) -> None:
     """`quantidade + 0.5` on every tenth item was loaded as the integer below it (source total

@@ -240,6 +240,34 @@ def test_clustered_keys_are_cut_at_their_quantiles_not_in_equal_widths(tmp_path:
     assert _in_ranges(read, "id_item_origem", plan.partitions)
 
 
+@pytest.mark.parametrize("keys", [range(1, 41), [1, 2, *range(1_000_000, 1_000_038)]])
+def test_a_key_stored_as_text_is_read_by_the_last_batch_not_an_error(
+    tmp_path: Path, keys: range | list[int]
+) -> None:
+    # SQLite keeps whatever it is given: 'abc' in an INTEGER key column sorts above every number
+    source = _source(tmp_path / "oltp.sqlite")
+    with sqlite3.connect(source) as conn:
+        conn.executemany(
+            "INSERT INTO venda_itens VALUES (?, 1, 3, 1, 1, NULL, '2024-03-01 00:00:00')",
+            [(key,) for key in [*keys, "abc", "12x"]],
+        )
+    settings = _settings(tmp_path, source)
+    spec = get_entity("fact_vendas")
+    folder = _single_file(tmp_path)
+
+    plan = plan_batches(spec, settings, None, 10, sql_dir=folder)
+    read = [b.frame for b in extract_batches(plan)]
+
+    assert (plan.count, plan.low, plan.high) == (4, min(keys), max(keys))
+    whole = extract(spec, settings, None, sql_dir=folder).frame
+    assert whole.height == 42
+    # the same rows; the batch with the text keys also keeps their text, for the TYPE_ reason
+    keys_read = pl.concat([f.select(whole.columns[:12]) for f in read])
+    assert _sorted(keys_read).equals(_sorted(whole.select(whole.columns[:12])))
+    texts = read[-1].filter(pl.col("id_item_origem").is_null()).get_column("__dwetl_original")
+    assert sorted(texts.struct.field("id_item_origem").to_list()) == ["12x", "abc"]
+
+
 def test_a_batch_reads_its_key_range_from_the_index_on_the_key(tmp_path: Path, sample_file) -> None:
     """SQLite pushes the range down through the wrapped query (a UNION ALL) onto the index:
     each batch reads its own rows, not the whole table as a key modulo P would. (The first

@@ -209,10 +209,17 @@ class SourceDialect:
         return f"SELECT * FROM (\n{_body(sql)}) src{_where(watermark_column, since, partition)}"  # noqa: S608 (see _body)
 
     def count_query(
-        self, sql: str, key: str, watermark_column: str | None, since: datetime | None
+        self,
+        sql: str,
+        key: str,
+        watermark_column: str | None,
+        since: datetime | None,
+        *,
+        numbers_only: bool = False,
     ) -> str:
         """How many rows `query` returns and the span of their `key`s, as one row: n, low,
-        high (0 and 0 where no key is set: SQLite's reader cannot type a NULL first value).
+        high (0 and 0 where no key is set: SQLite's reader cannot type a NULL first value);
+        `numbers_only`: the span of the keys that are numbers (`key_number`).
 
         >>> print(SourceDialect().count_query("SELECT id FROM t;", "id", None, None))
         SELECT COUNT(*) AS n,
@@ -221,9 +228,10 @@ class SourceDialect:
         SELECT id FROM t
         ) src
         """
+        number = self.key_number(f"src.{key}") if numbers_only else f"src.{key}"
         return (
-            f"SELECT COUNT(*) AS n,\nCOALESCE(MIN(src.{key}), 0) AS low,\n"  # noqa: S608 (see _body)
-            f"COALESCE(MAX(src.{key}), 0) AS high FROM (\n{_body(sql)}) src"
+            f"SELECT COUNT(*) AS n,\nCOALESCE(MIN({number}), 0) AS low,\n"  # noqa: S608 (see _body)
+            f"COALESCE(MAX({number}), 0) AS high FROM (\n{_body(sql)}) src"
             f"{_where(watermark_column, since)}"
         )
 
@@ -239,7 +247,17 @@ class SourceDialect:
         """
         where = _where(watermark_column, since)
         where = f"{where} AND" if where else " WHERE"
-        return f"SELECT src.{key} AS k FROM (\n{_body(sql)}) src{where} src.{key} IS NOT NULL"  # noqa: S608 (see _body)
+        number = self.key_number(f"src.{key}")
+        return f"SELECT {number} AS k FROM (\n{_body(sql)}) src{where} {number} IS NOT NULL"  # noqa: S608 (see _body)
+
+    def key_number(self, key: str) -> str:
+        """`key` where it is a number, NULL where not: what the batches' key span is made of.
+        A typed source's integer column holds nothing else.
+
+        >>> SourceDialect().key_number("src.id")
+        'src.id'
+        """
+        return key
 
     def restore(self, frame: pl.DataFrame, schema: Schema) -> tuple[pl.DataFrame, int]:
         """The frame as the query meant it, and how many legacy-encoded texts were decoded."""

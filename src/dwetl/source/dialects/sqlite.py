@@ -45,6 +45,17 @@ class SqliteSource(SourceDialect):
             (text,) = conn.execute(self.clock_sql).fetchone()
         return datetime.fromisoformat(text)
 
+    def key_number(self, key: str) -> str:
+        """SQLite keeps a value of any type in any column: a key written as text (`'abc'`) has
+        no place in the span of integer keys the batches cut (and a plain MIN/MAX returns it).
+        It sorts above every number, so the last batch (open above) reads its row, and
+        validation rejects it (TYPE_).
+
+        >>> SqliteSource().key_number("src.id")
+        "CASE WHEN typeof(src.id) IN ('integer', 'real') THEN src.id END"
+        """
+        return f"CASE WHEN typeof({key}) IN ('integer', 'real') THEN {key} END"
+
     def output_columns(self, url: DbUrl, sql: str) -> list[str] | None:
         with closing(_connect_sqlite(url)) as conn:
             cursor = conn.execute(f"SELECT * FROM (\n{_body(sql)}) src LIMIT 0")  # noqa: S608 (see _body)
