@@ -28,6 +28,8 @@ BY_REASON = (
 )
 #: the rejects per key: a line each, not columns (a key's line wraps, its notes follow it)
 BY_KEY = "run  entity  source key  reason: offending value"
+#: a longer text value shows its start and its length here (the CSV and JSON keep it whole)
+SHOWN_CHARACTERS = 60
 
 
 class Format(StrEnum):
@@ -121,7 +123,9 @@ def describe(
             continue
         example = next((row for r, row in rows if reason in (r["reasons"] or [])), None)
         if example is not None and rule.columns:
-            text += f"  e.g. {offending(example, culprits(example, rule))}"
+            text += (
+                f"  e.g. {offending(example, culprits(example, rule), longest=SHOWN_CHARACTERS)}"
+            )
         lines.append(reasons.row(n, text))
         lines += textwrap.wrap(
             f"rule: {rule.rule}", columns, initial_indent=" " * 7, subsequent_indent=" " * 13
@@ -152,7 +156,7 @@ def _with_value(reason: str, row: dict[str, Any], explained: dict[str, ReasonRul
     rule = explained.get(reason)
     if rule is None or not rule.columns:
         return reason
-    return f"{reason}: {offending(row, culprits(row, rule))}"
+    return f"{reason}: {offending(row, culprits(row, rule), longest=SHOWN_CHARACTERS)}"
 
 
 #: the columns of `--format csv`, before the row's own (as JSON text)

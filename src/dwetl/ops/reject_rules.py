@@ -74,12 +74,17 @@ def culprits(row: Mapping[str, Any], rule: ReasonRule) -> tuple[str, ...]:
     return rule.columns
 
 
-def offending(row: Mapping[str, Any], columns: tuple[str, ...]) -> str:
+def offending(
+    row: Mapping[str, Any], columns: tuple[str, ...], *, longest: int | None = None
+) -> str:
     """The row's values of `columns` as `col=value` (a type reject's value is the source's text,
-    in the column or under `__dwetl_original`).
+    in the column or under `__dwetl_original`); a text longer than `longest` characters shows
+    its start and its length.
 
     >>> offending({"uf": "XX", "nome": None}, ("uf", "nome"))
     "uf='XX', nome=NULL"
+    >>> offending({"nome": "x" * 5000}, ("nome",), longest=8)
+    "nome='xxxxxxxx…' (5000 characters)"
     """
     originals = row.get(ORIGINAL) if isinstance(row.get(ORIGINAL), dict) else {}
     parts = []
@@ -87,5 +92,12 @@ def offending(row: Mapping[str, Any], columns: tuple[str, ...]) -> str:
         value = row.get(c)
         if value is None and originals:
             value = originals.get(c)
-        parts.append(f"{c}={'NULL' if value is None else repr(value)}")
+        if value is None:
+            shown = "NULL"
+        elif longest is not None and isinstance(value, str) and len(value) > longest:
+            start = repr(value[:longest])
+            shown = f"{start[:-1]}…{start[-1]} ({len(value)} characters)"
+        else:
+            shown = repr(value)
+        parts.append(f"{c}={shown}")
     return ", ".join(parts)

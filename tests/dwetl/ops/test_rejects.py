@@ -91,6 +91,25 @@ def test_rejects_filters_by_run_and_counts_every_reason(tmp_path: Path, dwetl: A
     assert text.strip() == "no rejects"
 
 
+def test_a_long_offending_text_shows_its_start_and_length_the_csv_keeps_it(
+    tmp_path: Path, dwetl: Any
+) -> None:
+    source, dw = demo(tmp_path, dwetl)
+    long_name = "Maria " + "x" * 4994
+    with sqlite3.connect(tmp_path / "source.db") as con:
+        con.execute("UPDATE clientes SET nome = ? WHERE id = 3", [long_name])
+    ran = dwetl("run", "--entity", "dim_cliente", "--full", "--max-reject-ratio", "1",
+                "--source", source, "--dw", dw, cwd=tmp_path)  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+
+    text = dwetl("rejects", "--dw", dw, "--entity", "dim_cliente", cwd=tmp_path).stdout
+    assert "x" * 100 not in text
+    shown = "nome='Maria " + "x" * 54 + "…' (5000 characters)"
+    assert shown in " ".join(text.split())  # the line may wrap before the value
+    csv = dwetl("rejects", "--dw", dw, "--format", "csv", cwd=tmp_path).stdout
+    assert long_name in csv
+
+
 def test_rejects_on_a_warehouse_without_control_tables_is_one_clear_line(
     tmp_path: Path, dwetl: Any
 ) -> None:
