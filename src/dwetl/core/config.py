@@ -8,6 +8,7 @@ built-in default. Every bad value is a one-line UsageError (exit 2) naming where
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import tomllib
@@ -297,6 +298,7 @@ def load_settings(
         raise TypeError(f"load_settings() got options that are no setting: {', '.join(unknown)}")
     cwd = (cwd or Path.cwd()).resolve()
     env = os.environ if env is None else env
+    _warn_unknown_variables(env)
     toml = _read_toml(cwd / TOML_NAME)
     options |= {"source": source, "dw": dw, "sql_dir": sql_dir}
     values: dict[str, Any] = {}
@@ -374,6 +376,39 @@ def _warn_old(used: str, new: str) -> None:
 
 #: old setting names already warned about in this process
 _warned: set[str] = set()
+
+#: the `DWETL_` variables that are no setting: the global options' (`--log-format`,
+#: `--log-file`) and the fault hook of drills and tests (`dwetl.run.faults`)
+OTHER_VARIABLES = ("DWETL_LOG_FORMAT", "DWETL_LOG_FILE", "DWETL_FAIL_AT")
+
+
+def unknown_variables(env: Mapping[str, str]) -> dict[str, str | None]:
+    """The `DWETL_` variables of `env` that dwetl does not read, each with the one it
+    probably meant (None where none is close): a misspelt one is otherwise ignored in silence,
+    and its setting takes its default.
+
+    >>> unknown_variables({"DWETL_DW_ULR": "postgresql://dw", "DWETL_DW_URL": "x", "HOME": "/"})
+    {'DWETL_DW_ULR': 'DWETL_DW_URL'}
+    """
+    known = {*OTHER_VARIABLES}
+    for setting in SETTINGS.values():
+        known |= {setting.env, *_old_envs(setting)}
+    return {
+        name: next(iter(difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)), None)
+        for name in sorted(env)
+        if name.startswith("DWETL_") and name not in known
+    }
+
+
+def _warn_unknown_variables(env: Mapping[str, str]) -> None:
+    """One warning line per process for each `DWETL_` variable that is no setting."""
+    for name, meant in unknown_variables(env).items():
+        if name not in _warned:
+            _warned.add(name)
+            hint = f" (did you mean {meant}?)" if meant else ""
+            logging.getLogger("dwetl").warning(
+                "%s is set, but dwetl has no such setting%s: it is ignored", name, hint
+            )
 
 
 def _parse(setting: Setting, raw: Any, origin: str, cwd: Path) -> Any:

@@ -273,6 +273,19 @@ def test_old_environment_names_are_read_after_the_new_with_one_warning(
     ]
 
 
+def test_a_misspelt_dwetl_variable_is_named_with_one_warning(
+    tmp_path: Path, dwetl_log: list[logging.LogRecord], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(config, "_warned", set())
+    env = {"DWETL_DW_ULR": "postgresql://etl@dw/dw", "DWETL_LOG_FILE": "run.log"}
+    assert load_settings(cwd=tmp_path, env=env).dw.scheme == "duckdb"  # not read: the default
+    load_settings(cwd=tmp_path, env=env)
+    assert _warnings(dwetl_log) == [
+        "DWETL_DW_ULR is set, but dwetl has no such setting (did you mean DWETL_DW_URL?): "
+        "it is ignored"
+    ]
+
+
 def test_an_unknown_option_is_a_programming_error(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="lock_timeout_s"):
         load_settings(cwd=tmp_path, env={}, lock_timeout_s=5)
