@@ -172,9 +172,10 @@ def enable(
 ) -> None:
     """Switch an entity on, after a dry run shows it would load within the reject limit."""
     from dwetl.ops import rollout
-    from dwetl.warehouse import open_warehouse, write_lock
+    from dwetl.warehouse import open_warehouse, require_existing, write_lock
 
     settings = load_settings(source=source, dw=dw, max_reject_ratio=max_reject_ratio)
+    require_existing(settings.dw)
     with write_lock(settings), open_warehouse(settings.dw, settings) as wh:
         try:
             outcome = rollout.enable(
@@ -202,9 +203,10 @@ def disable(
 ) -> None:
     """Switch an entity off; its rows and watermark stay, so enabling it again resumes."""
     from dwetl.ops import rollout
-    from dwetl.warehouse import open_warehouse, write_lock
+    from dwetl.warehouse import open_warehouse, require_existing, write_lock
 
     settings = load_settings(source=source, dw=dw)
+    require_existing(settings.dw)
     with write_lock(settings), open_warehouse(settings.dw, settings) as wh:
         outcome = rollout.disable(wh, name, depends_on=_depends_on(), force=force, reason=reason)
     _print_change(outcome.change, outcome.note)

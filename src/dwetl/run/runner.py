@@ -30,7 +30,7 @@ from dwetl.run import control
 from dwetl.run.stop import Interrupted, StopRequest
 from dwetl.run.summary import DiskFull, RunStopped, RunSummary
 from dwetl.source.probe import reach_source
-from dwetl.warehouse import open_warehouse, write_lock
+from dwetl.warehouse import open_warehouse, require_existing, write_lock
 from dwetl.warehouse.base import Warehouse
 
 if TYPE_CHECKING:
@@ -130,12 +130,13 @@ def _run(
     if not 0 <= ratio <= 1:
         raise UsageError(f"--max-reject-ratio must be between 0 and 1, got {ratio:g}")
     spark = _spark_engine(settings)
+    require_existing(settings.dw)
     with (
         write_lock(settings),
         open_warehouse(settings.dw, settings) as wh,
         spark or nullcontext(),
     ):
-        _require_init(wh)
+        _require_init(wh, settings)
         _warn_pending_ddl(wh, settings)
         # the entities, and Polars and sqlglot with them, are imported once the warehouse
         # answers: a run that cannot start says so without waiting for them
@@ -276,9 +277,11 @@ def _close_replacement(current: Warehouse, opened: Warehouse) -> None:
         current.close()
 
 
-def _require_init(wh: Warehouse) -> None:
+def _require_init(wh: Warehouse, settings: Settings) -> None:
     if not wh.table_exists("ctl.etl_control"):
-        raise UsageError("the warehouse has no ctl.etl_control: run `dwetl init` first")
+        raise UsageError(
+            f"warehouse {settings.dw.masked} has no ctl.etl_control: run `dwetl init` first"
+        )
     control.require_upgraded(wh)
 
 

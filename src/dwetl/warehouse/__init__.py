@@ -40,6 +40,15 @@ def warehouse_class(url: DbUrl) -> type[Warehouse]:
     return loader()
 
 
+def require_existing(url: DbUrl) -> None:
+    """UsageError where `url` names no warehouse yet and that shows without connecting: a
+    command that writes an initialised warehouse (`run`, `rollout`) must not create an empty
+    one (a mistyped path) and then say it lacks its control tables."""
+    why = warehouse_class(url).missing(url)
+    if why is not None:
+        raise UsageError(why)
+
+
 def write_lock(settings: Settings) -> AbstractContextManager[None]:
     """The warehouse's write lock for a command that writes it (`Warehouse.write_lock`), with
     the settings' lock timeout."""

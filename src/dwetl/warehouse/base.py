@@ -75,6 +75,13 @@ class Warehouse(ABC):
         `read_only`: for a command that only reads; opening must then create nothing."""
 
     @classmethod
+    def missing(cls, url: DbUrl) -> str | None:
+        """Why `url` names no warehouse yet, where that shows without connecting (a file that
+        does not exist), as one line; None where it is there, or where only connecting can
+        tell (a server's database). Only `init` creates a warehouse."""
+        return None
+
+    @classmethod
     @contextmanager
     def write_lock(cls, url: DbUrl, timeout_s: float) -> Iterator[None]:
         """Around a command that writes the warehouse (`run`, `init`, `rollout`), before it

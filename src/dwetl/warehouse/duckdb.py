@@ -186,6 +186,14 @@ class DuckDBWarehouse(Warehouse):
             raise
 
     @classmethod
+    def missing(cls, url: DbUrl) -> str | None:
+        """The file is the warehouse: none there is none yet (`dwetl init` creates it)."""
+        assert url.path is not None, "a duckdb URL always names a file"
+        if url.path.exists():
+            return None
+        return missing_file("warehouse", url, "run `dwetl init` first to create it")
+
+    @classmethod
     @contextmanager
     def write_lock(cls, url: DbUrl, timeout_s: float) -> Iterator[None]:
         """The file's lock (`duckdb_lock`) for the block: DuckDB lets one process at a time
