@@ -13,6 +13,8 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dwetl.core.config import Settings, load_settings
 from dwetl.core.errors import DwetlError
@@ -266,6 +268,42 @@ def test_a_key_stored_as_text_is_read_by_the_last_batch_not_an_error(
     assert _sorted(keys_read).equals(_sorted(whole.select(whole.columns[:12])))
     texts = read[-1].filter(pl.col("id_item_origem").is_null()).get_column("__dwetl_original")
     assert sorted(texts.struct.field("id_item_origem").to_list()) == ["12x", "abc"]
+
+
+#: what SQLite keeps in an INTEGER key column: integers (repeated, negative, far apart), NULL,
+#: text, a fraction
+_KEYS = st.one_of(
+    st.integers(-50, 50), st.integers(10**9, 10**9 + 20), st.none(),
+    st.sampled_from(["abc", "12x", "", "7"]), st.sampled_from([2.5, -0.5]),
+)  # fmt: skip
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(keys=st.lists(_KEYS, min_size=1, max_size=40), batch_rows=st.integers(1, 15))
+def test_any_keys_are_read_once_by_the_batches_as_by_one_extract(
+    tmp_path_factory: pytest.TempPathFactory, keys: list[Any], batch_rows: int
+) -> None:
+    tmp_path = tmp_path_factory.mktemp("keys")
+    source = _source(tmp_path / "oltp.sqlite")
+    with sqlite3.connect(source) as conn:
+        conn.executemany(
+            "INSERT INTO venda_itens VALUES (?, 1, 3, 1, 1, NULL, '2024-03-01 00:00:00')",
+            [(999 if key is None else key,) for key in keys],  # 999: read as NULL
+        )
+    settings_ = _settings(tmp_path, source)
+    spec = get_entity("fact_vendas")
+    folder = _single_file(tmp_path, key="NULLIF(i.id, 999)")
+
+    plan = plan_batches(spec, settings_, None, batch_rows, sql_dir=folder)
+    read = [b.frame for b in extract_batches(plan)]
+
+    whole = extract(spec, settings_, None, sql_dir=folder).frame
+    columns = [c for c in whole.columns if not c.startswith("__dwetl")]
+    assert _sorted(pl.concat([f.select(columns) for f in read])).equals(
+        _sorted(whole.select(columns))
+    )
 
 
 def test_a_batch_reads_its_key_range_from_the_index_on_the_key(tmp_path: Path, sample_file) -> None:

@@ -51,10 +51,17 @@ class SqliteSource(SourceDialect):
         It sorts above every number, so the last batch (open above) reads its row, and
         validation rejects it (TYPE_).
 
-        >>> SqliteSource().key_number("src.id")
-        "CASE WHEN typeof(src.id) IN ('integer', 'real') THEN src.id END"
+        A fraction (2.5) counts as its integer part: connectorx types the keys' column from its
+        first value, and a cut only balances the batches (they cover every key whatever the
+        cuts); validation rejects the fraction.
+
+        >>> SqliteSource().key_number("k")
+        "CASE typeof(k) WHEN 'integer' THEN k WHEN 'real' THEN CAST(k AS INTEGER) END"
         """
-        return f"CASE WHEN typeof({key}) IN ('integer', 'real') THEN {key} END"
+        return (
+            f"CASE typeof({key}) WHEN 'integer' THEN {key} "
+            f"WHEN 'real' THEN CAST({key} AS INTEGER) END"
+        )
 
     def output_columns(self, url: DbUrl, sql: str) -> list[str] | None:
         with closing(_connect_sqlite(url)) as conn:
