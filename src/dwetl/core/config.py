@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from dwetl.core.errors import UsageError
-from dwetl.core.paths import ddl_root, extract_root
+from dwetl.core.paths import ddl_root, extract_root, folder_problem
 from dwetl.core.urls import DEFAULT_DW_URL, DEFAULT_SOURCE_URL, DbUrl, default_dw_url, parse_url
 
 TOML_NAME = "dwetl.toml"
@@ -310,6 +310,28 @@ def load_settings(
             values[setting.name] = _parse(setting, raw, origin, cwd)
     values["spark_conf"] = tuple(_passed_through(toml.get(PASSTHROUGH, {})).items())
     return Settings(**values)
+
+
+def require_folder(settings: Settings, name: str) -> None:
+    """UsageError naming the setting where the folder setting `name` names no folder (every
+    entity would fail on its own, each naming a file).
+
+    >>> s = load_settings(cwd=Path("/tmp"), env={}, sql_dir="/nonexistent/sql")
+    >>> try:
+    ...     require_folder(s, "sql_dir")
+    ... except UsageError as exc:
+    ...     print(str(exc).replace(" (", "\\n("))
+    the folder /nonexistent/sql does not exist
+    (set by --sql-dir, DWETL_SQL_DIR or [extract] sql_dir in dwetl.toml)
+    """
+    folder = getattr(settings, name)
+    problem = folder_problem(folder)
+    if problem is not None:
+        setting = SETTINGS[name]
+        raise UsageError(
+            f"the folder {folder} {problem} (set by {setting.option}, {setting.env} or "
+            f"{setting.toml} in {TOML_NAME})"
+        )
 
 
 def _passed_through(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:

@@ -28,3 +28,14 @@ def ddl_root() -> Path:
 def extract_root() -> Path:
     """The shipped extract queries, `sql/extract/<entity>.sql`."""
     return sql_root() / "extract"
+
+
+def folder_problem(folder: Path) -> str | None:
+    """What is wrong with a folder a setting names, for its one-line error; None if it is one.
+
+    >>> folder_problem(sql_root()), folder_problem(Path("/nonexistent/sql"))
+    (None, 'does not exist')
+    """
+    if folder.is_dir():
+        return None
+    return "is a file, not a folder" if folder.exists() else "does not exist"

@@ -21,7 +21,7 @@ from typing import Any
 import connectorx as cx
 import polars as pl
 
-from dwetl.core.config import Settings
+from dwetl.core.config import Settings, require_folder
 from dwetl.core.connect import describe
 from dwetl.core.errors import DwetlError, UsageError
 from dwetl.core.queries import named_queries
@@ -109,6 +109,7 @@ def check_source(
     """Check every extract file of `settings.sql_dir` that the contract's entities read against
     the contract, on `limit` rows of the source; the `inactive` entities are left out (None:
     those switched off in the warehouse, when it can be read)."""
+    require_folder(settings, "sql_dir")
     folder = settings.sql_dir
     report = SourceReport(folder, settings.source.masked, contract.ddl_note)
     url = settings.source

@@ -22,7 +22,7 @@ from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 from dwetl.core import diskspace
-from dwetl.core.config import Settings
+from dwetl.core.config import Settings, require_folder
 from dwetl.core.errors import DwetlError, UsageError
 from dwetl.ops.abandoned import find_abandoned, record_abandoned
 from dwetl.ops.runlog import finish_run, records_pid, start_run
@@ -130,6 +130,7 @@ def _run(
     if not 0 <= ratio <= 1:
         raise UsageError(f"--max-reject-ratio must be between 0 and 1, got {ratio:g}")
     spark = _spark_engine(settings)
+    require_folder(settings, "sql_dir")
     require_existing(settings.dw)
     with (
         write_lock(settings),

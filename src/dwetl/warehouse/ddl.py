@@ -18,6 +18,7 @@ from sqlglot import exp
 
 from dwetl.core.connect import describe
 from dwetl.core.errors import DwetlError, UsageError
+from dwetl.core.paths import folder_problem
 from dwetl.core.queries import named_queries
 from dwetl.core.sqltext import first_line, split_statements
 from dwetl.warehouse.base import Warehouse
@@ -125,9 +126,9 @@ def record_texts(wh: Warehouse, scripts: Sequence[Script]) -> None:
 
 def list_scripts(ddl_dir: Path) -> list[Script]:
     """The `NNN_name.sql` scripts of `ddl_dir` in number order (other files are ignored)."""
-    if not ddl_dir.is_dir():
-        what = "is a file, not a folder" if ddl_dir.exists() else "does not exist"
-        raise UsageError(f"DDL folder {ddl_dir} {what}")
+    problem = folder_problem(ddl_dir)
+    if problem is not None:
+        raise UsageError(f"DDL folder {ddl_dir} {problem}")
     scripts: dict[str, Script] = {}
     for path in sorted(ddl_dir.iterdir()):
         match = _SCRIPT_NAME.match(path.name)

@@ -61,3 +61,17 @@ def test_status_shows_open_rejects_per_entity(etl, dwetl):
     assert f"{sum(stored.values()):,} rows quarantined and open; list them with: dwetl rejects" in (
         text.stdout
     )
+
+
+def test_an_extract_folder_that_is_not_there_is_one_line_before_anything_runs(tmp_path, dwetl):
+    demo = dwetl("demo", "--rows", "300", "--seed", "3", cwd=tmp_path)
+    assert demo.returncode == 0, demo.stderr
+    (tmp_path / "notes.txt").write_text("a file")
+    for folder, problem in (("/nonexistent/sql", "does not exist"), ("notes.txt", "is a file")):
+        for command in (("run", "--entity", "all"), ("check", "--source")):
+            done = dwetl(*command, "--sql-dir", folder, cwd=tmp_path)
+            assert done.returncode == 2, done.stdout + done.stderr
+            assert done.stderr.startswith("error: the folder ") and problem in done.stderr
+            assert "DWETL_SQL_DIR" in done.stderr and len(done.stderr.splitlines()) == 1
+    history = json.loads(dwetl("history", "--json", cwd=tmp_path).stdout)
+    assert len(history) == 2  # demo's init and run: the refused runs never started
