@@ -173,8 +173,9 @@ class DuckDBWarehouse(Warehouse):
         process holding it (`duckdb_lock`) is a WarehouseBusy naming it, at once: a run waits
         for the file in `write_lock`, before it connects."""
         assert url.path is not None, "a duckdb URL always names a file"
-        if read_only and not url.path.exists():
-            raise UsageError(missing_file("warehouse", url, "run `dwetl init` first to create it"))
+        missing = cls.missing(url) if read_only else None
+        if missing is not None:
+            raise UsageError(missing)
         _require_duckdb_file(url)
         if not read_only:
             url.path.parent.mkdir(parents=True, exist_ok=True)
