@@ -87,12 +87,11 @@ class StopRequest:
         finally:
             self._armed, self._recording = False, True
 
-    def recording(self) -> bool:
-        """Whether a stop was asked; if so, from now on the run records it, and a signal no
-        longer breaks in (that takes a few statements; a signal raised into them would leave
-        the run unrecorded, as SIGKILL does)."""
+    def recording(self) -> None:
+        """Where a stop was asked, from now on the run records it, and a signal no longer
+        breaks in (that takes a few statements; a signal raised into them would leave the run
+        unrecorded, as SIGKILL does)."""
         self._recording = self._recording or self.signum is not None
-        return self.signum is not None
 
     def check(self) -> None:
         """Raise `Stopping` if a stop was asked (called at the steps that may end a run)."""
