@@ -1,6 +1,8 @@
 """The commands that only read (`status`, `history`, `rejects`, `check`, `rollout status`) never
 create or change anything: a warehouse that does not exist is exit 2 and one line, the path
-still absent after; an existing one is opened read-only (its folder the same file by file)."""
+still absent after (as for the commands that write an initialised warehouse, `run` and
+`rollout enable` / `disable`: only `init` creates one); an existing one is opened read-only
+(its folder the same file by file)."""
 
 from __future__ import annotations
 
@@ -30,7 +32,12 @@ def _error_line(result: Any) -> str:
     return str(lines[0])
 
 
-@pytest.mark.parametrize("command", READ_ONLY, ids=" ".join)
+#: the commands that write a warehouse `init` made, and never make one
+WRITERS = (("run", "--entity", "all"), ("rollout", "enable", "dim_loja"),
+           ("rollout", "disable", "dim_loja"))  # fmt: skip
+
+
+@pytest.mark.parametrize("command", READ_ONLY + WRITERS, ids=" ".join)
 def test_a_missing_warehouse_is_exit_2_and_stays_missing(
     tmp_path: Path, dwetl: Any, command: tuple[str, ...]
 ) -> None:
