@@ -16,7 +16,7 @@ import polars as pl
 from dwetl.core import logs
 from dwetl.core.errors import DwetlError
 from dwetl.entities.spec import EntitySpec
-from dwetl.run import control, inferred, lookups, merge, rejects
+from dwetl.run import control, inferred, lookups, merge, rejects, withdraw
 from dwetl.run.context import RunContext, phase
 from dwetl.run.faults import fault_point
 from dwetl.run.prepare import Prepared, prepare
@@ -232,11 +232,11 @@ class EntityLoad:
             or any(k not in rejected.columns for k in plan.key)
         ):
             return 0
-        keys = merge.withdrawn_keys_name(spec.name, ctx.run_id)
+        keys = withdraw.withdrawn_keys_name(spec.name, ctx.run_id)
         loaded = None if landed.direct else plan.staging
         apply = not ctx.dry_run
         if spec.kind == "fact":
-            return merge.withdraw(self.wh, merge.Withdrawal(plan, keys, loaded), rejected,
+            return withdraw.withdraw(self.wh, withdraw.Withdrawal(plan, keys, loaded), rejected,
                                   apply=apply)  # fmt: skip
         sets, params = inferred.placeholder_sets(self.wh, spec, plan.columns, ctx.run_id)
         references = tuple(
@@ -245,10 +245,10 @@ class EntityLoad:
             for fk in cs.foreign_keys
             if fk.ref_table == plan.target and fk.ref_columns == plan.fixed
         )
-        withdrawal = merge.Withdrawal(
+        withdrawal = withdraw.Withdrawal(
             plan, keys, loaded, references, sets, inferred_flag=inferred.INFERRED_FLAG
         )
-        return merge.withdraw(self.wh, withdrawal, rejected, params, apply=apply)
+        return withdraw.withdraw(self.wh, withdrawal, rejected, params, apply=apply)
 
     def finish(self) -> None:
         """Status and the balance of the counts (an error when rows do not add up). An entity

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from dwetl.core.config import load_settings
-from dwetl.run import merge
+from dwetl.run import merge, withdraw
 from dwetl.warehouse import open_warehouse
 from dwetl.warehouse import statements as st
 from dwetl.warehouse.base import Warehouse
@@ -104,10 +104,10 @@ def test_both_statement_forms_apply_the_staged_rows(wh: Warehouse, form: str) ->
 def test_withdrawn_keys_leave_a_quoted_target(wh: Warehouse) -> None:
     with wh.transaction():
         merge.land(wh, plan(wh, 1), rows([1, 2, 3], [5, 6, 7], ["a", "b", "c"], 1))
-    withdrawal = merge.Withdrawal(plan(wh, 2), merge.withdrawn_keys_name("Order Items", 2))
+    withdrawal = withdraw.Withdrawal(plan(wh, 2), withdraw.withdrawn_keys_name("Order Items", 2))
     with wh.transaction():
         keys = pl.DataFrame({"order": [2, 9]}, schema={"order": pl.Int64})
-        assert merge.withdraw(wh, withdrawal, keys) == 1
+        assert withdraw.withdraw(wh, withdrawal, keys) == 1
     assert [r[0] for r in table(wh)] == [1, 3]
 
 
