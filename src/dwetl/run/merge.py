@@ -369,7 +369,8 @@ def upsert_sql(plan: MergePlan, dialect: str = "postgres") -> str:
 #: dialect -> below which share of the target's rows the staged rows are applied with
 #: `upsert_sql` instead of MERGE (MERGE hash-joins the whole target; ON CONFLICT probes the key
 #: index per staged row): the crossover measured by benchmarks/pg_load_paths.py
-#: (docs/decisions/0007-merge-vs-upsert.md). DuckDB always MERGEs.
+#: (docs/decisions/0007-merge-vs-upsert.md). DuckDB always MERGEs (not delete and re-insert:
+#: docs/decisions/0019-duckdb-delta-by-merge.md).
 UPSERT_BELOW_SHARE = {"postgresql": 0.25}
 
 #: from how many inserts, as a share of the target's rows, a merge runs with the target's
