@@ -33,6 +33,7 @@ from dwetl.source.contract.build import ROW, stage
 from dwetl.source.contract.model import ColumnContract, Contract, EntityContract, FileContract
 from dwetl.source.dialects import SourceDialect, bind_since, source_dialect, uses_since
 from dwetl.source.extract import parts_to_read, read_extract_sql
+from dwetl.source.zones import zone_problem, zoned_columns
 from transforms.constraints import ConstraintSet
 from transforms.validate import REASONS
 
@@ -119,6 +120,7 @@ def check_source(
         raise UsageError(f"source {url.masked}: dwetl cannot read a {url.scheme} source") from None
     try:
         dialect.clock(url)
+        zone = dialect.session_zone(url)
     except Exception as exc:
         raise DwetlError(f"source {url.masked} cannot be read: {describe(exc)}") from None
     sets = contract.sets
@@ -129,7 +131,8 @@ def check_source(
             report.notes.append(f"{entity.name}: inactive (dwetl rollout), its files not checked")
             continue
         spec = get_entity(entity.name)
-        _CheckEntity(report, dialect, url, folder, limit, spec, entity, sets[spec.target_table])()
+        cs = sets[spec.target_table]
+        _CheckEntity(report, dialect, url, folder, limit, spec, entity, cs, zone)()
     return report
 
 
@@ -166,6 +169,8 @@ class _CheckEntity:
     spec: EntitySpec
     entity: EntityContract
     cs: ConstraintSet
+    #: the source session's time zone (`SourceDialect.session_zone`)
+    zone: str | None = None
 
     def __call__(self) -> None:
         parts = parts_to_read(self.spec, self.folder)
@@ -248,7 +253,7 @@ class _CheckEntity:
             )
         if missing:
             return None
-        frame = self._sample(sql, schema, where, path)
+        frame = self._sample(file, sql, schema, where, path)
         if frame is None:
             return None
         self._types(file, frame)
@@ -269,6 +274,7 @@ class _CheckEntity:
 
     def _sample(
         self,
+        file: FileContract,
         sql: str,
         schema: dict[str, pl.DataType],
         where: tuple[str, list[Any]] | None,
@@ -287,6 +293,10 @@ class _CheckEntity:
         except Exception as exc:
             self.problem(path.name, None, f"the source failed the query: {describe(exc)}")
             return None
+        zoned = zoned_columns(table.schema, [c.name for c in file.columns if c.watermark])
+        problem = zone_problem(zoned, self.zone, self.url.user)
+        if problem is not None:
+            self.problem(path.name, zoned[0], problem)
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
         frame, _ = self.dialect.restore(frame, schema)

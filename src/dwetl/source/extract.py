@@ -58,6 +58,7 @@ from dwetl.source.dialects import (
     source_dialect,
     uses_since,
 )
+from dwetl.source.zones import warn_if_misread
 
 log = logging.getLogger(__name__)
 
@@ -506,6 +507,7 @@ def _read(
         raise DwetlError(
             f"{path}: the source {url.masked} failed the query: {describe(exc)}"
         ) from None
+    warn_if_misread(dialect, url, path, table.schema)
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     frame, legacy = dialect.restore(frame, schema)

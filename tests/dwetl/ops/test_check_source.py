@@ -215,6 +215,40 @@ def test_postgresql_source(contract: Contract, pg_database: str, tmp_path: Path)
     ]
 
 
+def test_a_zoned_stamp_read_from_a_session_off_utc_is_named(
+    contract: Contract, pg_database: str, tmp_path: Path
+) -> None:
+    # A `timestamp with time zone` watermark column is kept in UTC by dwetl, but compared with
+    # the incremental bound in the session's TimeZone: on São Paulo time a bound is read 3 h
+    # late, and rows stamped in between are never read. dwetl's login on UTC is the fix.
+    import psycopg
+
+    url = f"postgresql://postgres@localhost:5432/{pg_database}"
+    with psycopg.connect(url, autocommit=True) as con:
+        for _, file in files(contract):
+            columns = ", ".join(f"{c.name} {c.sql_type}" for c in file.columns)
+            con.execute(f"CREATE TABLE {table(file)} ({columns})")
+            marks = ", ".join("%s" for _ in file.columns)
+            con.execute(
+                f"INSERT INTO {table(file)} VALUES ({marks})", [c.example for c in file.columns]
+            )
+        con.execute("ALTER TABLE t_dim_loja ALTER COLUMN atualizado_em TYPE timestamptz")
+        con.execute(f"ALTER DATABASE {pg_database} SET timezone = 'America/Sao_Paulo'")
+    folder = tmp_path / "extract"
+    write_extracts(contract, folder)
+
+    report = checked(contract, tmp_path, url, folder)
+
+    assert reported(report) == {("dim_loja.sql", "atualizado_em")}
+    (line,) = [p.line() for p in report.problems]
+    assert "TimeZone is America/Sao_Paulo" in line
+    assert "ALTER ROLE postgres SET timezone = 'UTC'" in line
+
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(f"ALTER DATABASE {pg_database} SET timezone = 'UTC'")
+    assert checked(contract, tmp_path, url, folder).ok
+
+
 def test_an_empty_extract_leaves_an_entity_out_and_fits(
     contract: Contract, sqlite_source: str, tmp_path: Path, dwetl: Any
 ) -> None:

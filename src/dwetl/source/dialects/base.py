@@ -193,6 +193,12 @@ class SourceDialect:
         table = cx.read_sql(url.connectorx_url, self.clock_sql, return_type="arrow")
         return _naive(table.column(0)[0].as_py())
 
+    def session_zone(self, url: DbUrl) -> str | None:
+        """The time zone in which the source compares a naive bound with a `timestamp with time
+        zone` and reads its clock (`dwetl.source.zones`); None where that cannot differ from
+        how dwetl reads such a column."""
+        return None
+
     def output_columns(self, url: DbUrl, sql: str) -> list[str] | None:
         """The query's columns, learnt before reading; None: learn them from the result."""
         return None

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import connectorx as cx
 import pyarrow as pa
 
+from dwetl.core.urls import DbUrl
 from dwetl.source.dialects.base import _GuardedSource
+
+_ZONE_SQL = "SELECT current_setting('TimeZone') AS zone"
 
 
 class PostgresSource(_GuardedSource):
@@ -22,6 +26,11 @@ class PostgresSource(_GuardedSource):
     scheme: ClassVar[str] = "postgresql"
     sqlglot_dialect: ClassVar[str | None] = "postgres"
     clock_sql: ClassVar[str] = "SELECT LOCALTIMESTAMP AS now"
+
+    def session_zone(self, url: DbUrl) -> str | None:
+        """The session's `TimeZone` (the server's, or the database's or login's setting)."""
+        table = cx.read_sql(url.connectorx_url, _ZONE_SQL, return_type="arrow")
+        return str(table.column(0)[0].as_py())
 
     def _guard(self, src: str, dtype: pa.DataType) -> str | None:
         if pa.types.is_decimal(dtype):
