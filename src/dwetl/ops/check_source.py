@@ -20,6 +20,7 @@ from typing import Any
 
 import connectorx as cx
 import polars as pl
+import pyarrow as pa
 
 from dwetl.core.config import Settings, require_folder
 from dwetl.core.connect import describe
@@ -293,14 +294,27 @@ class _CheckEntity:
         except Exception as exc:
             self.problem(path.name, None, f"the source failed the query: {describe(exc)}")
             return None
-        zoned = zoned_columns(table.schema, [c.name for c in file.columns if c.watermark])
-        problem = zone_problem(zoned, self.zone, self.url.user)
-        if problem is not None:
-            self.problem(path.name, zoned[0], problem)
+        self._zoned(file, path, table.schema)
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
         frame, _ = self.dialect.restore(frame, schema)
         return conform(frame, schema)
+
+    def _zoned(self, file: FileContract, path: Path, schema: pa.Schema) -> None:
+        """A watermark column with a time zone from a session off UTC is a problem
+        (`zone_problem`); any other such column a note: dwetl reads it in UTC, so its day is
+        UTC's, which may not be the business's."""
+        stamps = [c.name for c in file.columns if c.watermark]
+        zoned = zoned_columns(schema, [c.name for c in file.columns])
+        problem = zone_problem([c for c in zoned if c in stamps], self.zone, self.url.user)
+        if problem is not None:
+            self.problem(path.name, stamps[0], problem)
+        for name in (c for c in zoned if c not in stamps):
+            self.report.notes.append(
+                f"{path.name}: column {name}: a timestamp with time zone, read in UTC (its day "
+                f"is the UTC day); where the business day is another zone's, convert it in the "
+                f"query, e.g. {name} AT TIME ZONE 'America/Sao_Paulo' AS {name}"
+            )
 
     def _types(self, file: FileContract, frame: pl.DataFrame) -> None:
         if ORIGINAL not in frame.columns:

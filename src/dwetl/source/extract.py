@@ -91,15 +91,11 @@ def extract(
     reading = _prepare(spec, settings, watermark, sql_dir)
     if not reading.parts:
         (path, schema, sql), *_ = reading.files
-        frame, legacy = _read(
-            reading.dialect, reading.url, path, sql, schema, spec.watermark_column, reading.since
-        )
+        frame, legacy = _read(reading, path, sql, schema, spec.watermark_column)
     else:
         frames, legacy = [], 0
         for path, part_schema, sql in reading.files:
-            part, decoded = _read(
-                reading.dialect, reading.url, path, sql, part_schema, None, reading.since
-            )
+            part, decoded = _read(reading, path, sql, part_schema, None)
             frames.append(part)
             legacy += decoded
         frame = _combined(spec, frames, reading.schema, reading.since)
@@ -176,7 +172,7 @@ def plan_batches(
 
     def read_part(at: int) -> tuple[pl.DataFrame, int]:
         path, schema, sql = reading.files[at]
-        return _read(reading.dialect, reading.url, path, sql, schema, None, reading.since)
+        return _read(reading, path, sql, schema, None)
 
     # The parts read once (fact_vendas' order headers; fact_descontos' items and orders) are
     # read while the rows are counted, each on a thread of its own: none needs another, and
@@ -316,9 +312,7 @@ def _batch(
     the other parts it joins."""
     (path, schema, sql), *_ = reading.files
     column = None if reading.parts else spec.watermark_column
-    frame, decoded = _read(
-        reading.dialect, reading.url, path, sql, schema, column, reading.since, partition
-    )
+    frame, decoded = _read(reading, path, sql, schema, column, partition)
     if reading.parts:
         joined = []
         for part in rest:
@@ -382,9 +376,7 @@ class _Ranged:
         # no key: an empty range, so that the part's columns still come typed from its query
         low, high = (int(keys.min()), int(keys.max()) + 1) if keys.len() else (0, 0)  # type: ignore[arg-type]
         span = Partition(self.join, low, high)
-        frame, legacy = _read(
-            reading.dialect, reading.url, path, sql, schema, None, reading.since, span
-        )
+        frame, legacy = _read(reading, path, sql, schema, None, span)
         return _Part.of(frame, self.join).rows_for(batch), legacy
 
 
@@ -400,6 +392,7 @@ class _Reading:
     since: datetime | None
     clock: datetime  # the source's clock before the first read
     watermark: datetime | None  # the stored watermark, never after `clock`
+    stamp: str | None = None  # the entity's watermark column
 
 
 def _prepare(
@@ -428,7 +421,8 @@ def _prepare(
             watermark = clock
         since = watermark - timedelta(seconds=settings.watermark_overlap_seconds)
     read = [(path, part, sql) for (path, part), sql in zip(files.items(), texts, strict=True)]
-    return _Reading(dialect, url, read, bool(parts), schema, since, clock, watermark)
+    stamp = spec.watermark_column
+    return _Reading(dialect, url, read, bool(parts), schema, since, clock, watermark, stamp)
 
 
 def _clock(dialect: SourceDialect, url: DbUrl) -> datetime:
@@ -482,18 +476,18 @@ def _bound(
 
 
 def _read(
-    dialect: SourceDialect,
-    url: DbUrl,
+    reading: _Reading,
     path: Path,
     sql: str,
     schema: Schema,
     watermark_column: str | None,
-    since: datetime | None,
     partition: Partition | None = None,
 ) -> tuple[pl.DataFrame, int]:
     """One file's rows, typed as `schema`; `watermark_column`: wrap it with the filter;
-    `partition`: only that batch's rows."""
-    sql, watermark_column, since = _bound(dialect, path, sql, watermark_column, since)
+    `partition`: only that batch's rows. Where the entity's watermark column arrives in another
+    zone than the source compares it in, a warning (`dwetl.source.zones`)."""
+    dialect, url = reading.dialect, reading.url
+    sql, watermark_column, since = _bound(dialect, path, sql, watermark_column, reading.since)
     try:
         columns = dialect.output_columns(url, sql)
     except Exception as exc:
@@ -507,7 +501,7 @@ def _read(
         raise DwetlError(
             f"{path}: the source {url.masked} failed the query: {describe(exc)}"
         ) from None
-    warn_if_misread(dialect, url, path, table.schema)
+    warn_if_misread(dialect, url, path, table.schema, reading.stamp)
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     frame, legacy = dialect.restore(frame, schema)

@@ -76,11 +76,13 @@ _warned: set[tuple[str, Path, str | None]] = set()
 _guard = threading.Lock()
 
 
-def warn_if_misread(dialect: SourceDialect, url: DbUrl, path: Path, schema: pa.Schema) -> None:
-    """Log, once per process, file and zone, where `path`'s rows (`schema`, as read) hold
-    timestamps with a time zone and the source's session is not on UTC (`zone_problem`). The
-    session's zone is asked only where such a column was read."""
-    zoned = zoned_columns(schema)
+def warn_if_misread(
+    dialect: SourceDialect, url: DbUrl, path: Path, schema: pa.Schema, stamp: str | None
+) -> None:
+    """Log, once per process, file and zone, where the watermark column `stamp` of `path`'s rows
+    (`schema`, as read) is a timestamp with a time zone and the source's session is not on UTC
+    (`zone_problem`). The session's zone is asked only where such a column was read."""
+    zoned = zoned_columns(schema, [stamp] if stamp else [])
     if not zoned:
         return
     zone = dialect.session_zone(url)

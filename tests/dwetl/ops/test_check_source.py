@@ -233,6 +233,7 @@ def test_a_zoned_stamp_read_from_a_session_off_utc_is_named(
                 f"INSERT INTO {table(file)} VALUES ({marks})", [c.example for c in file.columns]
             )
         con.execute("ALTER TABLE t_dim_loja ALTER COLUMN atualizado_em TYPE timestamptz")
+        con.execute("ALTER TABLE t_fact_vendas_vendas ALTER COLUMN data_venda TYPE timestamptz")
         con.execute(f"ALTER DATABASE {pg_database} SET timezone = 'America/Sao_Paulo'")
     folder = tmp_path / "extract"
     write_extracts(contract, folder)
@@ -243,10 +244,15 @@ def test_a_zoned_stamp_read_from_a_session_off_utc_is_named(
     (line,) = [p.line() for p in report.problems]
     assert "TimeZone is America/Sao_Paulo" in line
     assert "ALTER ROLE postgres SET timezone = 'UTC'" in line
+    # a zoned sale time is no watermark: a note, its day being UTC's
+    (note,) = [n for n in report.notes if "data_venda" in n]
+    assert note.startswith("fact_vendas.vendas.sql: column data_venda: a timestamp with time zone")
 
     with psycopg.connect(url, autocommit=True) as con:
         con.execute(f"ALTER DATABASE {pg_database} SET timezone = 'UTC'")
-    assert checked(contract, tmp_path, url, folder).ok
+    on_utc = checked(contract, tmp_path, url, folder)
+    assert on_utc.ok, [p.line() for p in on_utc.problems]
+    assert any("column data_venda: a timestamp with time zone" in n for n in on_utc.notes)
 
 
 def test_an_empty_extract_leaves_an_entity_out_and_fits(

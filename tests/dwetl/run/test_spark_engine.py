@@ -161,9 +161,9 @@ def _driver_reads(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     reads: dict[str, int] = {}
     read = extract._read
 
-    def counted(dialect: Any, url: Any, path: Path, *args: Any, **kwargs: Any) -> Any:
+    def counted(reading: Any, path: Path, *args: Any, **kwargs: Any) -> Any:
         reads[path.name] = reads.get(path.name, 0) + 1
-        return read(dialect, url, path, *args, **kwargs)
+        return read(reading, path, *args, **kwargs)
 
     monkeypatch.setattr(extract, "_read", counted)
     return reads
