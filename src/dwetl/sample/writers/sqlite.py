@@ -75,18 +75,23 @@ class SqliteWriter(SourceWriter):
             adbc.connect(str(path), autocommit=True) as db,
             db.cursor() as cur,
             ThreadPoolExecutor(1) as pool,
+            ThreadPoolExecutor(1) as ingesting,
         ):
             for pragma in self._PRAGMAS:
                 cur.execute(f"PRAGMA {pragma}")
             # Polars converts the next chunk while SQLite ingests this one (both drop the GIL);
-            # autocommit: each ingest call is one transaction of up to CHUNK_ROWS rows
+            # autocommit: each ingest call is one transaction of up to CHUNK_ROWS rows. The
+            # ingest runs off the main thread: there ADBC swaps in a SIGINT handler of its own,
+            # which hands the signal to a thread that cancels the call (SQLite's driver cannot)
+            # and loses it when the call has ended first: Ctrl-C went unnoticed. The main thread
+            # waits, and takes the signal (`dwetl.cli.interrupts`).
             ahead = [pool.submit(_to_arrow, chunk) for _, chunk in jobs[:1]]
             for i, (name, _) in enumerate(jobs):
                 start = time.perf_counter()
                 table = ahead.pop().result()
                 if i + 1 < len(jobs):
                     ahead.append(pool.submit(_to_arrow, jobs[i + 1][1]))
-                cur.adbc_ingest(name, table, mode="append")
+                ingesting.submit(cur.adbc_ingest, name, table, mode="append").result()
                 seconds[name] += time.perf_counter() - start
         start = time.perf_counter()
         with self._sqlite(path) as conn:
