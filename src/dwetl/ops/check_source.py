@@ -306,9 +306,10 @@ class _CheckEntity:
         UTC's, which may not be the business's."""
         stamps = [c.name for c in file.columns if c.watermark]
         zoned = zoned_columns(schema, [c.name for c in file.columns])
-        problem = zone_problem([c for c in zoned if c in stamps], self.zone, self.url.user)
+        zoned_stamps = [c for c in zoned if c in stamps]
+        problem = zone_problem(zoned_stamps, self.zone, self.url.user)
         if problem is not None:
-            self.problem(path.name, stamps[0], problem)
+            self.problem(path.name, zoned_stamps[0], problem)
         for name in (c for c in zoned if c not in stamps):
             self.report.notes.append(
                 f"{path.name}: column {name}: a timestamp with time zone, read in UTC (its day "
