@@ -34,7 +34,7 @@ from dwetl.source.contract.build import ROW, stage
 from dwetl.source.contract.model import ColumnContract, Contract, EntityContract, FileContract
 from dwetl.source.dialects import SourceDialect, bind_since, source_dialect, uses_since
 from dwetl.source.extract import parts_to_read, read_extract_sql
-from dwetl.source.zones import zone_problem, zoned_columns
+from dwetl.source.zones import UTC, is_utc, known, unusable_zone, zoned_columns
 from transforms.constraints import ConstraintSet
 from transforms.validate import REASONS
 
@@ -294,28 +294,31 @@ class _CheckEntity:
         except Exception as exc:
             self.problem(path.name, None, f"the source failed the query: {describe(exc)}")
             return None
-        self._zoned(file, path, table.schema)
+        zone = self._zoned(file, path, table.schema)
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
         frame, _ = self.dialect.restore(frame, schema)
-        return conform(frame, schema)
+        return conform(frame, schema, zone)
 
-    def _zoned(self, file: FileContract, path: Path, schema: pa.Schema) -> None:
-        """A watermark column with a time zone from a session off UTC is a problem
-        (`zone_problem`); any other such column a note: dwetl reads it in UTC, so its day is
-        UTC's, which may not be the business's."""
-        stamps = [c.name for c in file.columns if c.watermark]
+    def _zoned(self, file: FileContract, path: Path, schema: pa.Schema) -> str:
+        """The zone the file's timestamps with a time zone are read in (`dwetl.source.zones`),
+        with a note naming them where it is not UTC; a problem where a watermark column is among
+        them and the session's zone is one dwetl cannot read in (then UTC)."""
         zoned = zoned_columns(schema, [c.name for c in file.columns])
-        zoned_stamps = [c for c in zoned if c in stamps]
-        problem = zone_problem(zoned_stamps, self.zone, self.url.user)
+        if not zoned:
+            return UTC
+        stamps = [c for c in zoned if any(c == f.name and f.watermark for f in file.columns)]
+        problem = unusable_zone(stamps, self.zone, self.url.user)
         if problem is not None:
-            self.problem(path.name, zoned_stamps[0], problem)
-        for name in (c for c in zoned if c not in stamps):
+            self.problem(path.name, stamps[0], problem)
+        zone = self.zone if self.zone is not None and known(self.zone) else UTC
+        if not is_utc(zone):
             self.report.notes.append(
-                f"{path.name}: column {name}: a timestamp with time zone, read in UTC (its day "
-                f"is the UTC day); where the business day is another zone's, convert it in the "
-                f"query, e.g. {name} AT TIME ZONE 'America/Sao_Paulo' AS {name}"
+                f"{path.name}: {', '.join(zoned)}: timestamp with time zone, read as the wall "
+                f"time of the source session's zone, {zone}, where the source reads its clock "
+                "and compares the incremental bound"
             )
+        return zone
 
     def _types(self, file: FileContract, frame: pl.DataFrame) -> None:
         if ORIGINAL not in frame.columns:

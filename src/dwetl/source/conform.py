@@ -40,9 +40,11 @@ _TIMESTAMP_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 _DOUBLE_DIGITS = 15
 
 
-def conform(frame: pl.DataFrame, schema: Schema) -> pl.DataFrame:
+def conform(frame: pl.DataFrame, schema: Schema, zone: str = "UTC") -> pl.DataFrame:
     """`frame`'s `schema` columns cast to their types; a cell that does not fit is NULL, and its
-    text is in `ORIGINAL` (kept and merged with any `ORIGINAL` the frame had already).
+    text is in `ORIGINAL` (kept and merged with any `ORIGINAL` the frame had already). A
+    timestamp with a time zone becomes the wall time of `zone` (the source session's:
+    `dwetl.source.zones`).
 
     >>> f = conform(pl.DataFrame({"q": ["3", "17.5", None, "x"]}), {"q": pl.Int32()})
     >>> f["q"].to_list(), f[ORIGINAL].struct.field("q").to_list()
@@ -52,7 +54,7 @@ def conform(frame: pl.DataFrame, schema: Schema) -> pl.DataFrame:
     originals: list[pl.Series] = []
     for name, target in schema.items():
         raw = frame.get_column(name)
-        typed, lost = to_type(raw, target)
+        typed, lost = to_type(raw, target, zone)
         if lost is not None and lost.any():
             typed = pl.select(pl.when(~lost).then(typed)).to_series()
             originals.append(pl.select(pl.when(lost).then(as_text(raw))).to_series().alias(name))
@@ -95,13 +97,16 @@ def as_text(series: pl.Series) -> pl.Series:
     return series.cast(pl.String)
 
 
-def to_type(series: pl.Series, target: pl.DataType) -> tuple[pl.Series, pl.Series | None]:
-    """`series` as `target`, and where a value did not convert exactly (None: nowhere)."""
+def to_type(
+    series: pl.Series, target: pl.DataType, zone: str = "UTC"
+) -> tuple[pl.Series, pl.Series | None]:
+    """`series` as `target`, and where a value did not convert exactly (None: nowhere); a
+    timestamp with a time zone as the wall time of `zone`."""
     source = series.dtype
     if source == target:
         return series, _refused_text(series)
     if isinstance(source, pl.Datetime) and source.time_zone is not None:
-        series = series.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        series = series.dt.convert_time_zone(zone).dt.replace_time_zone(None)
         source = series.dtype
     if isinstance(target, pl.Decimal):
         return _to_decimal(series, target)

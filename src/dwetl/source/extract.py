@@ -58,7 +58,7 @@ from dwetl.source.dialects import (
     source_dialect,
     uses_since,
 )
-from dwetl.source.zones import warn_if_misread
+from dwetl.source.zones import reading_zone
 
 log = logging.getLogger(__name__)
 
@@ -484,8 +484,8 @@ def _read(
     partition: Partition | None = None,
 ) -> tuple[pl.DataFrame, int]:
     """One file's rows, typed as `schema`; `watermark_column`: wrap it with the filter;
-    `partition`: only that batch's rows. Where the entity's watermark column arrives in another
-    zone than the source compares it in, a warning (`dwetl.source.zones`)."""
+    `partition`: only that batch's rows. A timestamp with a time zone is read as the wall time
+    of the source session's zone (`dwetl.source.zones`)."""
     dialect, url = reading.dialect, reading.url
     sql, watermark_column, since = _bound(dialect, path, sql, watermark_column, reading.since)
     try:
@@ -501,13 +501,13 @@ def _read(
         raise DwetlError(
             f"{path}: the source {url.masked} failed the query: {describe(exc)}"
         ) from None
-    warn_if_misread(dialect, url, path, table.schema, reading.stamp)
+    zone = reading_zone(dialect, url, path, table.schema, reading.stamp)
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     frame, legacy = dialect.restore(frame, schema)
     if columns is None:
         check_columns(frame.columns, schema, path)
-    return conform(frame, schema), legacy
+    return conform(frame, schema, zone), legacy
 
 
 def _combined(

@@ -1,10 +1,15 @@
-"""A `timestamp with time zone` read from a source whose session is not on UTC.
+"""A `timestamp with time zone` column is read as the wall time of the source session's zone.
 
-dwetl reads such a column as UTC (`conform`) and keeps the watermark that way, but the source
-compares the `:since` bound, a naive literal, with it in the session's `TimeZone`, and reads its
-clock (`LOCALTIMESTAMP`) there: on a server on São Paulo time, a bound is read 3 hours later
-than dwetl meant, and a change stamped in between is never read. dwetl's login on UTC
-(`ALTER ROLE <login> SET timezone = 'UTC'`) makes the three agree.
+A PostgreSQL source compares the incremental bound, a naive literal, with such a column in its
+session's `TimeZone`, and reads its clock (`LOCALTIMESTAMP`) there. So dwetl reads the column's
+instants as that zone's wall time too: the watermark, the clock and the bound then agree, as for
+a naive column stamped by the ERP's clock, and a sale's day is the session's day. Read as UTC, on
+a server on São Paulo time, a bound was compared 3 hours late, and a change stamped in between was
+never read.
+
+Where the session's zone is not one dwetl can convert to (a POSIX string rather than a zone
+name), the column is read as UTC and a run warns: put dwetl's login on UTC
+(`ALTER ROLE <login> SET timezone = 'UTC'`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+UTC = "UTC"
+
+
+def known(zone: str) -> bool:
+    """Whether `zone` names a zone of the IANA database (what dwetl can convert to).
+
+    >>> known("America/Sao_Paulo"), known("Etc/UTC"), known("<-03>+03"), known("Mars/Base")
+    (True, True, False, False)
+    """
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
 
 def is_utc(zone: str) -> bool:
     """Whether the zone named `zone` is UTC all year round (an unknown name is not).
@@ -31,10 +51,9 @@ def is_utc(zone: str) -> bool:
     >>> is_utc("Etc/UTC"), is_utc("GMT"), is_utc("America/Sao_Paulo"), is_utc("Europe/London")
     (True, True, False, False)
     """
-    try:
-        info = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    if not known(zone):
         return False
+    info = ZoneInfo(zone)
     year = datetime.now().year
     return all(not datetime(year, month, 1, tzinfo=info).utcoffset() for month in (1, 4, 7, 10))
 
@@ -54,20 +73,21 @@ def zoned_columns(schema: pa.Schema, names: list[str] | None = None) -> list[str
     ]
 
 
-def zone_problem(columns: list[str], zone: str | None, login: str | None) -> str | None:
+def unusable_zone(columns: list[str], zone: str | None, login: str | None) -> str | None:
     """What to say where `columns` (timestamps with a time zone, compared with the watermark)
-    come from a session on `zone`; None where nothing is wrong.
+    come from a session on `zone`, which dwetl cannot read them in; None where it can.
 
-    >>> zone_problem(["atualizado_em"], "UTC", "etl") is None
+    >>> unusable_zone(["atualizado_em"], "America/Sao_Paulo", "etl") is None
     True
     """
-    if not columns or zone is None or is_utc(zone):
+    if not columns or zone is None or known(zone):
         return None
     return (
-        f"{', '.join(columns)} is a timestamp with time zone, which dwetl keeps in UTC, but the "
-        f"source session's TimeZone is {zone}: an incremental run compares its bound in "
-        f"{zone} and can miss rows stamped after it; put dwetl's login on UTC: ALTER ROLE "
-        f"{login or '<login>'} SET timezone = 'UTC'"
+        f"{', '.join(columns)} is a timestamp with time zone, but the source session's TimeZone "
+        f"{zone!r} names no zone dwetl can read it in, so it is read as UTC while the source "
+        f"compares the incremental bound in its own zone: a run can miss rows stamped after "
+        f"the bound; put dwetl's login on a named zone: ALTER ROLE {login or '<login>'} SET "
+        f"timezone = 'UTC'"
     )
 
 
@@ -76,21 +96,23 @@ _warned: set[tuple[str, Path, str | None]] = set()
 _guard = threading.Lock()
 
 
-def warn_if_misread(
+def reading_zone(
     dialect: SourceDialect, url: DbUrl, path: Path, schema: pa.Schema, stamp: str | None
-) -> None:
-    """Log, once per process, file and zone, where the watermark column `stamp` of `path`'s rows
-    (`schema`, as read) is a timestamp with a time zone and the source's session is not on UTC
-    (`zone_problem`). The session's zone is asked only where such a column was read."""
-    zoned = zoned_columns(schema, [stamp] if stamp else [])
-    if not zoned:
-        return
+) -> str:
+    """The zone to read `path`'s timestamps with a time zone in (`schema`, as read): the source
+    session's (`SourceDialect.session_zone`, asked only where such a column was read), else UTC.
+    Where the session's zone is one dwetl cannot read in and the watermark column `stamp` is
+    zoned, a warning, once per process, file and zone (`unusable_zone`)."""
+    if not zoned_columns(schema):
+        return UTC
     zone = dialect.session_zone(url)
-    problem = zone_problem(zoned, zone, url.user)
-    if problem is None:
-        return
-    with _guard:
-        if (url.masked, path, zone) in _warned:
-            return
-        _warned.add((url.masked, path, zone))
-    log.warning("%s: %s", path, problem)
+    if zone is not None and known(zone):
+        return zone
+    problem = unusable_zone(zoned_columns(schema, [stamp] if stamp else []), zone, url.user)
+    if problem is not None:
+        with _guard:
+            first = (url.masked, path, zone) not in _warned
+            _warned.add((url.masked, path, zone))
+        if first:
+            log.warning("%s: %s", path, problem)
+    return UTC

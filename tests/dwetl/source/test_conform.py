@@ -173,3 +173,17 @@ def test_what_does_not_fit(
 def test_a_clean_frame_gets_no_originals() -> None:
     frame = conform(pl.DataFrame({"v": ["1", None]}), {"v": pl.Int64()})
     assert frame.columns == ["v"] and frame["v"].to_list() == [1, None]
+
+
+def test_a_zoned_timestamp_is_the_wall_time_of_the_zone_given() -> None:
+    # 01:30 UTC on Christmas is still Christmas Eve in São Paulo (UTC-3): its wall time there
+    instants = pl.Series("t", [datetime(2024, 12, 25, 1, 30), None]).dt.replace_time_zone("UTC")
+    frame = pl.DataFrame([instants])
+    schema: dict[str, pl.DataType] = {"t": pl.Datetime("us")}
+
+    local = conform(frame, schema, "America/Sao_Paulo")
+    utc = conform(frame, schema)
+
+    assert local["t"].to_list() == [datetime(2024, 12, 24, 22, 30), None]
+    assert utc["t"].to_list() == [datetime(2024, 12, 25, 1, 30), None]
+    assert ORIGINAL not in local.columns
