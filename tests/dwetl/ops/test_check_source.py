@@ -97,6 +97,21 @@ def breakable(contract: Contract, kind: str) -> dict[tuple[str, str], str]:
     return out
 
 
+def write_pg_source(contract: Contract, url: str) -> None:
+    """A PostgreSQL source like `write_source`'s: per extract file a table of its columns (the
+    contract's SQL types) holding its example row."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        for _, file in files(contract):
+            columns = ", ".join(f"{c.name} {c.sql_type}" for c in file.columns)
+            con.execute(f"CREATE TABLE {table(file)} ({columns})")
+            marks = ", ".join("%s" for _ in file.columns)
+            con.execute(
+                f"INSERT INTO {table(file)} VALUES ({marks})", [c.example for c in file.columns]
+            )
+
+
 @pytest.fixture
 def sqlite_source(contract: Contract, tmp_path: Path) -> str:
     write_source(contract, tmp_path / "erp.sqlite")
@@ -187,17 +202,9 @@ def test_an_entity_switched_off_is_not_checked(
 
 
 def test_postgresql_source(contract: Contract, pg_database: str, tmp_path: Path) -> None:
-    import psycopg
 
     url = f"postgresql://postgres@localhost:5432/{pg_database}"
-    with psycopg.connect(url, autocommit=True) as con:
-        for _, file in files(contract):
-            columns = ", ".join(f"{c.name} {c.sql_type}" for c in file.columns)
-            con.execute(f"CREATE TABLE {table(file)} ({columns})")
-            marks = ", ".join("%s" for _ in file.columns)
-            con.execute(
-                f"INSERT INTO {table(file)} VALUES ({marks})", [c.example for c in file.columns]
-            )
+    write_pg_source(contract, url)
     folder = tmp_path / "extract"
     write_extracts(contract, folder)
     report = checked(contract, tmp_path, url, folder)
@@ -225,14 +232,8 @@ def test_zoned_stamps_are_read_in_the_session_zone_or_named(
     import psycopg
 
     url = f"postgresql://postgres@localhost:5432/{pg_database}"
+    write_pg_source(contract, url)
     with psycopg.connect(url, autocommit=True) as con:
-        for _, file in files(contract):
-            columns = ", ".join(f"{c.name} {c.sql_type}" for c in file.columns)
-            con.execute(f"CREATE TABLE {table(file)} ({columns})")
-            marks = ", ".join("%s" for _ in file.columns)
-            con.execute(
-                f"INSERT INTO {table(file)} VALUES ({marks})", [c.example for c in file.columns]
-            )
         con.execute("ALTER TABLE t_dim_loja ALTER COLUMN atualizado_em TYPE timestamptz")
         con.execute("ALTER TABLE t_fact_vendas_vendas ALTER COLUMN data_venda TYPE timestamptz")
         con.execute(f"ALTER DATABASE {pg_database} SET timezone = '{zone}'")
