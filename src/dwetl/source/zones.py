@@ -19,7 +19,6 @@ import threading
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyarrow as pa
 
@@ -38,6 +37,9 @@ def known(zone: str) -> bool:
     >>> known("America/Sao_Paulo"), known("Etc/UTC"), known("<-03>+03"), known("Mars/Base")
     (True, True, False, False)
     """
+    # imported here: only a source with zoned columns asks, and every run imports this module
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -53,6 +55,8 @@ def is_utc(zone: str) -> bool:
     """
     if not known(zone):
         return False
+    from zoneinfo import ZoneInfo
+
     info = ZoneInfo(zone)
     year = datetime.now().year
     return all(not datetime(year, month, 1, tzinfo=info).utcoffset() for month in (1, 4, 7, 10))
