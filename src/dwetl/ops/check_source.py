@@ -120,8 +120,7 @@ def check_source(
     except KeyError:
         raise UsageError(f"source {url.masked}: dwetl cannot read a {url.scheme} source") from None
     try:
-        dialect.clock(url)
-        zone = dialect.session_zone(url)
+        _, zone = dialect.clock_and_zone(url)
     except Exception as exc:
         raise DwetlError(f"source {url.masked} cannot be read: {describe(exc)}") from None
     sets = contract.sets
@@ -170,7 +169,7 @@ class _CheckEntity:
     spec: EntitySpec
     entity: EntityContract
     cs: ConstraintSet
-    #: the source session's time zone (`SourceDialect.session_zone`)
+    #: the source session's time zone (`SourceDialect.clock_and_zone`)
     zone: str | None = None
 
     def __call__(self) -> None:

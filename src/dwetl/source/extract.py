@@ -393,6 +393,7 @@ class _Reading:
     clock: datetime  # the source's clock before the first read
     watermark: datetime | None  # the stored watermark, never after `clock`
     stamp: str | None = None  # the entity's watermark column
+    zone: str | None = None  # the source session's zone (`SourceDialect.clock_and_zone`)
 
 
 def _prepare(
@@ -408,7 +409,7 @@ def _prepare(
         dialect = source_dialect(url.scheme)
     except KeyError:
         raise UsageError(f"source {url.masked}: dwetl cannot read a {url.scheme} source") from None
-    clock = _clock(dialect, url)
+    clock, zone = _clock(dialect, url)
     since = None
     if watermark is not None:
         if watermark > clock:
@@ -422,13 +423,14 @@ def _prepare(
         since = watermark - timedelta(seconds=settings.watermark_overlap_seconds)
     read = [(path, part, sql) for (path, part), sql in zip(files.items(), texts, strict=True)]
     stamp = spec.watermark_column
-    return _Reading(dialect, url, read, bool(parts), schema, since, clock, watermark, stamp)
+    return _Reading(dialect, url, read, bool(parts), schema, since, clock, watermark, stamp, zone)
 
 
-def _clock(dialect: SourceDialect, url: DbUrl) -> datetime:
-    """The source's clock (`SourceDialect.clock`); a failure is a DwetlError naming the source."""
+def _clock(dialect: SourceDialect, url: DbUrl) -> tuple[datetime, str | None]:
+    """The source's clock and session zone (`SourceDialect.clock_and_zone`); a failure is a
+    DwetlError naming the source."""
     try:
-        return dialect.clock(url)
+        return dialect.clock_and_zone(url)
     except Exception as exc:
         raise DwetlError(f"source {url.masked}: cannot read its clock: {describe(exc)}") from None
 
@@ -501,7 +503,7 @@ def _read(
         raise DwetlError(
             f"{path}: the source {url.masked} failed the query: {describe(exc)}"
         ) from None
-    zone = reading_zone(dialect, url, path, table.schema, reading.stamp)
+    zone = reading_zone(reading.zone, url, path, table.schema, reading.stamp)
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     frame, legacy = dialect.restore(frame, schema)

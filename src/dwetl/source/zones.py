@@ -24,7 +24,6 @@ import pyarrow as pa
 
 if TYPE_CHECKING:
     from dwetl.core.urls import DbUrl
-    from dwetl.source.dialects import SourceDialect
 
 log = logging.getLogger(__name__)
 
@@ -101,15 +100,14 @@ _guard = threading.Lock()
 
 
 def reading_zone(
-    dialect: SourceDialect, url: DbUrl, path: Path, schema: pa.Schema, stamp: str | None
+    zone: str | None, url: DbUrl, path: Path, schema: pa.Schema, stamp: str | None
 ) -> str:
     """The zone to read `path`'s timestamps with a time zone in (`schema`, as read): the source
-    session's (`SourceDialect.session_zone`, asked only where such a column was read), else UTC.
-    Where the session's zone is one dwetl cannot read in and the watermark column `stamp` is
-    zoned, a warning, once per process, file and zone (`unusable_zone`)."""
+    session's `zone` (`SourceDialect.clock_and_zone`), else UTC. Where `zone` is one dwetl
+    cannot read in and the watermark column `stamp` is zoned, a warning, once per process, file
+    and zone (`unusable_zone`)."""
     if not zoned_columns(schema):
         return UTC
-    zone = dialect.session_zone(url)
     if zone is not None and known(zone):
         return zone
     problem = unusable_zone(zoned_columns(schema, [stamp] if stamp else []), zone, url.user)

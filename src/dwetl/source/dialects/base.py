@@ -193,11 +193,11 @@ class SourceDialect:
         table = cx.read_sql(url.connectorx_url, self.clock_sql, return_type="arrow")
         return _naive(table.column(0)[0].as_py())
 
-    def session_zone(self, url: DbUrl) -> str | None:
-        """The time zone in which the source compares a naive bound with a `timestamp with time
-        zone` and reads its clock (`dwetl.source.zones`); None where that cannot differ from
-        how dwetl reads such a column."""
-        return None
+    def clock_and_zone(self, url: DbUrl) -> tuple[datetime, str | None]:
+        """The clock (`clock`), and the zone in which the source reads it and compares a naive
+        bound with a `timestamp with time zone` (`dwetl.source.zones`); None where that cannot
+        differ from how dwetl reads such a column."""
+        return self.clock(url), None
 
     def output_columns(self, url: DbUrl, sql: str) -> list[str] | None:
         """The query's columns, learnt before reading; None: learn them from the result."""
@@ -341,8 +341,7 @@ DECIMAL_TEXT = "__dwetl_text"
 
 
 def _naive(value: object) -> datetime:
-    """A clock value as a naive timestamp (one with a zone: its wall time in UTC, as
-    `extract.conform` reads a zoned column)."""
+    """A clock value as a naive timestamp (one with a zone: its wall time in UTC)."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if not isinstance(value, datetime):

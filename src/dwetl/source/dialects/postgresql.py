@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 import connectorx as cx
 import pyarrow as pa
 
 from dwetl.core.urls import DbUrl
-from dwetl.source.dialects.base import _GuardedSource
-
-_ZONE_SQL = "SELECT current_setting('TimeZone') AS zone"
+from dwetl.source.dialects.base import _GuardedSource, _naive
 
 
 class PostgresSource(_GuardedSource):
@@ -25,12 +24,13 @@ class PostgresSource(_GuardedSource):
 
     scheme: ClassVar[str] = "postgresql"
     sqlglot_dialect: ClassVar[str | None] = "postgres"
-    clock_sql: ClassVar[str] = "SELECT LOCALTIMESTAMP AS now"
+    clock_sql: ClassVar[str] = "SELECT LOCALTIMESTAMP AS now, current_setting('TimeZone') AS zone"
 
-    def session_zone(self, url: DbUrl) -> str | None:
-        """The session's `TimeZone` (the server's, or the database's or login's setting)."""
-        table = cx.read_sql(url.connectorx_url, _ZONE_SQL, return_type="arrow")
-        return str(table.column(0)[0].as_py())
+    def clock_and_zone(self, url: DbUrl) -> tuple[datetime, str | None]:
+        """The clock and the session's `TimeZone` (the server's, or the database's or login's
+        setting), in one query."""
+        table = cx.read_sql(url.connectorx_url, self.clock_sql, return_type="arrow")
+        return _naive(table.column(0)[0].as_py()), str(table.column(1)[0].as_py())
 
     def _guard(self, src: str, dtype: pa.DataType) -> str | None:
         if pa.types.is_decimal(dtype):
