@@ -34,7 +34,7 @@ from dwetl.source.contract.build import ROW, stage
 from dwetl.source.contract.model import ColumnContract, Contract, EntityContract, FileContract
 from dwetl.source.dialects import SourceDialect, bind_since, source_dialect, uses_since
 from dwetl.source.extract import parts_to_read, read_extract_sql
-from dwetl.source.zones import UTC, is_utc, known, unusable_zone, zoned_columns
+from dwetl.source.zones import UTC, is_utc, readable, unusable_zone, zoned_columns
 from transforms.constraints import ConstraintSet
 from transforms.validate import REASONS
 
@@ -310,7 +310,7 @@ class _CheckEntity:
         problem = unusable_zone(stamps, self.zone, self.url.user)
         if problem is not None:
             self.problem(path.name, stamps[0], problem)
-        zone = self.zone if self.zone is not None and known(self.zone) else UTC
+        zone = readable(self.zone)
         if not is_utc(zone):
             self.report.notes.append(
                 f"{path.name}: {', '.join(zoned)}: timestamp with time zone, read as the wall "

@@ -76,6 +76,16 @@ def zoned_columns(schema: pa.Schema, names: list[str] | None = None) -> list[str
     ]
 
 
+def readable(zone: str | None) -> str:
+    """The zone dwetl reads a session's zoned timestamps in: the session's `zone` where dwetl
+    can convert to it, else UTC.
+
+    >>> readable("America/Sao_Paulo"), readable("<-03>+03"), readable(None)
+    ('America/Sao_Paulo', 'UTC', 'UTC')
+    """
+    return zone if zone is not None and known(zone) else UTC
+
+
 def unusable_zone(columns: list[str], zone: str | None, login: str | None) -> str | None:
     """What to say where `columns` (timestamps with a time zone, compared with the watermark)
     come from a session on `zone`, which dwetl cannot read them in; None where it can.
@@ -108,8 +118,6 @@ def reading_zone(
     and zone (`unusable_zone`)."""
     if not zoned_columns(schema):
         return UTC
-    if zone is not None and known(zone):
-        return zone
     problem = unusable_zone(zoned_columns(schema, [stamp] if stamp else []), zone, url.user)
     if problem is not None:
         with _guard:
@@ -117,4 +125,4 @@ def reading_zone(
             _warned.add((url.masked, path, zone))
         if first:
             log.warning("%s: %s", path, problem)
-    return UTC
+    return readable(zone)
