@@ -339,7 +339,15 @@ class _Part:
         """The part, sorted on `join` (rows whose `join` is NULL join nothing: left out)."""
         if join is None:
             return cls(frame)
-        return cls(frame.filter(pl.col(join).is_not_null()).sort(join), join)
+        # a source usually returns a part in its key order (a table read by its primary key):
+        # then neither step copies its columns (20M items' 6.7M order headers: the sort took
+        # 0.43 s and 0.4 GB more while the plan was read)
+        keys = frame.get_column(join)
+        if keys.null_count():
+            frame = frame.filter(keys.is_not_null())
+        if not frame.get_column(join).is_sorted():
+            frame = frame.sort(join)
+        return cls(frame, join)
 
     def rows_for(self, batch: pl.DataFrame) -> pl.DataFrame:
         """The rows whose `join` value is one `batch` holds in that column (all, without join).

@@ -386,3 +386,34 @@ def test_a_part_that_fails_while_the_others_are_read_fails_the_plan_naming_it(
     shutil.copy(sql_root() / "extract" / broken.name, broken)
     plan = plan_batches(spec, settings, None, 100, sql_dir=folder)
     assert [isinstance(part, _Part) and part.frame.height > 0 for part in plan.rest] == [True] * 2
+
+
+_JOIN_KEYS = st.one_of(st.none(), st.integers(-3, 12))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    part_keys=st.lists(_JOIN_KEYS, max_size=30),
+    batch_keys=st.lists(_JOIN_KEYS, max_size=15),
+    ordered=st.booleans(),
+)
+def test_a_part_gives_a_batch_exactly_the_rows_it_joins_in_any_order(
+    part_keys: list[int | None], batch_keys: list[int | None], ordered: bool
+) -> None:
+    """A part read in its key order is kept as read (no copy); any other order, NULL keys and
+    repeated keys included, is sorted first. Either way a batch gets each row of the part whose
+    key it holds, once, and no other."""
+    if ordered:
+        part_keys = sorted(k for k in part_keys if k is not None)
+    part = pl.DataFrame(
+        {"k": part_keys, "row": list(range(len(part_keys)))},
+        schema={"k": pl.Int64, "row": pl.Int64},
+    )
+    batch = pl.DataFrame({"k": batch_keys}, schema={"k": pl.Int64})
+
+    got = _Part.of(part, "k").rows_for(batch)
+
+    wanted = {k for k in batch_keys if k is not None}
+    expected = part.filter(pl.col("k").is_in(list(wanted)))
+    assert sorted(got.rows()) == sorted(expected.rows())
+    assert got.get_column("k").is_sorted()
