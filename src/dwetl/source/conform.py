@@ -4,7 +4,8 @@
 
 A value fits its type only when it converts without loss: no text read as 0, no 17.5 read as 17,
 no 17.505 rounded to 17.51 in a scale-2 decimal (17.500 is 17.50: the value already has that
-scale), no timestamp cut to its date, no impossible date ('31/02/2020', '0000-00-00'), and no
+scale), no timestamp cut to its date, no impossible date ('31/02/2020', '0000-00-00'), no time
+outside years 1 to 9999 (PostgreSQL's 'infinity', kept as that word), and no
 text a warehouse cannot store (a NUL character: PostgreSQL refuses it, DuckDB would keep it, so
 it is refused for both). A cell that does not fit is NULL in the typed frame, and its value, as
 text, goes into the struct column `ORIGINAL` (one field per column that had such a cell), so the
@@ -38,6 +39,11 @@ Schema = Mapping[str, pl.DataType]
 _WHOLE_SECONDS = "%Y-%m-%d %H:%M:%S"
 _TIMESTAMP_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 _DOUBLE_DIGITS = 15
+#: the year of the last time connectorx writes (chrono's): PostgreSQL's 'infinity'
+_INFINITY_YEAR = 262142
+#: 0001-01-01 and 9999-12-31 as days since 1970-01-01 (`_outside_years`)
+_FIRST_DAY, _LAST_DAY = -719_162, 2_932_896
+_PER_SECOND = {"us": 1_000_000, "ms": 1_000}
 
 
 def conform(frame: pl.DataFrame, schema: Schema, zone: str = "UTC") -> pl.DataFrame:
@@ -94,6 +100,21 @@ def as_text(series: pl.Series) -> pl.Series:
         return _double_text(series)
     if series.dtype == pl.Binary:
         return series.cast(pl.String, strict=False)
+    if isinstance(series.dtype, pl.Date | pl.Datetime):
+        # PostgreSQL's 'infinity' and '-infinity' reach Arrow as the last and first times
+        # connectorx can write: say what the source said
+        year = series.dt.year()
+        return (
+            pl.select(
+                pl.when(year >= _INFINITY_YEAR)
+                .then(pl.lit("infinity"))
+                .when(year <= -_INFINITY_YEAR - 1)
+                .then(pl.lit("-infinity"))
+                .otherwise(series.cast(pl.String))
+            )
+            .to_series()
+            .alias(series.name)
+        )
     return series.cast(pl.String)
 
 
@@ -101,7 +122,22 @@ def to_type(
     series: pl.Series, target: pl.DataType, zone: str = "UTC"
 ) -> tuple[pl.Series, pl.Series | None]:
     """`series` as `target`, and where a value did not convert exactly (None: nowhere); a
-    timestamp with a time zone as the wall time of `zone`."""
+    timestamp with a time zone as the wall time of `zone`. A time outside years 1 to 9999 does
+    not fit (`_outside_years`), before the zone's wall time is taken or after."""
+    before = _outside_years(series)
+    if before is not None:  # NULL before anything reads them: a zone's conversion panics
+        series = pl.select(pl.when(~before).then(series)).to_series()
+    typed, lost = _typed(series, target, zone)
+    after = _outside_years(typed)  # a wall time can cross into year 0 (0001-01-01 UTC - 3 h)
+    if after is not None:
+        typed = pl.select(pl.when(~after).then(typed)).to_series()
+    for outside in (before, after):
+        if outside is not None:
+            lost = outside if lost is None else lost | outside
+    return typed, lost
+
+
+def _typed(series: pl.Series, target: pl.DataType, zone: str) -> tuple[pl.Series, pl.Series | None]:
     source = series.dtype
     if source == target:
         return series, _refused_text(series)
@@ -121,6 +157,35 @@ def to_type(
         return typed, lost if refused is None else lost | refused
     typed = series.cast(target, strict=False)
     return typed, _lost(series, typed)
+
+
+def _outside_years(series: pl.Series) -> pl.Series | None:
+    """Where a date or timestamp lies outside years 1 to 9999 (None: nowhere). That is SQL's
+    own range, all that Python's datetime and SQL Server hold, and more than any sale needs.
+    PostgreSQL holds more: its 'infinity' and '-infinity' (read as years 262142 and -262143),
+    4000 BC, or a mistyped year 20240; none of them is a time a warehouse row can be given.
+    Compared as stored (days, or units since 1970): two vectorised passes, no date parts.
+
+    >>> from datetime import date
+    >>> _outside_years(pl.Series([date(2024, 3, 1), None, date(1, 1, 1)])) is None
+    True
+    >>> bc = pl.select(pl.date(-3999, 1, 1)).to_series()  # 4000 BC: no Python date
+    >>> _outside_years(pl.concat([pl.Series([date(2024, 3, 1), None]), bc])).to_list()
+    [False, False, True]
+    """
+    dtype = series.dtype
+    if isinstance(dtype, pl.Date):
+        low, high = _FIRST_DAY, _LAST_DAY
+    elif isinstance(dtype, pl.Datetime) and dtype.time_unit in _PER_SECOND:
+        per_second = _PER_SECOND[dtype.time_unit]
+        low, high = _FIRST_DAY * 86_400 * per_second, (_LAST_DAY + 1) * 86_400 * per_second - 1
+    else:  # not a time, or nanoseconds (which hold only years 1677 to 2262)
+        return None
+    stored = series.to_physical()
+    first, last = stored.min(), stored.max()
+    if first is None or (low <= first and last <= high):  # type: ignore[operator]
+        return None
+    return ~stored.is_between(low, high).fill_null(True)
 
 
 def _lost(raw: pl.Series, typed: pl.Series) -> pl.Series:

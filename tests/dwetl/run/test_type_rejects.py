@@ -10,6 +10,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 import pytest
 
 from dwetl.run.runner import run
@@ -266,3 +267,48 @@ def test_a_broken_newest_version_is_not_hidden_by_an_older_one(etl: Any) -> None
     assert rejected["7"]["data_cadastro"] == "31/02/2020"
     assert rejected["8"]["atualizado_em"] == "ontem"
     assert etl.dw("SELECT COUNT(*) FROM dw.dim_cliente WHERE id_cliente_origem IN (7, 8)") == [(0,)]
+
+
+@pytest.mark.pairs("postgresql-postgresql")
+def test_postgresql_infinities_and_far_years_reject_their_rows_only(etl: Any) -> None:
+    """PostgreSQL's 'infinity' in an item's stamp failed fact_vendas with "year 262142 is out
+    of range"; '-infinity' in an order's sale time became a sale on day -262143 (an FK reject
+    naming a made-up sk_data); and in a `timestamp with time zone` on São Paulo time, 'infinity'
+    made Polars panic. Each now rejects its rows with the value as PostgreSQL spells it, and
+    the next run reads them again, as any broken row."""
+    etl.sample(400, 6)
+    database = etl.source_url.rsplit("/", 1)[1]
+    with psycopg.connect(etl.source_url, autocommit=True) as con:
+        con.execute(
+            "ALTER TABLE venda_descontos ALTER COLUMN atualizado_em TYPE timestamptz "
+            "USING atualizado_em AT TIME ZONE 'UTC'"
+        )
+        con.execute(f"ALTER DATABASE {database} SET timezone = 'America/Sao_Paulo'")
+        con.execute("UPDATE venda_itens SET atualizado_em = 'infinity' WHERE id = 3")
+        con.execute("UPDATE vendas SET data_venda = '-infinity' WHERE id = 5")
+        con.execute("UPDATE vendas SET data_venda = '20240-01-01' WHERE id = 6")
+        ((discount,),) = con.execute("SELECT min(id) FROM venda_descontos").fetchall()
+        con.execute(
+            "UPDATE venda_descontos SET atualizado_em = 'infinity' WHERE id = %s", [discount]
+        )
+    etl.init()
+
+    summary = etl.run("all")
+
+    _balanced(summary)
+    assert all(e.status != "failed" for e in summary.entities), summary.entities
+    vendas = {key: (reasons, row) for key, reasons, row in _rejects(etl, "fact_vendas")}
+    assert vendas["3"] == (["TYPE_fact_vendas_atualizado_em"], vendas["3"][1])
+    assert vendas["3"][1]["atualizado_em"] == "infinity"
+    (items,) = etl.src("SELECT COUNT(*) FROM venda_itens WHERE id_venda IN (5, 6)")[0]
+    far = {k: row["data_venda"] for k, (r, row) in vendas.items() if "data_venda" in row}
+    assert len(far) == items > 0
+    assert {v if v == "-infinity" else v[:11] for v in far.values()} == {"-infinity", "+20240-01-0"}
+    descontos = _rejects(etl, "fact_descontos")
+    assert [row["atualizado_em"] for key, _, row in descontos if key == str(discount)] == [
+        "infinity"
+    ]
+
+    again = etl.run("all")  # 'infinity' is after any watermark: read, and rejected, again
+    assert all(e.status != "failed" for e in again.entities), again.entities
+    assert _entity(again, "fact_vendas").rejected >= 1

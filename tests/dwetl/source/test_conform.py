@@ -187,3 +187,41 @@ def test_a_zoned_timestamp_is_the_wall_time_of_the_zone_given() -> None:
     assert local["t"].to_list() == [datetime(2024, 12, 24, 22, 30), None]
     assert utc["t"].to_list() == [datetime(2024, 12, 25, 1, 30), None]
     assert ORIGINAL not in local.columns
+
+
+#: how connectorx hands over PostgreSQL's 'infinity' and '-infinity' (chrono's last and first
+#: times), as microseconds since 1970
+PG_INFINITY, PG_MINUS_INFINITY = 8_210_266_876_799_999_999, -8_334_601_228_800_000_000
+
+
+@pytest.mark.parametrize("zone", [None, "UTC", "America/Sao_Paulo"])
+@pytest.mark.parametrize("target", [pl.Datetime("us"), pl.Date()], ids=["timestamp", "date"])
+def test_a_time_outside_years_1_to_9999_is_kept_as_text_not_loaded(
+    zone: str | None, target: pl.DataType
+) -> None:
+    """PostgreSQL's infinities, 4000 BC and a mistyped year 20240 are no time a warehouse row
+    can be given (Python's datetime fails on them; converting one to a zone made Polars
+    panic): NULL, their text kept. The first day of year 1 and the last of 9999 still fit."""
+    first, last = datetime(1, 1, 1), datetime(9999, 12, 31)
+    infinities = pl.Series([PG_INFINITY, PG_MINUS_INFINITY]).cast(pl.Datetime("us"))
+    far = pl.concat([pl.select(pl.datetime(y, 1, 1)).to_series() for y in (-3999, 20240)])
+    fit = pl.Series([first, last, None], dtype=pl.Datetime("us"))
+    stamps = pl.concat([infinities, far, fit]).alias("t")
+    if zone is not None:
+        stamps = stamps.dt.replace_time_zone("UTC")
+
+    frame = conform(pl.DataFrame([stamps]), {"t": target}, zone or "UTC")
+
+    kept = frame.get_column(ORIGINAL).struct.field("t").to_list()
+    assert kept[:2] == ["infinity", "-infinity"]
+    assert kept[2].startswith("-3999-01-01") and kept[3].startswith("+20240-01-01"), kept
+    loaded = frame.get_column("t").to_list()
+    assert loaded[:4] == [None] * 4
+    if zone == "America/Sao_Paulo":  # 3 h earlier, 0001-01-01 00:00 UTC is year 0: kept too
+        assert kept[4] is not None and loaded[4] is None
+    else:
+        fitting = [first, last, None]
+        assert loaded[4:] == (
+            fitting if target == pl.Datetime("us") else [d and d.date() for d in fitting]
+        )
+        assert kept[4:] == [None] * 3
