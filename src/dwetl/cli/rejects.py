@@ -85,15 +85,15 @@ def rejects(
 
 
 def _explained(wh: Warehouse) -> dict[str, ReasonRule]:
-    """The reasons' rules from the DDL applied to `wh`; none when that DDL cannot be read (the
-    list still shows reasons and values)."""
-    from dwetl.ops.reject_rules import reason_rules
+    """The reasons' rules from the DDL applied to `wh`, and the types the extracts read; only
+    those when that DDL cannot be read (the list still shows reasons and values)."""
+    from dwetl.ops.reject_rules import reason_rules, source_type_rules
     from dwetl.warehouse.ddl import applied_constraint_sets
 
     try:
-        return reason_rules(applied_constraint_sets(wh))
+        return source_type_rules() | reason_rules(applied_constraint_sets(wh))
     except DwetlError:
-        return {}
+        return source_type_rules()
 
 
 def describe(

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import polars as pl
+
 from dwetl.source.conform import ORIGINAL
 from transforms.constraints import Column, ConstraintSet
 from transforms.validate import rules
@@ -44,6 +46,40 @@ def reason_rules(sets: Mapping[str, ConstraintSet]) -> dict[str, ReasonRule]:
             out[r.name] = ReasonRule(r.columns, text)
         out[f"KEY_{cs.short_name}"] = ReasonRule((), "one row per merge key")
     return out
+
+
+def source_type_rules() -> dict[str, ReasonRule]:
+    """The `TYPE_<table>_<column>` reason of every column an entity's extract reads, with the
+    type it reads it as: the rule of a source column that no target column has (an order's
+    `data_venda`, which `fact_vendas` keeps as `sk_data`). `reason_rules` states the others.
+
+    >>> source_type_rules()["TYPE_fact_vendas_data_venda"]
+    ReasonRule(columns=('data_venda',), rule="TIMESTAMP, as fact_vendas' extract reads it")
+    """
+    from dwetl.entities.registry import all_entities, source_schema
+
+    out: dict[str, ReasonRule] = {}
+    for spec in all_entities():
+        table = spec.target_table.rsplit(".", 1)[-1]
+        for column, dtype in source_schema(spec).items():
+            rule = f"{_type_name(dtype)}, as {spec.name}' extract reads it"
+            out[f"TYPE_{table}_{column}"] = ReasonRule((column,), rule)
+    return out
+
+
+def _type_name(dtype: pl.DataType) -> str:
+    """A source type by its SQL name.
+
+    >>> _type_name(pl.Decimal(12, 2)), _type_name(pl.Int32()), _type_name(pl.String())
+    ('DECIMAL(12,2)', 'INTEGER', 'TEXT')
+    """
+    if isinstance(dtype, pl.Decimal):
+        return f"DECIMAL({dtype.precision},{dtype.scale})"
+    if isinstance(dtype, pl.Datetime):
+        return "TIMESTAMP"
+    names = {pl.Date: "DATE", pl.String: "TEXT", pl.Boolean: "BOOLEAN", pl.Int16: "SMALLINT",
+             pl.Int32: "INTEGER", pl.Int64: "BIGINT", pl.Float64: "DOUBLE"}  # fmt: skip
+    return names.get(type(dtype), str(dtype))
 
 
 def column_type(column: Column) -> str:

@@ -188,3 +188,24 @@ def test_init_collapses_the_open_rejects_an_older_dwetl_piled_up(etl: Any, dwetl
     assert ("005_reject_per_key.sql",) in etl.dw("SELECT script FROM ctl.schema_version")
     checked = dwetl("check", cwd=etl.folder, env=etl.env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_source_column_the_target_lacks_shows_its_value_and_type(
+    tmp_path: Path, dwetl: Any
+) -> None:
+    """An order's sale time is no column of fact_vendas (it keeps `sk_data`): its type reject
+    was listed by name alone. It shows the source's text and the type the extract reads."""
+    source, dw = demo(tmp_path, dwetl)
+    with sqlite3.connect(tmp_path / "source.db") as con:
+        con.execute("UPDATE vendas SET data_venda = '31/02/2024' WHERE id = 4")
+    ran = dwetl("run", "--entity", "fact_vendas", "--full", "--max-reject-ratio", "1",
+                "--source", source, "--dw", dw, cwd=tmp_path)  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+
+    text = dwetl("rejects", "--dw", dw, "--entity", "fact_vendas", cwd=tmp_path).stdout
+    assert "TYPE_fact_vendas_data_venda  e.g. data_venda='31/02/2024'" in text
+    assert "rule: TIMESTAMP, as fact_vendas' extract reads it" in text
+    assert "TYPE_fact_vendas_data_venda: data_venda='31/02/2024'" in text
+    csv = dwetl("rejects", "--dw", dw, "--entity", "fact_vendas", "--format", "csv",
+                cwd=tmp_path).stdout  # fmt: skip
+    assert "data_venda='31/02/2024'" in csv
