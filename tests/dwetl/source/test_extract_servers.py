@@ -197,19 +197,28 @@ def test_fact_parts_read_the_same_changes_as_on_sqlite(
 def test_postgresql_numeric_past_ten_decimals_is_kept_as_its_text(
     postgresql_url: str, tmp_path: Path
 ) -> None:
-    """connectorx rounds a `numeric` past its 10th decimal (and fails past 28 integer digits):
-    such a value comes as its text, so 17.50000000001 is quarantined, not loaded as 17.50."""
+    """connectorx rounds a `numeric` past its 10th decimal, and fails the whole query from
+    7.93e18 on (1e20 failed fact_vendas): such a value comes as its text, so 17.50000000001 is
+    quarantined, not loaded as 17.50, and 1e20 is judged as any other value."""
     with psycopg.connect(postgresql_url) as conn:
         conn.execute("ALTER TABLE metas ALTER COLUMN valor_meta TYPE numeric")
         conn.execute(
-            "INSERT INTO metas VALUES (3, 2024, 4, 2, NULL, 17.50000000001, '2024-01-01'), "
-            "(4, 2024, 5, 2, NULL, 1e30, '2024-01-01'), (5, 2024, 6, 2, NULL, 17.500, '2024-01-01')"
+            "INSERT INTO metas SELECT id, 2024, id + 1, 2, NULL, v, '2024-01-01' FROM (VALUES "
+            "(3, 17.50000000001), (4, 1e30), (5, 17.500), (6, 1e20), (7, -7.95e18)) AS t(id, v)"
         )
     frame = extract(get_entity("fact_metas"), _settings(postgresql_url, tmp_path), None).frame
     frame = frame.sort("id_meta_origem")
-    assert frame["valor_meta"].to_list()[2:] == [None, Decimal(10**30), Decimal("17.50")]
+    assert frame["valor_meta"].to_list()[2:] == [
+        None,
+        Decimal(10**30),
+        Decimal("17.50"),
+        Decimal(10**20),
+        Decimal(-795 * 10**16),
+    ]
     assert frame[ORIGINAL].struct.field("valor_meta").to_list()[2:] == [
         "17.50000000001",
+        None,
+        None,
         None,
         None,
     ]

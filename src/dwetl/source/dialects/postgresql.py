@@ -18,9 +18,11 @@ class PostgresSource(_GuardedSource):
     column; connectorx keeps that zone.
 
     connectorx reads every `numeric` as decimal128(38, 10), rounding the digits past the 10th
-    decimal and failing the whole query past 28 integer digits. Such a value is read as its
-    text instead (`scale()` and one comparison per value), so that a value with more decimals
-    than the warehouse's scale is quarantined, not rounded."""
+    decimal, and fails the whole query on a value of 7.93e18 or more: it goes through a 96-bit
+    decimal, 28 digits of which the scale takes 10 (DESIGN says 28 integer digits; 1e20 fails).
+    Such a value is read as its text instead (`scale()` and one comparison per value), so that
+    a value with more decimals than the warehouse's scale is quarantined, not rounded, and a
+    huge one is judged by `conform`, not the end of the entity."""
 
     scheme: ClassVar[str] = "postgresql"
     sqlglot_dialect: ClassVar[str | None] = "postgres"
@@ -34,5 +36,5 @@ class PostgresSource(_GuardedSource):
 
     def _guard(self, src: str, dtype: pa.DataType) -> str | None:
         if pa.types.is_decimal(dtype):
-            return f"(scale({src}) > 10 OR abs({src}) >= 1e27)"
+            return f"(scale({src}) > 10 OR abs({src}) >= 1e18)"
         return None
