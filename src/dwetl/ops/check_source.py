@@ -18,7 +18,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import connectorx as cx
 import polars as pl
 import pyarrow as pa
 
@@ -34,6 +33,7 @@ from dwetl.source.contract.build import ROW, stage
 from dwetl.source.contract.model import ColumnContract, Contract, EntityContract, FileContract
 from dwetl.source.dialects import SourceDialect, bind_since, source_dialect, uses_since
 from dwetl.source.extract import parts_to_read, read_extract_sql
+from dwetl.source.reads import read_arrow
 from dwetl.source.zones import UTC, is_utc, readable, unusable_zone, zoned_columns
 from transforms.constraints import ConstraintSet
 from transforms.validate import REASONS
@@ -266,7 +266,7 @@ class _CheckEntity:
         try:
             columns = self.dialect.output_columns(self.url, probe)
             if columns is None:
-                table = cx.read_sql(self.url.connectorx_url, probe, return_type="arrow")
+                table = read_arrow(self.url, probe)
                 columns = list(table.schema.names)
         except Exception as exc:
             raise DwetlError(describe(exc)) from None
@@ -289,7 +289,7 @@ class _CheckEntity:
         try:
             self.dialect.output_columns(self.url, limited)  # a guarded server learns the types
             query = self.dialect.query(limited, schema, None, None)
-            table = cx.read_sql(self.url.connectorx_url, query, return_type="arrow")
+            table = read_arrow(self.url, query)
         except Exception as exc:
             self.problem(path.name, None, f"the source failed the query: {describe(exc)}")
             return None
@@ -361,7 +361,7 @@ class _CheckEntity:
     def _count(self, sql: str) -> int:
         query = f"SELECT COUNT(*) AS n FROM (\n{_limited(sql, 1)}) src"  # noqa: S608 (the extract file as written)
         try:
-            table = cx.read_sql(self.url.connectorx_url, query, return_type="arrow")
+            table = read_arrow(self.url, query)
         except Exception as exc:
             raise DwetlError(describe(exc)) from None
         return int(table.column(0)[0].as_py() or 0)

@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import connectorx as cx
 import polars as pl
 import pyarrow as pa
 from sqlglot.errors import TokenError
@@ -58,6 +57,7 @@ from dwetl.source.dialects import (
     source_dialect,
     uses_since,
 )
+from dwetl.source.reads import read_arrow
 from dwetl.source.zones import reading_zone
 
 log = logging.getLogger(__name__)
@@ -228,7 +228,7 @@ def _ask(reading: _Reading, path: Path, query: str, doing: str) -> pa.Table:
     """A query about the batched query in `path`, read by connectorx; a failure is a DwetlError
     naming the file and what it was `doing`."""
     try:
-        return cx.read_sql(reading.url.connectorx_url, query, return_type="arrow")
+        return read_arrow(reading.url, query)
     except Exception as exc:
         raise DwetlError(
             f"{path}: the source {reading.url.masked} failed to {doing}: {describe(exc)}"
@@ -506,7 +506,7 @@ def _read(
         check_columns(columns, schema, path)
     query = dialect.query(sql, schema, watermark_column, since, partition)
     try:
-        table = cx.read_sql(url.connectorx_url, query, return_type="arrow")
+        table = read_arrow(url, query)
     except Exception as exc:
         raise DwetlError(
             f"{path}: the source {url.masked} failed the query: {describe(exc)}"

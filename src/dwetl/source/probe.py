@@ -65,9 +65,9 @@ def _mysql(url: DbUrl) -> None:
 
 
 def _mssql(url: DbUrl) -> None:
-    import connectorx as cx
+    from dwetl.source.reads import read_arrow
 
-    cx.read_sql(url.connectorx_url, "SELECT 1 AS ok", return_type="arrow")
+    read_arrow(url, "SELECT 1 AS ok")
 
 
 #: scheme -> a function that connects once and raises when it cannot

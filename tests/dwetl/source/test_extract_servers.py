@@ -17,7 +17,7 @@ import pymysql
 import pytest
 
 from dwetl.core.config import Settings, load_settings
-from dwetl.core.errors import UsageError
+from dwetl.core.errors import DwetlError, UsageError
 from dwetl.core.paths import sql_root
 from dwetl.entities.registry import all_entities, get_entity
 from dwetl.source.conform import ORIGINAL
@@ -222,3 +222,24 @@ def test_postgresql_numeric_past_ten_decimals_is_kept_as_its_text(
         None,
         None,
     ]
+
+
+def test_a_postgresql_column_connectorx_cannot_read_fails_its_entity_in_one_line(
+    postgresql_url: str, tmp_path: Path, dwetl: Any
+) -> None:
+    """A `money` column made connectorx panic: a BaseException that passed every handler, so
+    the whole run ended in a traceback (exit 1) and no later entity ran. Now it fails its
+    entity, naming the file and the way out; the others load."""
+    with psycopg.connect(postgresql_url) as conn:
+        conn.execute("ALTER TABLE metas ALTER COLUMN valor_meta TYPE money USING valor_meta::money")
+    with pytest.raises(DwetlError, match=r"fact_metas\.sql: .*not implemented: money.*cast that"):
+        extract(get_entity("fact_metas"), _settings(postgresql_url, tmp_path), None)
+
+    dw = f"duckdb:///{tmp_path / 'dw.duckdb'}"
+    assert dwetl("init", "--dw", dw, cwd=tmp_path).returncode == 0
+    ran = dwetl("run", "--entity", "all", "--source", postgresql_url, "--dw", dw,
+                "--max-reject-ratio", "1", cwd=tmp_path)  # fmt: skip
+    assert ran.returncode == 3, ran.stdout + ran.stderr  # partial: the rest loaded
+    assert "Traceback" not in ran.stderr, ran.stderr
+    said = " ".join(ran.stdout.split())  # the message wraps to the terminal's width
+    assert "FAIL fact_metas" in said and "(not implemented: money): cast" in said, ran.stdout

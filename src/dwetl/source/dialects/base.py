@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from typing import ClassVar
 
-import connectorx as cx
 import polars as pl
 import pyarrow as pa
 from sqlglot import TokenType
 from sqlglot.dialects.dialect import Dialect
 
 from dwetl.core.urls import DbUrl
+from dwetl.source.reads import read_arrow
 
 Schema = Mapping[str, pl.DataType]
 SENTINEL = "__dwetl_sentinel"
@@ -190,7 +190,7 @@ class SourceDialect:
     def clock(self, url: DbUrl) -> datetime:
         """The source's clock now, without a zone: the newest `atualizado_em` a row written now
         by the source's own clock would have. Naive watermark stamps are compared with it."""
-        table = cx.read_sql(url.connectorx_url, self.clock_sql, return_type="arrow")
+        table = read_arrow(url, self.clock_sql)
         return _naive(table.column(0)[0].as_py())
 
     def clock_and_zone(self, url: DbUrl) -> tuple[datetime, str | None]:
@@ -288,7 +288,7 @@ class _GuardedSource(SourceDialect):
 
     def output_columns(self, url: DbUrl, sql: str) -> list[str] | None:
         probe = f"SELECT * FROM (\n{_body(sql)}) src LIMIT 0"  # noqa: S608 (see _body)
-        table = cx.read_sql(url.connectorx_url, probe, return_type="arrow")
+        table = read_arrow(url, probe)
         self._types[sql] = [(f.name, f.type) for f in table.schema]
         return [f.name for f in table.schema]
 

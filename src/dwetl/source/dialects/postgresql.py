@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
-import connectorx as cx
 import pyarrow as pa
 
 from dwetl.core.urls import DbUrl
 from dwetl.source.dialects.base import _GuardedSource, _naive
+from dwetl.source.reads import read_arrow
 
 
 class PostgresSource(_GuardedSource):
@@ -31,7 +31,7 @@ class PostgresSource(_GuardedSource):
     def clock_and_zone(self, url: DbUrl) -> tuple[datetime, str | None]:
         """The clock and the session's `TimeZone` (the server's, or the database's or login's
         setting), in one query."""
-        table = cx.read_sql(url.connectorx_url, self.clock_sql, return_type="arrow")
+        table = read_arrow(url, self.clock_sql)
         return _naive(table.column(0)[0].as_py()), str(table.column(1)[0].as_py())
 
     def _guard(self, src: str, dtype: pa.DataType) -> str | None:
