@@ -95,7 +95,10 @@ def broken_rows(originals: pl.Series) -> pl.Series:
 
 
 def as_text(series: pl.Series) -> pl.Series:
-    """A value as the text of the source's own spelling: a double with its 15 digits."""
+    """A value as the text of the source's own spelling: a double with its 15 digits, a single
+    (PostgreSQL's `real`, MariaDB's `FLOAT`) as the shortest text that reads back as it."""
+    if series.dtype == pl.Float32:
+        return series.cast(pl.String)
     if series.dtype.is_float():
         return _double_text(series)
     if series.dtype == pl.Binary:
@@ -211,6 +214,11 @@ def _double_text(series: pl.Series) -> pl.Series:
 
 def _to_decimal(series: pl.Series, target: pl.Decimal) -> tuple[pl.Series, pl.Series]:
     source = series.dtype
+    if source == pl.Float32:
+        # a single holds 0.1 as 0.100000001490116...: the text it stands for is its shortest
+        # (what the source itself prints), not its 15 digits, which would reject nearly every
+        # price of a `real` column
+        return _decimal_text(as_text(series), target)
     if source.is_float():
         # The nearest double to a decimal of the target's scale (10.05) casts to it, which the
         # cast back shows; only the others (17.505, 0.1 + 0.2) are printed and read as text.

@@ -225,3 +225,17 @@ def test_a_time_outside_years_1_to_9999_is_kept_as_text_not_loaded(
             fitting if target == pl.Datetime("us") else [d and d.date() for d in fitting]
         )
         assert kept[4:] == [None] * 3
+
+
+def test_a_single_precision_price_is_the_decimal_it_prints_as() -> None:
+    """A `real` (float4) column holds 0.1 as 0.100000001490116...: read as its 15 digits, every
+    such price was rejected for having more decimals than the scale. A single is the shortest
+    text that reads back as it, as PostgreSQL prints it; what has more decimals, or is no
+    number, is still kept as text."""
+    values = [0.1, 17.35, 123456.78, 2.5, None, 1e-7, float("nan")]
+    frame = conform(
+        pl.DataFrame({"v": pl.Series(values, dtype=pl.Float32)}), {"v": pl.Decimal(12, 2)}
+    )
+    loaded = [None if v is None else str(v) for v in frame.get_column("v").to_list()]
+    assert loaded == ["0.10", "17.35", "123456.78", "2.50", None, None, None]
+    assert frame.get_column(ORIGINAL).struct.field("v").to_list() == [None] * 5 + ["1e-7", "NaN"]

@@ -224,6 +224,23 @@ def test_postgresql_numeric_past_ten_decimals_is_kept_as_its_text(
     ]
 
 
+def test_postgresql_real_is_read_as_the_decimal_it_prints_as(
+    postgresql_url: str, tmp_path: Path
+) -> None:
+    """A goal kept as `real` (0.1 stored as 0.100000001490116...) was rejected for its 15
+    digits; it loads as PostgreSQL prints it."""
+    with psycopg.connect(postgresql_url) as conn:
+        conn.execute("ALTER TABLE metas ALTER COLUMN valor_meta TYPE real")
+        conn.execute(
+            "INSERT INTO metas SELECT id, 2024, id + 1, 2, NULL, v, '2024-01-01' FROM (VALUES "
+            "(3, 0.1::real), (4, 17.35), (5, 123456.78)) AS t(id, v)"
+        )
+    frame = extract(get_entity("fact_metas"), _settings(postgresql_url, tmp_path), None).frame
+    got = frame.sort("id_meta_origem")["valor_meta"].to_list()[2:]
+    assert got == [Decimal("0.10"), Decimal("17.35"), Decimal("123456.78")]
+    assert ORIGINAL not in frame.columns
+
+
 def test_a_postgresql_column_connectorx_cannot_read_fails_its_entity_in_one_line(
     postgresql_url: str, tmp_path: Path, dwetl: Any
 ) -> None:
