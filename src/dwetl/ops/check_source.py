@@ -25,6 +25,7 @@ from dwetl.core.config import Settings, require_folder
 from dwetl.core.connect import describe
 from dwetl.core.errors import DwetlError, UsageError
 from dwetl.core.queries import named_queries
+from dwetl.core.sqltext import query_text
 from dwetl.core.urls import DbUrl
 from dwetl.entities.registry import MODULES, get_entity
 from dwetl.entities.spec import EntitySpec
@@ -452,7 +453,7 @@ def _dtype(spec: EntitySpec, file: FileContract, column: ColumnContract) -> pl.D
 
 
 def _body(sql: str) -> str:
-    return sql.strip().rstrip(";").rstrip() + "\n"
+    return query_text(sql) + "\n"
 
 
 def _limited(sql: str, limit: int) -> str:

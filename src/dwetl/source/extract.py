@@ -45,6 +45,7 @@ from sqlglot.errors import TokenError
 from dwetl.core.config import Settings
 from dwetl.core.connect import describe
 from dwetl.core.errors import DwetlError, UsageError
+from dwetl.core.sqltext import query_text
 from dwetl.core.urls import DbUrl
 from dwetl.entities.registry import source_schema
 from dwetl.entities.spec import EntitySpec, ExtractPart
@@ -607,7 +608,7 @@ def read_extract_sql(path: Path) -> str:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"extract file {path} cannot be read: {exc}") from None
-    if not sql.strip().rstrip(";").strip():
+    if not query_text(sql):
         raise UsageError(f"extract file {path} is empty")
     return sql
 

@@ -506,3 +506,30 @@ def test_sqlite_integers_that_are_not_integers_keep_their_text(
     texts = frame[ORIGINAL].struct.unnest().select("id_produto", "quantidade").rows()
     assert texts == [(None, None), ("xyz", "17.5"), (None, None), ("12abc", None), (None, None)]
     assert frame.schema["quantidade"] == pl.Int32
+
+
+@pytest.mark.parametrize(
+    "ending", [";\n-- fim do arquivo\n", "; -- fim", ";\n/* fim */\n", "\n;\n"]
+)
+def test_a_comment_after_the_final_semicolon_is_left_out_of_the_wrapped_query(
+    tmp_path: Path, source: Path, ending: str
+) -> None:
+    """The query is wrapped (`SELECT * FROM (...) src`): a `;` followed by a comment stayed
+    inside the parentheses, a syntax error on every source."""
+    with sqlite3.connect(source) as conn:
+        conn.execute(
+            "INSERT INTO lojas VALUES (1, 'Centro', 'Recife', 'PE', 'Nordeste', '2019-05-01', "
+            "'2024-01-01 00:00:00')"
+        )
+    shipped = (extract_root() / "dim_loja.sql").read_text(encoding="utf-8")
+    folder = _sql_dir(tmp_path, "dim_loja.sql", shipped.rstrip() + ending)
+
+    frame = extract(get_entity("dim_loja"), _settings(tmp_path, source), None, sql_dir=folder)
+
+    assert frame.frame.get_column("id_loja_origem").to_list() == [1]
+
+
+def test_a_file_of_comments_only_is_an_empty_extract_file(tmp_path: Path, source: Path) -> None:
+    folder = _sql_dir(tmp_path, "dim_loja.sql", "-- SELECT * FROM lojas;\n/* to do */ ;\n")
+    with pytest.raises(UsageError, match=r"my_sql/dim_loja\.sql is empty"):
+        extract(get_entity("dim_loja"), _settings(tmp_path, source), None, sql_dir=folder)

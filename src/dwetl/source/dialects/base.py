@@ -15,6 +15,7 @@ import pyarrow as pa
 from sqlglot import TokenType
 from sqlglot.dialects.dialect import Dialect
 
+from dwetl.core.sqltext import query_text
 from dwetl.core.urls import DbUrl
 from dwetl.source.reads import read_arrow
 
@@ -97,9 +98,10 @@ def _body(sql: str) -> str:
     # The extract file is SQL a DBA wrote, kept in sql/extract and wrapped as written (`noqa:
     # S608` where it is): sqlglot would have to parse it, and could rewrite the source's own
     # syntax.
-    # The file's text goes inside parentheses: drop a final `;`, and end on a new line so a
-    # trailing `-- comment` cannot swallow the closing parenthesis.
-    return sql.strip().rstrip(";").rstrip() + "\n"
+    # The file's text goes inside parentheses: drop the final `;` and any comment after it
+    # (`query_text`: a `;` left inside was a syntax error on every source), and end on a new
+    # line so a trailing `-- comment` cannot swallow the closing parenthesis.
+    return query_text(sql) + "\n"
 
 
 @dataclass(frozen=True)
