@@ -206,7 +206,9 @@ def _file_url(
     relative = unquote(path)[1:] if path.startswith("/") else unquote(path)
     if not relative or relative.endswith("/"):
         raise UsageError(f"{setting}: {scheme} URL {shown!r} names no file")
-    file = Path(relative)
+    # `~/dw.duckdb` is the home folder's file, as DuckDB and a shell read it (taken as a
+    # relative path, it made a folder named `~` in the working folder)
+    file = Path(relative).expanduser()
     if not file.is_absolute():
         file = (cwd or Path.cwd()) / file
     file = file.resolve()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from dwetl.core.urls import parse_url
 
 
@@ -28,3 +30,21 @@ def test_file_url_for_connectorx(tmp_path: Path) -> None:
     u = parse_url(f"sqlite:///{tmp_path}/a.sqlite", setting="--source")
     assert u.path == tmp_path / "a.sqlite"
     assert u.connectorx_url == f"sqlite://{tmp_path}/a.sqlite"
+
+
+def test_a_file_url_in_the_home_folder_is_there_not_a_folder_named_tilde(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`duckdb:///~/dw.duckdb` made a folder named `~` in the working folder (removing it
+    with `rm -r ~` removes the home folder)."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    work = tmp_path / "work"
+    u = parse_url("duckdb:///~/dw.duckdb", setting="--dw", cwd=work)
+    assert u.path == home / "dw.duckdb"
+    assert parse_url("sqlite:///~/erp/oltp.sqlite", setting="--source", cwd=work).path == (
+        home / "erp" / "oltp.sqlite"
+    )
+    assert parse_url("duckdb:///data/~dw.duckdb", setting="--dw", cwd=work).path == (
+        work / "data" / "~dw.duckdb"
+    )
