@@ -224,7 +224,10 @@ def _file_url(
 
 def missing_file(what: str, url: DbUrl, todo: str) -> str:
     """The one line for a database file that does not exist: the URL, the file, what to do, or,
-    when `scheme:///path` (relative) is missing but `/path` exists, the URL meant."""
+    when `scheme:///path` (relative) is missing but `/path` exists, the URL meant; or that the
+    URL names a folder."""
+    if url.path is not None and url.path.is_dir():
+        return f"{what} {url.masked}: {url.path} is a folder; the URL must name the database file"
     meant = absolute_alternative(url)
     if meant is not None:
         todo = f"{url.scheme}:/// is relative to the working folder: did you mean {meant}?"

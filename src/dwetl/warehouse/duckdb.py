@@ -105,8 +105,10 @@ def _detach(base: duckdb.DuckDBPyConnection) -> None:
 
 def _require_duckdb_file(url: DbUrl) -> None:
     """A SQLite file given as the warehouse is refused before DuckDB sees it (DuckDB would
-    want its SQLite extension for it)."""
+    want its SQLite extension for it), and so is a folder."""
     assert url.path is not None
+    if url.path.is_dir():
+        raise UsageError(missing_file("warehouse", url, ""))
     try:
         with url.path.open("rb") as file:
             head = file.read(len(_SQLITE_MAGIC))
@@ -188,9 +190,10 @@ class DuckDBWarehouse(Warehouse):
 
     @classmethod
     def missing(cls, url: DbUrl) -> str | None:
-        """The file is the warehouse: none there is none yet (`dwetl init` creates it)."""
+        """The file is the warehouse: none there is none yet (`dwetl init` creates it); a
+        folder there is none either."""
         assert url.path is not None, "a duckdb URL always names a file"
-        if url.path.exists():
+        if url.path.exists() and not url.path.is_dir():
             return None
         return missing_file("warehouse", url, "run `dwetl init` first to create it")
 

@@ -106,6 +106,19 @@ def test_a_sqlite_file_as_the_warehouse_downloads_nothing(tmp_path: Path, dwetl:
     assert source.read_bytes() == before
 
 
+@pytest.mark.parametrize("command", ["init", "run", "status"])
+def test_a_folder_as_the_warehouse_is_named_a_folder(
+    tmp_path: Path, dwetl: Any, command: str
+) -> None:
+    """DuckDB said 'Could not read from file: Is a directory', then 'not retried: it is no
+    refused connection, timeout or starting server' (init), or the path 'does not exist'."""
+    (tmp_path / "dw").mkdir()
+    result, seconds = _timed(dwetl, command, "--dw", "duckdb:///dw", cwd=tmp_path)
+    line = _one_line_error(result, 2, "warehouse duckdb:///dw: ")
+    assert line.endswith(f"{tmp_path / 'dw'} is a folder; the URL must name the database file")
+    assert seconds < NO_RETRY_S
+
+
 def test_a_duckdb_connection_never_loads_an_extension(tmp_path: Path) -> None:
     from dwetl.warehouse import open_warehouse
 

@@ -60,6 +60,17 @@ def test_a_missing_source_file_is_refused_at_once_naming_it(tmp_path: Path) -> N
     assert not (tmp_path / "nowhere.sqlite").exists()
 
 
+def test_a_folder_as_the_source_is_named_a_folder(tmp_path: Path) -> None:
+    """It was said not to exist."""
+    (tmp_path / "erp").mkdir()
+    settings = load_settings(source="sqlite:///erp", cwd=tmp_path, env=SLOW)
+    with pytest.raises(UsageError) as error:
+        reach_source(settings)
+    assert str(error.value) == (
+        f"source sqlite:///erp: {tmp_path / 'erp'} is a folder; the URL must name the database file"
+    )
+
+
 def test_an_unreachable_server_is_one_line_without_the_password(tmp_path: Path) -> None:
     url = "postgresql://etl:segredo@127.0.0.1:1/erp"
     with pytest.raises(ConnectionFailed) as error:
