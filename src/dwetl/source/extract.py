@@ -6,7 +6,8 @@ An incremental read starts at `since` = the stored watermark minus
 `settings.watermark_overlap_seconds` (rows committed late are re-read; the merge on the natural
 key absorbs them); a first or full run has no `since`. A file that uses the `:since` placeholder
 filters itself: dwetl binds it to that timestamp literal, or to NULL on a full run. A file
-without it is wrapped as `SELECT * FROM (<file>) src WHERE src.atualizado_em > '<since>'`.
+without it is wrapped as `SELECT * FROM (<file>) src WHERE (src.atualizado_em > '<since>' OR
+src.atualizado_em IS NULL)`.
 
 An entity whose rows join several source tables (the facts) may be read in parts: one simple
 query per table (`EntitySpec.extract_parts`, each checked against its own schema), joined in
@@ -555,9 +556,10 @@ def _combined(
         frame = _with_originals(spec, frame, first, carried, joined, where)
     column = spec.watermark_column
     if since is not None and column is not None:
-        after = pl.col(column) > since.replace(tzinfo=None)  # as its literal
+        # as its literal; a row without a stamp is kept, as the wrapped query keeps it (`_where`)
+        after = (pl.col(column) > since.replace(tzinfo=None)).fill_null(True)
         if ORIGINAL in frame.columns:  # a row that cannot be dated is kept: it is rejected
-            after = after.fill_null(False) | pl.lit(broken_rows(frame.get_column(ORIGINAL)))
+            after = after | pl.lit(broken_rows(frame.get_column(ORIGINAL)))
         frame = frame.filter(after)
     return frame
 

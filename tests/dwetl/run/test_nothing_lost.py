@@ -3,9 +3,13 @@ folded in the run log, on a damaged sample; every reject is in ctl.etl_reject.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
+
+from dwetl.core.paths import sql_root
+from dwetl.run.runner import run
 
 
 @pytest.mark.pairs()
@@ -55,3 +59,35 @@ def test_a_reject_carries_its_reasons_and_its_row(etl):
         names = json.loads(reasons)
         assert names and all(n.startswith(("CK_", "NN_")) for n in names)
         assert json.loads(row)["id_desconto_origem"] == int(key)
+
+
+@pytest.mark.pairs("sqlite-duckdb", "postgresql-postgresql", "mysql-postgresql")
+def test_a_change_to_a_row_without_a_stamp_is_read_by_the_next_run(etl):
+    """The contract allows a NULL `atualizado_em`. Such a row loaded on the first run, and the
+    wrapped incremental query (`atualizado_em > <watermark>`) never read it again: a change
+    to it stayed out of the warehouse, every run saying success. Every run now reads the rows
+    without a stamp; the merge leaves them while they have not changed."""
+    etl.sample(300, 5)
+    folder = etl.folder / "erp"
+    folder.mkdir()
+    shipped = (sql_root() / "extract" / "dim_loja.sql").read_text(encoding="utf-8")
+    stamp = "l.atualizado_em  AS atualizado_em"
+    assert stamp in shipped
+    (folder / "dim_loja.sql").write_text(
+        shipped.replace(
+            stamp, "CASE WHEN l.id <= 3 THEN NULL ELSE l.atualizado_em END AS atualizado_em"
+        ),
+        encoding="utf-8",
+    )
+    etl.init()
+    settings = dataclasses.replace(etl.settings, sql_dir=folder)
+    assert run(settings, ["dim_loja"]).status == "success"
+
+    etl.src("UPDATE lojas SET nome = 'Loja Renomeada' WHERE id = 2")
+    (again,) = run(settings, ["dim_loja"]).entities
+
+    # the three rows without a stamp are read again (and those within the overlap)
+    assert again.updated == 1 and again.extracted >= 3 and again.inserted == 0, again
+    assert etl.dw("SELECT nome FROM dw.dim_loja WHERE id_loja_origem = 2") == [("Loja Renomeada",)]
+    (third,) = run(settings, ["dim_loja"]).entities
+    assert (third.updated, third.inserted) == (0, 0), third

@@ -97,7 +97,8 @@ def _entity(
 
 _WRAPPED = (
     ":since optional: without it dwetl reads `SELECT * FROM (<file>) src WHERE "
-    "src.atualizado_em > <watermark>` on an incremental run; with it, the file filters itself"
+    "src.atualizado_em > <watermark>` (and every row whose atualizado_em is NULL) on an "
+    "incremental run; with it, the file filters itself"
 )
 
 

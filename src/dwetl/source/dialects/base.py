@@ -173,7 +173,11 @@ def _where(
 ) -> str:
     conditions = []
     if watermark_column is not None and since is not None:
-        conditions.append(f"src.{watermark_column} > {watermark_literal(since)}")
+        # a row without a stamp is read by every run: left out, its changes were never read
+        # again after the first load, the runs saying success (the merge leaves it as it is
+        # while it has not changed)
+        column = f"src.{watermark_column}"
+        conditions.append(f"({column} > {watermark_literal(since)} OR {column} IS NULL)")
     if partition is not None and partition.condition is not None:
         conditions.append(partition.condition)
     return " WHERE " + " AND ".join(conditions) if conditions else ""
