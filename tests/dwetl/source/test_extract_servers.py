@@ -194,20 +194,28 @@ def test_fact_parts_read_the_same_changes_as_on_sqlite(
     assert sizes == [2, 2, 2, 2, 0, 1]
 
 
+def _goals_typed(url: str, tmp_path: Path, sql_type: str, values: str) -> pl.DataFrame:
+    """fact_metas read from a source whose `valor_meta` is `sql_type`, with goals of `values`
+    (a comma-separated list) after the two of ROWS; sorted by id."""
+    rows = ", ".join(f"({at}, {v})" for at, v in enumerate(values.split(", "), 3))
+    with psycopg.connect(url) as conn:
+        conn.execute(f"ALTER TABLE metas ALTER COLUMN valor_meta TYPE {sql_type}")
+        conn.execute(
+            "INSERT INTO metas SELECT id, 2024, id + 1, 2, NULL, v, '2024-01-01' FROM (VALUES "
+            f"{rows}) AS t(id, v)"
+        )
+    frame = extract(get_entity("fact_metas"), _settings(url, tmp_path), None).frame
+    return frame.sort("id_meta_origem")
+
+
 def test_postgresql_numeric_past_ten_decimals_is_kept_as_its_text(
     postgresql_url: str, tmp_path: Path
 ) -> None:
     """connectorx rounds a `numeric` past its 10th decimal, and fails the whole query from
     7.93e18 on (1e20 failed fact_vendas): such a value comes as its text, so 17.50000000001 is
     quarantined, not loaded as 17.50, and 1e20 is judged as any other value."""
-    with psycopg.connect(postgresql_url) as conn:
-        conn.execute("ALTER TABLE metas ALTER COLUMN valor_meta TYPE numeric")
-        conn.execute(
-            "INSERT INTO metas SELECT id, 2024, id + 1, 2, NULL, v, '2024-01-01' FROM (VALUES "
-            "(3, 17.50000000001), (4, 1e30), (5, 17.500), (6, 1e20), (7, -7.95e18)) AS t(id, v)"
-        )
-    frame = extract(get_entity("fact_metas"), _settings(postgresql_url, tmp_path), None).frame
-    frame = frame.sort("id_meta_origem")
+    values = "17.50000000001, 1e30, 17.500, 1e20, -7.95e18"
+    frame = _goals_typed(postgresql_url, tmp_path, "numeric", values)
     assert frame["valor_meta"].to_list()[2:] == [
         None,
         Decimal(10**30),
@@ -229,14 +237,8 @@ def test_postgresql_real_is_read_as_the_decimal_it_prints_as(
 ) -> None:
     """A goal kept as `real` (0.1 stored as 0.100000001490116...) was rejected for its 15
     digits; it loads as PostgreSQL prints it."""
-    with psycopg.connect(postgresql_url) as conn:
-        conn.execute("ALTER TABLE metas ALTER COLUMN valor_meta TYPE real")
-        conn.execute(
-            "INSERT INTO metas SELECT id, 2024, id + 1, 2, NULL, v, '2024-01-01' FROM (VALUES "
-            "(3, 0.1::real), (4, 17.35), (5, 123456.78)) AS t(id, v)"
-        )
-    frame = extract(get_entity("fact_metas"), _settings(postgresql_url, tmp_path), None).frame
-    got = frame.sort("id_meta_origem")["valor_meta"].to_list()[2:]
+    frame = _goals_typed(postgresql_url, tmp_path, "real", "0.1, 17.35, 123456.78")
+    got = frame["valor_meta"].to_list()[2:]
     assert got == [Decimal("0.10"), Decimal("17.35"), Decimal("123456.78")]
     assert ORIGINAL not in frame.columns
 
