@@ -404,7 +404,7 @@ def test_a_part_gives_a_batch_exactly_the_rows_it_joins_in_any_order(
     repeated keys included, is sorted first. Either way a batch gets each row of the part whose
     key it holds, once, and no other."""
     if ordered:
-        part_keys = sorted(k for k in part_keys if k is not None)
+        part_keys = [*sorted(k for k in part_keys if k is not None)]
     part = pl.DataFrame(
         {"k": part_keys, "row": list(range(len(part_keys)))},
         schema={"k": pl.Int64, "row": pl.Int64},
