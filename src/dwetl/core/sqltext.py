@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import sqlglot
+from sqlglot import TokenType
+
 
 def split_statements(sql: str, dialect: str = "postgres") -> list[str]:
     """The statements of `sql`, each as written (comments between statements dropped).
@@ -12,9 +15,6 @@ def split_statements(sql: str, dialect: str = "postgres") -> list[str]:
     >>> split_statements("SELECT ';'; -- note\\nSELECT 2;")
     ["SELECT ';'", 'SELECT 2']
     """
-    import sqlglot  # here: a run reads its queries' text without importing sqlglot
-    from sqlglot import TokenType
-
     statements: list[str] = []
     start: int | None = None
     end = 0

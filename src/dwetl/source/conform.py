@@ -21,10 +21,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 import polars as pl
 
+from dwetl.core.errors import UsageError
 from transforms.keys import Folded, fold_newest
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 #: the struct column of the cells that did not fit their type: field = column, value = its text
 ORIGINAL = "__dwetl_original"
@@ -70,6 +75,20 @@ def conform(frame: pl.DataFrame, schema: Schema, zone: str = "UTC") -> pl.DataFr
     carried = frame.get_column(ORIGINAL) if ORIGINAL in frame.columns else None
     merged = merge_originals(carried, found)
     return out if merged is None else out.with_columns(merged)
+
+
+def check_columns(columns: list[str], schema: Schema, path: Path | str) -> None:
+    """The query must return exactly the schema's columns; else a UsageError naming the file."""
+    missing = [c for c in schema if c not in columns]
+    extra = [c for c in columns if c not in schema]
+    if not missing and not extra:
+        return
+    problems = []
+    if missing:
+        problems.append("missing column(s) " + ", ".join(missing))
+    if extra:
+        problems.append("unexpected column(s) " + ", ".join(extra))
+    raise UsageError(f"{path}: {'; '.join(problems)} (expected: {', '.join(schema)})")
 
 
 def merge_originals(*structs: pl.Series | None) -> pl.Series | None:
