@@ -71,7 +71,7 @@ def _with_originals(
     joined: list[tuple[str, pl.DataFrame]],
     where: str,
 ) -> pl.DataFrame:
-    """The combined rows with the cells of their parts that did not fit (`_combined`)."""
+    """The combined rows with the cells of their parts that did not fit (`combined`)."""
     key = spec.batch_key or spec.natural_key[0]
     if frame.height != first.height or not frame.get_column(key).equals(first.get_column(key)):
         raise DwetlError(
