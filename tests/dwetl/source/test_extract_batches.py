@@ -417,3 +417,35 @@ def test_a_part_gives_a_batch_exactly_the_rows_it_joins_in_any_order(
     expected = part.filter(pl.col("k").is_in(list(wanted)))
     assert sorted(got.rows()) == sorted(expected.rows())
     assert got.get_column("k").is_sorted()
+
+
+def test_an_incremental_batched_read_takes_the_rows_without_a_stamp_too(tmp_path: Path) -> None:
+    """A single-file fact read in batches on an incremental run: its count, its keys and every
+    batch take the rows without a stamp, as one extract does (`SourceDialect.rows`)."""
+    source = _source(tmp_path / "oltp.sqlite")
+    with sqlite3.connect(source) as conn:
+        conn.executemany(
+            "INSERT INTO venda_itens VALUES (?, 1, 3, 1, 1, NULL, '2024-03-01 00:00:00')",
+            [(key,) for key in range(1, 41)],
+        )
+    folder = _single_file(tmp_path)
+    text = (folder / "fact_vendas.sql").read_text(encoding="utf-8")
+    # items 2 and 4 without a stamp, item 3 changed after the bound, the rest before it
+    stamp = (
+        "CASE WHEN i.id IN (2, 4) THEN NULL WHEN i.id = 3 THEN '2024-03-09 00:00:00' "
+        "ELSE i.atualizado_em END AS atualizado_em FROM"
+    )
+    (folder / "fact_vendas.sql").write_text(
+        text.replace("i.atualizado_em FROM", stamp), encoding="utf-8"
+    )
+    settings_ = _settings(tmp_path, source, watermark_overlap_seconds=0.0)
+    spec = get_entity("fact_vendas")
+    since = datetime(2024, 3, 5)
+
+    plan = plan_batches(spec, settings_, since, 1, sql_dir=folder)
+    read = pl.concat([b.frame for b in extract_batches(plan)])
+    whole = extract(spec, settings_, since, sql_dir=folder).frame
+
+    assert plan.count == 3
+    assert sorted(read.get_column("id_item_origem").to_list()) == [2, 3, 4]
+    assert sorted(whole.get_column("id_item_origem").to_list()) == [2, 3, 4]

@@ -218,7 +218,24 @@ class SourceDialect:
         partition: Partition | None = None,
     ) -> str:
         """The extract query wrapped with the watermark filter (and the batch's partition)."""
-        return f"SELECT * FROM (\n{_body(sql)}) src{_where(watermark_column, since, partition)}"  # noqa: S608 (see _body)
+        return f"SELECT * FROM {self.rows(sql, watermark_column, since, partition)}"  # noqa: S608 (see _body)
+
+    def rows(
+        self,
+        sql: str,
+        watermark_column: str | None,
+        since: datetime | None,
+        partition: Partition | None = None,
+    ) -> str:
+        """The rows the extract reads, as what a query reads FROM (`src`): those changed after
+        `since`, those without a stamp (`_where`), and only the batch's (`partition`).
+
+        >>> print(SourceDialect().rows("SELECT id FROM t;", None, None))
+        (
+        SELECT id FROM t
+        ) src
+        """
+        return f"(\n{_body(sql)}) src{_where(watermark_column, since, partition)}"
 
     def count_query(
         self,
@@ -243,24 +260,23 @@ class SourceDialect:
         number = self.key_number(f"src.{key}") if numbers_only else f"src.{key}"
         return (
             f"SELECT COUNT(*) AS n,\nCOALESCE(MIN({number}), 0) AS low,\n"  # noqa: S608 (see _body)
-            f"COALESCE(MAX({number}), 0) AS high FROM (\n{_body(sql)}) src"
-            f"{_where(watermark_column, since)}"
+            f"COALESCE(MAX({number}), 0) AS high FROM {self.rows(sql, watermark_column, since)}"
         )
 
     def keys_query(
         self, sql: str, key: str, watermark_column: str | None, since: datetime | None
     ) -> str:
-        """The `key` of every row `query` returns that has one (one column, `k`).
+        """The `key` of every row `query` returns that has one (one column, `k`; a NULL first
+        value is one SQLite's reader cannot type).
 
         >>> print(SourceDialect().keys_query("SELECT id FROM t;", "id", None, None))
-        SELECT src.id AS k FROM (
+        SELECT k FROM (SELECT src.id AS k FROM (
         SELECT id FROM t
-        ) src WHERE src.id IS NOT NULL
+        ) src) keyed WHERE k IS NOT NULL
         """
-        where = _where(watermark_column, since)
-        where = f"{where} AND" if where else " WHERE"
         number = self.key_number(f"src.{key}")
-        return f"SELECT {number} AS k FROM (\n{_body(sql)}) src{where} {number} IS NOT NULL"  # noqa: S608 (see _body)
+        rows = self.rows(sql, watermark_column, since)
+        return f"SELECT k FROM (SELECT {number} AS k FROM {rows}) keyed WHERE k IS NOT NULL"  # noqa: S608 (see _body)
 
     def key_number(self, key: str) -> str:
         """`key` where it is a number, NULL where not: what the batches' key span is made of.
@@ -320,10 +336,8 @@ class _GuardedSource(SourceDialect):
             selected.append(f"{text} AS {q}{name}{DECIMAL_TEXT}{q}")
         if not guarded:
             return super().query(sql, schema, watermark_column, since, partition)
-        return (
-            f"SELECT {', '.join(selected)} FROM (\n{_body(sql)}) src"  # noqa: S608 (see _body)
-            f"{_where(watermark_column, since, partition)}"
-        )
+        rows = self.rows(sql, watermark_column, since, partition)
+        return f"SELECT {', '.join(selected)} FROM {rows}"  # noqa: S608 (see _body)
 
     _text_type: ClassVar[str] = "TEXT"
 

@@ -87,8 +87,39 @@ class SqliteSource(SourceDialect):
         rows = ", ".join(expression for _, expression in carried)
         return (
             f"SELECT {sentinel}\nUNION ALL\nSELECT {rows} FROM "  # noqa: S608 (see _body)
-            f"{_rows(sql, watermark_column, since, partition)}"
+            f"{self.rows(sql, watermark_column, since, partition)}"
         )
+
+    def rows(
+        self,
+        sql: str,
+        watermark_column: str | None,
+        since: datetime | None,
+        partition: Partition | None = None,
+    ) -> str:
+        """As `SourceDialect.rows`, the rows changed after `since` and those without a stamp
+        each in a SELECT of its own: as one `OR`, SQLite scans the whole table where the stamp
+        column is declared NOT NULL (it drops the `IS NULL` term, and the index with it: 0.07 s
+        for 505k customers, against 0.1 ms).
+
+        >>> print(SqliteSource().rows("SELECT * FROM t", "at", None))
+        (
+        SELECT * FROM t
+        ) src
+        """
+        if watermark_column is None or since is None:
+            return f"(\n{_body(sql)}) src{_where(None, None, partition)}"
+        column, bound = f"src.{watermark_column}", watermark_literal(since)
+        part = (
+            ""
+            if partition is None or partition.condition is None
+            else f" AND {partition.condition}"
+        )
+        changed, unstamped = (
+            f"SELECT * FROM (\n{_body(sql)}) src WHERE {condition}{part}"  # noqa: S608 (see _body)
+            for condition in (f"{column} > {bound}", f"{column} IS NULL")
+        )
+        return f"(\n{changed}\nUNION ALL\n{unstamped}\n) src"
 
     def restore(self, frame: pl.DataFrame, schema: Schema) -> tuple[pl.DataFrame, int]:
         frame = frame.filter(pl.col(SENTINEL) == 0).drop(SENTINEL)
@@ -109,30 +140,6 @@ class SqliteSource(SourceDialect):
                 series = sqlite_integer(series, texts[name])
             columns.append(series)
         return pl.DataFrame(columns), decoded
-
-
-def _rows(
-    sql: str, watermark_column: str | None, since: datetime | None, partition: Partition | None
-) -> str:
-    """The extract's rows to read, as a FROM item (`src`): those changed after `since`, and
-    those without a stamp (every run reads them, `_where`), each kind its own SELECT. As one
-    `OR`, SQLite scans the whole table where the stamp column is declared NOT NULL (it drops
-    the `IS NULL` term, and the index with it: 0.07 s for 505k customers, against 0.1 ms).
-
-    >>> print(_rows("SELECT * FROM t", "at", None, None))
-    (
-    SELECT * FROM t
-    ) src
-    """
-    if watermark_column is None or since is None:
-        return f"(\n{_body(sql)}) src{_where(None, None, partition)}"
-    column, bound = f"src.{watermark_column}", watermark_literal(since)
-    part = "" if partition is None or partition.condition is None else f" AND {partition.condition}"
-    changed, unstamped = (
-        f"SELECT * FROM (\n{_body(sql)}) src WHERE {condition}{part}"  # noqa: S608 (see _body)
-        for condition in (f"{column} > {bound}", f"{column} IS NULL")
-    )
-    return f"(\n{changed}\nUNION ALL\n{unstamped}\n) src"
 
 
 def _carried(column: str, dtype: pl.DataType) -> list[tuple[str, str]]:
