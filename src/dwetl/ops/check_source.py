@@ -12,6 +12,7 @@ file and column with what to do.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,6 +42,12 @@ from transforms.validate import REASONS
 
 #: a `:since` bound to try a query with (every row of an ERP is after it)
 _LONG_AGO = datetime(1900, 1, 1)
+#: how the sources word a comparison of a timestamp with a value of another type
+_TYPE_ERROR = re.compile(
+    r"operator does not exist|invalid input syntax|incorrect (date|time)|conversion failed|"
+    r"data ?type|cannot (be )?compare|type mismatch",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -344,11 +351,18 @@ class _CheckEntity:
         try:
             since = self._count(bind_since(text, _LONG_AGO, dialect_name))
         except DwetlError as exc:
+            # only a type error is about :since; another (a table the login may not read, used
+            # by the incremental branch only) is the source's own message
+            hint = (
+                "; compare it with a timestamp column, e.g. t.atualizado_em > :since"
+                if _TYPE_ERROR.search(str(exc))
+                else ""
+            )
             self.problem(
                 file.file,
                 None,
                 f"with :since bound to a timestamp ({_LONG_AGO}) the source rejected the query: "
-                f"{exc}; compare it with a timestamp column, e.g. t.atualizado_em > :since",
+                f"{exc}{hint}",
             )
             return
         if since and not full:

@@ -222,6 +222,46 @@ def test_postgresql_source(contract: Contract, pg_database: str, tmp_path: Path)
     ]
 
 
+def test_since_that_fails_says_why_and_gives_the_timestamp_hint_only_for_a_type_error(
+    contract: Contract, pg_database: str, tmp_path: Path
+) -> None:
+    """A bound query that failed for want of a permission was told to 'compare it with a
+    timestamp column'; only a comparison of another type gets that hint now."""
+    import psycopg
+
+    url = f"postgresql://postgres@localhost:5432/{pg_database}"
+    write_pg_source(contract, url)
+    folder = tmp_path / "extract"
+    write_extracts(contract, folder)
+    path = folder / "dim_cliente.sql"  # :since against an integer: a type error
+    path.write_text(path.read_text() + "WHERE :since IS NULL OR id_cliente_origem > :since\n")
+    path = folder / "dim_loja.sql"  # the incremental branch reads a table the login may not
+    path.write_text(
+        path.read_text() + "WHERE :since IS NULL OR atualizado_em > :since "
+        "OR id_loja_origem IN (SELECT 1 FROM segredo)\n"
+    )
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute("CREATE TABLE segredo (x INT)")
+        con.execute("DROP ROLE IF EXISTS dwetl_since_reader")
+        con.execute("CREATE ROLE dwetl_since_reader LOGIN")
+        con.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO dwetl_since_reader")
+        con.execute("REVOKE SELECT ON segredo FROM dwetl_since_reader")
+    try:
+        reader = f"postgresql://dwetl_since_reader@localhost:5432/{pg_database}"
+        report = checked(contract, tmp_path, reader, folder)
+    finally:
+        with psycopg.connect(url, autocommit=True) as con:
+            con.execute("DROP OWNED BY dwetl_since_reader")
+            con.execute("DROP ROLE dwetl_since_reader")
+
+    messages = {p.file: p.message for p in report.problems}
+    assert set(messages) == {"dim_cliente.sql", "dim_loja.sql"}, [p.line() for p in report.problems]
+    assert "invalid input syntax for type bigint" in messages["dim_cliente.sql"]
+    assert "compare it with a timestamp column" in messages["dim_cliente.sql"]
+    assert "permission denied for table segredo" in messages["dim_loja.sql"]
+    assert "timestamp column" not in messages["dim_loja.sql"]
+
+
 @pytest.mark.parametrize("zone", ["America/Sao_Paulo", "<-03>+03"])
 def test_zoned_stamps_are_read_in_the_session_zone_or_named(
     contract: Contract, pg_database: str, tmp_path: Path, zone: str
