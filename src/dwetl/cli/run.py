@@ -66,7 +66,14 @@ def run_command(
         ),
     ] = None,
     full: Annotated[
-        bool, typer.Option("--full", help="Ignore the watermark: reload completely.")
+        bool,
+        typer.Option(
+            "--full",
+            help=(
+                "Ignore the watermark: read every source row again and merge it (a row "
+                "deleted at the source stays in the warehouse: docs/operations.md, section 9)."
+            ),
+        ),
     ] = False,
     dry_run: Annotated[
         bool,
