@@ -259,7 +259,10 @@ class _CheckEntity:
                 f"{file.file}: no :since, so every incremental run reads it whole (right, but "
                 "slower; see `dwetl contract` for how a part uses it)"
             )
-        if missing:
+        twice = sorted({c for c in columns if columns.count(c) > 1})
+        for name in twice:  # two select items with one alias: no frame can hold both
+            self.problem(file.file, name, "returned more than once: give each its own alias")
+        if missing or twice:
             return None
         frame = self._sample(file, sql, schema, where, path)
         if frame is None:

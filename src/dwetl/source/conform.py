@@ -78,12 +78,21 @@ def conform(frame: pl.DataFrame, schema: Schema, zone: str = "UTC") -> pl.DataFr
 
 
 def check_columns(columns: list[str], schema: Schema, path: Path | str) -> None:
-    """The query must return exactly the schema's columns; else a UsageError naming the file."""
+    """The query must return exactly the schema's columns, each once; else a UsageError naming
+    the file.
+
+    >>> check_columns(["id", "nome", "nome"], {"id": pl.Int64(), "nome": pl.String()}, "x.sql")
+    Traceback (most recent call last):
+    dwetl.core.errors.UsageError: x.sql: column(s) returned more than once: nome (expected: id, nome)
+    """
     missing = [c for c in schema if c not in columns]
     extra = [c for c in columns if c not in schema]
-    if not missing and not extra:
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if not missing and not extra and not twice:
         return
     problems = []
+    if twice:  # two select items with one alias (PostgreSQL and MariaDB keep both names)
+        problems.append("column(s) returned more than once: " + ", ".join(twice))
     if missing:
         problems.append("missing column(s) " + ", ".join(missing))
     if extra:

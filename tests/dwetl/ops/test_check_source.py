@@ -262,6 +262,21 @@ def test_since_that_fails_says_why_and_gives_the_timestamp_hint_only_for_a_type_
     assert "timestamp column" not in messages["dim_loja.sql"]
 
 
+def test_a_column_returned_twice_is_named_not_a_traceback(
+    contract: Contract, pg_database: str, tmp_path: Path
+) -> None:
+    """Two select items with one alias: PostgreSQL keeps both names, and Polars refused the
+    frame (`DuplicateError`), ending check --source in a traceback."""
+    url = f"postgresql://postgres@localhost:5432/{pg_database}"
+    write_pg_source(contract, url)
+    folder = tmp_path / "extract"
+    write_extracts(contract, folder, {("dim_loja.sql", "cidade"): "nome AS cidade, cidade AS nome"})
+    report = checked(contract, tmp_path, url, folder)
+    assert ("dim_loja.sql", "nome") in reported(report), [p.line() for p in report.problems]
+    (line,) = [p.message for p in report.problems if p.column == "nome"]
+    assert line == "returned more than once: give each its own alias"
+
+
 @pytest.mark.parametrize("zone", ["America/Sao_Paulo", "<-03>+03"])
 def test_zoned_stamps_are_read_in_the_session_zone_or_named(
     contract: Contract, pg_database: str, tmp_path: Path, zone: str

@@ -262,3 +262,22 @@ def test_a_postgresql_column_connectorx_cannot_read_fails_its_entity_in_one_line
     assert "Traceback" not in ran.stderr, ran.stderr
     said = " ".join(ran.stdout.split())  # the message wraps to the terminal's width
     assert "FAIL fact_metas" in said and "(not implemented: money): cast" in said, ran.stdout
+
+
+def test_a_postgresql_query_returning_a_column_twice_names_the_file(
+    postgresql_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL keeps both names of two select items with one alias; the entity failed with
+    Polars' `DuplicateError`, naming no file."""
+    folder = tmp_path / "erp"
+    folder.mkdir()
+    shipped = (sql_root() / "extract" / "dim_loja.sql").read_text(encoding="utf-8")
+    (folder / "dim_loja.sql").write_text(
+        shipped.replace("l.cidade         AS cidade", "l.cidade AS cidade, l.uf AS nome"),
+        encoding="utf-8",
+    )
+    settings = dataclasses.replace(_settings(postgresql_url, tmp_path), sql_dir=folder)
+    with pytest.raises(
+        UsageError, match=r"erp/dim_loja\.sql: column\(s\) returned more than once: nome"
+    ):
+        extract(get_entity("dim_loja"), settings, None)
