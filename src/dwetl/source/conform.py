@@ -83,7 +83,7 @@ def check_columns(columns: list[str], schema: Schema, path: Path | str) -> None:
 
     >>> check_columns(["id", "nome", "nome"], {"id": pl.Int64(), "nome": pl.String()}, "x.sql")
     Traceback (most recent call last):
-    dwetl.core.errors.UsageError: x.sql: column(s) returned more than once: nome (expected: id, nome)
+    dwetl.core.errors.UsageError: x.sql: column(s) returned more than once: nome (expected: ...)
     """
     missing = [c for c in schema if c not in columns]
     extra = [c for c in columns if c not in schema]
