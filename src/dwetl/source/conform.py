@@ -130,7 +130,9 @@ def as_text(series: pl.Series) -> pl.Series:
     if series.dtype.is_float():
         return _double_text(series)
     if series.dtype == pl.Binary:
-        return series.cast(pl.String, strict=False)
+        # bytes that did not fit (MariaDB's BIT(1) where a number is due, text that is no
+        # UTF-8): their hex, which any bytes have (a cast to text raises on invalid UTF-8)
+        return pl.select(pl.lit("0x") + series.bin.encode("hex")).to_series().alias(series.name)
     if isinstance(series.dtype, pl.Date | pl.Datetime):
         # PostgreSQL's 'infinity' and '-infinity' reach Arrow as the last and first times
         # connectorx can write: say what the source said
@@ -172,6 +174,8 @@ def _typed(series: pl.Series, target: pl.DataType, zone: str) -> tuple[pl.Series
     source = series.dtype
     if source == target:
         return series, _refused_text(series)
+    if source == pl.Binary:
+        return _binary(series, target)
     if isinstance(source, pl.Datetime) and source.time_zone is not None:
         series = series.dt.convert_time_zone(zone).dt.replace_time_zone(None)
         source = series.dtype
@@ -217,6 +221,27 @@ def _outside_years(series: pl.Series) -> pl.Series | None:
     if first is None or (low <= first and last <= high):  # type: ignore[operator]
         return None
     return ~stored.is_between(low, high).fill_null(True)
+
+
+def _binary(series: pl.Series, target: pl.DataType) -> tuple[pl.Series, pl.Series]:
+    """Bytes (a MariaDB BINARY, BLOB or BIT column): as text where the column wants text and
+    every value is UTF-8; otherwise none fits (a cast of the column in the extract says how to
+    read them: `CAST(ativo AS UNSIGNED)` for a BIT(1)), and each row is rejected keeping its
+    hex. Read as text, one value that is no UTF-8 made the whole read fail.
+
+    >>> typed, lost = _binary(pl.Series([b"\\x01", None]), pl.Int16())
+    >>> typed.to_list(), lost.to_list()
+    ([None, None], [True, False])
+    """
+    if target == pl.String:
+        try:
+            typed = series.cast(pl.String)
+        except pl.exceptions.ComputeError:  # invalid UTF-8 somewhere
+            pass
+        else:
+            refused = _refused_text(typed)
+            return typed, _lost(series, typed) if refused is None else refused
+    return pl.repeat(None, len(series), dtype=target, eager=True), series.is_not_null()
 
 
 def _lost(raw: pl.Series, typed: pl.Series) -> pl.Series:

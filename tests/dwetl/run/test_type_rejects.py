@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from dwetl.core.paths import sql_root
 from dwetl.run.runner import run
 
 SERVERS = ("sqlite-duckdb", "postgresql-postgresql", "mysql-postgresql")
@@ -312,3 +313,34 @@ def test_postgresql_infinities_and_far_years_reject_their_rows_only(etl: Any) ->
     again = etl.run("all")  # 'infinity' is after any watermark: read, and rejected, again
     assert all(e.status != "failed" for e in again.entities), again.entities
     assert _entity(again, "fact_vendas").rejected >= 1
+
+
+@pytest.mark.pairs("mysql-postgresql")
+def test_a_mariadb_bit_column_is_rejected_keeping_its_bytes_and_reads_once_cast(etl: Any) -> None:
+    """A product's `ativo` kept as BIT(1) (bytes) failed dim_produto with Polars' 'casting
+    from BinaryView to Int64 not supported'. Each row is now a TYPE reject showing the bytes;
+    the extract that casts the column (as the reject's rule suggests) loads them."""
+    etl.sample(300, 4)
+    etl.src("ALTER TABLE produtos MODIFY ativo BIT(1) NULL")
+    etl.init()
+
+    summary = etl.run("dim_produto", max_reject_ratio=1.0)
+
+    result = _entity(summary, "dim_produto")
+    (products,) = etl.src("SELECT COUNT(*) FROM produtos WHERE ativo IS NOT NULL")[0]
+    assert (
+        result.status == "success" and result.reject_reasons["TYPE_dim_produto_ativo"] == products
+    )
+    shown = {row["ativo"] for _, _, row in _rejects(etl, "dim_produto")}
+    assert shown <= {"0x00", "0x01"} and shown
+
+    folder = etl.folder / "erp"
+    folder.mkdir()
+    shipped = (sql_root() / "extract" / "dim_produto.sql").read_text(encoding="utf-8")
+    assert "p.ativo" in shipped
+    (folder / "dim_produto.sql").write_text(
+        shipped.replace("p.ativo", "CAST(p.ativo AS UNSIGNED)", 1), encoding="utf-8"
+    )
+    settings = dataclasses.replace(etl.settings, sql_dir=folder)
+    (fixed,) = run(settings, ["dim_produto"], full=True).entities
+    assert "TYPE_dim_produto_ativo" not in fixed.reject_reasons, fixed.reject_reasons

@@ -239,3 +239,30 @@ def test_a_single_precision_price_is_the_decimal_it_prints_as() -> None:
     loaded = [None if v is None else str(v) for v in frame.get_column("v").to_list()]
     assert loaded == ["0.10", "17.35", "123456.78", "2.50", None, None, None]
     assert frame.get_column(ORIGINAL).struct.field("v").to_list() == [None] * 5 + ["1e-7", "NaN"]
+
+
+def test_bytes_where_no_text_is_due_are_kept_as_hex_never_a_failed_read() -> None:
+    """A MariaDB BIT(1) (bytes) where the contract wants a number failed the entity with
+    'casting from BinaryView to Int64 not supported'; bytes that are no UTF-8 where text is
+    due, with 'invalid utf8'. Such cells are rejected, keeping their hex."""
+    frame = pl.DataFrame(
+        {
+            "ativo": pl.Series([b"\x01", b"\x00", None]),
+            "nome": pl.Series([b"ok", b"\xff\xfe", None]),
+            "cidade": pl.Series([b"Recife", b"Natal", None]),
+        }
+    )
+    schema: dict[str, pl.DataType] = {
+        "ativo": pl.Int16(),
+        "nome": pl.String(),
+        "cidade": pl.String(),
+    }
+
+    typed = conform(frame, schema)
+
+    kept = typed.get_column(ORIGINAL).struct.unnest()
+    assert typed["ativo"].to_list() == [None] * 3
+    assert kept["ativo"].to_list() == ["0x01", "0x00", None]
+    assert kept["nome"].to_list() == ["0x6f6b", "0xfffe", None]
+    assert typed["cidade"].to_list() == ["Recife", "Natal", None]
+    assert "cidade" not in kept.columns
