@@ -30,7 +30,7 @@ from dwetl.core.sqltext import query_text
 from dwetl.core.urls import DbUrl
 from dwetl.entities.registry import MODULES, get_entity
 from dwetl.entities.spec import EntitySpec
-from dwetl.source.conform import ORIGINAL, conform
+from dwetl.source.conform import ORIGINAL, conform, repeated
 from dwetl.source.contract.build import ROW, stage
 from dwetl.source.contract.model import ColumnContract, Contract, EntityContract, FileContract
 from dwetl.source.dialects import SourceDialect, bind_since, source_dialect, uses_since
@@ -259,8 +259,8 @@ class _CheckEntity:
                 f"{file.file}: no :since, so every incremental run reads it whole (right, but "
                 "slower; see `dwetl contract` for how a part uses it)"
             )
-        twice = sorted({c for c in columns if columns.count(c) > 1})
-        for name in twice:  # two select items with one alias: no frame can hold both
+        twice = repeated(columns)
+        for name in twice:
             self.problem(file.file, name, "returned more than once: give each its own alias")
         if missing or twice:
             return None

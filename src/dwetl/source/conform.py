@@ -87,17 +87,27 @@ def check_columns(columns: list[str], schema: Schema, path: Path | str) -> None:
     """
     missing = [c for c in schema if c not in columns]
     extra = [c for c in columns if c not in schema]
-    twice = sorted({c for c in columns if columns.count(c) > 1})
+    twice = repeated(columns)
     if not missing and not extra and not twice:
         return
     problems = []
-    if twice:  # two select items with one alias (PostgreSQL and MariaDB keep both names)
+    if twice:
         problems.append("column(s) returned more than once: " + ", ".join(twice))
     if missing:
         problems.append("missing column(s) " + ", ".join(missing))
     if extra:
         problems.append("unexpected column(s) " + ", ".join(extra))
     raise UsageError(f"{path}: {'; '.join(problems)} (expected: {', '.join(schema)})")
+
+
+def repeated(columns: list[str]) -> list[str]:
+    """The names a query returns more than once (two select items with one alias: PostgreSQL
+    and MariaDB keep both, and no frame can hold them).
+
+    >>> repeated(["id", "nome", "cidade", "nome"])
+    ['nome']
+    """
+    return sorted({c for c in columns if columns.count(c) > 1})
 
 
 def merge_originals(*structs: pl.Series | None) -> pl.Series | None:

@@ -19,7 +19,6 @@ from dwetl.source.dialects.base import (
     Schema,
     SourceDialect,
     _body,
-    _where,
     watermark_literal,
 )
 
@@ -108,7 +107,7 @@ class SqliteSource(SourceDialect):
         ) src
         """
         if watermark_column is None or since is None:
-            return f"(\n{_body(sql)}) src{_where(None, None, partition)}"
+            return super().rows(sql, watermark_column, since, partition)
         column, bound = f"src.{watermark_column}", watermark_literal(since)
         part = (
             ""
