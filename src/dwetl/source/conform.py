@@ -237,7 +237,8 @@ def _binary(series: pl.Series, target: pl.DataType) -> tuple[pl.Series, pl.Serie
     """Bytes (a MariaDB BINARY, BLOB or BIT column): as text where the column wants text and
     every value is UTF-8; otherwise none fits (a cast of the column in the extract says how to
     read them: `CAST(ativo AS UNSIGNED)` for a BIT(1)), and each row is rejected keeping its
-    hex. Read as text, one value that is no UTF-8 made the whole read fail.
+    hex. Read as text, one value that is no UTF-8 made the whole read fail. (A source's
+    `restore` has already decoded bytes where text is due: `texts_decoded`.)
 
     >>> typed, lost = _binary(pl.Series([b"\\x01", None]), pl.Int16())
     >>> typed.to_list(), lost.to_list()

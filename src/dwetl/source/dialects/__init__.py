@@ -27,6 +27,7 @@ from dwetl.source.dialects.base import (
     uses_since,
     watermark_literal,
 )
+from dwetl.source.dialects.legacy_text import decode_legacy_text
 from dwetl.source.dialects.mssql import MssqlSource
 from dwetl.source.dialects.mysql import MysqlSource
 from dwetl.source.dialects.postgresql import PostgresSource
@@ -34,7 +35,6 @@ from dwetl.source.dialects.sqlite import (
     INTEGER_TEXT,
     SqliteSource,
     decimal_text,
-    decode_legacy_text,
     sqlite_decimal,
     sqlite_integer,
 )

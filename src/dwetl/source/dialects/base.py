@@ -17,6 +17,7 @@ from sqlglot.dialects.dialect import Dialect
 
 from dwetl.core.sqltext import query_text
 from dwetl.core.urls import DbUrl
+from dwetl.source.dialects.legacy_text import decode_legacy_text
 from dwetl.source.reads import read_arrow
 
 Schema = Mapping[str, pl.DataType]
@@ -289,7 +290,7 @@ class SourceDialect:
 
     def restore(self, frame: pl.DataFrame, schema: Schema) -> tuple[pl.DataFrame, int]:
         """The frame as the query meant it, and how many legacy-encoded texts were decoded."""
-        return frame, 0
+        return texts_decoded(frame, schema)
 
 
 class _GuardedSource(SourceDialect):
@@ -352,7 +353,26 @@ class _GuardedSource(SourceDialect):
                 if text.null_count() < text.len():  # some value could not be read: as text
                     series = pl.select(pl.coalesce(text, series.cast(pl.String))).to_series()
             columns.append(series.alias(name))
-        return pl.DataFrame(columns), 0
+        return texts_decoded(pl.DataFrame(columns), schema)
+
+
+def texts_decoded(frame: pl.DataFrame, schema: Schema) -> tuple[pl.DataFrame, int]:
+    """Bytes where the contract wants text (a MariaDB VARBINARY, a PostgreSQL bytea) as text,
+    decoded as a SQLite source's are (`decode_legacy_text`), and how many were not UTF-8. One
+    value that is no UTF-8 no longer makes every row of the column a TYPE reject.
+
+    >>> frame = pl.DataFrame({"nome": [b"Jo\\xe3o", b"Ana"], "ativo": [b"\\x01", b"\\x00"]})
+    >>> decoded, legacy = texts_decoded(frame, {"nome": pl.String(), "ativo": pl.Int16()})
+    >>> decoded.rows(), legacy
+    ([('João', b'\\x01'), ('Ana', b'\\x00')], 1)
+    """
+    legacy, decoded = 0, []
+    for series in frame.iter_columns():
+        if series.dtype == pl.Binary and schema.get(series.name) == pl.String:
+            text, count = decode_legacy_text(series)
+            legacy += count
+            decoded.append(text)
+    return (frame.with_columns(decoded) if decoded else frame), legacy
 
 
 #: the second column a decimal or an integer is read through: its text, where the first

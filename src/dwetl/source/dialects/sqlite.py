@@ -8,8 +8,6 @@ from datetime import datetime
 from typing import ClassVar
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from dwetl.core.urls import DbUrl
 from dwetl.source.dialects.base import (
@@ -21,6 +19,7 @@ from dwetl.source.dialects.base import (
     _body,
     watermark_literal,
 )
+from dwetl.source.dialects.legacy_text import decode_legacy_text
 
 
 class SqliteSource(SourceDialect):
@@ -279,47 +278,3 @@ def _connect_sqlite(url: DbUrl) -> sqlite3.Connection:
     if url.path is None or not url.path.is_file():
         raise FileNotFoundError(f"no such SQLite file: {url.path}")
     return sqlite3.connect(f"file:{url.path.as_posix()}?mode=ro", uri=True)
-
-
-def decode_legacy_text(series: pl.Series) -> tuple[pl.Series, int]:
-    """Bytes as text: UTF-8 where valid, else cp1252, else latin-1; and how many were not UTF-8.
-
-    Only the distinct non-ASCII values of a column that is not all valid UTF-8 are decoded one
-    by one, then mapped back (never a Python loop over every row).
-
-    >>> decode_legacy_text(pl.Series("c", [b"ok", "Promoção".encode("cp1252")]))[0].to_list()
-    ['ok', 'Promoção']
-    """
-    try:
-        return series.cast(pl.String), 0
-    except pl.exceptions.ComputeError:
-        pass
-    distinct = series.drop_nulls().unique()
-    as_text = distinct.to_arrow().cast(pa.large_binary()).view(pa.large_string())
-    ascii_only = pl.Series(pc.string_is_ascii(as_text))
-    texts = distinct.filter(~ascii_only)
-    decoded = [_decode(value) for value in texts.to_list()]
-    legacy = sum(not _is_utf8(value) for value in texts.to_list())
-    mapping_from = pl.concat([distinct.filter(ascii_only), texts])
-    mapping_to = pl.concat(
-        [distinct.filter(ascii_only).cast(pl.String), pl.Series(decoded, dtype=pl.String)]
-    )
-    restored = series.replace_strict(mapping_from, mapping_to, return_dtype=pl.String)
-    return restored.alias(series.name), legacy
-
-
-def _is_utf8(value: bytes) -> bool:
-    try:
-        value.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _decode(value: bytes) -> str:
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            return value.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return value.decode("latin-1")  # every byte is a latin-1 character: never fails
