@@ -44,6 +44,7 @@ class StagedBatches(BatchLoad):
                 merge.append(wh, self.plan, valid)
             staged += valid.height
             del valid
+            wh.release_cache()
         self.check_ratio()
 
         with self.transaction():

@@ -158,6 +158,13 @@ class Warehouse(ABC):
         then staged and moved with one INSERT ... SELECT."""
         return None
 
+    def release_cache(self) -> None:
+        """Give back the memory the warehouse keeps in this process of rows it has written and
+        committed (an embedded database's cache of its file): called between a batched load's
+        committed batches, so that the load's memory stays near one batch. A server keeps its
+        cache in its own process: nothing to do."""
+        return None
+
     @contextmanager
     def without_nested_loops(self) -> Iterator[None]:
         """Around one statement, inside the caller's transaction, that joins a side whose size
