@@ -324,12 +324,23 @@ class DuckDBWarehouse(Warehouse):
         with _shared_guard:
             if self._in_transaction or _shared[self.path][1][0] != 1:
                 return
+            ((spill_to,),) = self._con.execute(
+                "SELECT current_setting('temp_directory')"
+            ).fetchall()
+            try:
+                # what can leave only for a spill file stays: else DuckDB would start its
+                # temporary folder (`.tmp` in the working folder, for an in-memory instance)
+                self._con.execute("SET temp_directory = ''")
+            except duckdb.Error:
+                spill_to = None  # a statement spilled already: the folder is there to stay
             try:
                 self._con.execute("SET memory_limit = '1MB'")
             except duckdb.Error:
                 pass  # what is still pinned stays; the blocks that could go went
             finally:
                 self._con.execute("RESET memory_limit")
+                if spill_to is not None:
+                    self._con.execute("SET temp_directory = ?", [spill_to])
 
     def table_swap(self, target: str, twin: str) -> TableSwap | None:
         """The batches go into a twin of the empty target, committed batch by batch (see

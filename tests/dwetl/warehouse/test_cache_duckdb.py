@@ -35,6 +35,8 @@ def wh(url):
     )
     with warehouse.transaction():  # as a batch goes into staging (`merge.append`)
         warehouse.load_arrow("f", rows)
+    # a temporary table, as a run keeps some: no block of the file, it leaves only to a spill file
+    warehouse.execute("CREATE TEMP TABLE held AS SELECT range AS sk FROM range(1000000)")
     yield warehouse
     warehouse.close()
 
@@ -47,20 +49,27 @@ def _cached_mb(wh: DuckDBWarehouse) -> float:
     return float(used)
 
 
+def _setting(wh: DuckDBWarehouse, name: str) -> str:
+    ((value,),) = wh.fetchall("SELECT current_setting(%s)", [name])
+    return str(value)
+
+
 def _limit(wh: DuckDBWarehouse) -> str:
-    ((limit,),) = wh.fetchall("SELECT current_setting('memory_limit')")
-    return str(limit)
+    return _setting(wh, "memory_limit")
 
 
-def test_committed_rows_leave_the_cache_and_stay_in_the_file(wh):
-    limit = _limit(wh)
+def test_committed_rows_leave_the_cache_and_stay_in_the_file(wh, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    limit, spill_to = _limit(wh), _setting(wh, "temp_directory")
     cached = _cached_mb(wh)
     assert cached > 5, cached  # what the load left cached: 16 MB for 1M rows of these three columns
 
     wh.release_cache()
 
     assert _cached_mb(wh) < 1
-    assert _limit(wh) == limit
+    assert (_limit(wh), _setting(wh, "temp_directory")) == (limit, spill_to)
+    # nothing spilled, and no temporary folder started in the working folder
+    assert ".tmp" not in {p.name for p in tmp_path.iterdir()}
     assert wh.fetchall("SELECT COUNT(*), SUM(k) FROM f") == [(ROWS, ROWS * (ROWS - 1) // 2)]
 
 
