@@ -60,7 +60,7 @@ from dwetl.source.dialects import (
     source_dialect,
     uses_since,
 )
-from dwetl.source.reads import UnreadableColumn, read_arrow, read_arrow_batches
+from dwetl.source.reads import read_arrow
 from dwetl.source.zones import reading_zone
 
 log = logging.getLogger(__name__)
@@ -508,49 +508,19 @@ def _read(
     if columns is not None:
         check_columns(columns, schema, path)
     query = dialect.query(sql, schema, watermark_column, since, partition)
-    restored, legacy, zone = [], 0, None
-    for chunk in _arrow_chunks(reading, path, query):
-        if zone is None:
-            zone = reading_zone(reading.zone, url, path, chunk.schema, reading.stamp)
-        frame = pl.from_arrow(chunk)
-        del chunk
-        assert isinstance(frame, pl.DataFrame)
-        frame, decoded = dialect.restore(frame, schema)
-        restored.append(frame)
-        legacy += decoded
-    # a chunk's column can come restored as text where another's kept its type (SQLite: a
-    # value its CAST changed): as text, as one restore of all the rows would give it
-    frame = pl.concat(restored, how="vertical_relaxed", rechunk=False)
-    del restored
-    if columns is None:
-        check_columns(frame.columns, schema, path)
-    return conform(frame, schema, zone or "UTC"), legacy
-
-
-#: rows per record batch of a streamed read (`SourceDialect.streams`): a 6.7M-row part read
-#: whole held its Arrow table (0.7 GB) beside the frames made of it
-READ_CHUNK_ROWS = 200_000
-
-
-def _arrow_chunks(reading: _Reading, path: Path, query: str) -> Iterator[pa.RecordBatch | pa.Table]:
-    """The rows of `query` as connectorx reads them: record batches where the dialect streams,
-    else one table; a failure is a DwetlError naming the file."""
-    url = reading.url
     try:
-        if reading.dialect.streams:
-            try:
-                yield from read_arrow_batches(url, query, READ_CHUNK_ROWS)
-            except UnreadableColumn:
-                # connectorx's stream panics where its one read fails (a value it cannot
-                # convert): the read says why, in its own words; the rows are dropped either way
-                read_arrow(url, query)
-                raise
-        else:
-            yield read_arrow(url, query)
+        table = read_arrow(url, query)
     except Exception as exc:
         raise DwetlError(
             f"{path}: the source {url.masked} failed the query: {describe(exc)}"
         ) from None
+    zone = reading_zone(reading.zone, url, path, table.schema, reading.stamp)
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    frame, legacy = dialect.restore(frame, schema)
+    if columns is None:
+        check_columns(frame.columns, schema, path)
+    return conform(frame, schema, zone), legacy
 
 
 def read_extract_sql(path: Path) -> str:

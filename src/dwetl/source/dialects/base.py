@@ -193,10 +193,6 @@ class SourceDialect:
     #: the source's wall clock now, as its own `CURRENT_TIMESTAMP` stamps a TIMESTAMP column
     #: without a time zone (`clock`)
     clock_sql: ClassVar[str] = "SELECT CURRENT_TIMESTAMP AS now"
-    #: whether its rows are read in record batches (`dwetl.source.reads.read_arrow_batches`),
-    #: each restored as it comes: only where connectorx's stream types the columns as its
-    #: one-table read does (not PostgreSQL's: an int4 came as int64, a real as a double)
-    streams: ClassVar[bool] = False
 
     def clock(self, url: DbUrl) -> datetime:
         """The source's clock now, without a zone: the newest `atualizado_em` a row written now

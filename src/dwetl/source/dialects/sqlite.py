@@ -38,7 +38,6 @@ class SqliteSource(SourceDialect):
     #: what SQLite's own `CURRENT_TIMESTAMP` writes (UTC: SQLite has no session zone), with
     #: microseconds
     clock_sql: ClassVar[str] = "SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"
-    streams: ClassVar[bool] = True
 
     def clock(self, url: DbUrl) -> datetime:
         with closing(_connect_sqlite(url)) as conn:
