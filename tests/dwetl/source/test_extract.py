@@ -508,6 +508,36 @@ def test_sqlite_integers_that_are_not_integers_keep_their_text(
     assert frame.schema["quantidade"] == pl.Int32
 
 
+def test_bytes_in_a_number_or_date_column_are_kept_as_hex_for_their_row(
+    tmp_path: Path, source: Path
+) -> None:
+    """A blob that is no UTF-8 in an integer, a decimal or a timestamp column made connectorx
+    fail the whole read ('Conversion error from type Text'), and the entity with it. Each is
+    now its row's own: NULL, its hex kept for the quarantine, as MariaDB's BIT(1) is."""
+    with sqlite3.connect(source) as conn:
+        conn.executemany(
+            "INSERT INTO venda_itens VALUES (?, 1, ?, 2, ?, 0, ?)",
+            [
+                (10, 3, 10.5, "2024-03-06 00:00:00"),
+                (11, b"\xe7", 10.5, "2024-03-06 00:00:00"),
+                (12, 3, b"\xff\x00", "2024-03-06 00:00:00"),
+                (13, 3, 10.5, b"\xe7"),
+            ],
+        )
+        conn.execute("INSERT INTO vendas VALUES (1, 4, 2, 9, '2024-03-05', 'Loja', '2024-03-05')")
+    frame = extract(get_entity("fact_vendas"), _settings(tmp_path, source), None).frame
+    frame = frame.sort("id_item_origem")
+    assert frame["id_item_origem"].to_list() == [10, 11, 12, 13]
+    kept = frame[ORIGINAL].struct.unnest().select("id_produto", "preco_unitario", "atualizado_em")
+    assert kept.rows() == [
+        (None, None, None),
+        ("0xE7", None, None),
+        (None, "0xFF00", None),
+        (None, None, "0xE7"),
+    ]
+    assert frame["id_produto"].to_list() == [3, None, 3, 3]
+
+
 @pytest.mark.parametrize(
     "ending", [";\n-- fim do arquivo\n", "; -- fim", ";\n/* fim */\n", "\n;\n"]
 )
