@@ -13,15 +13,19 @@ CLEAN = "Promoção Automática"
 MOJIBAKE = CLEAN.encode("utf-8").decode("latin-1")  # 'PromoÃ§Ã£o AutomÃ¡tica'
 
 
-def test_latin1_columns_load_repaired(etl):
-    etl.sample(600, 41, 0.0)
-    etl.init()
+def _source(etl) -> pymysql.Connection:
+    """The sample's MariaDB source, to alter it as a legacy ERP has it."""
     url = etl.settings.source
-    con = pymysql.connect(
+    return pymysql.connect(
         host=url.host, port=url.port or 3306, user=url.user, database=url.database,
         charset="utf8mb4", autocommit=True,
     )  # fmt: skip
-    with con, con.cursor() as cur:
+
+
+def test_latin1_columns_load_repaired(etl):
+    etl.sample(600, 41, 0.0)
+    etl.init()
+    with _source(etl) as con, con.cursor() as cur:
         for column, width in (("tipo_desconto", 80), ("descricao", 250)):
             cur.execute(
                 f"ALTER TABLE descontos MODIFY {column} VARCHAR({width}) "
@@ -63,12 +67,7 @@ def test_a_binary_text_column_with_one_legacy_value_loads_every_row_decoded(etl)
     column is decoded as a SQLite source's bytes are (UTF-8, else cp1252, else latin-1)."""
     etl.sample(400, 43, 0.0)
     etl.init()
-    url = etl.settings.source
-    con = pymysql.connect(
-        host=url.host, port=url.port or 3306, user=url.user, database=url.database,
-        charset="utf8mb4", autocommit=True,
-    )  # fmt: skip
-    with con, con.cursor() as cur:
+    with _source(etl) as con, con.cursor() as cur:
         cur.execute("ALTER TABLE clientes MODIFY nome VARBINARY(300)")
         cur.execute("SELECT MIN(id), COUNT(*) FROM clientes")
         legacy_id, customers = cur.fetchone()
