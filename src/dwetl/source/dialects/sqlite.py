@@ -161,21 +161,21 @@ def _carried(column: str, dtype: pl.DataType) -> list[tuple[str, str]]:
     src = f'src."{column}"'
     text = f"'' AS \"{column}{DECIMAL_TEXT}\""
     if isinstance(dtype, pl.Decimal):
-        odd = f"CASE WHEN +{src} > -1e15 AND +{src} < 1e15 THEN NULL ELSE {as_text(src)} END"
+        odd = f"CASE WHEN +{src} > -1e15 AND +{src} < 1e15 THEN NULL ELSE {_text_or_hex(src)} END"
         return [(f'0.0 AS "{column}"', f"CAST({src} AS REAL)"), (text, odd)]
     carrier, literal = _carrier(dtype)
-    read = as_text(src) if carrier == "TEXT" else f"CAST({src} AS {carrier})"
+    read = _text_or_hex(src) if carrier == "TEXT" else f"CAST({src} AS {carrier})"
     return [(f'{literal} AS "{column}"', read)]
 
 
-def as_text(src: str) -> str:
+def _text_or_hex(src: str) -> str:
     """`src` as text for a column that is no text (a date, a number's text): a blob as its hex,
     `0x...`, which `conform` then quarantines keeping it (bytes where a number or a date is
     due), as it does a MariaDB BIT(1). Cast to text, bytes that are no UTF-8 made connectorx
     fail the whole read, and with it the entity. SQLite orders every blob after every other
     value, so a comparison finds them: a fifth of the cost of `typeof()` on every value.
 
-    >>> as_text("src.ano")
+    >>> _text_or_hex("src.ano")
     "CASE WHEN +src.ano >= x'' THEN '0x' || hex(src.ano) ELSE CAST(src.ano AS TEXT) END"
     """
     return f"CASE WHEN +{src} >= x'' THEN '0x' || hex({src}) ELSE CAST({src} AS TEXT) END"
@@ -231,7 +231,7 @@ def _integer_texts(columns: list[str]) -> str:
     (docs/decisions/0009-source-reads.md)."""
     sources = [f'src."{c}"' for c in columns]
     checks = [f"+{src} IS CAST({src} AS INTEGER)" for src in sources]
-    texts = [f"CASE WHEN {check} THEN NULL ELSE {as_text(src)} END"
+    texts = [f"CASE WHEN {check} THEN NULL ELSE {_text_or_hex(src)} END"
              for src, check in zip(sources, checks, strict=True)]  # fmt: skip
     return f"CASE WHEN {' AND '.join(checks)} THEN NULL ELSE json_array({', '.join(texts)}) END"
 
