@@ -322,7 +322,8 @@ class DuckDBWarehouse(Warehouse):
         one user in the process (the guard held: nobody opens another meanwhile): a query on
         another connection could fail to allocate under the lowered limit."""
         with _shared_guard:
-            if self._in_transaction or _shared[self.path][1][0] != 1:
+            _, users, _ = _shared[self.path]
+            if self._in_transaction or users[0] != 1:
                 return
             ((spill_to,),) = self._con.execute(
                 "SELECT current_setting('temp_directory')"
