@@ -55,10 +55,36 @@ NO_EXTENSIONS: dict[str, str | bool | int | float | list[str]] = {
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
+def spill_folder(path: Path) -> Path:
+    """Where DuckDB writes what outgrows its memory_limit while the warehouse file `path` is
+    attached: `<file>.tmp` beside it, as DuckDB does for a file it opens itself. An in-memory
+    instance would write to `.tmp` in the working folder: a scheduler's (`/` under systemd),
+    perhaps not writable, and no place for a warehouse's rows.
+
+    >>> spill_folder(Path("/data/warehouse.duckdb")).as_posix()
+    '/data/warehouse.duckdb.tmp'
+    """
+    return path.with_name(f"{path.name}.tmp")
+
+
+def _instance(spill: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory instance with nothing attached that spills to `spill`: an idle one where one
+    can switch to it (DuckDB refuses once an instance has spilled: that one is closed)."""
+    while _idle:
+        base = _idle.pop()
+        try:
+            base.execute("SET temp_directory = ?", [str(spill)])
+        except duckdb.Error:
+            base.close()
+            continue
+        return base
+    return duckdb.connect(":memory:", config={**NO_EXTENSIONS, "temp_directory": str(spill)})
+
+
 def _open_shared(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     with _shared_guard:
         if path not in _shared:
-            base = _idle.pop() if _idle else duckdb.connect(":memory:", config=NO_EXTENSIONS)
+            base = _instance(spill_folder(path))
             try:
                 mode = " (READ_ONLY)" if read_only else ""
                 base.execute(f"ATTACH ? AS {CATALOG}{mode}", [str(path)])
@@ -330,7 +356,7 @@ class DuckDBWarehouse(Warehouse):
             ).fetchall()
             try:
                 # what can leave only for a spill file stays: else DuckDB would start its
-                # temporary folder (`.tmp` in the working folder, for an in-memory instance)
+                # temporary folder (`spill_folder`) for it, and a spill file it never needed
                 self._con.execute("SET temp_directory = ''")
             except duckdb.Error:
                 spill_to = None  # a statement spilled already: the folder is there to stay
