@@ -231,26 +231,35 @@ def select_columns(source: str, columns: Sequence[str]) -> exp.Select:
 
 def key_rows(
     source: str, natural: str, sk: str, unknown: int, *, few: bool, listed: str | None = None
-) -> exp.Select:
+) -> exp.Query:
     """A dimension's natural key and sk: every row; or (`few`) the unknown member's row, the
     highest sk's, and (`listed`) those whose natural key is in column `key` of table `listed`
     (`Warehouse.fetch_polars_with` offers it).
 
+    The listed keys' rows are a second SELECT under a UNION, not one more OR: PostgreSQL answers
+    `... OR nk IN (SELECT ...)` by reading the whole dimension (250k customers: 45 ms, every
+    lookup of every run), and each SELECT of the UNION by its index (under 1 ms). A row both
+    parts find comes once: its natural key and sk are a row's own.
+
     >>> print(render(key_rows("dw.d", "nk", "sk", -1, few=True, listed="k"), "postgres"))
     SELECT "nk", "sk" FROM "dw"."d" WHERE "sk" = -1
-    OR "sk" = (SELECT MAX("sk") FROM "dw"."d") OR "nk" IN (SELECT "key" FROM "k")
+    OR "sk" = (SELECT MAX("sk") FROM "dw"."d") UNION SELECT "nk", "sk" FROM "dw"."d"
+    WHERE "nk" IN (SELECT "key" FROM "k")
     """
     columns = (natural,) if natural == sk else (natural, sk)
     query = select_columns(source, columns)
     if not few:
         return query
     top = exp.Subquery(this=highest(source, sk))
-    rows: list[exp.Expr] = [_eq(column(sk), _one(unknown)), _eq(column(sk), top)]
-    if listed is not None:
-        wanted = select_columns(listed, (LISTED_KEY,))
-        rows.append(exp.In(this=column(natural), query=exp.Subquery(this=wanted)))
-    query.set("where", exp.Where(this=_any(rows)))
-    return query
+    ends = _any([_eq(column(sk), _one(unknown)), _eq(column(sk), top)])
+    query.set("where", exp.Where(this=ends))
+    if listed is None:
+        return query
+    wanted = exp.Subquery(this=select_columns(listed, (LISTED_KEY,)))
+    by_key = _select(
+        [column(c) for c in columns], table(source), exp.In(this=column(natural), query=wanted)
+    )
+    return exp.Union(this=query, expression=by_key, distinct=True)
 
 
 #: the column of `key_rows`'s `listed` table
