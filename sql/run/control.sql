@@ -46,10 +46,18 @@ GROUP BY entity;
 
 -- name: reject_state
 -- Whether an entity has blocked rows of earlier runs (a failed run's, never applied) and open
--- rejects that an earlier run last read: one row, each NULL where the entity has no such row.
-SELECT BOOL_OR(NOT applied), BOOL_OR(applied)
-FROM ctl.etl_reject
-WHERE entity = %s AND resolved_run_id IS NULL AND run_id <> %s;
+-- rejects that an earlier run last read: one row of two booleans. Parameters: entity, run id,
+-- twice. Two EXISTS, each done at its first row (by the indexes of sql/ddl/009 and 010), not one
+-- aggregate over every open reject of the entity.
+SELECT
+    EXISTS (
+        SELECT 1 FROM ctl.etl_reject
+        WHERE entity = %s AND resolved_run_id IS NULL AND NOT applied AND run_id <> %s
+    ),
+    EXISTS (
+        SELECT 1 FROM ctl.etl_reject
+        WHERE entity = %s AND resolved_run_id IS NULL AND applied AND run_id <> %s
+    );
 
 -- name: open_reject_keys
 -- The keys an entity has open in the quarantine.

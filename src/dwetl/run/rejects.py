@@ -212,7 +212,7 @@ def resolve_rejects(
     """Mark this entity's open rejects whose key has now loaded (is in the table `loaded`: the
     staging table, or the target a first load went straight into) as resolved, and close its
     blocked rows of earlier runs (this run committed)."""
-    (blocked, open_), *_ = wh.fetchall(_q("reject_state"), [entity, run_id])
+    (blocked, open_), *_ = wh.fetchall(_q("reject_state"), [entity, run_id] * 2)
     if blocked:
         close_blocked(wh, entity, run_id=run_id)
     if not open_:

@@ -25,6 +25,7 @@ def test_shipped_scripts_in_order_with_sha256() -> None:
         "007_run_entity_future_ties.sql",
         "008_run_process.sql",
         "009_open_reject_index.sql",
+        "010_blocked_reject_index.sql",
     ]
     for script in scripts:
         assert script.checksum == hashlib.sha256(script.path.read_bytes()).hexdigest()
