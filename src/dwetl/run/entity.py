@@ -19,6 +19,7 @@ staging table.
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import suppress
 from dataclasses import replace
 
@@ -48,6 +49,7 @@ def run_entity(ctx: RunContext, spec: EntitySpec) -> EntityResult:
         timeout_s = ctx.settings.lock_timeout_seconds
         with ctx.wh.entity_lock(spec.name, timeout_s, waiting=ctx.stop.check):
             _load(ctx, spec, reads, result)
+        _refresh_reject_statistics(ctx, result)
     except DryRunDone:
         pass
     except Exception as exc:  # one entity's failure must not stop the others
@@ -63,6 +65,23 @@ def run_entity(ctx: RunContext, spec: EntitySpec) -> EntityResult:
     result.finished_at = result.finished_at or control.now()
     _announce(ctx, spec, result)
     return result
+
+
+#: from how many rows an entity rejected in a run the quarantine's statistics are brought up to
+#: date once it has committed (`Warehouse.refresh_statistics`): its statements each look up a
+#: few keys among the open rejects, and are planned by index only when the planner knows how
+#: many there are (docs/decisions/0021-statistics-of-the-quarantine.md)
+REFRESH_REJECT_STATISTICS_FROM = 10_000
+
+
+def _refresh_reject_statistics(ctx: RunContext, result: EntityResult) -> None:
+    """After an entity committed many rejects, the quarantine's statistics, timed as part of
+    its commit."""
+    if ctx.dry_run or result.rejected < REFRESH_REJECT_STATISTICS_FROM:
+        return
+    started = time.perf_counter()
+    ctx.wh.refresh_statistics(rejects.REJECTS)
+    result.seconds["commit"] = result.seconds.get("commit", 0.0) + time.perf_counter() - started
 
 
 def _load(ctx: RunContext, spec: EntitySpec, reads: EntityReads, result: EntityResult) -> None:

@@ -200,8 +200,9 @@ class EntityLoad:
             if not ctx.dry_run:
                 key, run_id = spec.natural_key, ctx.run_id
                 rejects.resolve_rejects(
-                    self.wh, landed.loaded, key, run_id=run_id, entity=spec.name
-                )
+                    self.wh, landed.loaded, key, run_id=run_id, entity=spec.name,
+                    loaded_rows=landed.rows,
+                )  # fmt: skip
             merge.clean_up(self.wh, landed)
 
     def settle_rejects(self, landed: merge.Landed) -> int:

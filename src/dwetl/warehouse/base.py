@@ -158,6 +158,12 @@ class Warehouse(ABC):
         then staged and moved with one INSERT ... SELECT."""
         return None
 
+    def refresh_statistics(self, table: str) -> None:
+        """Bring the planner's statistics of `table` (`schema.table`) up to date after a run
+        changed many of its rows, outside any transaction. Where the warehouse keeps them
+        itself as it writes (DuckDB), nothing to do."""
+        return None
+
     def release_cache(self) -> None:
         """Give back the memory the warehouse keeps in this process of rows it has written and
         committed (an embedded database's cache of its file): called between a batched load's

@@ -98,6 +98,16 @@ class PostgreSQLWarehouse(Warehouse):
         rows = cur.fetchall()
         return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
 
+    def refresh_statistics(self, table: str) -> None:
+        """ANALYZE `table`, in a statement of its own (its lock, which only another ANALYZE or
+        a schema change waits for, lasts that long). PostgreSQL analyzes a table only when
+        autovacuum does: it may be off, or not yet have come after a bulk write, and a table
+        it never analyzed is planned as a few rows (docs/decisions/0021)."""
+        if self._in_transaction:
+            raise RuntimeError("refresh_statistics() runs outside a transaction")
+        schema, _, name = table.rpartition(".")
+        self._con.execute(pgsql.SQL("ANALYZE {}").format(pgsql.Identifier(schema, name)))
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """BEGIN ... COMMIT, or ROLLBACK when the block raises. Not re-entrant."""

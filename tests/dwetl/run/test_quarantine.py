@@ -39,3 +39,43 @@ def test_fixed_row_loads_and_its_reject_is_resolved(etl):
         (1,)
     ]
     assert first.run_id < second.run_id
+
+
+@pytest.mark.pairs("sqlite-duckdb", "sqlite-postgresql")
+@pytest.mark.parametrize("by_key_up_to", [0, 10_000], ids=["by-join", "by-key"])
+def test_both_ways_of_resolving_close_the_same_rejects(etl, monkeypatch, by_key_up_to):
+    """A few loaded keys resolve their rejects by probing the quarantine's index with the keys
+    (PostgreSQL), many by one join with the entity's open rejects: the same rejects close."""
+    from dwetl.run import rejects
+
+    monkeypatch.setattr(rejects, "RESOLVE_BY_KEY_UP_TO", {"postgresql": by_key_up_to})
+    etl.sample(1000, 8, 0.05)
+    etl.init()
+    etl.run("dim_desconto", max_reject_ratio=1.0)
+    open_before = [
+        int(k)
+        for (k,) in etl.dw(
+            "SELECT source_key FROM ctl.etl_reject WHERE resolved_run_id IS NULL ORDER BY reject_id"
+        )
+    ]
+    assert len(open_before) >= 3
+    for key in open_before[:2]:
+        (column, clean), *_ = etl.src(
+            "SELECT coluna, valor_limpo FROM sample_damage WHERE tabela = 'descontos' "
+            "AND id = ? AND NOT recuperavel",
+            [key],
+        )
+        etl.src(
+            f"UPDATE descontos SET {column} = ?, atualizado_em = ? WHERE id = ?",
+            [clean, etl.later("descontos"), key],
+        )
+
+    second = etl.run("dim_desconto", max_reject_ratio=1.0)
+
+    resolved = etl.dw(
+        "SELECT source_key, resolved_run_id FROM ctl.etl_reject "
+        "WHERE resolved_run_id IS NOT NULL ORDER BY source_key"
+    )
+    assert resolved == sorted((str(k), second.run_id) for k in open_before[:2])
+    still_open = etl.dw("SELECT COUNT(*) FROM ctl.etl_reject WHERE resolved_run_id IS NULL")
+    assert still_open == [(len(open_before) - 2,)]

@@ -69,6 +69,14 @@ def _plans(wh, statements: dict[str, tuple[str, list[object]]]) -> dict[str, str
     return plans
 
 
+def _plans_of(wh, statements: dict[str, tuple[str, list[object]]]) -> dict[str, str]:
+    """The plan of each statement as PostgreSQL would run it, in the caller's transaction."""
+    return {
+        name: "\n".join(str(row[0]) for row in wh.fetchall("EXPLAIN " + sql, params))
+        for name, (sql, params) in statements.items()
+    }
+
+
 def _plans_without_index(wh) -> list[str]:
     """The statements whose plan uses neither index (009's, 010's)."""
     return [
@@ -141,3 +149,72 @@ def test_whether_an_entity_has_blocked_rows_is_answered_by_their_index(etl, tmp_
         assert wh.fetchall(*blocked["blocked"]) == [(False, True)]
         after = _plans(wh, blocked)["blocked"].lower()
     assert BLOCKED_INDEX in after, after
+
+
+def _analyzed(etl) -> bool:
+    """Whether PostgreSQL has statistics of the quarantine (it never analyzed it: -1 tuples)."""
+    ((tuples,),) = etl.dw("SELECT reltuples FROM pg_class WHERE oid = 'ctl.etl_reject'::regclass")
+    return tuples >= 0
+
+
+@pytest.mark.pairs("sqlite-postgresql")
+def test_an_entity_that_rejects_many_rows_leaves_the_quarantine_analyzed(etl, monkeypatch):
+    from dwetl.run import entity
+
+    etl.sample(300, 1, 0.05)
+    etl.init()
+    monkeypatch.setattr(entity, "REFRESH_REJECT_STATISTICS_FROM", 1_000_000)
+    assert etl.run(max_reject_ratio=1.0).status == "success"
+    assert not _analyzed(etl)  # few rejects: left to autovacuum (off on this server, or not)
+
+    monkeypatch.setattr(entity, "REFRESH_REJECT_STATISTICS_FROM", 2)
+    run = etl.run(full=True, max_reject_ratio=1.0)
+    assert run.status == "success" and max(e.rejected for e in run.entities) >= 2
+    assert _analyzed(etl)
+
+
+@pytest.mark.pairs("sqlite-postgresql")
+def test_a_few_loaded_keys_find_their_open_rejects_by_index_once_analyzed(etl):
+    """The resolving UPDATE of a run that loaded a few keys probes the index with the keys, in
+    a quarantine of 30,000 open rejects of the entity; planned before statistics (a table
+    PostgreSQL never analyzed), it read all of them."""
+    etl.sample(300, 1, 0.05)
+    etl.init()
+    assert etl.run("dim_loja", max_reject_ratio=1.0).status == "success"
+    _execute(
+        etl,
+        "INSERT INTO ctl.etl_reject (reject_id, run_id, entity, source_key, reasons, row_json, "
+        "rejected_at, first_run_id, times_seen, applied) SELECT 1000000 + g, MIN(r.run_id), "
+        "'fact_vendas', g::text, '[]', '{}', now(), MIN(r.run_id), 1, TRUE "
+        "FROM generate_series(1, 30000) g, ctl.etl_run r GROUP BY g",
+    )
+
+    def plan(*, by_key: bool = True) -> str:
+        resolve = rejects.resolve_sql("stg.f_1", ("id_item_origem",), by_key=by_key)
+        statement = {"resolve": (resolve, [2, "2026-12-07", "fact_vendas", 2])}
+        found = ""
+        with (
+            open_warehouse(etl.settings.dw, etl.settings) as wh,
+            pytest.raises(_Undo),
+            wh.transaction(),
+        ):
+            wh.execute("CREATE TABLE stg.f_1 AS SELECT 7::BIGINT AS id_item_origem")
+            with wh.without_nested_loops():  # as the join form runs
+                found = _plans_of(wh, statement)["resolve"]
+            raise _Undo
+        return found
+
+    assert "source_key" not in _index_condition(plan())  # no statistics: by entity alone
+    _execute(etl, "ANALYZE ctl.etl_reject")
+    assert "source_key" in _index_condition(plan()), plan()
+    # the join, kept for many loaded keys, reads every open reject of the entity
+    assert "source_key" not in _index_condition(plan(by_key=False))
+
+
+def _execute(etl, sql: str) -> None:
+    with open_warehouse(etl.settings.dw, etl.settings) as wh:
+        wh.execute(sql)
+
+
+def _index_condition(plan: str) -> str:
+    return "\n".join(line for line in plan.splitlines() if "Index Cond" in line)
