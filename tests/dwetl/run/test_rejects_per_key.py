@@ -97,3 +97,35 @@ def test_two_concurrent_full_runs_do_not_double_the_quarantine(etl, tmp_path):
     assert len(rows) == rejected[0]
     assert {row[1:4] for row in rows} == {(1, 2, 2)}
     assert etl.dw("SELECT COUNT(*) FROM ctl.etl_reject") == [(rejected[0],)]
+
+
+@pytest.mark.pairs("sqlite-duckdb", "sqlite-postgresql")
+@pytest.mark.parametrize("by_key_up_to", [0, 10_000], ids=["by-join", "by-key"])
+def test_both_ways_of_resolving_close_the_same_rejects(etl, monkeypatch, by_key_up_to):
+    """A few loaded keys resolve their rejects by probing the quarantine's index with the keys
+    (PostgreSQL), many by one join with the entity's open rejects: the same rejects close."""
+    from dwetl.run import rejects
+
+    monkeypatch.setattr(rejects, "RESOLVE_BY_KEY_UP_TO", {"postgresql": by_key_up_to})
+    etl.sample(1000, 8, 0.05)
+    etl.init()
+    etl.run("dim_desconto", max_reject_ratio=1.0)
+    open_before = [
+        int(k)
+        for (k,) in etl.dw(
+            "SELECT source_key FROM ctl.etl_reject WHERE resolved_run_id IS NULL ORDER BY reject_id"
+        )
+    ]
+    assert len(open_before) >= 3
+    for key in open_before[:2]:
+        fix_at_source(etl, key)
+
+    second = etl.run("dim_desconto", max_reject_ratio=1.0)
+
+    resolved = etl.dw(
+        "SELECT source_key, resolved_run_id FROM ctl.etl_reject "
+        "WHERE resolved_run_id IS NOT NULL ORDER BY source_key"
+    )
+    assert resolved == sorted((str(k), second.run_id) for k in open_before[:2])
+    still_open = etl.dw("SELECT COUNT(*) FROM ctl.etl_reject WHERE resolved_run_id IS NULL")
+    assert still_open == [(len(open_before) - 2,)]
