@@ -138,7 +138,12 @@ def _equal(key: Sequence[str], left: str, right: str) -> exp.Expr:
     return _all([_eq(column(c, left), column(c, right)) for c in key])
 
 
-def _differs(columns: Sequence[str], left: str, right: str) -> exp.Expr:
+def differs(columns: Sequence[str], left: str, right: str) -> exp.Expr:
+    """Whether any of `columns` differs between the rows `left` and `right` (NULL-safe).
+
+    >>> render(differs(("a", "b"), "t", "s"), "postgres")
+    't."a" IS DISTINCT FROM s."a" OR t."b" IS DISTINCT FROM s."b"'
+    """
     return _any(
         [exp.NullSafeNEQ(this=column(c, left), expression=column(c, right)) for c in columns]
     )
@@ -314,7 +319,7 @@ def merge(
     sets = [_eq(column(c), column(c, "s")) for c in updated]
     matched = exp.When(
         matched=True,
-        condition=_paren(_differs(compared, "t", "s")),
+        condition=_paren(differs(compared, "t", "s")),
         then=exp.Update(expressions=sets),
     )
     new = exp.When(
@@ -383,8 +388,8 @@ def change_counts(
     counts = [
         exp.Count(this=exp.Star()),
         _count_if(_is_null(column(key[0], "t"))),
-        _count_if(_all([found(), _differs(compared, "t", "s")])),
-        *(_count_if(_all([found(), _differs((c,), "t", "s")])) for c in compared),
+        _count_if(_all([found(), differs(compared, "t", "s")])),
+        *(_count_if(_all([found(), differs((c,), "t", "s")])) for c in compared),
     ]
     query = _select(counts, table(source, "s"))
     join = exp.Join(this=table(target, "t"), side="LEFT", on=_equal(key, "t", "s"))

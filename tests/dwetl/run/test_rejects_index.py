@@ -37,13 +37,14 @@ def _control(name: str) -> str:
 def _statements() -> dict[str, tuple[str, list[object]]]:
     """The run's statements on `ctl.etl_reject` that look rejects up by entity and key, with
     parameters (staged rejects in stg.r_1, loaded keys in stg.f_1)."""
-    update, insert = rejects.upsert_sql("stg.r_1")
+    seen, texts, insert = rejects.upsert_sql("stg.r_1")
     return {
         "reject_state": (_control("reject_state"), ["dim_loja", 2] * 2),
         "open_reject_keys": (_control("open_reject_keys"), ["dim_loja"]),
         "open_reject_of_entity": (_control("open_reject_of_entity"), ["dim_loja"]),
         "close_blocked": (_control("close_blocked"), [2, "2026-12-07", "dim_loja", 2]),
-        "fold a re-read reject": (update, []),
+        "fold a re-read reject": (seen, []),
+        "restate its reasons and row": (texts, []),
         "add a new reject": (insert, []),
         "resolve": (
             rejects.resolve_sql("stg.f_1", ("id_loja_origem",)),

@@ -129,3 +129,40 @@ def test_both_ways_of_resolving_close_the_same_rejects(etl, monkeypatch, by_key_
     assert resolved == sorted((str(k), second.run_id) for k in open_before[:2])
     still_open = etl.dw("SELECT COUNT(*) FROM ctl.etl_reject WHERE resolved_run_id IS NULL")
     assert still_open == [(len(open_before) - 2,)]
+
+
+@pytest.mark.pairs("sqlite-duckdb", "postgresql-postgresql")
+def test_a_reject_keeps_its_row_until_the_broken_row_changes(etl):
+    """A broken row read again as it was leaves its reject's reasons and row as they were (only
+    who read it, when and how often change), and the row holds no run id of its own: a broken
+    row that changed, still broken, has its reject restated."""
+    etl.sample(1000, 8, 0.05)
+    etl.init()
+    # the second run numbers the rejected keys after the loaded rows, as every later run does
+    for _ in range(2):
+        etl.run("dim_desconto", full=True, max_reject_ratio=1.0)
+    key = etl.dw(OPEN)[0][0]
+    reject = (
+        "SELECT row_json, reasons, times_seen, run_id FROM ctl.etl_reject "
+        "WHERE entity = 'dim_desconto' AND source_key = %s AND resolved_run_id IS NULL"
+    )
+    ((row, reasons, _, _),) = etl.dw(reject, [key])
+    assert "id_execucao" not in json.loads(row)
+
+    again = etl.run("dim_desconto", full=True, max_reject_ratio=1.0)
+    assert etl.dw(reject, [key]) == [(row, reasons, 3, again.run_id)]
+
+    ((damaged,),) = etl.src(
+        "SELECT coluna FROM sample_damage WHERE tabela = 'descontos' AND id = ? "
+        "AND NOT recuperavel",
+        [int(key)],
+    )
+    other, value = ("valor", 77.7) if damaged != "valor" else ("descricao", "Outra")
+    etl.src(
+        f"UPDATE descontos SET {other} = ?, atualizado_em = ? WHERE id = ?",
+        [value, etl.later("descontos"), int(key)],
+    )
+    changed = etl.run("dim_desconto", max_reject_ratio=1.0)
+    ((new_row, _, seen, run_id),) = etl.dw(reject, [key])
+    assert (seen, run_id) == (4, changed.run_id)
+    assert json.loads(new_row)[other] in ("77.70", "Outra")
