@@ -25,8 +25,9 @@ def decode_legacy_text(series: pl.Series) -> tuple[pl.Series, int]:
     as_text = distinct.to_arrow().cast(pa.large_binary()).view(pa.large_string())
     ascii_only = pl.Series(pc.string_is_ascii(as_text))
     texts = distinct.filter(~ascii_only)
-    decoded = [_decode(value) for value in texts.to_list()]
-    legacy = sum(not _is_utf8(value) for value in texts.to_list())
+    pairs = [_decode(value) for value in texts.to_list()]
+    decoded = [text for text, _ in pairs]
+    legacy = sum(not_utf8 for _, not_utf8 in pairs)
     mapping_from = pl.concat([distinct.filter(ascii_only), texts])
     mapping_to = pl.concat(
         [distinct.filter(ascii_only).cast(pl.String), pl.Series(decoded, dtype=pl.String)]
@@ -35,18 +36,13 @@ def decode_legacy_text(series: pl.Series) -> tuple[pl.Series, int]:
     return restored.alias(series.name), legacy
 
 
-def _is_utf8(value: bytes) -> bool:
+def _decode(value: bytes) -> tuple[str, bool]:
+    """The text of `value`, and whether it was legacy-encoded (not UTF-8)."""
     try:
-        value.decode("utf-8")
+        return value.decode("utf-8"), False
     except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _decode(value: bytes) -> str:
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            return value.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return value.decode("latin-1")  # every byte is a latin-1 character: never fails
+        pass
+    try:
+        return value.decode("cp1252"), True
+    except UnicodeDecodeError:
+        return value.decode("latin-1"), True  # every byte is a latin-1 character: never fails
