@@ -253,8 +253,8 @@ def resolve_rejects(
     if not open_:
         return  # nothing open to resolve: no need to read every loaded key
     params = [run_id, now(), entity, run_id]
-    by_key = RESOLVE_BY_KEY_UP_TO.get(wh.dialect, 0)
-    if loaded_rows is not None and loaded_rows <= by_key:
+    by_key_up_to = RESOLVE_BY_KEY_UP_TO.get(wh.dialect)
+    if by_key_up_to is not None and loaded_rows is not None and loaded_rows <= by_key_up_to:
         wh.execute(resolve_sql(loaded, key, wh.sqlglot_dialect, by_key=True), params)
         return
     with wh.without_nested_loops():  # the open rejects' statistics may be long out of date
